@@ -1,0 +1,342 @@
+/* cfg.c: zoo.cfg as Apache ZooKeeper reads it */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+
+void
+zkcfg_defaults(struct zkcfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tickTime = ZK_TICKTIME;
+	c->initLimit = 10;
+	c->syncLimit = 5;
+	c->minSessionTimeout = -1;
+	c->maxSessionTimeout = -1;
+	c->clientPort = 2181;
+	c->maxClientCnxns = 60;
+	c->snapCount = 100000;
+	c->snapRetainCount = 3;
+	c->containerCheckMs = 60000;
+	c->maxbuffer = ZK_MAXBUFFER;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+num(const char *v, long long lo, long long hi, long long *out)
+{
+	const char	*errstr;
+
+	*out = strtonum(v, lo, hi, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static int
+boolval(const char *v)
+{
+	return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+	    strcasecmp(v, "yes") == 0;
+}
+
+/* server.N=host:quorum:election[:participant|observer][;[addr:]port] */
+static int
+server(struct zkcfg *c, const char *key, char *v, const char **why)
+{
+	struct zkserver	*s;
+	long long	 n;
+	char		*client, *f[5], *p;
+	int		 nf = 0;
+
+	if (num(key + 7, 0, 255, &n) == -1) {
+		*why = "server id must be 0..255";
+		return -1;
+	}
+	if (c->nservers == ZK_MAXSERVERS) {
+		*why = "too many servers";
+		return -1;
+	}
+	s = &c->servers[c->nservers];
+	memset(s, 0, sizeof(*s));
+	s->id = (int)n;
+	if ((client = strchr(v, ';')) != NULL)
+		*client++ = '\0';
+	for (p = v; nf < 5 && (f[nf] = strsep(&p, ":")) != NULL; nf++)
+		;
+	if (nf < 3 || p != NULL) {
+		*why = "expected host:quorumport:electionport[:role]";
+		return -1;
+	}
+	if (strlcpy(s->host, f[0], sizeof(s->host)) >= sizeof(s->host) ||
+	    num(f[1], 1, 65535, &n) == -1) {
+		*why = "bad host or quorum port";
+		return -1;
+	}
+	s->quorumport = (int)n;
+	if (num(f[2], 1, 65535, &n) == -1) {
+		*why = "bad election port";
+		return -1;
+	}
+	s->electionport = (int)n;
+	if (nf == 4) {
+		if (strcmp(f[3], "observer") == 0)
+			s->observer = 1;
+		else if (strcmp(f[3], "participant") != 0) {
+			*why = "role must be participant or observer";
+			return -1;
+		}
+	}
+	if (client != NULL) {
+		if ((p = strrchr(client, ':')) != NULL) {
+			*p++ = '\0';
+			strlcpy(s->clienthost, client, sizeof(s->clienthost));
+		} else
+			p = client;
+		if (num(p, 1, 65535, &n) == -1) {
+			*why = "bad client port";
+			return -1;
+		}
+		s->clientport = (int)n;
+	}
+	c->nservers++;
+	return 0;
+}
+
+static int
+setkey(struct zkcfg *c, const char *k, char *v, const char **why)
+{
+	long long	 n;
+
+	*why = "bad number";
+	if (strcmp(k, "tickTime") == 0) {
+		if (num(v, 1, 1000000, &n) == -1)
+			return -1;
+		c->tickTime = (int)n;
+	} else if (strcmp(k, "initLimit") == 0) {
+		if (num(v, 1, 100000, &n) == -1)
+			return -1;
+		c->initLimit = (int)n;
+	} else if (strcmp(k, "syncLimit") == 0) {
+		if (num(v, 1, 100000, &n) == -1)
+			return -1;
+		c->syncLimit = (int)n;
+	} else if (strcmp(k, "minSessionTimeout") == 0) {
+		if (num(v, -1, INT_MAX, &n) == -1)
+			return -1;
+		c->minSessionTimeout = (int)n;
+	} else if (strcmp(k, "maxSessionTimeout") == 0) {
+		if (num(v, -1, INT_MAX, &n) == -1)
+			return -1;
+		c->maxSessionTimeout = (int)n;
+	} else if (strcmp(k, "dataDir") == 0) {
+		*why = "path too long";
+		if (strlcpy(c->dataDir, v, sizeof(c->dataDir)) >=
+		    sizeof(c->dataDir))
+			return -1;
+	} else if (strcmp(k, "dataLogDir") == 0) {
+		*why = "path too long";
+		if (strlcpy(c->dataLogDir, v, sizeof(c->dataLogDir)) >=
+		    sizeof(c->dataLogDir))
+			return -1;
+	} else if (strcmp(k, "clientPort") == 0) {
+		if (num(v, 0, 65535, &n) == -1)
+			return -1;
+		c->clientPort = (int)n;
+	} else if (strcmp(k, "clientPortAddress") == 0) {
+		*why = "address too long";
+		if (strlcpy(c->clientPortAddress, v,
+		    sizeof(c->clientPortAddress)) >=
+		    sizeof(c->clientPortAddress))
+			return -1;
+	} else if (strcmp(k, "maxClientCnxns") == 0) {
+		if (num(v, 0, INT_MAX, &n) == -1)
+			return -1;
+		c->maxClientCnxns = (int)n;
+	} else if (strcmp(k, "snapCount") == 0) {
+		if (num(v, 2, LONG_MAX, &n) == -1)
+			return -1;
+		c->snapCount = (long)n;
+	} else if (strcmp(k, "autopurge.snapRetainCount") == 0) {
+		if (num(v, 3, INT_MAX, &n) == -1) {
+			*why = "must be at least 3";
+			return -1;
+		}
+		c->snapRetainCount = (int)n;
+	} else if (strcmp(k, "autopurge.purgeInterval") == 0) {
+		if (num(v, 0, INT_MAX, &n) == -1)
+			return -1;
+		c->purgeInterval = (int)n;
+	} else if (strcmp(k, "4lw.commands.whitelist") == 0) {
+		*why = "list too long";
+		if (strlcpy(c->whitelist, v, sizeof(c->whitelist)) >=
+		    sizeof(c->whitelist))
+			return -1;
+	} else if (strcmp(k, "extendedTypesEnabled") == 0 ||
+	    strcmp(k, "zookeeper.extendedTypesEnabled") == 0) {
+		c->extendedTypesEnabled = boolval(v);
+	} else if (strcmp(k, "reconfigEnabled") == 0) {
+		c->reconfigEnabled = boolval(v);
+	} else if (strcmp(k, "DigestAuthenticationProvider.superDigest") == 0 ||
+	    strcmp(k, "zookeeper.DigestAuthenticationProvider.superDigest") == 0) {
+		*why = "digest too long";
+		if (strlcpy(c->superDigest, v, sizeof(c->superDigest)) >=
+		    sizeof(c->superDigest))
+			return -1;
+	} else if (strcmp(k, "znode.container.checkIntervalMs") == 0 ||
+	    strcmp(k, "zookeeper.znode.container.checkIntervalMs") == 0) {
+		if (num(v, 1, LONG_MAX, &n) == -1)
+			return -1;
+		c->containerCheckMs = (long)n;
+	} else if (strcmp(k, "metricsProvider.httpPort") == 0) {
+		if (num(v, 0, 65535, &n) == -1)
+			return -1;
+		c->metricsPort = (int)n;
+	} else if (strcmp(k, "jute.maxbuffer") == 0) {
+		if (num(v, 1024, INT_MAX, &n) == -1)
+			return -1;
+		c->maxbuffer = (long)n;
+	} else if (strcmp(k, "peerType") == 0) {
+		*why = "peerType must be participant or observer";
+		if (strcmp(v, "observer") == 0)
+			c->peerTypeObserver = 1;
+		else if (strcmp(v, "participant") != 0)
+			return -1;
+	} else if (strncmp(k, "server.", 7) == 0) {
+		return server(c, k, v, why);
+	} else
+		return 1;	/* not ours */
+	return 0;
+}
+
+static void
+readmyid(struct zkcfg *c)
+{
+	char		 path[1100], line[32];
+	FILE		*fp;
+	long long	 n;
+
+	snprintf(path, sizeof(path), "%s/myid", c->dataDir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), fp) != NULL &&
+	    num(trim(line), 0, 255, &n) == 0)
+		c->myid = (int)n;
+	else
+		warnx("%s: not a server id", path);
+	fclose(fp);
+}
+
+/*
+ * Read a zoo.cfg.  Keys zk does not use are accepted with a warning.  On
+ * a bad line returns -1 with "file:line: message" in errbuf.
+ */
+int
+zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
+{
+	FILE		*fp;
+	char		*line = NULL, *k, *v, *eq;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	int		 lineno = 0, rc = 0, r;
+	const char	*why;
+
+	zkcfg_defaults(c);
+	strlcpy(c->file, file, sizeof(c->file));
+	if ((fp = fopen(file, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(errbuf, errlen, "%s:%d: expected key=value",
+			    file, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if ((r = setkey(c, k, v, &why)) == -1) {
+			snprintf(errbuf, errlen, "%s:%d: %s: %s", file, lineno,
+			    k, why);
+			rc = -1;
+			break;
+		}
+		if (r == 1)
+			warnx("%s:%d: %s is not used by zk, ignored", file,
+			    lineno, k);
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(fp);
+	if (rc == -1)
+		return -1;
+	if (c->dataDir[0] == '\0') {
+		snprintf(errbuf, errlen, "%s: dataDir is not set", file);
+		return -1;
+	}
+	if (c->dataLogDir[0] == '\0')
+		strlcpy(c->dataLogDir, c->dataDir, sizeof(c->dataLogDir));
+	if (c->minSessionTimeout == -1)
+		c->minSessionTimeout = 2 * c->tickTime;
+	if (c->maxSessionTimeout == -1)
+		c->maxSessionTimeout = 20 * c->tickTime;
+	if (c->minSessionTimeout > c->maxSessionTimeout) {
+		snprintf(errbuf, errlen, "%s: minSessionTimeout %d is above "
+		    "maxSessionTimeout %d", file, c->minSessionTimeout,
+		    c->maxSessionTimeout);
+		return -1;
+	}
+	readmyid(c);
+	return 0;
+}
+
+/* srvr is always allowed; "*" allows every word. */
+int
+zkcfg_4lw_allowed(const struct zkcfg *c, const char *word)
+{
+	const char	*p = c->whitelist;
+	size_t		 n = strlen(word);
+
+	if (strcmp(word, "srvr") == 0)
+		return 1;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, word, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}

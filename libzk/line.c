@@ -1,0 +1,334 @@
+/*
+ * line.c: the records that zk programs exchange, one per line:
+ *
+ *	verb key=value key=value ...\n
+ *
+ * Values are escaped as vis(3) does with VIS_CSTYLE | VIS_OCTAL |
+ * VIS_WHITE (space \s, tab \t, newline \n, backslash \\, other bytes
+ * outside '!'..'~' as \ooo), so a record is always one line, every byte
+ * survives, and unvis(1) reads a value back.  A key may repeat: lists
+ * (acl=, child=) and multi sub-operations (op=) are written that way.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+
+/* Next whole line in b (newline replaced by NUL); consume len + 1 after. */
+int
+zkl_next(struct zkbuf *b, char **line, size_t *len)
+{
+	char	*p, *nl;
+
+	p = ZKBUF_DATA(b);
+	if ((nl = memchr(p, '\n', ZKBUF_LEN(b))) == NULL)
+		return 0;
+	*nl = '\0';
+	*line = p;
+	*len = (size_t)(nl - p);
+	return 1;
+}
+
+/* Worst case 4 bytes out per byte in; dst needs 4 * len + 1. */
+size_t
+zkl_escape(char *dst, const void *src, size_t len)
+{
+	static const char	 oct[] = "01234567";
+	const unsigned char	*s = src;
+	char			*d = dst;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c > ' ' && c < 0x7f && c != '\\') {
+			*d++ = (char)c;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '\\': *d++ = '\\'; break;
+		case ' ': *d++ = 's'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\t': *d++ = 't'; break;
+		case '\r': *d++ = 'r'; break;
+		default:
+			*d++ = oct[c >> 6];
+			*d++ = oct[(c >> 3) & 7];
+			*d++ = oct[c & 7];
+		}
+	}
+	*d = '\0';
+	return (size_t)(d - dst);
+}
+
+/* Unescape in place; returns the new length or -1 for a bad escape. */
+ssize_t
+zkl_unescape(char *s, size_t len)
+{
+	char	*d = s, *end = s + len, *p;
+	int	 v, n;
+
+	if ((p = memchr(s, '\\', len)) == NULL)
+		return (ssize_t)len;
+	d = p;
+	while (p < end) {
+		if (*p != '\\') {
+			*d++ = *p++;
+			continue;
+		}
+		if (++p == end)
+			return -1;
+		switch (*p) {
+		case '\\': *d++ = '\\'; p++; break;
+		case 's': *d++ = ' '; p++; break;
+		case 'n': *d++ = '\n'; p++; break;
+		case 't': *d++ = '\t'; p++; break;
+		case 'r': *d++ = '\r'; p++; break;
+		case 'a': *d++ = '\a'; p++; break;
+		case 'b': *d++ = '\b'; p++; break;
+		case 'f': *d++ = '\f'; p++; break;
+		case 'v': *d++ = '\v'; p++; break;
+		case 'E': *d++ = '\033'; p++; break;
+		default:
+			if (*p < '0' || *p > '7')
+				return -1;
+			for (v = 0, n = 0; n < 3 && p < end &&
+			    *p >= '0' && *p <= '7'; n++, p++)
+				v = v * 8 + (*p - '0');
+			if (v > 255)
+				return -1;
+			*d++ = (char)v;
+		}
+	}
+	*d = '\0';
+	return d - s;
+}
+
+/*
+ * Split a line in place into its verb and fields.  Fields point into
+ * the line, so it must outlive the zkline.  -1 with EINVAL for a field
+ * without '=' or a bad escape; ENOMEM.
+ */
+int
+zkl_parse(struct zkline *l, char *s, size_t len)
+{
+	char	*end = s + len, *p, *eq;
+	ssize_t	 n;
+
+	l->nf = 0;
+	while (s < end && *s == ' ')
+		s++;
+	l->verb = s;
+	while (s < end && *s != ' ')
+		s++;
+	if (s == l->verb) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (s < end)
+		*s++ = '\0';
+	while (s < end) {
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		if ((p = memchr(s, ' ', (size_t)(end - s))) == NULL)
+			p = end;
+		*p = '\0';
+		if ((eq = memchr(s, '=', (size_t)(p - s))) == NULL ||
+		    eq == s) {
+			errno = EINVAL;
+			return -1;
+		}
+		*eq = '\0';
+		if ((n = zkl_unescape(eq + 1, (size_t)(p - eq - 1))) == -1) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (l->nf == l->cap) {
+			size_t		 cap = l->cap ? l->cap * 2 : 16;
+			struct zkfield	*f;
+
+			if ((f = reallocarray(l->f, cap, sizeof(*f))) == NULL)
+				return -1;
+			l->f = f;
+			l->cap = cap;
+		}
+		l->f[l->nf].key = s;
+		l->f[l->nf].val = eq + 1;
+		l->f[l->nf].len = (size_t)n;
+		l->nf++;
+		s = p + 1;
+	}
+	return 0;
+}
+
+void
+zkl_free(struct zkline *l)
+{
+	free(l->f);
+	l->f = NULL;
+	l->nf = l->cap = 0;
+}
+
+const struct zkfield *
+zkl_get(const struct zkline *l, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nf; i++)
+		if (strcmp(l->f[i].key, key) == 0)
+			return &l->f[i];
+	return NULL;
+}
+
+const char *
+zkl_str(const struct zkline *l, const char *key)
+{
+	const struct zkfield	*f = zkl_get(l, key);
+
+	return f ? f->val : NULL;
+}
+
+/* Decimal, or hex with 0x; a leading '-' is allowed. */
+int
+zkl_parseint(const char *s, int64_t *v)
+{
+	char		*end;
+	int		 neg = 0;
+	uint64_t	 u;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		u = strtoull(s + 2, &end, 16);
+	else
+		u = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s)
+		return -1;
+	*v = neg ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
+int
+zkl_int(const struct zkline *l, const char *key, int64_t *v)
+{
+	const char	*s = zkl_str(l, key);
+
+	if (s == NULL)
+		return -1;
+	return zkl_parseint(s, v);
+}
+
+int64_t
+zkl_intdef(const struct zkline *l, const char *key, int64_t def)
+{
+	int64_t	 v;
+
+	return zkl_int(l, key, &v) == 0 ? v : def;
+}
+
+/* stat=czxid,mzxid,ctime,mtime,version,cversion,aversion,owner,dataLength,
+ * numChildren,pzxid (zxids and owner in hex) */
+int
+zkl_parsestat(const char *s, struct zkstat *st)
+{
+	int64_t		 v[11];
+	char		 tmp[32];
+	const char	*p = s, *c;
+	size_t		 n;
+	int		 i;
+
+	for (i = 0; i < 11; i++) {
+		c = strchr(p, ',');
+		n = c ? (size_t)(c - p) : strlen(p);
+		if (n == 0 || n >= sizeof(tmp) || (i < 10) != (c != NULL))
+			return -1;
+		memcpy(tmp, p, n);
+		tmp[n] = '\0';
+		if (zkl_parseint(tmp, &v[i]) == -1)
+			return -1;
+		p = c ? c + 1 : p + n;
+	}
+	st->czxid = v[0];
+	st->mzxid = v[1];
+	st->ctime = v[2];
+	st->mtime = v[3];
+	st->version = (int32_t)v[4];
+	st->cversion = (int32_t)v[5];
+	st->aversion = (int32_t)v[6];
+	st->ephemeralOwner = v[7];
+	st->dataLength = (int32_t)v[8];
+	st->numChildren = (int32_t)v[9];
+	st->pzxid = v[10];
+	return 0;
+}
+
+void
+zkl_begin(struct zkbuf *b, const char *verb)
+{
+	zkbuf_add(b, verb, strlen(verb));
+}
+
+void
+zkl_put(struct zkbuf *b, const char *key, const void *val, size_t len)
+{
+	size_t	 klen = strlen(key);
+
+	if (zkbuf_reserve(b, klen + 2 + 4 * len + 1) == -1)
+		return;
+	b->p[b->len++] = ' ';
+	memcpy(b->p + b->len, key, klen);
+	b->len += klen;
+	b->p[b->len++] = '=';
+	b->len += zkl_escape(b->p + b->len, val, len);
+}
+
+void
+zkl_puts(struct zkbuf *b, const char *key, const char *s)
+{
+	zkl_put(b, key, s, strlen(s));
+}
+
+void
+zkl_putd(struct zkbuf *b, const char *key, int64_t v)
+{
+	zkbuf_printf(b, " %s=%" PRId64, key, v);
+}
+
+void
+zkl_putx(struct zkbuf *b, const char *key, int64_t v)
+{
+	if (v < 0)
+		zkbuf_printf(b, " %s=-0x%" PRIx64, key, -(uint64_t)v);
+	else
+		zkbuf_printf(b, " %s=0x%" PRIx64, key, (uint64_t)v);
+}
+
+void
+zkl_putstat(struct zkbuf *b, const char *key, const struct zkstat *st)
+{
+	zkbuf_printf(b, " %s=0x%" PRIx64 ",0x%" PRIx64 ",%" PRId64 ",%" PRId64
+	    ",%d,%d,%d,0x%" PRIx64 ",%d,%d,0x%" PRIx64, key,
+	    (uint64_t)st->czxid, (uint64_t)st->mzxid, st->ctime, st->mtime,
+	    st->version, st->cversion, st->aversion,
+	    (uint64_t)st->ephemeralOwner, st->dataLength, st->numChildren,
+	    (uint64_t)st->pzxid);
+}
+
+void
+zkl_end(struct zkbuf *b)
+{
+	zkbuf_addc(b, '\n');
+}

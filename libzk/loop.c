@@ -1,0 +1,215 @@
+/*
+ * loop.c: one poll(2) loop per daemon.  Each pass reads everything the
+ * ready sockets hold, hands it to their onread callbacks, then writes
+ * every connection's pending output with one write(2): replies produced
+ * for many records leave together.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zk.h"
+
+struct listener {
+	int		 fd;
+	void		(*onaccept)(struct zkloop *, int, void *);
+	void		*arg;
+};
+
+struct zkloop {
+	TAILQ_HEAD(, zkconn)	 conns;
+	struct listener		*l;
+	size_t			 nl;
+	struct pollfd		*pfd;
+	struct zkconn		**pc;
+	size_t			 pcap;
+};
+
+struct zkloop *
+zkloop_new(void)
+{
+	struct zkloop	*lp;
+
+	if ((lp = calloc(1, sizeof(*lp))) == NULL)
+		return NULL;
+	TAILQ_INIT(&lp->conns);
+	return lp;
+}
+
+struct zkconn *
+zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
+    void (*onclose)(struct zkconn *), void *arg)
+{
+	struct zkconn	*c;
+
+	if (zk_nonblock(fd) == -1)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = fd;
+	c->onread = onread;
+	c->onclose = onclose;
+	c->arg = arg;
+	c->loop = lp;
+	TAILQ_INSERT_TAIL(&lp->conns, c, entry);
+	return c;
+}
+
+int
+zkloop_listen(struct zkloop *lp, int fd,
+    void (*onaccept)(struct zkloop *, int, void *), void *arg)
+{
+	struct listener	*l;
+
+	if (zk_nonblock(fd) == -1)
+		return -1;
+	if ((l = reallocarray(lp->l, lp->nl + 1, sizeof(*l))) == NULL)
+		return -1;
+	lp->l = l;
+	l[lp->nl].fd = fd;
+	l[lp->nl].onaccept = onaccept;
+	l[lp->nl].arg = arg;
+	lp->nl++;
+	return 0;
+}
+
+/* Close once the pending output is written. */
+void
+zkloop_close(struct zkconn *c)
+{
+	c->closing = 1;
+}
+
+/* Close now; onclose runs once.  The zkconn stays valid until the next
+ * zkloop_run, so callers may still look at it. */
+void
+zkloop_kill(struct zkconn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->onclose != NULL)
+		c->onclose(c);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void
+reap(struct zkloop *lp)
+{
+	struct zkconn	*c, *t;
+
+	TAILQ_FOREACH_SAFE(c, &lp->conns, entry, t) {
+		if (!c->dead)
+			continue;
+		TAILQ_REMOVE(&lp->conns, c, entry);
+		zkbuf_free(&c->in);
+		zkbuf_free(&c->out);
+		free(c);
+	}
+}
+
+static void
+flushall(struct zkloop *lp)
+{
+	struct zkconn	*c;
+
+	TAILQ_FOREACH(c, &lp->conns, entry) {
+		if (c->dead)
+			continue;
+		if (c->out.err) {
+			zkloop_kill(c);
+			continue;
+		}
+		if (ZKBUF_LEN(&c->out) > 0 && zkbuf_flush(&c->out, c->fd) == -1) {
+			zkloop_kill(c);
+			continue;
+		}
+		if (c->closing && ZKBUF_LEN(&c->out) == 0)
+			zkloop_kill(c);
+	}
+}
+
+/* One pass: wait up to timeout ms, serve what is ready.  -1 on a poll
+ * error other than EINTR. */
+int
+zkloop_run(struct zkloop *lp, int timeout)
+{
+	struct zkconn	*c;
+	size_t		 n = 0, i, need;
+	ssize_t		 r;
+	int		 fd;
+
+	flushall(lp);
+	reap(lp);
+	need = lp->nl;
+	TAILQ_FOREACH(c, &lp->conns, entry)
+		need++;
+	if (need > lp->pcap) {
+		struct pollfd	*pfd;
+		struct zkconn	**pc;
+		size_t		 cap = need + 64;
+
+		if ((pfd = reallocarray(lp->pfd, cap, sizeof(*pfd))) == NULL)
+			return -1;
+		lp->pfd = pfd;
+		if ((pc = reallocarray(lp->pc, cap, sizeof(*pc))) == NULL)
+			return -1;
+		lp->pc = pc;
+		lp->pcap = cap;
+	}
+	for (i = 0; i < lp->nl; i++) {
+		lp->pfd[n].fd = lp->l[i].fd;
+		lp->pfd[n].events = POLLIN;
+		lp->pc[n++] = NULL;
+	}
+	TAILQ_FOREACH(c, &lp->conns, entry) {
+		lp->pfd[n].fd = c->fd;
+		lp->pfd[n].events = 0;
+		if (!c->noread && !c->closing)
+			lp->pfd[n].events |= POLLIN;
+		if (ZKBUF_LEN(&c->out) > 0)
+			lp->pfd[n].events |= POLLOUT;
+		lp->pc[n++] = c;
+	}
+	if (poll(lp->pfd, n, timeout) == -1)
+		return errno == EINTR ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		if (lp->pfd[i].revents == 0)
+			continue;
+		if (i < lp->nl) {
+			struct listener	l = lp->l[i];
+			int		k;
+
+			for (k = 0; k < 64; k++) {
+				fd = accept(l.fd, NULL, NULL);
+				if (fd == -1)
+					break;
+				l.onaccept(lp, fd, l.arg);
+			}
+			continue;
+		}
+		c = lp->pc[i];
+		if (c->dead)
+			continue;
+		if (lp->pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = zkbuf_read(&c->in, c->fd);
+			if (r == 0 || (r == -1 && errno != EAGAIN)) {
+				if (ZKBUF_LEN(&c->in) > 0 && c->onread != NULL)
+					c->onread(c);
+				zkloop_kill(c);
+				continue;
+			}
+			if (r > 0 && c->onread != NULL)
+				c->onread(c);
+		}
+	}
+	flushall(lp);
+	return 0;
+}

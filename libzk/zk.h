@@ -1,0 +1,215 @@
+/*
+ * zk.h: what more than one zk program needs.
+ * libzk never calls exit() or err(); it returns -1 with errno set.
+ */
+#ifndef ZK_H
+#define ZK_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZK_VERSION	"3.8.0-zk"	/* what srvr/stat/envi print */
+
+/* Apache's defaults */
+#define ZK_MAXBUFFER	0xfffff		/* jute.maxbuffer */
+#define ZK_TICKTIME	2000
+
+/* opcodes (ZooDefs.OpCode) */
+enum {
+	ZOP_NOTIFICATION = 0, ZOP_CREATE = 1, ZOP_DELETE = 2, ZOP_EXISTS = 3,
+	ZOP_GETDATA = 4, ZOP_SETDATA = 5, ZOP_GETACL = 6, ZOP_SETACL = 7,
+	ZOP_GETCHILDREN = 8, ZOP_SYNC = 9, ZOP_PING = 11,
+	ZOP_GETCHILDREN2 = 12, ZOP_CHECK = 13, ZOP_MULTI = 14,
+	ZOP_CREATE2 = 15, ZOP_RECONFIG = 16, ZOP_CHECKWATCHES = 17,
+	ZOP_REMOVEWATCHES = 18, ZOP_CREATECONTAINER = 19,
+	ZOP_DELETECONTAINER = 20, ZOP_CREATETTL = 21, ZOP_MULTIREAD = 22,
+	ZOP_AUTH = 100, ZOP_SETWATCHES = 101, ZOP_SASL = 102,
+	ZOP_GETEPHEMERALS = 103, ZOP_GETALLCHILDRENNUMBER = 104,
+	ZOP_SETWATCHES2 = 105, ZOP_ADDWATCH = 106, ZOP_WHOAMI = 107,
+	ZOP_CREATESESSION = -10, ZOP_CLOSESESSION = -11, ZOP_ERROR = -1
+};
+
+/* error codes (KeeperException.Code) */
+enum {
+	ZOK = 0, ZRUNTIMEINCONSISTENCY = -2, ZMARSHALLINGERROR = -5,
+	ZUNIMPLEMENTED = -6, ZBADARGUMENTS = -8, ZNONODE = -101,
+	ZNOAUTH = -102, ZBADVERSION = -103, ZNOCHILDRENFOREPHEMERALS = -108,
+	ZNODEEXISTS = -110, ZNOTEMPTY = -111, ZSESSIONEXPIRED = -112,
+	ZINVALIDACL = -114, ZAUTHFAILED = -115, ZSESSIONMOVED = -118,
+	ZNOTREADONLY = -119, ZNOWATCHER = -121, ZRECONFIGDISABLED = -123
+};
+
+/* watch event types */
+enum {
+	ZEV_CREATED = 1, ZEV_DELETED = 2, ZEV_CHANGED = 3, ZEV_CHILD = 4
+};
+
+/* permissions */
+#define ZPERM_READ	1
+#define ZPERM_WRITE	2
+#define ZPERM_CREATE	4
+#define ZPERM_DELETE	8
+#define ZPERM_ADMIN	16
+#define ZPERM_ALL	31
+
+struct zkstat {
+	int64_t		czxid, mzxid, ctime, mtime;
+	int32_t		version, cversion, aversion;
+	int64_t		ephemeralOwner;
+	int32_t		dataLength, numChildren;
+	int64_t		pzxid;
+};
+
+/* buf.c: a growable byte buffer.  Writers never fail one by one: an
+ * allocation failure sets err and later writes do nothing; check err
+ * once when the record is done. */
+struct zkbuf {
+	char		*p;
+	size_t		 len;		/* bytes in p */
+	size_t		 off;		/* bytes already consumed from the front */
+	size_t		 cap;
+	int		 err;		/* ENOMEM seen */
+};
+int	 zkbuf_reserve(struct zkbuf *, size_t);
+void	 zkbuf_add(struct zkbuf *, const void *, size_t);
+void	 zkbuf_addc(struct zkbuf *, int);
+void	 zkbuf_printf(struct zkbuf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 zkbuf_consume(struct zkbuf *, size_t);
+void	 zkbuf_reset(struct zkbuf *);
+void	 zkbuf_free(struct zkbuf *);
+ssize_t	 zkbuf_read(struct zkbuf *, int);
+ssize_t	 zkbuf_flush(struct zkbuf *, int);
+#define ZKBUF_DATA(b)	((b)->p + (b)->off)
+#define ZKBUF_LEN(b)	((b)->len - (b)->off)
+
+/* jute.c: ZooKeeper's big-endian record encoding */
+struct jr {
+	const unsigned char	*p, *end;
+	int			 bad;	/* read past the end or bad length */
+};
+void	 jr_init(struct jr *, const void *, size_t);
+int32_t	 jr_int(struct jr *);
+int64_t	 jr_long(struct jr *);
+int	 jr_bool(struct jr *);
+int32_t	 jr_buf(struct jr *, const char **);	/* length, -1 = null */
+char	*jr_strdup(struct jr *);		/* NULL for null or bad */
+void	 jr_stat(struct jr *, struct zkstat *);
+void	 jw_int(struct zkbuf *, int32_t);
+void	 jw_long(struct zkbuf *, int64_t);
+void	 jw_bool(struct zkbuf *, int);
+void	 jw_buf(struct zkbuf *, const void *, int32_t);	/* -1 = null */
+void	 jw_str(struct zkbuf *, const char *);		/* NULL = null */
+void	 jw_stat(struct zkbuf *, const struct zkstat *);
+size_t	 jw_frame_begin(struct zkbuf *);
+void	 jw_frame_end(struct zkbuf *, size_t);
+
+/* jute.c: 4-byte length framing */
+int	 zkframe_next(struct zkbuf *, size_t, const char **, size_t *);
+
+/* line.c: one record per line, "verb key=value ...", values escaped */
+struct zkfield {
+	char		*key;
+	char		*val;		/* unescaped, NUL-terminated */
+	size_t		 len;		/* of val, NULs included */
+};
+struct zkline {
+	char		*verb;
+	struct zkfield	*f;
+	size_t		 nf, cap;
+};
+int	 zkl_next(struct zkbuf *, char **, size_t *);
+int	 zkl_parse(struct zkline *, char *, size_t);
+void	 zkl_free(struct zkline *);
+const struct zkfield *zkl_get(const struct zkline *, const char *);
+const char *zkl_str(const struct zkline *, const char *);
+int	 zkl_int(const struct zkline *, const char *, int64_t *);
+int64_t	 zkl_intdef(const struct zkline *, const char *, int64_t);
+int	 zkl_parsestat(const char *, struct zkstat *);
+int	 zkl_parseint(const char *, int64_t *);
+void	 zkl_begin(struct zkbuf *, const char *);
+void	 zkl_put(struct zkbuf *, const char *, const void *, size_t);
+void	 zkl_puts(struct zkbuf *, const char *, const char *);
+void	 zkl_putd(struct zkbuf *, const char *, int64_t);
+void	 zkl_putx(struct zkbuf *, const char *, int64_t);
+void	 zkl_putstat(struct zkbuf *, const char *, const struct zkstat *);
+void	 zkl_end(struct zkbuf *);
+size_t	 zkl_escape(char *, const void *, size_t);
+ssize_t	 zkl_unescape(char *, size_t);
+
+/* cfg.c: zoo.cfg, Apache's keys */
+#define ZK_MAXSERVERS	32
+struct zkserver {
+	int		 id;
+	char		 host[256];
+	int		 quorumport, electionport;
+	int		 observer;
+	char		 clienthost[256];
+	int		 clientport;
+};
+struct zkcfg {
+	char		 file[1024];
+	int		 tickTime, initLimit, syncLimit;
+	int		 minSessionTimeout, maxSessionTimeout;
+	char		 dataDir[1024], dataLogDir[1024];
+	int		 clientPort;
+	char		 clientPortAddress[256];
+	int		 maxClientCnxns;
+	long		 snapCount;
+	int		 snapRetainCount, purgeInterval;
+	char		 whitelist[1024];	/* "" = only srvr */
+	int		 extendedTypesEnabled;
+	int		 reconfigEnabled;
+	char		 superDigest[256];	/* "super:b64sha1" or "" */
+	long		 containerCheckMs;
+	int		 metricsPort;
+	long		 maxbuffer;
+	int		 myid;			/* from dataDir/myid, 0 = none */
+	int		 peerTypeObserver;
+	struct zkserver	 servers[ZK_MAXSERVERS];
+	int		 nservers;
+};
+int	 zkcfg_load(struct zkcfg *, const char *, char *, size_t);
+void	 zkcfg_defaults(struct zkcfg *);
+int	 zkcfg_4lw_allowed(const struct zkcfg *, const char *);
+
+/* loop.c: one poll() loop per daemon, buffered connections */
+struct zkloop;
+struct zkconn {
+	int		 fd;
+	struct zkbuf	 in, out;
+	void		*arg;
+	int		 closing;	/* close once out is flushed */
+	int		 dead;
+	int		 noread;	/* stop reading (back-pressure) */
+	void		(*onread)(struct zkconn *);
+	void		(*onclose)(struct zkconn *);
+	struct zkloop	*loop;
+	TAILQ_ENTRY(zkconn) entry;
+};
+struct zkloop	*zkloop_new(void);
+struct zkconn	*zkloop_conn(struct zkloop *, int, void (*)(struct zkconn *),
+		    void (*)(struct zkconn *), void *);
+int		 zkloop_listen(struct zkloop *, int,
+		    void (*)(struct zkloop *, int, void *), void *);
+void		 zkloop_close(struct zkconn *);
+void		 zkloop_kill(struct zkconn *);
+int		 zkloop_run(struct zkloop *, int);
+
+/* util.c */
+int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
+int64_t	 zk_mono_ms(void);		/* monotonic, ms */
+int	 zk_nonblock(int);
+int	 zk_listen_unix(const char *);
+int	 zk_connect_unix(const char *, int);
+int	 zk_listen_tcp(const char *, int);
+uint32_t zk_crc32c(uint32_t, const void *, size_t);
+const char *zk_opname(int);
+int	 zk_opcode(const char *);
+extern int zk_debug;
+void	 zk_dbg(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
