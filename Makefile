@@ -11,14 +11,14 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 B	?= .
 ZKCFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Wall -Wextra -Werror -Ilibzk $(CFLAGS)
-LDLIBS	= -lbsd -lzstd
+LDLIBS	= -lbsd -lmd -lzstd
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
 NAMES	= zk-gate zk-tree zk-sessiond zk-log
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
-	  libzk/util.c
+	  libzk/util.c libzk/digest.c libzk/req.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 

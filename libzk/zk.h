@@ -199,6 +199,25 @@ void		 zkloop_close(struct zkconn *);
 void		 zkloop_kill(struct zkconn *);
 int		 zkloop_run(struct zkloop *, int);
 
+/* digest.c */
+size_t	 zk_base64(char *, const void *, size_t);
+size_t	 zk_digest_id(char *, const char *, size_t);
+
+/*
+ * req.c: the client port's records.  zkreq_decode turns one request
+ * frame body (RequestHeader + record) into its request line (see
+ * STREAMS.md), appended to line, with session= xid= and the given
+ * preformatted auth fields (" auth=ip:127.0.0.1 ...", may be "").
+ * Returns 0, or a ZooKeeper error code to answer with (ZMARSHALLINGERROR
+ * for an undecodable record, ZUNIMPLEMENTED for an unknown opcode,
+ * ZBADARGUMENTS ...); *xid and *type are set whenever the header could be
+ * read.  zkrep_encode turns a reply line from zk-tree (`r ...`) for a
+ * request of the given type into a whole reply frame appended to frame.
+ */
+int	 zkreq_decode(struct zkbuf *, const char *, size_t, int64_t,
+	    const char *, int32_t *, int32_t *);
+int	 zkrep_encode(struct zkbuf *, const struct zkline *, int32_t);
+
 /* util.c */
 int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
 int64_t	 zk_mono_ms(void);		/* monotonic, ms */
