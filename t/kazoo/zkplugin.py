@@ -1,0 +1,111 @@
+"""pytest plugin: run kazoo's own test suite against zk instead of Java.
+
+Loaded with `-p zkplugin` (t/kazoo/ on PYTHONPATH) by t/kazoo/run.sh.
+
+kazoo.testing.common.ManagedZooKeeper.run() writes zoo.cfg and myid, then
+starts `java ... -Dzookeeper.X=Y ... QuorumPeerMain zoo.cfg` through
+subprocess.Popen.  This plugin swaps the `subprocess` name that module uses
+for a shim whose Popen:
+
+  ZK_KAZOO_TARGET=zk      appends every -Dzookeeper.X=Y as a zoo.cfg line
+                          `zookeeper.X=Y` and starts `$ZK_BIN/zk-node zoo.cfg`
+                          instead (in its own process group)
+  ZK_KAZOO_TARGET=apache  starts the java command unchanged
+
+The harness stops a server with Popen.terminate() (SIGTERM to that PID)
+and Popen.wait(); the shim then SIGKILLs whatever is left in the server's
+process group and says so on stderr.  Every PID started is appended to
+$ZK_KAZOO_PIDFILE so run.sh can kill leftovers by PID after pytest exits.
+"""
+import os
+import signal
+import subprocess
+import sys
+import types
+
+import kazoo.testing.common as common
+
+TARGET = os.environ.get("ZK_KAZOO_TARGET", "apache")
+ZK_BIN = os.environ.get("ZK_BIN", "")
+PIDFILE = os.environ.get("ZK_KAZOO_PIDFILE")
+
+
+def _note_pid(pid):
+    if PIDFILE:
+        with open(PIDFILE, "a") as f:
+            f.write("%d\n" % pid)
+
+
+def _zk_args(args):
+    """java argv -> (zk-node argv, zoo.cfg lines to append)."""
+    try:
+        i = args.index("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+    except ValueError:
+        raise RuntimeError("zkplugin: not a ZooKeeper command: %r" % (args,))
+    config = args[i + 1]
+    extra = []
+    for a in args[:i]:
+        if a.startswith("-Dzookeeper.") and "=" in a:
+            extra.append(a[2:])
+    node = os.path.join(ZK_BIN, "zk-node")
+    return [node, config], config, extra
+
+
+class _Server(subprocess.Popen):
+    def wait(self, timeout=None):
+        rc = super().wait(timeout)
+        # The supervisor should have taken its daemons with it.
+        try:
+            os.killpg(self.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return rc
+        sys.stderr.write("zkplugin: processes left in group %d after "
+                         "zk-node exited; killing them\n" % self.pid)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return rc
+
+
+_count = [0]
+
+
+def _popen(args, **kw):
+    if TARGET != "zk":
+        p = subprocess.Popen(args, **kw)
+        _note_pid(p.pid)
+        return p
+    argv, config, extra = _zk_args(list(args))
+    if extra:
+        with open(config, "a") as f:
+            f.write("\n# from java system properties (zkplugin)\n")
+            for line in extra:
+                f.write(line + "\n")
+    logdir = os.environ.get("ZK_KAZOO_LOGDIR") or os.path.dirname(config)
+    _count[0] += 1
+    logpath = os.path.join(logdir, "zk-node.%d.log" % _count[0])
+    log = open(logpath, "ab")
+    try:
+        p = _Server(argv, stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                    cwd=os.path.dirname(config))
+    finally:
+        log.close()
+    _note_pid(p.pid)
+    return p
+
+
+# Only the harness's module sees the shim; everything else keeps the real
+# subprocess module.
+_shim = types.SimpleNamespace(**{k: getattr(subprocess, k)
+                                 for k in dir(subprocess)
+                                 if not k.startswith("__")})
+_shim.Popen = _popen
+common.subprocess = _shim
+
+
+def pytest_report_header(config):
+    if TARGET == "zk":
+        return "kazoo suite against zk: %s" % os.path.join(ZK_BIN, "zk-node")
+    return "kazoo suite against Apache ZooKeeper (java)"
