@@ -22,6 +22,8 @@ LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
+TESTPROGS = $(B)/t/libzk-test
+
 all: $(PROGS) $(B)/cmd/zk-node
 
 $(B)/libzk/%.o: libzk/%.c libzk/zk.h
@@ -36,6 +38,13 @@ $(B)/cmd/zk-%: cmd/zk-%.c $(LIB) libzk/zk.h
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# Test drivers (t/*.c): not installed, built next to the programs.
+$(B)/t/%: t/%.c $(LIB) libzk/zk.h
+	@mkdir -p $(@D)
+	$(CC) $(ZKCFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+testprogs: $(TESTPROGS)
+
 ifneq ($(B),.)
 $(B)/cmd/zk-node: cmd/zk-node
 	@mkdir -p $(@D)
@@ -44,7 +53,20 @@ endif
 
 # The sanitizer build that the tests run against.
 san:
-	$(MAKE) B=build/san CFLAGS="$(SANFLAGS)"
+	$(MAKE) B=build/san CFLAGS="$(SANFLAGS)" all testprogs
+
+# libFuzzer targets over the libzk sources (clang only), in build/fuzz.
+FUZZCC	= clang
+FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
+	    -Wall -Wextra -Werror -Ilibzk -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line
+
+fuzz: $(FUZZERS)
+
+build/fuzz/fuzz-%: t/fuzz/fuzz-%.c $(LIBSRC) libzk/zk.h
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) $(LDLIBS)
 
 deps:
 	sh t/deps.sh
@@ -56,9 +78,12 @@ check: deps all san
 	sh t/check.sh
 
 lint:
-	mandoc -Tlint -W warning man/*.[178]
+	set -- man/*.[178]; [ ! -e "$$1" ] || mandoc -Tlint -W warning "$$@"
+	for f in t/*.sh t/kazoo/run.sh cmd/zk-node; do \
+		[ ! -e "$$f" ] || sh -n "$$f" || exit 1; done
+	bash -n .ci/run
 
 clean:
-	rm -rf build libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%)
+	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%)
 
-.PHONY: all san deps run check lint clean
+.PHONY: all san fuzz testprogs deps run check lint clean

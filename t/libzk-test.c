@@ -1,0 +1,426 @@
+/*
+ * libzk-test: drives libzk for t/libzk.bats.
+ *
+ *	libzk-test jute | frame | escape | line | int | stat
+ *		run the named self-checks; print "ok NAME" or one line per
+ *		failed check, exit 1 if any failed
+ *	libzk-test cfg FILE
+ *		load FILE with zkcfg_load and print the result, key=value
+ *		per line; on error print the message and exit 1
+ *	libzk-test digest TEXT
+ *		print zk_digest_id(TEXT)
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "zk.h"
+
+static int	 failed;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
+		failed++;						\
+	}								\
+} while (0)
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
+	    "int | stat | cfg file | digest text\n");
+	exit(EX_USAGE);
+}
+
+static void
+t_jute(void)
+{
+	static const unsigned char want[] = {
+		0x01, 0x02, 0x03, 0x04,				/* int */
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,	/* long -2 */
+		0x01, 0x00,					/* bools */
+		0x00, 0x00, 0x00, 0x02, 'h', 'i',		/* buf */
+		0xff, 0xff, 0xff, 0xff,				/* null buf */
+		0x00, 0x00, 0x00, 0x00,				/* empty str */
+		0xff, 0xff, 0xff, 0xff,				/* null str */
+	};
+	struct zkbuf	 b = { 0 };
+	struct zkstat	 st = { 0x100000001LL, -5, 1700000000123LL, 0,
+			    7, -1, 3, (int64_t)0x8000000000000001ULL, 1048575,
+			    2, 0x7fffffffffffffffLL }, st2;
+	struct jr	 r;
+	const char	*p;
+	char		*s;
+	size_t		 at;
+
+	jw_int(&b, 0x01020304);
+	jw_long(&b, -2);
+	jw_bool(&b, 7);
+	jw_bool(&b, 0);
+	jw_buf(&b, "hi", 2);
+	jw_buf(&b, NULL, 5);
+	jw_str(&b, "");
+	jw_str(&b, NULL);
+	CHECK(!b.err);
+	CHECK(b.len == sizeof(want));
+	CHECK(b.len == sizeof(want) && memcmp(b.p, want, b.len) == 0);
+
+	jr_init(&r, b.p, b.len);
+	CHECK(jr_int(&r) == 0x01020304);
+	CHECK(jr_long(&r) == -2);
+	CHECK(jr_bool(&r) == 1);
+	CHECK(jr_bool(&r) == 0);
+	CHECK(jr_buf(&r, &p) == 2 && p != NULL && memcmp(p, "hi", 2) == 0);
+	CHECK(jr_buf(&r, &p) == -1 && p == NULL);
+	s = jr_strdup(&r);
+	CHECK(s != NULL && *s == '\0');
+	free(s);
+	CHECK(jr_strdup(&r) == NULL);
+	CHECK(!r.bad);
+	CHECK(r.p == r.end);
+	CHECK(jr_int(&r) == 0 && r.bad);	/* past the end */
+
+	/* a stat is 68 bytes and comes back field for field */
+	zkbuf_reset(&b);
+	jw_stat(&b, &st);
+	CHECK(b.len == 68);
+	jr_init(&r, b.p, b.len);
+	jr_stat(&r, &st2);
+	CHECK(!r.bad && r.p == r.end);
+	CHECK(memcmp(&st, &st2, sizeof(st)) == 0);
+	jr_init(&r, b.p, 67);
+	jr_stat(&r, &st2);
+	CHECK(r.bad);
+
+	/* lengths below -1 and past the record are bad */
+	zkbuf_reset(&b);
+	jw_int(&b, -2);
+	jr_init(&r, b.p, b.len);
+	CHECK(jr_buf(&r, &p) == -1 && r.bad);
+	zkbuf_reset(&b);
+	jw_int(&b, 5);
+	zkbuf_add(&b, "abcd", 4);
+	jr_init(&r, b.p, b.len);
+	CHECK(jr_buf(&r, &p) == -1 && r.bad);
+	jr_init(&r, b.p, b.len);
+	CHECK(jr_strdup(&r) == NULL && r.bad);
+	zkbuf_reset(&b);
+	jw_int(&b, INT32_MAX);
+	jr_init(&r, b.p, b.len);
+	CHECK(jr_buf(&r, &p) == -1 && r.bad);
+
+	/* frames: the length excludes itself */
+	zkbuf_reset(&b);
+	at = jw_frame_begin(&b);
+	jw_int(&b, 1);
+	jw_str(&b, "abc");
+	jw_frame_end(&b, at);
+	CHECK(b.len == 15);
+	CHECK(memcmp(b.p, "\0\0\0\13", 4) == 0);
+	zkbuf_free(&b);
+}
+
+/* A buffer holding one frame header of length n and have body bytes. */
+static void
+frame(struct zkbuf *b, int32_t n, size_t have)
+{
+	zkbuf_reset(b);
+	jw_int(b, n);
+	if (have > 0) {
+		if (zkbuf_reserve(b, have) == -1)
+			err(EX_OSERR, "zkbuf_reserve");
+		memset(b->p + b->len, 'x', have);
+		b->len += have;
+	}
+}
+
+static void
+t_frame(void)
+{
+	struct zkbuf	 b = { 0 };
+	const char	*body;
+	size_t		 len;
+
+	frame(&b, -1, 0);
+	errno = 0;
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == -1);
+	CHECK(errno == EMSGSIZE);
+	frame(&b, INT32_MIN, 8);
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == -1);
+	frame(&b, 0, 0);
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == -1);
+	frame(&b, ZK_MAXBUFFER + 1, 0);		/* refused before the body */
+	errno = 0;
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == -1);
+	CHECK(errno == EMSGSIZE);
+	frame(&b, 0x72756f6b, 0);		/* "ruok" as a length */
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == -1);
+
+	frame(&b, ZK_MAXBUFFER, ZK_MAXBUFFER - 1);	/* one byte short */
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 0);
+	frame(&b, ZK_MAXBUFFER, ZK_MAXBUFFER);		/* exactly maxbuffer */
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 1);
+	CHECK(len == ZK_MAXBUFFER && body == ZKBUF_DATA(&b) + 4);
+
+	zkbuf_reset(&b);
+	zkbuf_add(&b, "\0\0\0", 3);		/* partial header */
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 0);
+
+	/* two frames back to back, consumed one at a time */
+	frame(&b, 1, 1);
+	jw_int(&b, 2);
+	zkbuf_add(&b, "yz", 2);
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 1 && len == 1 &&
+	    *body == 'x');
+	zkbuf_consume(&b, 4 + len);
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 1 && len == 2 &&
+	    memcmp(body, "yz", 2) == 0);
+	zkbuf_consume(&b, 4 + len);
+	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 0);
+	zkbuf_free(&b);
+}
+
+/* Escaped text: one line, one field, nothing a reader would split on. */
+static int
+clean(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return s[n] == '\0';
+}
+
+static void
+t_escape(void)
+{
+	unsigned char	 all[256 * 2];
+	char		 esc[4 * sizeof(all) + 1];
+	size_t		 n, i;
+	ssize_t		 m;
+
+	for (i = 0; i < 256; i++) {
+		unsigned char	 c = (unsigned char)i;
+
+		n = zkl_escape(esc, &c, 1);
+		CHECK(n >= 1 && n <= 4 && clean(esc, n));
+		m = zkl_unescape(esc, n);
+		if (m != 1 || (unsigned char)esc[0] != c) {
+			printf("FAIL byte %zu does not survive\n", i);
+			failed++;
+		}
+	}
+	/* every byte, then every byte followed by a digit (octal run-on) */
+	for (i = 0; i < 256; i++) {
+		all[2 * i] = (unsigned char)i;
+		all[2 * i + 1] = (unsigned char)('0' + i % 10);
+	}
+	n = zkl_escape(esc, all, sizeof(all));
+	CHECK(clean(esc, n));
+	m = zkl_unescape(esc, n);
+	CHECK(m == (ssize_t)sizeof(all) && memcmp(esc, all, sizeof(all)) == 0);
+
+	n = zkl_escape(esc, "", 0);
+	CHECK(n == 0 && esc[0] == '\0');
+	strlcpy(esc, "a\\", sizeof(esc));
+	CHECK(zkl_unescape(esc, 2) == -1);		/* dangling backslash */
+	strlcpy(esc, "\\q", sizeof(esc));
+	CHECK(zkl_unescape(esc, 2) == -1);		/* unknown escape */
+	strlcpy(esc, "\\777", sizeof(esc));
+	CHECK(zkl_unescape(esc, 4) == -1);		/* above 255 */
+}
+
+static void
+t_line(void)
+{
+	struct zkbuf		 b = { 0 };
+	struct zkline		 l = { 0 };
+	const struct zkfield	*f;
+	unsigned char		 all[256];
+	char			*s, bad[] = "verb novalue";
+	char			 bad2[] = "verb =x", bad3[] = "verb k=\\9";
+	size_t			 len, i;
+	int64_t			 v;
+
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	zkl_begin(&b, "create");
+	zkl_putx(&b, "session", 0x100000abcLL);
+	zkl_putd(&b, "xid", -3);
+	zkl_put(&b, "data", all, sizeof(all));
+	zkl_put(&b, "empty", "", 0);
+	zkl_puts(&b, "acl", "31:world:anyone");
+	zkl_puts(&b, "acl", "1:digest:u:x=");
+	zkl_putx(&b, "neg", -2);
+	zkl_end(&b);
+	zkl_begin(&b, "next");
+	zkl_end(&b);
+	CHECK(!b.err);
+	CHECK(memchr(b.p, '\n', b.len) == b.p + b.len - 6);
+
+	CHECK(zkl_next(&b, &s, &len) == 1);
+	CHECK(zkl_parse(&l, s, len) == 0);
+	CHECK(strcmp(l.verb, "create") == 0);
+	CHECK(l.nf == 7);
+	CHECK(zkl_int(&l, "session", &v) == 0 && v == 0x100000abcLL);
+	CHECK(zkl_intdef(&l, "xid", 0) == -3);
+	CHECK(zkl_intdef(&l, "neg", 0) == -2);
+	CHECK(zkl_intdef(&l, "missing", 42) == 42);
+	f = zkl_get(&l, "data");
+	CHECK(f != NULL && f->len == 256 && memcmp(f->val, all, 256) == 0);
+	f = zkl_get(&l, "empty");
+	CHECK(f != NULL && f->len == 0 && *f->val == '\0');
+	CHECK(zkl_str(&l, "acl") != NULL &&
+	    strcmp(zkl_str(&l, "acl"), "31:world:anyone") == 0);
+	CHECK(l.nf == 7 && strcmp(l.f[5].key, "acl") == 0 &&
+	    strcmp(l.f[5].val, "1:digest:u:x=") == 0);
+	zkbuf_consume(&b, len + 1);
+	CHECK(zkl_next(&b, &s, &len) == 1);
+	CHECK(zkl_parse(&l, s, len) == 0 && strcmp(l.verb, "next") == 0 &&
+	    l.nf == 0);
+	zkbuf_consume(&b, len + 1);
+	CHECK(zkl_next(&b, &s, &len) == 0);
+
+	CHECK(zkl_parse(&l, bad, strlen(bad)) == -1 && errno == EINVAL);
+	CHECK(zkl_parse(&l, bad2, strlen(bad2)) == -1);
+	CHECK(zkl_parse(&l, bad3, strlen(bad3)) == -1);
+	zkl_free(&l);
+	zkbuf_free(&b);
+}
+
+static void
+t_int(void)
+{
+	int64_t	 v;
+
+	CHECK(zkl_parseint("0", &v) == 0 && v == 0);
+	CHECK(zkl_parseint("-0x10", &v) == 0 && v == -16);
+	CHECK(zkl_parseint("0x7fffffffffffffff", &v) == 0 &&
+	    v == INT64_MAX);
+	CHECK(zkl_parseint("-9223372036854775808", &v) == 0 &&
+	    v == INT64_MIN);
+	CHECK(zkl_parseint("", &v) == -1);
+	CHECK(zkl_parseint("-", &v) == -1);
+	CHECK(zkl_parseint("12a", &v) == -1);
+	CHECK(zkl_parseint(" 1", &v) == -1);
+	CHECK(zkl_parseint("0x", &v) == -1);
+	CHECK(zkl_parseint("0xg", &v) == -1);
+	CHECK(zkl_parseint("99999999999999999999", &v) == -1);
+}
+
+static void
+t_stat(void)
+{
+	struct zkbuf	 b = { 0 };
+	struct zkstat	 st = { 0x100000001LL, 0x2a, 1700000000123LL,
+			    1700000000999LL, 7, -1, 3,
+			    (int64_t)0x8000000000000001ULL, 1048575, 2,
+			    0x7fffffffffffffffLL }, st2;
+	const char	*bad[] = {
+		"", "1,2,3,4,5,6,7,8,9,10", "1,2,3,4,5,6,7,8,9,10,11,12",
+		"1,2,3,4,5,6,7,8,9,10,", ",1,2,3,4,5,6,7,8,9,10",
+		"1,2,3,4,5,6,7,8,9,x,11", "1,2,3,4,5,6,7,8,9,10,11 ",
+	};
+	size_t		 i;
+
+	zkl_putstat(&b, "stat", &st);
+	zkbuf_addc(&b, '\0');
+	CHECK(!b.err && strncmp(b.p, " stat=", 6) == 0);
+	memset(&st2, 0, sizeof(st2));
+	CHECK(zkl_parsestat(b.p + 6, &st2) == 0);
+	CHECK(memcmp(&st, &st2, sizeof(st)) == 0);
+	CHECK(zkl_parsestat("0x5,0x6,100,200,1,2,3,0x0,4,5,0x7", &st2) == 0);
+	CHECK(st2.czxid == 5 && st2.mzxid == 6 && st2.ctime == 100 &&
+	    st2.mtime == 200 && st2.version == 1 && st2.cversion == 2 &&
+	    st2.aversion == 3 && st2.ephemeralOwner == 0 &&
+	    st2.dataLength == 4 && st2.numChildren == 5 && st2.pzxid == 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (zkl_parsestat(bad[i], &st2) != -1) {
+			printf("FAIL stat \"%s\" parsed\n", bad[i]);
+			failed++;
+		}
+	zkbuf_free(&b);
+}
+
+static int
+t_cfg(const char *file)
+{
+	struct zkcfg	 c;
+	char		 errbuf[1200];
+	int		 i;
+
+	if (zkcfg_load(&c, file, errbuf, sizeof(errbuf)) == -1) {
+		printf("%s\n", errbuf);
+		return 1;
+	}
+	printf("tickTime=%d\ninitLimit=%d\nsyncLimit=%d\n", c.tickTime,
+	    c.initLimit, c.syncLimit);
+	printf("minSessionTimeout=%d\nmaxSessionTimeout=%d\n",
+	    c.minSessionTimeout, c.maxSessionTimeout);
+	printf("dataDir=%s\ndataLogDir=%s\n", c.dataDir, c.dataLogDir);
+	printf("clientPort=%d\nclientPortAddress=%s\n", c.clientPort,
+	    c.clientPortAddress);
+	printf("maxClientCnxns=%d\nsnapCount=%ld\n", c.maxClientCnxns,
+	    c.snapCount);
+	printf("whitelist=%s\nextendedTypesEnabled=%d\nreconfigEnabled=%d\n",
+	    c.whitelist, c.extendedTypesEnabled, c.reconfigEnabled);
+	printf("superDigest=%s\ncontainerCheckMs=%ld\nmaxbuffer=%ld\n",
+	    c.superDigest, c.containerCheckMs, c.maxbuffer);
+	printf("myid=%d\npeerTypeObserver=%d\nnservers=%d\n", c.myid,
+	    c.peerTypeObserver, c.nservers);
+	for (i = 0; i < c.nservers; i++)
+		printf("server.%d=%s:%d:%d observer=%d client=%s:%d\n",
+		    c.servers[i].id, c.servers[i].host,
+		    c.servers[i].quorumport, c.servers[i].electionport,
+		    c.servers[i].observer, c.servers[i].clienthost,
+		    c.servers[i].clientport);
+	printf("4lw.ruok=%d\n4lw.srvr=%d\n", zkcfg_4lw_allowed(&c, "ruok"),
+	    zkcfg_4lw_allowed(&c, "srvr"));
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char	*id;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "cfg") == 0 && argc == 3)
+		return t_cfg(argv[2]);
+	if (strcmp(argv[1], "digest") == 0 && argc == 3) {
+		if ((id = malloc(strlen(argv[2]) + 30)) == NULL)
+			err(EX_OSERR, NULL);
+		zk_digest_id(id, argv[2], strlen(argv[2]));
+		printf("%s\n", id);
+		free(id);
+		return 0;
+	}
+	if (argc != 2)
+		usage();
+	if (strcmp(argv[1], "jute") == 0)
+		t_jute();
+	else if (strcmp(argv[1], "frame") == 0)
+		t_frame();
+	else if (strcmp(argv[1], "escape") == 0)
+		t_escape();
+	else if (strcmp(argv[1], "line") == 0)
+		t_line();
+	else if (strcmp(argv[1], "stat") == 0)
+		t_stat();
+	else if (strcmp(argv[1], "int") == 0)
+		t_int();
+	else
+		usage();
+	if (failed == 0)
+		printf("ok %s\n", argv[1]);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# libzk unit tests through the t/libzk-test driver.
+# ZK_BIN (default cmd) names the build's cmd/ directory; the driver is
+# built next to it, in ../t/ (make testprogs, or make san for build/san).
+bats_require_minimum_version 1.5.0
+
+setup() {
+	top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	bin=${ZK_BIN:-$top/cmd}
+	case $bin in /*) ;; *) bin=$top/$bin ;; esac
+	drv=$(dirname "$bin")/t/libzk-test
+	[ -x "$drv" ] || skip "$drv not built (make testprogs)"
+	cfg=$BATS_TEST_TMPDIR/zoo.cfg
+	mkdir -p "$BATS_TEST_TMPDIR/data"
+}
+
+@test "jute: primitives, stat, null and bad lengths round trip" {
+	run -0 "$drv" jute
+	[ "$output" = "ok jute" ]
+}
+
+@test "framing: negative, zero, over maxbuffer refused; exactly maxbuffer accepted" {
+	run -0 "$drv" frame
+	[ "$output" = "ok frame" ]
+}
+
+@test "line codec: every byte 0..255 survives escape and unescape" {
+	run -0 "$drv" escape
+	[ "$output" = "ok escape" ]
+}
+
+@test "line codec: records, repeated keys, numbers, bad fields" {
+	run -0 "$drv" line
+	[ "$output" = "ok line" ]
+}
+
+@test "zkl_parseint: decimal, hex, sign, range; junk refused" {
+	run -0 "$drv" int
+	[ "$output" = "ok int" ]
+}
+
+@test "zkl_parsestat: round trip and malformed stats" {
+	run -0 "$drv" stat
+	[ "$output" = "ok stat" ]
+}
+
+@test "zk_digest_id: alice:secret" {
+	run -0 "$drv" digest alice:secret
+	[ "$output" = "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=" ]
+}
+
+@test "zk_digest_id: kazoo's super:test digest" {
+	run -0 "$drv" digest super:test
+	[ "$output" = "super:D/InIHSb7yEEbrWz8b9l71RjZJU=" ]
+}
+
+@test "zkcfg_load: a good zoo.cfg" {
+	cat >"$cfg" <<-EOF
+	# comment
+	tickTime=500
+	  initLimit = 4
+	syncLimit=2
+	dataDir=$BATS_TEST_TMPDIR/data
+	clientPort=21810
+	clientPortAddress=127.0.0.1
+	4lw.commands.whitelist=ruok, stat
+	zookeeper.extendedTypesEnabled=true
+	zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+	znode.container.checkIntervalMs=100
+	server.1=localhost:2888:3888
+	server.2=10.0.0.2:2889:3889:observer;127.0.0.1:2182
+	EOF
+	echo 2 >"$BATS_TEST_TMPDIR/data/myid"
+	run -0 "$drv" cfg "$cfg"
+	[[ "$output" == *$'\ntickTime=500\n'* || "$output" == tickTime=500$'\n'* ]]
+	[[ "$output" == *$'\ninitLimit=4\n'* ]]
+	[[ "$output" == *$'\nminSessionTimeout=1000\nmaxSessionTimeout=10000\n'* ]]
+	[[ "$output" == *$'\ndataLogDir='"$BATS_TEST_TMPDIR/data"$'\n'* ]]
+	[[ "$output" == *$'\nclientPort=21810\nclientPortAddress=127.0.0.1\n'* ]]
+	[[ "$output" == *$'\nextendedTypesEnabled=1\n'* ]]
+	[[ "$output" == *$'\nsuperDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n'* ]]
+	[[ "$output" == *$'\ncontainerCheckMs=100\n'* ]]
+	[[ "$output" == *$'\nmyid=2\n'* ]]
+	[[ "$output" == *$'\nnservers=2\n'* ]]
+	[[ "$output" == *$'\nserver.1=localhost:2888:3888 observer=0 client=:0\n'* ]]
+	[[ "$output" == *$'\nserver.2=10.0.0.2:2889:3889 observer=1 client=127.0.0.1:2182\n'* ]]
+	[[ "$output" == *$'\n4lw.ruok=1\n4lw.srvr=1' ]]
+}
+
+@test "zkcfg_load: defaults are Apache's" {
+	printf 'dataDir=%s\n' "$BATS_TEST_TMPDIR/data" >"$cfg"
+	run -0 "$drv" cfg "$cfg"
+	[[ "$output" == tickTime=2000$'\n'* ]]
+	[[ "$output" == *$'\nminSessionTimeout=4000\nmaxSessionTimeout=40000\n'* ]]
+	[[ "$output" == *$'\nclientPort=2181\n'* ]]
+	[[ "$output" == *$'\nmaxClientCnxns=60\n'* ]]
+	[[ "$output" == *$'\nmaxbuffer=1048575\n'* ]]
+	[[ "$output" == *$'\nmyid=0\n'* ]]
+	[[ "$output" == *$'\n4lw.ruok=0\n4lw.srvr=1' ]]
+}
+
+@test "zkcfg_load: a line without '=' is reported as file:line:" {
+	printf 'dataDir=/tmp\n\ntickTime 2000\n' >"$cfg"
+	run -1 "$drv" cfg "$cfg"
+	[ "$output" = "$cfg:3: expected key=value" ]
+}
+
+@test "zkcfg_load: a bad value is reported as file:line: key" {
+	printf 'dataDir=/tmp\nclientPort=70000\n' >"$cfg"
+	run -1 "$drv" cfg "$cfg"
+	[[ "$output" == "$cfg:2: clientPort: "* ]]
+}
+
+@test "zkcfg_load: a bad server line is reported as file:line:" {
+	printf 'dataDir=/tmp\nserver.1=host:2888\n' >"$cfg"
+	run -1 "$drv" cfg "$cfg"
+	[[ "$output" == "$cfg:2: server.1: "* ]]
+}
+
+@test "zkcfg_load: no dataDir is an error" {
+	printf 'tickTime=2000\n' >"$cfg"
+	run -1 "$drv" cfg "$cfg"
+	[[ "$output" == *"dataDir"* ]]
+}
+
+@test "zkcfg_load: an unknown key warns and still loads" {
+	printf 'dataDir=/tmp\nadmin.serverPort=8080\ntickTime=100\n' >"$cfg"
+	run --separate-stderr -0 "$drv" cfg "$cfg"
+	[[ "$output" == tickTime=100$'\n'* ]]
+	[[ "$stderr" == *"$cfg:2: admin.serverPort"* ]]
+}
+
+@test "zkcfg_load: a missing file names the file" {
+	run -1 "$drv" cfg "$BATS_TEST_TMPDIR/nonexistent.cfg"
+	[[ "$output" == "$BATS_TEST_TMPDIR/nonexistent.cfg: "* ]]
+}
