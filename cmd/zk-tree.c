@@ -1,0 +1,2358 @@
+/*
+ * zk-tree: the in-memory znode tree.  It applies the committed request
+ * stream from zk-log (all validation happens at apply time, in Apache's
+ * PrepRequestProcessor order, so replicas reach the same state), answers
+ * reads from zk-gate, fires watches and keeps the replicated session
+ * table for zk-sessiond.  The line protocol is libzk/STREAMS.md.
+ *
+ * Nodes hold their name only; each node keeps its children in an RB
+ * tree, and a path is found by walking its components.  ACLs are
+ * interned and shared.  Watches live in an RB tree keyed by path, each
+ * path holding a list of (session, data mode, child mode).
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "zk.h"
+
+#define MAXTTL		0xffffffffffLL	/* EphemeralType.MAX_TTL */
+
+enum { K_NORMAL, K_EPHEMERAL, K_CONTAINER, K_TTL };
+
+struct ace {
+	int32_t		 perms;
+	const char	*scheme, *id;
+};
+
+struct acl {
+	RB_ENTRY(acl)	 entry;
+	size_t		 refs, n;
+	char		*key;		/* "perms:scheme:id\n" per entry */
+	struct ace	 ent[];
+};
+RB_HEAD(acltree, acl);
+
+struct node;
+RB_HEAD(kids, node);
+struct node {
+	RB_ENTRY(node)	 entry;
+	struct kids	 kids;
+	LIST_ENTRY(node) eph;		/* the owner's ephemerals */
+	struct node	*parent;
+	char		*data;		/* NULL: null data */
+	struct acl	*acl;
+	int64_t		 czxid, mzxid, pzxid, ctime, mtime;
+	int64_t		 owner;		/* session (ephemeral) or ttl (TTL) */
+	int32_t		 version, cver, aversion, nkids, dlen;
+	uint32_t	 nlen;
+	uint8_t		 kind;
+	char		 name[];
+};
+
+struct sess {
+	RB_ENTRY(sess)	 entry;
+	int64_t		 id, timeout;
+	char		*passwd;
+	LIST_HEAD(, node) eph;
+	int		 hadeph;	/* Apache keeps an emptied set */
+};
+RB_HEAD(sesstree, sess);
+
+/* watches: mode per table, last registration wins as in Apache */
+enum { WT_DATA, WT_CHILD };
+enum { WM_NONE, WM_STD, WM_PERS, WM_REC };
+struct wpath;
+struct wsess;
+struct watch {
+	TAILQ_ENTRY(watch) bypath;
+	TAILQ_ENTRY(watch) bysess;
+	struct wpath	*wp;
+	struct wsess	*ws;
+	uint8_t		 mode[2];
+};
+struct wpath {
+	RB_ENTRY(wpath)	 entry;
+	TAILQ_HEAD(, watch) w;
+	size_t		 n, plen;
+	char		 path[];
+};
+RB_HEAD(wptree, wpath);
+struct wsess {
+	RB_ENTRY(wsess)	 entry;
+	TAILQ_HEAD(, watch) w;
+	size_t		 n;
+	int64_t		 id;
+	uint64_t	 seen;		/* trigger generation */
+};
+RB_HEAD(wstree, wsess);
+
+/* the undo log of one txn (multi rolls back with it) */
+enum { U_CREATE, U_DELETE, U_SETDATA };
+struct undo {
+	int		 kind;
+	struct node	*n;
+	char		*data;
+	int32_t		 dlen, version;
+	int64_t		 mzxid, mtime, ppzxid;
+};
+
+/* events to fire once the txn succeeds */
+enum { I_CREATED, I_DELETED, I_CHANGED };
+struct intent {
+	int		 kind;
+	size_t		 off, len;
+};
+
+enum { R_NONE, R_LOG, R_GATE, R_SESSD };
+struct peer {
+	struct zkconn	*c;
+	int		 role, pending;
+	TAILQ_ENTRY(peer) entry;
+};
+
+struct fv {				/* a range of a line's fields */
+	struct zkfield	*f;
+	size_t		 n;
+};
+
+struct authid {
+	const char	*scheme, *id;
+	size_t		 slen;
+};
+
+struct req {
+	int64_t		 session, xid, zxid, time;
+	int		 hasxid, super;
+	struct sess	*s;
+	struct authid	*auth;
+	size_t		 nauth;
+};
+
+static int	 nodecmp(struct node *, struct node *);
+static int	 aclcmp(struct acl *, struct acl *);
+static int	 sesscmp(struct sess *, struct sess *);
+static int	 wpcmp(struct wpath *, struct wpath *);
+static int	 wscmp(struct wsess *, struct wsess *);
+RB_PROTOTYPE(kids, node, entry, nodecmp)
+RB_PROTOTYPE(acltree, acl, entry, aclcmp)
+RB_PROTOTYPE(sesstree, sess, entry, sesscmp)
+RB_PROTOTYPE(wptree, wpath, entry, wpcmp)
+RB_PROTOTYPE(wstree, wsess, entry, wscmp)
+RB_GENERATE(kids, node, entry, nodecmp)
+RB_GENERATE(acltree, acl, entry, aclcmp)
+RB_GENERATE(sesstree, sess, entry, sesscmp)
+RB_GENERATE(wptree, wpath, entry, wpcmp)
+RB_GENERATE(wstree, wsess, entry, wscmp)
+
+static struct zkcfg	 cfg;
+static struct node	*root;
+static struct acltree	 acls = RB_INITIALIZER(&acls);
+static struct sesstree	 sessions = RB_INITIALIZER(&sessions);
+static struct wptree	 wpaths = RB_INITIALIZER(&wpaths);
+static struct wstree	 wsessions = RB_INITIALIZER(&wsessions);
+static size_t		 nwmode[2][4];	/* watches by table and mode */
+static size_t		 nwatch, nwpath, nwsess;
+static uint64_t		 tgen;
+static TAILQ_HEAD(, peer) pending = TAILQ_HEAD_INITIALIZER(pending);
+static struct zkconn	*logc, *gatec, *sessc;
+static int		 ready, logclosed;
+static int64_t		 lastzxid;
+static size_t		 nnodes, nephem, nspecial, nsess;
+static int64_t		 datasize;
+static char		 empty[1];	/* data of an empty, non-null node */
+
+static struct undo	*ulog;
+static size_t		 nulog, culog;
+static struct intent	*ints;
+static size_t		 nints, cints;
+static struct authid	*auths;
+static size_t		 cauths;
+static struct zkbuf	 res, sub, tmp, ipath, pbuf;
+static struct zkline	 line, hline;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n", getprogname());
+	exit(EX_USAGE);
+}
+
+static void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n)) == NULL)
+		err(EX_OSERR, NULL);
+	return p;
+}
+
+static void *
+xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t	 ncap;
+
+	if (need <= *cap)
+		return p;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	if ((p = reallocarray(p, ncap, size)) == NULL)
+		err(EX_OSERR, NULL);
+	*cap = ncap;
+	return p;
+}
+
+static void
+bufcheck(struct zkbuf *b)
+{
+	if (b->err)
+		errc(EX_OSERR, b->err, "buffer");
+}
+
+static int
+namecmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int	 c;
+
+	if ((c = memcmp(a, b, al < bl ? al : bl)) != 0)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+static int
+nodecmp(struct node *a, struct node *b)
+{
+	return namecmp(a->name, a->nlen, b->name, b->nlen);
+}
+
+static int
+aclcmp(struct acl *a, struct acl *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+static int
+sesscmp(struct sess *a, struct sess *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+wpcmp(struct wpath *a, struct wpath *b)
+{
+	return namecmp(a->path, a->plen, b->path, b->plen);
+}
+
+static int
+wscmp(struct wsess *a, struct wsess *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* ---- fields ---- */
+
+static const struct zkfield *
+fget(const struct fv *v, const char *k)
+{
+	size_t	 i;
+
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->f[i].key, k) == 0)
+			return &v->f[i];
+	return NULL;
+}
+
+static int
+fint(const struct fv *v, const char *k, int64_t *x)
+{
+	const struct zkfield	*f;
+
+	if ((f = fget(v, k)) == NULL)
+		return -1;
+	return zkl_parseint(f->val, x);
+}
+
+static int64_t
+fintdef(const struct fv *v, const char *k, int64_t def)
+{
+	int64_t	 x;
+
+	return fint(v, k, &x) == 0 ? x : def;
+}
+
+/* ---- ACLs ---- */
+
+static void
+aclunref(struct acl *a)
+{
+	if (a == NULL || --a->refs > 0)
+		return;
+	RB_REMOVE(acltree, &acls, a);
+	free(a);
+}
+
+/* The shared acl for tmp's key text (entries "perms:scheme:id\n"). */
+static struct acl *
+aclintern(const char *key, size_t klen)
+{
+	struct acl	 k, *a;
+	char		*text, *p, *e, *c1, *c2;
+	size_t		 n, i;
+
+	k.key = (char *)key;
+	if ((a = RB_FIND(acltree, &acls, &k)) != NULL) {
+		a->refs++;
+		return a;
+	}
+	for (n = 0, i = 0; i < klen; i++)
+		if (key[i] == '\n')
+			n++;
+	a = xmalloc(sizeof(*a) + n * sizeof(a->ent[0]) + 2 * (klen + 1));
+	a->refs = 1;
+	a->n = n;
+	a->key = (char *)&a->ent[n];
+	memcpy(a->key, key, klen + 1);
+	text = a->key + klen + 1;
+	memcpy(text, key, klen + 1);
+	for (p = text, i = 0; i < n; i++, p = e + 1) {
+		e = strchr(p, '\n');
+		*e = '\0';
+		c1 = strchr(p, ':');
+		c2 = strchr(c1 + 1, ':');
+		*c1 = *c2 = '\0';
+		a->ent[i].perms = (int32_t)strtol(p, NULL, 10);
+		a->ent[i].scheme = c1 + 1;
+		a->ent[i].id = c2 + 1;
+	}
+	RB_INSERT(acltree, &acls, a);
+	return a;
+}
+
+/* Java's Integer.parseInt */
+static int
+jint(const char *s, size_t len, int64_t *v)
+{
+	size_t	 i = 0;
+	int	 neg = 0;
+
+	*v = 0;
+	if (len > 0 && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		i++;
+	}
+	if (i == len)
+		return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+		if (*v > (int64_t)INT32_MAX + 1)
+			return -1;
+	}
+	if (neg)
+		*v = -*v;
+	return *v > INT32_MAX ? -1 : 0;
+}
+
+/* IPAuthenticationProvider: "a.b.c.d" or "a.b.c.d/bits"; bits -1 = none */
+static int
+ipparse(const char *s, size_t len, uint8_t b[4], int64_t *bits)
+{
+	const char	*p = s, *end, *slash;
+	int64_t		 v;
+	int		 i;
+
+	slash = memchr(s, '/', len);
+	end = slash ? slash : s + len;
+	*bits = -1;
+	for (i = 0; i < 4; i++) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+
+		if ((dot == NULL) != (i == 3))
+			return -1;
+		if (dot == NULL)
+			dot = end;
+		if (jint(p, (size_t)(dot - p), &v) == -1 || v < 0 || v > 255)
+			return -1;
+		b[i] = (uint8_t)v;
+		p = dot + 1;
+	}
+	if (slash != NULL) {
+		if (jint(slash + 1, (size_t)(s + len - slash - 1), bits) == -1 ||
+		    *bits < 0 || *bits > 32)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+ipmatch(const char *addr, const char *expr)
+{
+	uint8_t		 a[4], e[4];
+	int64_t		 bits, nb;
+	int		 i;
+
+	if (ipparse(expr, strlen(expr), e, &bits) == -1 ||
+	    ipparse(addr, strlen(addr), a, &nb) == -1 || nb != -1)
+		return 0;
+	if (bits == -1)
+		bits = 32;
+	for (i = 0; i < 4; i++, bits -= 8) {
+		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 :
+		    (uint8_t)(0xff << (8 - bits));
+
+		if ((a[i] & m) != (e[i] & m))
+			return 0;
+	}
+	return 1;
+}
+
+/* DigestAuthenticationProvider.isValid: id.split(":").length == 2 */
+static int
+digestvalid(const char *id, size_t len)
+{
+	size_t	 parts = 1, i, end = len;
+
+	while (end > 0 && id[end - 1] == ':')	/* split drops trailing "" */
+		end--;
+	if (end == 0)
+		return 0;
+	for (i = 0; i < end; i++)
+		if (id[i] == ':')
+			parts++;
+	return parts == 2;
+}
+
+static void
+aceadd(struct zkbuf *b, int64_t perms, const char *s, size_t sl,
+    const char *id, size_t il)
+{
+	size_t	 start = b->len, n;
+	char	*p, *q;
+
+	zkbuf_printf(b, "%" PRId64 ":", perms);
+	zkbuf_add(b, s, sl);
+	zkbuf_addc(b, ':');
+	zkbuf_add(b, id, il);
+	zkbuf_addc(b, '\n');
+	bufcheck(b);
+	/* collapse duplicates, as Apache's LinkedHashSet does */
+	n = b->len - start;
+	for (p = b->p; p < b->p + start; p = q + 1) {
+		q = memchr(p, '\n', (size_t)(b->p + start - p));
+		if ((size_t)(q + 1 - p) == n && memcmp(p, b->p + start, n) == 0) {
+			b->len = start;
+			return;
+		}
+	}
+}
+
+/* PrepRequestProcessor.fixupACL: 0 and a referenced acl, or ZINVALIDACL */
+static int
+fixacl(const struct req *r, const struct fv *v, struct acl **out)
+{
+	const struct zkfield	*f;
+	const char		*c1, *c2, *s, *id;
+	size_t			 i, k, sl, il;
+	int64_t			 perms;
+	int			 any;
+
+	zkbuf_reset(&tmp);
+	for (i = 0; i < v->n; i++) {
+		f = &v->f[i];
+		if (strcmp(f->key, "acl") != 0)
+			continue;
+		if ((c1 = memchr(f->val, ':', f->len)) == NULL ||
+		    (c2 = memchr(c1 + 1, ':', (size_t)(f->val + f->len -
+		    c1 - 1))) == NULL ||
+		    jint(f->val, (size_t)(c1 - f->val), &perms) == -1)
+			return ZINVALIDACL;
+		s = c1 + 1;
+		sl = (size_t)(c2 - s);
+		id = c2 + 1;
+		il = (size_t)(f->val + f->len - id);
+		if (memchr(f->val, '\0', f->len) != NULL ||
+		    memchr(f->val, '\n', f->len) != NULL)
+			return ZINVALIDACL;
+		if (sl == 5 && memcmp(s, "world", 5) == 0 && il == 6 &&
+		    memcmp(id, "anyone", 6) == 0)
+			aceadd(&tmp, perms, s, sl, id, il);
+		else if (sl == 4 && memcmp(s, "auth", 4) == 0) {
+			for (any = 0, k = 0; k < r->nauth; k++) {
+				if (r->auth[k].slen != 6 || memcmp(
+				    r->auth[k].scheme, "digest", 6) != 0)
+					continue;
+				any = 1;
+				aceadd(&tmp, perms, "digest", 6, r->auth[k].id,
+				    strlen(r->auth[k].id));
+			}
+			if (!any)
+				return ZINVALIDACL;
+		} else if (sl == 6 && memcmp(s, "digest", 6) == 0) {
+			if (!digestvalid(id, il))
+				return ZINVALIDACL;
+			aceadd(&tmp, perms, s, sl, id, il);
+		} else if (sl == 2 && memcmp(s, "ip", 2) == 0) {
+			uint8_t	 b[4];
+			int64_t	 bits;
+
+			if (ipparse(id, il, b, &bits) == -1)
+				return ZINVALIDACL;
+			aceadd(&tmp, perms, s, sl, id, il);
+		} else
+			return ZINVALIDACL;
+	}
+	if (tmp.len == 0)
+		return ZINVALIDACL;
+	zkbuf_addc(&tmp, '\0');
+	bufcheck(&tmp);
+	*out = aclintern(tmp.p, tmp.len - 1);
+	return 0;
+}
+
+/* ZooKeeperServer.checkACL */
+static int
+allowed(const struct req *r, const struct acl *a, int perm)
+{
+	const struct ace	*e;
+	size_t			 i, k;
+
+	if (a == NULL || a->n == 0 || r->super)
+		return 1;
+	for (i = 0; i < a->n; i++) {
+		e = &a->ent[i];
+		if ((e->perms & perm) == 0)
+			continue;
+		if (strcmp(e->scheme, "world") == 0 &&
+		    strcmp(e->id, "anyone") == 0)
+			return 1;
+		for (k = 0; k < r->nauth; k++) {
+			if (strlen(e->scheme) != r->auth[k].slen ||
+			    memcmp(e->scheme, r->auth[k].scheme,
+			    r->auth[k].slen) != 0)
+				continue;
+			if (strcmp(e->scheme, "digest") == 0 &&
+			    strcmp(e->id, r->auth[k].id) == 0)
+				return 1;
+			if (strcmp(e->scheme, "ip") == 0 &&
+			    ipmatch(r->auth[k].id, e->id))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+putacl(struct zkbuf *b, const struct acl *a, int mask)
+{
+	const struct ace	*e;
+	const char		*c;
+	size_t			 i;
+
+	for (i = 0; i < a->n; i++) {
+		e = &a->ent[i];
+		zkbuf_reset(&tmp);
+		zkbuf_printf(&tmp, "%d:%s:", e->perms, e->scheme);
+		if (mask && strcmp(e->scheme, "digest") == 0 &&
+		    (c = strchr(e->id, ':')) != NULL) {
+			zkbuf_add(&tmp, e->id, (size_t)(c - e->id));
+			zkbuf_add(&tmp, ":x", 2);
+		} else
+			zkbuf_add(&tmp, e->id, strlen(e->id));
+		bufcheck(&tmp);
+		zkl_put(b, "acl", tmp.p, tmp.len);
+	}
+}
+
+/* ---- nodes ---- */
+
+static struct node *
+kid(const struct node *p, const char *name, size_t len)
+{
+	struct node	*n = RB_ROOT(&p->kids);
+	int		 c;
+
+	while (n != NULL) {
+		if ((c = namecmp(name, len, n->name, n->nlen)) < 0)
+			n = RB_LEFT(n, entry);
+		else if (c > 0)
+			n = RB_RIGHT(n, entry);
+		else
+			return n;
+	}
+	return NULL;
+}
+
+/* The node at exactly this path ("" is the root too, as in Apache). */
+static struct node *
+lookup(const char *p, size_t len)
+{
+	struct node	*n = root;
+	const char	*end = p + len, *s, *e;
+
+	if (len == 0 || (len == 1 && p[0] == '/'))
+		return root;
+	if (p[0] != '/')
+		return NULL;
+	for (s = p + 1; n != NULL; s = e + 1) {
+		if ((e = memchr(s, '/', (size_t)(end - s))) == NULL)
+			e = end;
+		n = kid(n, s, (size_t)(e - s));
+		if (e == end)
+			break;
+	}
+	return n;
+}
+
+static size_t
+pathlen(const struct node *n)
+{
+	size_t	 len = 0;
+
+	for (; n != root; n = n->parent)
+		len += n->nlen + 1;
+	return len ? len : 1;
+}
+
+/* Append n's full path to b; returns its offset. */
+static size_t
+nodepath(struct zkbuf *b, const struct node *n)
+{
+	size_t	 off = b->len, len = pathlen(n);
+	char	*p;
+
+	if (zkbuf_reserve(b, len + 1) == -1)
+		bufcheck(b);
+	b->len += len;
+	b->p[b->len] = '\0';
+	if (n == root) {
+		b->p[off] = '/';
+		return off;
+	}
+	for (p = b->p + off + len; n != root; n = n->parent) {
+		p -= n->nlen;
+		memcpy(p, n->name, n->nlen);
+		*--p = '/';
+	}
+	return off;
+}
+
+static void
+nodestat(const struct node *n, struct zkstat *st)
+{
+	st->czxid = n->czxid;
+	st->mzxid = n->mzxid;
+	st->ctime = n->ctime;
+	st->mtime = n->mtime;
+	st->version = n->version;
+	st->cversion = 2 * n->cver - n->nkids;
+	st->aversion = n->aversion;
+	st->ephemeralOwner = n->kind == K_EPHEMERAL ? n->owner : 0;
+	st->dataLength = n->dlen;
+	st->numChildren = n->nkids;
+	st->pzxid = n->pzxid;
+}
+
+static void
+putstat(struct zkbuf *b, const struct node *n)
+{
+	struct zkstat	 st;
+
+	nodestat(n, &st);
+	zkl_putstat(b, "stat", &st);
+}
+
+static struct sess *
+sessfind(int64_t id)
+{
+	struct sess	 k;
+
+	k.id = id;
+	return RB_FIND(sesstree, &sessions, &k);
+}
+
+static struct node *
+newnode(struct node *parent, const char *name, size_t nlen,
+    const struct zkfield *data, struct acl *acl, int kind, int64_t owner)
+{
+	struct node	*n;
+
+	n = xmalloc(sizeof(*n) + nlen + 1);
+	memset(n, 0, sizeof(*n));
+	RB_INIT(&n->kids);
+	n->parent = parent;
+	memcpy(n->name, name, nlen);
+	n->name[nlen] = '\0';
+	n->nlen = (uint32_t)nlen;
+	n->acl = acl;
+	n->kind = (uint8_t)kind;
+	n->owner = owner;
+	if (data == NULL)
+		n->data = NULL;
+	else if (data->len == 0)
+		n->data = empty;
+	else {
+		n->data = xmalloc(data->len);
+		memcpy(n->data, data->val, data->len);
+	}
+	n->dlen = data ? (int32_t)data->len : 0;
+	return n;
+}
+
+static void
+freedata(char *d)
+{
+	if (d != empty)
+		free(d);
+}
+
+static void
+freenode(struct node *n)
+{
+	freedata(n->data);
+	aclunref(n->acl);
+	free(n);
+}
+
+/* Link n under its parent and into the indexes. */
+static void
+attach(struct node *n)
+{
+	struct sess	*s;
+
+	RB_INSERT(kids, &n->parent->kids, n);
+	n->parent->nkids++;
+	nnodes++;
+	datasize += (int64_t)pathlen(n) + n->dlen;
+	if (n->kind == K_CONTAINER || n->kind == K_TTL)
+		nspecial++;
+	if (n->kind == K_EPHEMERAL && (s = sessfind(n->owner)) != NULL) {
+		LIST_INSERT_HEAD(&s->eph, n, eph);
+		s->hadeph = 1;
+		nephem++;
+	}
+}
+
+static void
+detach(struct node *n)
+{
+	datasize -= (int64_t)pathlen(n) + n->dlen;
+	RB_REMOVE(kids, &n->parent->kids, n);
+	n->parent->nkids--;
+	nnodes--;
+	if (n->kind == K_CONTAINER || n->kind == K_TTL)
+		nspecial--;
+	if (n->kind == K_EPHEMERAL) {
+		LIST_REMOVE(n, eph);
+		nephem--;
+	}
+}
+
+static struct undo *
+undopush(int kind, struct node *n)
+{
+	struct undo	*u;
+
+	ulog = xgrow(ulog, &culog, nulog + 1, sizeof(*ulog));
+	u = &ulog[nulog++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->n = n;
+	return u;
+}
+
+static void
+commit(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nulog; i++) {
+		if (ulog[i].kind == U_DELETE)
+			freenode(ulog[i].n);
+		else if (ulog[i].kind == U_SETDATA)
+			freedata(ulog[i].data);
+	}
+	nulog = 0;
+}
+
+static void
+rollback(void)
+{
+	struct undo	*u;
+	struct node	*n;
+
+	while (nulog > 0) {
+		u = &ulog[--nulog];
+		n = u->n;
+		switch (u->kind) {
+		case U_CREATE:
+			detach(n);
+			n->parent->cver--;
+			n->parent->pzxid = u->ppzxid;
+			freenode(n);
+			break;
+		case U_DELETE:
+			attach(n);
+			n->parent->pzxid = u->ppzxid;
+			break;
+		case U_SETDATA:
+			datasize += u->dlen - n->dlen;
+			freedata(n->data);
+			n->data = u->data;
+			n->dlen = u->dlen;
+			n->version = u->version;
+			n->mzxid = u->mzxid;
+			n->mtime = u->mtime;
+			break;
+		}
+	}
+	nints = 0;
+	zkbuf_reset(&ipath);
+}
+
+static void
+intent(int kind, const char *p, size_t len)
+{
+	ints = xgrow(ints, &cints, nints + 1, sizeof(*ints));
+	ints[nints].kind = kind;
+	ints[nints].off = ipath.len;
+	ints[nints].len = len;
+	zkbuf_add(&ipath, p, len);
+	bufcheck(&ipath);
+	nints++;
+}
+
+static void
+intentnode(int kind, const struct node *n)
+{
+	size_t	 off;
+
+	zkbuf_reset(&pbuf);
+	off = nodepath(&pbuf, n);
+	intent(kind, pbuf.p + off, pbuf.len - off);
+}
+
+/* Delete leaf n as part of the current txn. */
+static void
+delnode(struct node *n, int64_t zxid)
+{
+	struct undo	*u;
+
+	intentnode(I_DELETED, n);
+	u = undopush(U_DELETE, n);
+	u->ppzxid = n->parent->pzxid;
+	detach(n);
+	n->parent->pzxid = zxid;
+}
+
+static int
+isspecial(const char *p, size_t len)
+{
+	static const char	*sp[] = { "/", "/zookeeper", "/zookeeper/quota",
+	    "/zookeeper/config" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(sp) / sizeof(sp[0]); i++)
+		if (strlen(sp[i]) == len && memcmp(sp[i], p, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* PathUtils.validatePath, on UTF-8 */
+static int
+validpath(const char *p, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)p;
+	size_t			 i;
+	uint32_t		 cp;
+
+	if (len == 0 || s[0] != '/')
+		return 0;
+	if (len == 1)
+		return 1;
+	if (s[len - 1] == '/')
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] == 0 || s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+		if (s[i] == '/' && s[i - 1] == '/')
+			return 0;
+		if (s[i] == '.' && s[i - 1] == '/' &&
+		    (i + 1 == len || s[i + 1] == '/'))
+			return 0;
+		if (s[i] == '.' && s[i - 1] == '.' && s[i - 2] == '/' &&
+		    (i + 1 == len || s[i + 1] == '/'))
+			return 0;
+		if (s[i] < 0x80)
+			continue;
+		if (s[i] >= 0xc2 && s[i] <= 0xdf && i + 1 < len &&
+		    (s[i + 1] & 0xc0) == 0x80) {
+			cp = (uint32_t)(s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f);
+			i += 1;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef && i + 2 < len &&
+		    (s[i + 1] & 0xc0) == 0x80 && (s[i + 2] & 0xc0) == 0x80) {
+			cp = (uint32_t)(s[i] & 0x0f) << 12 |
+			    (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
+			if (cp < 0x800)
+				return 0;
+			i += 2;
+		} else
+			return 0;	/* 4-byte (surrogates) or malformed */
+		if (cp <= 0x9f || (cp >= 0xd800 && cp <= 0xf8ff) ||
+		    cp >= 0xfff0)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- watches ---- */
+
+static struct wpath *
+wpfind(const char *p, size_t len)
+{
+	struct wpath	*w = RB_ROOT(&wpaths);
+	int		 c;
+
+	while (w != NULL) {
+		if ((c = namecmp(p, len, w->path, w->plen)) < 0)
+			w = RB_LEFT(w, entry);
+		else if (c > 0)
+			w = RB_RIGHT(w, entry);
+		else
+			return w;
+	}
+	return NULL;
+}
+
+static struct wsess *
+wsfind(int64_t id)
+{
+	struct wsess	 k;
+
+	k.id = id;
+	return RB_FIND(wstree, &wsessions, &k);
+}
+
+static struct watch *
+wfind(struct wsess *ws, struct wpath *wp)
+{
+	struct watch	*w;
+
+	if (ws == NULL || wp == NULL)
+		return NULL;
+	if (ws->n < wp->n) {
+		TAILQ_FOREACH(w, &ws->w, bysess)
+			if (w->wp == wp)
+				return w;
+	} else {
+		TAILQ_FOREACH(w, &wp->w, bypath)
+			if (w->ws == ws)
+				return w;
+	}
+	return NULL;
+}
+
+static void
+wfree(struct watch *w)
+{
+	struct wpath	*wp = w->wp;
+	struct wsess	*ws = w->ws;
+
+	TAILQ_REMOVE(&wp->w, w, bypath);
+	TAILQ_REMOVE(&ws->w, w, bysess);
+	free(w);
+	nwatch--;
+	if (--wp->n == 0) {
+		RB_REMOVE(wptree, &wpaths, wp);
+		free(wp);
+		nwpath--;
+	}
+	if (--ws->n == 0) {
+		RB_REMOVE(wstree, &wsessions, ws);
+		free(ws);
+		nwsess--;
+	}
+}
+
+/* Set w's mode in table t; frees w once both modes are none. */
+static void
+wsetmode(struct watch *w, int t, int m)
+{
+	nwmode[t][w->mode[t]]--;
+	w->mode[t] = (uint8_t)m;
+	nwmode[t][m]++;
+	if (w->mode[WT_DATA] == WM_NONE && w->mode[WT_CHILD] == WM_NONE) {
+		nwmode[WT_DATA][WM_NONE]--;
+		nwmode[WT_CHILD][WM_NONE]--;
+		wfree(w);
+	}
+}
+
+static void
+wadd(int64_t sid, const char *p, size_t len, int t, int m)
+{
+	struct wsess	*ws;
+	struct wpath	*wp;
+	struct watch	*w;
+
+	if ((ws = wsfind(sid)) == NULL) {
+		ws = xmalloc(sizeof(*ws));
+		memset(ws, 0, sizeof(*ws));
+		TAILQ_INIT(&ws->w);
+		ws->id = sid;
+		RB_INSERT(wstree, &wsessions, ws);
+		nwsess++;
+	}
+	if ((wp = wpfind(p, len)) == NULL) {
+		wp = xmalloc(sizeof(*wp) + len + 1);
+		memset(wp, 0, sizeof(*wp));
+		TAILQ_INIT(&wp->w);
+		memcpy(wp->path, p, len);
+		wp->path[len] = '\0';
+		wp->plen = len;
+		RB_INSERT(wptree, &wpaths, wp);
+		nwpath++;
+	}
+	if ((w = wfind(ws, wp)) == NULL) {
+		w = xmalloc(sizeof(*w));
+		memset(w, 0, sizeof(*w));
+		w->wp = wp;
+		w->ws = ws;
+		TAILQ_INSERT_TAIL(&wp->w, w, bypath);
+		TAILQ_INSERT_TAIL(&ws->w, w, bysess);
+		wp->n++;
+		ws->n++;
+		nwatch++;
+		nwmode[WT_DATA][WM_NONE]++;
+		nwmode[WT_CHILD][WM_NONE]++;
+	}
+	wsetmode(w, t, m);
+}
+
+static void
+emit(int64_t sid, int type, const char *p, size_t len)
+{
+	struct zkbuf	*o;
+
+	if (gatec == NULL)
+		return;
+	o = &gatec->out;
+	zkl_begin(o, "ev");
+	zkl_putx(o, "session", sid);
+	zkl_putd(o, "type", type);
+	zkl_put(o, "path", p, len);
+	zkl_end(o);
+}
+
+/*
+ * WatchManager.triggerWatch: the watches on path in table t, and the
+ * recursive ones on its ancestors.  Sessions already in the set of the
+ * trigger generation `suppress` get no event.  Returns this generation.
+ */
+static uint64_t
+trigger(int t, const char *p, size_t plen, int type, uint64_t suppress)
+{
+	struct wpath	*wp;
+	struct watch	*w, *nw;
+	uint64_t	 gen = ++tgen;
+	size_t		 len = plen;
+	int		 atpath = 1, m;
+
+	if (nwatch == 0)
+		return gen;
+	for (;;) {
+		if ((wp = wpfind(p, len)) != NULL) {
+			TAILQ_FOREACH_SAFE(w, &wp->w, bypath, nw) {
+				m = w->mode[t];
+				if (m == WM_NONE)
+					continue;
+				if (m == WM_REC) {
+					if (type == ZEV_CHILD)
+						continue;
+				} else if (!atpath)
+					continue;
+				if (w->ws->seen != gen) {
+					if (suppress == 0 ||
+					    w->ws->seen != suppress)
+						emit(w->ws->id, type, p, plen);
+					w->ws->seen = gen;
+				}
+				if (m == WM_STD)
+					wsetmode(w, t, WM_NONE);
+			}
+		}
+		if (nwmode[t][WM_REC] == 0 || len <= 1)
+			break;
+		while (len > 1 && p[len - 1] != '/')
+			len--;
+		if (len > 1)
+			len--;
+		atpath = 0;
+	}
+	return gen;
+}
+
+static size_t
+parentlen(const char *p, size_t len)
+{
+	while (len > 0 && p[len - 1] != '/')
+		len--;
+	return len > 1 ? len - 1 : 1;
+}
+
+static void
+fire(void)
+{
+	struct intent	*it;
+	const char	*p;
+	size_t		 i;
+	uint64_t	 g;
+
+	for (i = 0; i < nints && nwatch > 0; i++) {
+		it = &ints[i];
+		p = ipath.p + it->off;
+		switch (it->kind) {
+		case I_CREATED:
+			trigger(WT_DATA, p, it->len, ZEV_CREATED, 0);
+			trigger(WT_CHILD, p, parentlen(p, it->len), ZEV_CHILD, 0);
+			break;
+		case I_DELETED:
+			g = trigger(WT_DATA, p, it->len, ZEV_DELETED, 0);
+			trigger(WT_CHILD, p, it->len, ZEV_DELETED, g);
+			trigger(WT_CHILD, p, parentlen(p, it->len), ZEV_CHILD, 0);
+			break;
+		case I_CHANGED:
+			trigger(WT_DATA, p, it->len, ZEV_CHANGED, 0);
+			break;
+		}
+	}
+	nints = 0;
+	zkbuf_reset(&ipath);
+}
+
+/* Free w whatever its modes. */
+static void
+wkill(struct watch *w)
+{
+	nwmode[WT_DATA][w->mode[WT_DATA]]--;
+	nwmode[WT_CHILD][w->mode[WT_CHILD]]--;
+	wfree(w);
+}
+
+static void
+wdropsess(int64_t sid)
+{
+	struct wsess	*ws;
+
+	while ((ws = wsfind(sid)) != NULL)
+		wkill(TAILQ_FIRST(&ws->w));
+}
+
+static void
+wdropall(void)
+{
+	struct wsess	*ws;
+
+	while ((ws = RB_MIN(wstree, &wsessions)) != NULL)
+		wdropsess(ws->id);
+}
+
+/* ---- output ---- */
+
+static void
+reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
+    const struct zkbuf *fields)
+{
+	struct zkbuf	*o;
+
+	if (c == NULL || !r->hasxid)
+		return;
+	o = &c->out;
+	zkl_begin(o, "r");
+	zkl_putx(o, "session", r->session);
+	zkl_putd(o, "xid", r->xid);
+	zkl_putx(o, "zxid", zxid);
+	zkl_putd(o, "err", err);
+	if (err == 0 && fields != NULL)
+		zkbuf_add(o, fields->p, fields->len);
+	zkl_end(o);
+}
+
+static void
+sendsess(const struct sess *s)
+{
+	struct zkbuf	*o;
+
+	if (sessc == NULL)
+		return;
+	o = &sessc->out;
+	zkl_begin(o, "sess");
+	zkl_putx(o, "session", s->id);
+	zkl_putd(o, "timeout", s->timeout);
+	zkl_puts(o, "passwd", s->passwd);
+	zkl_end(o);
+}
+
+/* ---- requests ---- */
+
+static void
+reqinit(struct req *r, const struct zkline *l, struct fv *top)
+{
+	const struct zkfield	*f;
+	const char		*c;
+	size_t			 i;
+
+	memset(r, 0, sizeof(*r));
+	top->f = l->f;
+	for (top->n = 0; top->n < l->nf; top->n++)
+		if (strcmp(l->f[top->n].key, "op") == 0)
+			break;
+	r->session = fintdef(top, "session", 0);
+	r->hasxid = fint(top, "xid", &r->xid) == 0;
+	r->zxid = fintdef(top, "zxid", lastzxid);
+	r->time = fintdef(top, "time", 0);
+	for (i = 0; i < top->n; i++) {
+		f = &top->f[i];
+		if (strcmp(f->key, "auth") != 0)
+			continue;
+		auths = xgrow(auths, &cauths, r->nauth + 1, sizeof(*auths));
+		c = strchr(f->val, ':');
+		auths[r->nauth].scheme = f->val;
+		auths[r->nauth].slen = c ? (size_t)(c - f->val) : strlen(f->val);
+		auths[r->nauth].id = c ? c + 1 : "";
+		if (auths[r->nauth].slen == 5 &&
+		    memcmp(f->val, "super", 5) == 0)
+			r->super = 1;
+		if (c != NULL && cfg.superDigest[0] != '\0' &&
+		    strncmp(f->val, "digest:", 7) == 0 &&
+		    strcmp(f->val + 7, cfg.superDigest) == 0)
+			r->super = 1;
+		r->nauth++;
+	}
+	r->auth = auths;
+	r->s = sessfind(r->session);
+}
+
+static int
+checkversion(const struct fv *v, int32_t cur)
+{
+	int64_t	 want = fintdef(v, "version", -1);
+
+	return want == -1 || want == cur ? 0 : ZBADVERSION;
+}
+
+/* create, create2, createContainer, createTTL; *withstat for create2 */
+static int
+op_create(const struct req *r, const struct fv *v, int opc, int inmulti,
+    struct zkbuf *out, int *withstat)
+{
+	const struct zkfield	*pf;
+	struct node		*parent, *n;
+	struct acl		*acl = NULL;
+	struct undo		*u;
+	const char		*p, *slash, *full;
+	size_t			 len, flen;
+	int64_t			 flags, ttl = -1;
+	int			 kind, e, ttlmode;
+
+	if (r->s == NULL)
+		return ZSESSIONEXPIRED;
+	if (fint(v, "flags", &flags) == -1 || flags < 0 || flags > 6)
+		return ZBADARGUMENTS;
+	if (opc == ZOP_CREATETTL)
+		ttl = fintdef(v, "ttl", -1);
+	else if (inmulti)	/* inside multi the flag decides */
+		opc = flags == 4 ? ZOP_CREATECONTAINER : ZOP_CREATE;
+	ttlmode = flags == 5 || flags == 6;
+	if (ttlmode && !cfg.extendedTypesEnabled)
+		return ZUNIMPLEMENTED;
+	if (ttlmode ? ttl <= 0 || ttl > MAXTTL : opc == ZOP_CREATETTL)
+		return ZBADARGUMENTS;
+	if ((pf = fget(v, "path")) == NULL)
+		return ZBADARGUMENTS;
+	p = pf->val;
+	len = pf->len;
+	if ((slash = memrchr(p, '/', len)) == NULL || memchr(p, '\0', len))
+		return ZBADARGUMENTS;
+	if ((e = fixacl(r, v, &acl)) != 0)
+		return e;
+	e = ZNONODE;
+	if ((parent = lookup(p, (size_t)(slash - p))) == NULL)
+		goto bad;
+	e = ZNOAUTH;
+	if (!allowed(r, parent->acl, ZPERM_CREATE))
+		goto bad;
+	zkbuf_reset(&pbuf);
+	zkbuf_add(&pbuf, p, len);
+	if (flags == 2 || flags == 3 || flags == 6)
+		zkbuf_printf(&pbuf, "%010d", parent->cver);
+	bufcheck(&pbuf);
+	full = pbuf.p;
+	flen = pbuf.len;
+	e = ZBADARGUMENTS;
+	if (!validpath(full, flen))
+		goto bad;
+	e = ZNODEEXISTS;
+	if (flen == 1 || kid(parent, full + (slash - p) + 1,
+	    flen - (size_t)(slash - p) - 1) != NULL)
+		goto bad;
+	e = ZNOCHILDRENFOREPHEMERALS;
+	if (parent->kind == K_EPHEMERAL)
+		goto bad;
+
+	if (opc == ZOP_CREATECONTAINER)
+		kind = K_CONTAINER;
+	else if (opc == ZOP_CREATETTL)
+		kind = K_TTL;
+	else if (flags == 1 || flags == 3)
+		kind = K_EPHEMERAL;
+	else
+		kind = K_NORMAL;
+	n = newnode(parent, full + (slash - p) + 1,
+	    flen - (size_t)(slash - p) - 1, fget(v, "data"), acl, kind,
+	    kind == K_EPHEMERAL ? r->session : kind == K_TTL ? ttl : 0);
+	n->czxid = n->mzxid = n->pzxid = r->zxid;
+	n->ctime = n->mtime = r->time;
+	u = undopush(U_CREATE, n);
+	u->ppzxid = parent->pzxid;
+	attach(n);
+	parent->cver++;
+	parent->pzxid = r->zxid;
+	intent(I_CREATED, full, flen);
+	zkl_put(out, "path", full, flen);
+	*withstat = inmulti ? kind == K_CONTAINER || kind == K_TTL :
+	    opc != ZOP_CREATE;
+	if (*withstat)
+		putstat(out, n);
+	return 0;
+bad:
+	aclunref(acl);
+	return e;
+}
+
+static int
+op_delete(const struct req *r, const struct fv *v)
+{
+	const struct zkfield	*pf;
+	struct node		*parent, *n;
+	const char		*slash;
+
+	if (r->s == NULL)
+		return ZSESSIONEXPIRED;
+	if ((pf = fget(v, "path")) == NULL ||
+	    (slash = memrchr(pf->val, '/', pf->len)) == NULL ||
+	    memchr(pf->val, '\0', pf->len) != NULL ||
+	    isspecial(pf->val, pf->len))
+		return ZBADARGUMENTS;
+	if ((parent = lookup(pf->val, (size_t)(slash - pf->val))) == NULL)
+		return ZNONODE;
+	if (!allowed(r, parent->acl, ZPERM_DELETE))
+		return ZNOAUTH;
+	if ((n = kid(parent, slash + 1, pf->len - (size_t)(slash - pf->val) -
+	    1)) == NULL)
+		return ZNONODE;
+	if (checkversion(v, n->version) != 0)
+		return ZBADVERSION;
+	if (n->nkids > 0)
+		return ZNOTEMPTY;
+	delnode(n, r->zxid);
+	return 0;
+}
+
+/* setData and check share their first steps */
+static int
+op_setdata(const struct req *r, const struct fv *v, int check,
+    struct zkbuf *out)
+{
+	const struct zkfield	*pf, *df;
+	struct node		*n;
+	struct undo		*u;
+
+	if (r->s == NULL)
+		return ZSESSIONEXPIRED;
+	if ((pf = fget(v, "path")) == NULL || !validpath(pf->val, pf->len))
+		return ZBADARGUMENTS;
+	if ((n = lookup(pf->val, pf->len)) == NULL)
+		return ZNONODE;
+	if (!allowed(r, n->acl, check ? ZPERM_READ : ZPERM_WRITE))
+		return ZNOAUTH;
+	if (checkversion(v, n->version) != 0)
+		return ZBADVERSION;
+	if (check)
+		return 0;
+	u = undopush(U_SETDATA, n);
+	u->data = n->data;
+	u->dlen = n->dlen;
+	u->version = n->version;
+	u->mzxid = n->mzxid;
+	u->mtime = n->mtime;
+	df = fget(v, "data");
+	if (df == NULL)
+		n->data = NULL;
+	else if (df->len == 0)
+		n->data = empty;
+	else {
+		n->data = xmalloc(df->len);
+		memcpy(n->data, df->val, df->len);
+	}
+	n->dlen = df ? (int32_t)df->len : 0;
+	datasize += n->dlen - u->dlen;
+	n->version++;
+	n->mzxid = r->zxid;
+	n->mtime = r->time;
+	intent(I_CHANGED, pf->val, pf->len);
+	putstat(out, n);
+	return 0;
+}
+
+static int
+op_setacl(const struct req *r, const struct fv *v, struct zkbuf *out)
+{
+	const struct zkfield	*pf;
+	struct node		*n;
+	struct acl		*acl;
+	int			 e;
+
+	if (r->s == NULL)
+		return ZSESSIONEXPIRED;
+	if ((pf = fget(v, "path")) == NULL || !validpath(pf->val, pf->len))
+		return ZBADARGUMENTS;
+	if ((e = fixacl(r, v, &acl)) != 0)
+		return e;
+	e = ZNONODE;
+	if ((n = lookup(pf->val, pf->len)) == NULL)
+		goto bad;
+	e = ZNOAUTH;
+	if (!allowed(r, n->acl, ZPERM_ADMIN))
+		goto bad;
+	e = ZBADVERSION;
+	if (checkversion(v, n->aversion) != 0)
+		goto bad;
+	aclunref(n->acl);
+	n->acl = acl;
+	n->aversion++;
+	putstat(out, n);
+	return 0;
+bad:
+	aclunref(acl);
+	return e;
+}
+
+static void
+closesess(struct sess *s, int64_t zxid)
+{
+	struct node	*n;
+
+	while ((n = LIST_FIRST(&s->eph)) != NULL)
+		delnode(n, zxid);
+	commit();
+	fire();
+	RB_REMOVE(sesstree, &sessions, s);
+	nsess--;
+	if (sessc != NULL) {
+		zkl_begin(&sessc->out, "unsess");
+		zkl_putx(&sessc->out, "session", s->id);
+		zkl_end(&sessc->out);
+	}
+	wdropsess(s->id);
+	free(s->passwd);
+	free(s);
+}
+
+static const char *
+opresname(int opc, int withstat)
+{
+	switch (opc) {
+	case ZOP_DELETE:
+		return "delete";
+	case ZOP_SETDATA:
+		return "setData";
+	case ZOP_CHECK:
+		return "check";
+	default:
+		return withstat ? "create2" : "create";
+	}
+}
+
+static int
+subop(const struct req *r, const struct fv *v, int opc, int inmulti,
+    struct zkbuf *out, int *withstat)
+{
+	*withstat = 0;
+	switch (opc) {
+	case ZOP_CREATE:
+	case ZOP_CREATE2:
+	case ZOP_CREATECONTAINER:
+	case ZOP_CREATETTL:
+		return op_create(r, v, opc, inmulti, out, withstat);
+	case ZOP_DELETE:
+		return op_delete(r, v);
+	case ZOP_SETDATA:
+		return op_setdata(r, v, 0, out);
+	case ZOP_CHECK:
+		return op_setdata(r, v, 1, out);
+	case ZOP_SETACL:
+		if (inmulti)
+			break;
+		return op_setacl(r, v, out);
+	}
+	return ZMARSHALLINGERROR;
+}
+
+/* Split the fields after top into sub-ops; calls fn for each. */
+static size_t
+nextop(const struct zkline *l, size_t i, struct fv *v)
+{
+	size_t	 j;
+
+	if (i >= l->nf)
+		return 0;
+	v->f = &l->f[i];
+	for (j = i + 1; j < l->nf; j++)
+		if (strcmp(l->f[j].key, "op") == 0)
+			break;
+	v->n = j - i;
+	return j;
+}
+
+static void
+op_multi(const struct req *r, const struct zkline *l, size_t first)
+{
+	struct fv	 v;
+	size_t		 i, nops = 0, k, failat = 0;
+	int		 e = 0, ws, opc;
+
+	zkbuf_reset(&res);
+	for (i = first; i < l->nf; nops++) {
+		i = nextop(l, i, &v);
+		if (e != 0)
+			continue;
+		opc = zk_opcode(v.f[0].val);
+		switch (opc) {
+		case ZOP_CREATE: case ZOP_CREATE2: case ZOP_CREATECONTAINER:
+		case ZOP_CREATETTL: case ZOP_DELETE: case ZOP_SETDATA:
+		case ZOP_CHECK:
+			break;
+		default:
+			rollback();
+			reply(gatec, r, r->zxid, ZMARSHALLINGERROR, NULL);
+			return;
+		}
+		zkbuf_reset(&sub);
+		if ((e = subop(r, &v, opc, 1, &sub, &ws)) != 0) {
+			failat = nops;
+			continue;
+		}
+		zkl_puts(&res, "op", opresname(opc, ws));
+		zkl_putd(&res, "err", 0);
+		zkbuf_add(&res, sub.p, sub.len);
+	}
+	if (e == 0) {
+		commit();
+		fire();
+	} else {
+		rollback();
+		zkbuf_reset(&res);
+		for (k = 0; k < nops; k++) {
+			zkl_puts(&res, "op", "error");
+			zkl_putd(&res, "err", k < failat ? 0 : k == failat ? e :
+			    ZRUNTIMEINCONSISTENCY);
+		}
+	}
+	bufcheck(&res);
+	reply(gatec, r, r->zxid, 0, &res);
+}
+
+static void
+op_internal(const struct req *r, const struct fv *top, int ttl)
+{
+	const struct zkfield	*pf;
+	struct node		*n;
+
+	if ((pf = fget(top, "path")) == NULL ||
+	    (n = lookup(pf->val, pf->len)) == NULL || n == root ||
+	    n->nkids > 0)
+		return;
+	if (ttl ? n->kind != K_TTL || r->time <= n->mtime + n->owner :
+	    n->kind != K_CONTAINER || n->cver <= 0)
+		return;
+	delnode(n, r->zxid);
+	commit();
+	fire();
+}
+
+static void
+op_createsession(const struct req *r, const struct fv *top)
+{
+	struct sess	*s;
+	const char	*pw = fget(top, "passwd") ? fget(top, "passwd")->val : "";
+
+	if ((s = r->s) == NULL) {
+		s = xmalloc(sizeof(*s));
+		memset(s, 0, sizeof(*s));
+		s->id = r->session;
+		LIST_INIT(&s->eph);
+		RB_INSERT(sesstree, &sessions, s);
+		nsess++;
+	} else
+		free(s->passwd);
+	if ((s->passwd = strdup(pw)) == NULL)
+		err(EX_OSERR, NULL);
+	s->timeout = fintdef(top, "timeout", 0);
+	sendsess(s);
+	reply(gatec, r, r->zxid, 0, NULL);
+}
+
+/* One txn from zk-log. */
+static void
+apply(struct zkline *l)
+{
+	struct req	 r;
+	struct fv	 top;
+	int		 opc, e, ws;
+
+	reqinit(&r, l, &top);
+	if (strcmp(l->verb, "ready") == 0) {
+		r.zxid = fintdef(&top, "zxid", lastzxid);
+		if (r.zxid > lastzxid)
+			lastzxid = r.zxid;
+		ready = 1;
+		zk_dbg("ready at zxid 0x%" PRIx64, lastzxid);
+		return;
+	}
+	if (strcmp(l->verb, "hello") == 0)
+		return;
+	if (strcmp(l->verb, "fail") == 0) {
+		e = (int)fintdef(&top, "err", ZRUNTIMEINCONSISTENCY);
+		reply(gatec, &r, lastzxid, e, NULL);
+		return;
+	}
+	if (strcmp(l->verb, "sync") == 0) {
+		zkbuf_reset(&res);
+		zkl_puts(&res, "path", zkl_str(l, "path") ? zkl_str(l, "path") :
+		    "");
+		reply(gatec, &r, lastzxid, 0, &res);
+		return;
+	}
+	if (fget(&top, "zxid") != NULL && r.zxid > lastzxid)
+		lastzxid = r.zxid;
+	opc = zk_opcode(l->verb);
+	switch (opc) {
+	case ZOP_MULTI:
+		op_multi(&r, l, top.n);
+		return;
+	case ZOP_CREATESESSION:
+		op_createsession(&r, &top);
+		return;
+	case ZOP_CLOSESESSION:
+		if (r.s == NULL) {
+			reply(gatec, &r, r.zxid, ZSESSIONEXPIRED, NULL);
+			return;
+		}
+		closesess(r.s, r.zxid);
+		reply(gatec, &r, r.zxid, 0, NULL);
+		if (gatec != NULL) {
+			zkl_begin(&gatec->out, "closed");
+			zkl_putx(&gatec->out, "session", r.session);
+			zkl_end(&gatec->out);
+		}
+		return;
+	case ZOP_DELETECONTAINER:
+		op_internal(&r, &top, 0);
+		return;
+	}
+	if (strcmp(l->verb, "deleteTTL") == 0) {
+		op_internal(&r, &top, 1);
+		return;
+	}
+	zkbuf_reset(&res);
+	e = subop(&r, &top, opc, 0, &res, &ws);
+	if (e == 0) {
+		commit();
+		fire();
+	} else
+		rollback();
+	bufcheck(&res);
+	reply(gatec, &r, r.zxid, e, &res);
+}
+
+/* ---- reads ---- */
+
+static int
+rd_getdata(const struct req *r, const struct fv *v, int watch,
+    struct zkbuf *out)
+{
+	const struct zkfield	*pf;
+	struct node		*n;
+
+	if ((pf = fget(v, "path")) == NULL ||
+	    (n = lookup(pf->val, pf->len)) == NULL)
+		return ZNONODE;
+	if (!allowed(r, n->acl, ZPERM_READ))
+		return ZNOAUTH;
+	if (watch)
+		wadd(r->session, pf->val, pf->len, WT_DATA, WM_STD);
+	if (n->data != NULL)
+		zkl_put(out, "data", n->data, (size_t)n->dlen);
+	putstat(out, n);
+	return 0;
+}
+
+static int
+rd_getchildren(const struct req *r, const struct fv *v, int watch,
+    int withstat, struct zkbuf *out)
+{
+	const struct zkfield	*pf;
+	struct node		*n, *k;
+
+	if ((pf = fget(v, "path")) == NULL ||
+	    (n = lookup(pf->val, pf->len)) == NULL)
+		return ZNONODE;
+	if (!allowed(r, n->acl, ZPERM_READ))
+		return ZNOAUTH;
+	if (watch)
+		wadd(r->session, pf->val, pf->len, WT_CHILD, WM_STD);
+	RB_FOREACH(k, kids, &n->kids)
+		zkl_put(out, "child", k->name, k->nlen);
+	if (withstat)
+		putstat(out, n);
+	return 0;
+}
+
+static int64_t
+countall(struct node *n)
+{
+	struct node	*k;
+	int64_t		 c = 0;
+
+	RB_FOREACH(k, kids, &n->kids)
+		c += 1 + countall(k);
+	return c;
+}
+
+static int
+rd_multiread(const struct req *r, const struct zkline *l, size_t first,
+    struct zkbuf *out)
+{
+	struct fv	 v;
+	size_t		 i;
+	int		 e, opc;
+
+	for (i = first; i < l->nf;) {
+		i = nextop(l, i, &v);
+		opc = zk_opcode(v.f[0].val);
+		if (opc != ZOP_GETDATA && opc != ZOP_GETCHILDREN)
+			return ZMARSHALLINGERROR;
+	}
+	for (i = first; i < l->nf;) {
+		i = nextop(l, i, &v);
+		opc = zk_opcode(v.f[0].val);
+		zkbuf_reset(&sub);
+		e = opc == ZOP_GETDATA ? rd_getdata(r, &v, 0, &sub) :
+		    rd_getchildren(r, &v, 0, 0, &sub);
+		zkl_puts(out, "op", e ? "error" : v.f[0].val);
+		zkl_putd(out, "err", e);
+		if (e == 0)
+			zkbuf_add(out, sub.p, sub.len);
+	}
+	return 0;
+}
+
+static int
+rd_watches(const struct req *r, const struct fv *v, int remove)
+{
+	const struct zkfield	*pf = fget(v, "path");
+	struct watch		*w;
+	int64_t			 type;
+	int			 has[2];
+
+	if (fint(v, "mode", &type) == -1 || type < 1 || type > 3 ||
+	    pf == NULL)
+		return ZMARSHALLINGERROR;
+	if ((w = wfind(wsfind(r->session), wpfind(pf->val, pf->len))) == NULL)
+		return ZNOWATCHER;
+	has[WT_DATA] = type != 1 && w->mode[WT_DATA] != WM_NONE;
+	has[WT_CHILD] = type != 2 && w->mode[WT_CHILD] != WM_NONE;
+	if (!has[WT_DATA] && !has[WT_CHILD])
+		return ZNOWATCHER;
+	/* the child half first: w is freed only once both are none */
+	if (remove && has[WT_CHILD])
+		wsetmode(w, WT_CHILD, WM_NONE);
+	if (remove && has[WT_DATA])
+		wsetmode(w, WT_DATA, WM_NONE);
+	return 0;
+}
+
+/* DataTree.setWatches: events first, the reply after */
+static void
+rd_setwatches(const struct req *r, const struct fv *top)
+{
+	static const char	*keys[] = { "dw", "ew", "cw", "pw", "rw" };
+	const struct zkfield	*f;
+	struct node		*n;
+	int64_t			 rel = fintdef(top, "relzxid", 0);
+	size_t			 k, i;
+
+	for (k = 0; k < 5; k++) {
+		for (i = 0; i < top->n; i++) {
+			f = &top->f[i];
+			if (strcmp(f->key, keys[k]) != 0)
+				continue;
+			n = lookup(f->val, f->len);
+			switch (k) {
+			case 0:
+				if (n == NULL)
+					emit(r->session, ZEV_DELETED, f->val,
+					    f->len);
+				else if (n->mzxid > rel)
+					emit(r->session, ZEV_CHANGED, f->val,
+					    f->len);
+				else
+					wadd(r->session, f->val, f->len,
+					    WT_DATA, WM_STD);
+				break;
+			case 1:
+				if (n != NULL)
+					emit(r->session, ZEV_CREATED, f->val,
+					    f->len);
+				else
+					wadd(r->session, f->val, f->len,
+					    WT_DATA, WM_STD);
+				break;
+			case 2:
+				if (n == NULL)
+					emit(r->session, ZEV_DELETED, f->val,
+					    f->len);
+				else if (n->pzxid > rel)
+					emit(r->session, ZEV_CHILD, f->val,
+					    f->len);
+				else
+					wadd(r->session, f->val, f->len,
+					    WT_CHILD, WM_STD);
+				break;
+			default:
+				wadd(r->session, f->val, f->len, WT_CHILD,
+				    k == 3 ? WM_PERS : WM_REC);
+				wadd(r->session, f->val, f->len, WT_DATA,
+				    k == 3 ? WM_PERS : WM_REC);
+			}
+		}
+	}
+}
+
+static int
+rd_ephemerals(const struct req *r, const struct fv *v, struct zkbuf *out)
+{
+	const struct zkfield	*pf = fget(v, "path");
+	const struct node	*n;
+	const char		*p = pf ? pf->val : "";
+	size_t			 plen = pf ? pf->len : 0, s = 0, e, off;
+
+	if (r->s == NULL)
+		return 0;
+	e = plen;
+	while (s < e && (unsigned char)p[s] <= ' ')	/* Java trim() */
+		s++;
+	while (e > s && (unsigned char)p[e - 1] <= ' ')
+		e--;
+	if (e == s || (e - s == 1 && p[s] == '/'))
+		plen = 0;
+	LIST_FOREACH(n, &r->s->eph, eph) {
+		zkbuf_reset(&pbuf);
+		off = nodepath(&pbuf, n);
+		if (pbuf.len - off >= plen && memcmp(pbuf.p + off, p, plen) == 0)
+			zkl_put(out, "child", pbuf.p + off, pbuf.len - off);
+	}
+	return 0;
+}
+
+static int
+rd_op(const struct req *r, const struct zkline *l, const struct fv *top,
+    int opc, struct zkbuf *out)
+{
+	const struct zkfield	*pf = fget(top, "path");
+	struct node		*n = pf ? lookup(pf->val, pf->len) : NULL;
+	int64_t			 watch = fintdef(top, "watch", 0), mode;
+
+	switch (opc) {
+	case ZOP_EXISTS:
+		if (watch && pf != NULL)
+			wadd(r->session, pf->val, pf->len, WT_DATA, WM_STD);
+		if (n == NULL)
+			return ZNONODE;
+		putstat(out, n);
+		return 0;
+	case ZOP_GETDATA:
+		return rd_getdata(r, top, watch != 0, out);
+	case ZOP_GETCHILDREN:
+	case ZOP_GETCHILDREN2:
+		return rd_getchildren(r, top, watch != 0,
+		    opc == ZOP_GETCHILDREN2, out);
+	case ZOP_GETACL:
+		if (n == NULL)
+			return ZNONODE;
+		if (!allowed(r, n->acl, ZPERM_READ | ZPERM_ADMIN))
+			return ZNOAUTH;
+		putacl(out, n->acl, !allowed(r, n->acl, ZPERM_ADMIN));
+		putstat(out, n);
+		return 0;
+	case ZOP_GETALLCHILDRENNUMBER:
+		if (n == NULL)
+			return ZNONODE;
+		if (!allowed(r, n->acl, ZPERM_READ))
+			return ZNOAUTH;
+		/* Apache counts keys under path + "/": "/" is one of them */
+		zkl_putd(out, "count", countall(n) + (n == root));
+		return 0;
+	case ZOP_GETEPHEMERALS:
+		return rd_ephemerals(r, top, out);
+	case ZOP_MULTIREAD:
+		return rd_multiread(r, l, top->n, out);
+	case ZOP_CHECKWATCHES:
+	case ZOP_REMOVEWATCHES:
+		return rd_watches(r, top, opc == ZOP_REMOVEWATCHES);
+	case ZOP_ADDWATCH:
+		if (fint(top, "mode", &mode) == -1 || mode < 0 || mode > 1 ||
+		    pf == NULL)
+			return ZMARSHALLINGERROR;
+		wadd(r->session, pf->val, pf->len, WT_CHILD,
+		    mode ? WM_REC : WM_PERS);
+		wadd(r->session, pf->val, pf->len, WT_DATA,
+		    mode ? WM_REC : WM_PERS);
+		return 0;
+	case ZOP_SETWATCHES:
+	case ZOP_SETWATCHES2:
+		rd_setwatches(r, top);
+		return 0;
+	case ZOP_SYNC:
+		zkl_put(out, "path", pf ? pf->val : "", pf ? pf->len : 0);
+		return 0;
+	}
+	return ZUNIMPLEMENTED;
+}
+
+/* ---- 4lw support ---- */
+
+static void
+text_watches(struct zkbuf *b, const char *word)
+{
+	struct wpath	*wp;
+	struct wsess	*ws;
+	struct watch	*w;
+	size_t		 nsess = 0, npath = 0, total = 0;
+	int		 any;
+
+	if (strcmp(word, "wchs") == 0) {
+		RB_FOREACH(ws, wstree, &wsessions) {
+			TAILQ_FOREACH(w, &ws->w, bysess)
+				if (w->mode[WT_DATA] != WM_NONE)
+					break;
+			nsess += w != NULL;
+		}
+		RB_FOREACH(wp, wptree, &wpaths) {
+			any = 0;
+			TAILQ_FOREACH(w, &wp->w, bypath)
+				if (w->mode[WT_DATA] != WM_NONE) {
+					any = 1;
+					total++;
+				}
+			npath += any;
+		}
+		zkbuf_printf(b, "%zu connections watching %zu paths\n"
+		    "Total watches:%zu\n", nsess, npath, total);
+		return;
+	}
+	if (strcmp(word, "wchp") == 0) {
+		RB_FOREACH(wp, wptree, &wpaths) {
+			any = 0;
+			TAILQ_FOREACH(w, &wp->w, bypath) {
+				if (w->mode[WT_DATA] == WM_NONE)
+					continue;
+				if (!any)
+					zkbuf_printf(b, "%s\n", wp->path);
+				any = 1;
+				zkbuf_printf(b, "\t0x%" PRIx64 "\n",
+				    (uint64_t)w->ws->id);
+			}
+		}
+	} else {
+		RB_FOREACH(ws, wstree, &wsessions) {
+			any = 0;
+			TAILQ_FOREACH(w, &ws->w, bysess) {
+				if (w->mode[WT_DATA] == WM_NONE)
+					continue;
+				if (!any)
+					zkbuf_printf(b, "0x%" PRIx64 "\n",
+					    (uint64_t)ws->id);
+				any = 1;
+				zkbuf_printf(b, "\t%s\n", w->wp->path);
+			}
+		}
+	}
+	zkbuf_addc(b, '\n');
+}
+
+static void
+text_dump(struct zkbuf *b)
+{
+	struct sess		*s;
+	const struct node	*n;
+	size_t			 k = 0, off;
+
+	RB_FOREACH(s, sesstree, &sessions)
+		k += s->hadeph;
+	zkbuf_printf(b, "ephemeral nodes dump:\nSessions with Ephemerals "
+	    "(%zu):\n", k);
+	RB_FOREACH(s, sesstree, &sessions) {
+		if (!s->hadeph)
+			continue;
+		zkbuf_printf(b, "0x%" PRIx64 ":\n", (uint64_t)s->id);
+		LIST_FOREACH(n, &s->eph, eph) {
+			zkbuf_reset(&pbuf);
+			off = nodepath(&pbuf, n);
+			zkbuf_printf(b, "\t%s\n", pbuf.p + off);
+		}
+	}
+}
+
+static void
+text(struct zkconn *c, const char *word)
+{
+	zkbuf_reset(&res);
+	if (word == NULL)
+		word = "";
+	if (strcmp(word, "dump") == 0)
+		text_dump(&res);
+	else if (strcmp(word, "wchs") == 0 || strcmp(word, "wchc") == 0 ||
+	    strcmp(word, "wchp") == 0)
+		text_watches(&res, word);
+	bufcheck(&res);
+	zkl_begin(&c->out, "text");
+	zkl_puts(&c->out, "word", word);
+	zkl_put(&c->out, "data", res.p, res.len);
+	zkl_end(&c->out);
+}
+
+static void
+stats(struct zkconn *c)
+{
+	struct zkbuf	*o = &c->out;
+
+	zkl_begin(o, "stats");
+	zkl_putd(o, "nodes", (int64_t)nnodes + 1);
+	zkl_putd(o, "watches", (int64_t)(nwatch * 2 -
+	    nwmode[WT_DATA][WM_NONE] - nwmode[WT_CHILD][WM_NONE]));
+	zkl_putd(o, "ephemerals", (int64_t)nephem);
+	zkl_putd(o, "datasize", datasize);
+	zkl_putx(o, "zxid", lastzxid);
+	zkl_putd(o, "sessions", (int64_t)nsess);
+	zkl_putd(o, "watchpaths", (int64_t)nwpath);
+	zkl_putd(o, "watchsessions", (int64_t)nwsess);
+	zkl_end(o);
+}
+
+/* A line from zk-gate: a read, gone, stats or text. */
+static void
+gate_line(struct zkconn *c, struct zkline *l)
+{
+	struct req	 r;
+	struct fv	 top;
+	int		 opc, e;
+
+	if (strcmp(l->verb, "gone") == 0) {
+		wdropsess(zkl_intdef(l, "session", 0));
+		return;
+	}
+	if (strcmp(l->verb, "stats") == 0) {
+		stats(c);
+		return;
+	}
+	if (strcmp(l->verb, "text") == 0) {
+		text(c, zkl_str(l, "word"));
+		return;
+	}
+	if (strcmp(l->verb, "hello") == 0)
+		return;
+	reqinit(&r, l, &top);
+	opc = zk_opcode(l->verb);
+	zkbuf_reset(&res);
+	e = rd_op(&r, l, &top, opc, &res);
+	bufcheck(&res);
+	reply(c, &r, lastzxid, e, &res);
+}
+
+/* ---- connections ---- */
+
+static void
+sendtable(void)
+{
+	struct sess	*s;
+
+	RB_FOREACH(s, sesstree, &sessions)
+		sendsess(s);
+	zkl_begin(&sessc->out, "ready");
+	zkl_end(&sessc->out);
+}
+
+/* The first line of a connection: 1 to come back after `ready`. */
+static int
+hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
+{
+	const char	*role;
+
+	zkbuf_reset(&tmp);
+	zkbuf_add(&tmp, s, len);
+	zkbuf_addc(&tmp, '\0');
+	bufcheck(&tmp);
+	if (zkl_parse(&hline, tmp.p, len) == -1 ||
+	    strcmp(hline.verb, "hello") != 0 ||
+	    (role = zkl_str(&hline, "role")) == NULL) {
+		warnx("connection did not say hello");
+		zkloop_kill(c);
+		return 0;
+	}
+	if (strcmp(role, "log") == 0) {
+		if (logc != NULL)
+			warnx("second log connection");
+		p->role = R_LOG;
+		logc = c;
+		return 0;
+	}
+	if (strcmp(role, "gate") != 0 && strcmp(role, "sessiond") != 0) {
+		warnx("unknown role %s", role);
+		zkloop_kill(c);
+		return 0;
+	}
+	if (!ready)
+		return 1;
+	if (strcmp(role, "gate") == 0) {
+		p->role = R_GATE;
+		if (gatec != NULL && gatec != c)
+			wdropall();
+		gatec = c;
+		zkl_begin(&c->out, "ready");
+		zkl_putx(&c->out, "zxid", lastzxid);
+		zkl_end(&c->out);
+	} else {
+		p->role = R_SESSD;
+		sessc = c;
+		sendtable();
+	}
+	zk_dbg("hello from %s", role);
+	return 0;
+}
+
+static void
+conn_read(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+	char		*s;
+	size_t		 len;
+
+	if (p->pending)
+		return;
+	while (!c->dead && zkl_next(&c->in, &s, &len)) {
+		if (p->role == R_NONE) {
+			if (hello(c, p, s, len) == 1) {
+				s[len] = '\n';
+				c->noread = 1;
+				p->pending = 1;
+				TAILQ_INSERT_TAIL(&pending, p, entry);
+				return;
+			}
+			zkbuf_consume(&c->in, len + 1);
+			continue;
+		}
+		zk_dbg("< %.*s", (int)(len > 200 ? 200 : len), s);
+		if (zkl_parse(&line, s, len) == -1) {
+			if (errno == ENOMEM)
+				err(EX_OSERR, NULL);
+			warnx("bad line ignored");
+		} else if (p->role == R_LOG)
+			apply(&line);
+		else if (p->role == R_GATE)
+			gate_line(c, &line);
+		zkbuf_consume(&c->in, len + 1);
+	}
+}
+
+static void
+conn_close(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+
+	if (p->pending)
+		TAILQ_REMOVE(&pending, p, entry);
+	if (c == logc) {
+		logc = NULL;
+		logclosed = 1;
+	}
+	if (c == gatec) {
+		gatec = NULL;
+		wdropall();
+	}
+	if (c == sessc)
+		sessc = NULL;
+	free(p);
+}
+
+static void
+onaccept(struct zkloop *lp, int fd, void *arg)
+{
+	struct peer	*p;
+
+	(void)arg;
+	p = xmalloc(sizeof(*p));
+	memset(p, 0, sizeof(*p));
+	if ((p->c = zkloop_conn(lp, fd, conn_read, conn_close, p)) == NULL) {
+		warn("connection");
+		close(fd);
+		free(p);
+	}
+}
+
+static void
+drain(void)
+{
+	struct peer	*p;
+
+	while ((p = TAILQ_FIRST(&pending)) != NULL) {
+		TAILQ_REMOVE(&pending, p, entry);
+		p->pending = 0;
+		p->c->noread = 0;
+		conn_read(p->c);
+	}
+}
+
+/* ---- container and TTL sweep ---- */
+
+static void
+candidate(const char *verb, const struct node *n)
+{
+	size_t	 off;
+
+	zkbuf_reset(&pbuf);
+	off = nodepath(&pbuf, n);
+	zkl_begin(&logc->out, verb);
+	zkl_put(&logc->out, "path", pbuf.p + off, pbuf.len - off);
+	zkl_end(&logc->out);
+}
+
+static void
+sweep(struct node *n, int64_t now)
+{
+	struct node	*k;
+
+	RB_FOREACH(k, kids, &n->kids)
+		sweep(k, now);
+	if (n->nkids > 0)
+		return;
+	if (n->kind == K_CONTAINER && n->cver > 0)
+		candidate("deleteContainer", n);
+	else if (n->kind == K_TTL && now > n->mtime + n->owner)
+		candidate("deleteTTL", n);
+}
+
+/* ---- start ---- */
+
+static struct node *
+initnode(struct node *parent, const char *name, struct acl *acl)
+{
+	struct zkfield	 d = { .key = "data", .val = empty, .len = 0 };
+	struct node	*n;
+
+	acl->refs++;
+	n = newnode(parent, name, strlen(name), &d, acl, K_NORMAL, 0);
+	if (parent != NULL)
+		attach(n);
+	return n;
+}
+
+static void
+inittree(void)
+{
+	struct acl	*open, *rd;
+	struct node	*zk;
+
+	open = aclintern("31:world:anyone\n", 16);
+	rd = aclintern("1:world:anyone\n", 15);
+	root = initnode(NULL, "", open);
+	nnodes = 1;
+	datasize = 1;		/* Apache keeps "" and "/" for the root */
+	zk = initnode(root, "zookeeper", open);
+	initnode(zk, "quota", open);
+	initnode(zk, "config", rd)->aversion = -1;
+	aclunref(open);
+	aclunref(rd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct zkloop	*lp;
+	char		 errbuf[1400], sock[PATH_MAX];
+	const char	*cfile = NULL, *rundir = NULL;
+	int64_t		 now, next;
+	int		 ch, fd, timeout;
+
+	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'd':
+			zk_debug = 1;
+			break;
+		case 'r':
+			rundir = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (cfile == NULL || rundir == NULL || optind != argc)
+		usage();
+	if (zkcfg_load(&cfg, cfile, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
+	    sizeof(sock))
+		errx(EX_USAGE, "%s: run directory name too long", rundir);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		err(EX_OSERR, "signal");
+	inittree();
+	if ((fd = zk_listen_unix(sock)) == -1)
+		err(EX_OSERR, "%s", sock);
+	if ((lp = zkloop_new()) == NULL || zkloop_listen(lp, fd, onaccept,
+	    NULL) == -1)
+		err(EX_OSERR, "loop");
+	next = zk_mono_ms() + cfg.containerCheckMs;
+	for (;;) {
+		now = zk_mono_ms();
+		timeout = next - now > INT_MAX ? INT_MAX :
+		    next - now < 0 ? 0 : (int)(next - now);
+		if (zkloop_run(lp, timeout) == -1)
+			err(EX_OSERR, "poll");
+		if (logclosed)
+			errx(EX_TEMPFAIL, "log connection closed");
+		if (ready && !TAILQ_EMPTY(&pending))
+			drain();
+		if ((now = zk_mono_ms()) >= next) {
+			if (ready && logc != NULL && nspecial > 0)
+				sweep(root, zk_now_ms());
+			next = now + cfg.containerCheckMs;
+		}
+	}
+}
