@@ -74,5 +74,6 @@ export PYTHONDONTWRITEBYTECODE=1
 unset ZOOKEEPER_JAAS_AUTH TRAVIS
 
 /usr/bin/python3 -m pytest -p zkplugin -p no:cacheprovider \
+    --rootdir=/usr/lib/python3/dist-packages/kazoo/tests \
     --timeout="${ZK_KAZOO_TIMEOUT:-60}" -o junit_family=xunit1 \
     --pyargs kazoo.tests "$@"
