@@ -1,0 +1,263 @@
+#!/usr/bin/env bats
+# zk-log alone, with t/peer.py as zk-tree and as the gate.
+
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+setup() {
+	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
+	PEER="/usr/bin/python3 $BATS_TEST_DIRNAME/peer.py"
+	D=$BATS_TEST_TMPDIR
+	mkdir -p "$D/run" "$D/data"
+	printf 'tickTime=2000\ndataDir=%s/data\nclientPort=2181\n' "$D" \
+	    >"$D/zoo.cfg"
+	pids=
+}
+
+teardown() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# wait until the file holds a line matching the pattern
+waitfor() {
+	local i
+	for i in $(seq 100); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+start_tree() {
+	: >"$D/tree.log"
+	$PEER serve "$D/run/tree.sock" "$D/tree.log" &
+	TREE=$!
+	pids="$pids $TREE"
+}
+
+start_log() {
+	"$BIN/zk-log" serve "$@" -c "$D/zoo.cfg" -r "$D/run" 2>>"$D/log.err" &
+	LOG=$!
+	pids="$pids $LOG"
+	waitfor "$D/tree.log" '^ready '
+}
+
+gate() {
+	$PEER talk "$D/run/log.sock" 'hello role=gate' "$@"
+}
+
+@test "zk-log: stamps writes, forwards them after storing, sync unstored" {
+	start_tree
+	start_log
+	assert_equal "$(sed -n 1,2p "$D/tree.log")" "hello role=log
+ready zxid=0x0"
+	gate 'create session=0x1 xid=1 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=0' \
+	    'sync session=0x1 xid=2 path=/a' \
+	    'setData session=0x1 xid=3 path=/a data=x version=-1'
+	waitfor "$D/tree.log" '^setData '
+	run -0 sed -n '3,$p' "$D/tree.log"
+	assert_line -n 0 --regexp '^create zxid=0x1 time=[0-9]+ session=0x1 xid=1 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=0$'
+	assert_line -n 1 'sync session=0x1 xid=2 path=/a'
+	assert_line -n 2 --regexp '^setData zxid=0x2 time=[0-9]+ session=0x1 xid=3 path=/a data=x version=-1$'
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_equal "$output" "$(grep ' time=' "$D/tree.log")"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x2
+	run -0 "$BIN/zk-log" verify "$D/data"
+	assert_output ''
+	[ -f "$D/data/zk/log.0000000000000001" ]
+}
+
+@test "zk-log: writes from the tree and from zk-sessiond are txns too" {
+	start_tree
+	start_log
+	$PEER talk "$D/run/log.sock" 'hello role=sessiond' 'closeSession session=0x5'
+	waitfor "$D/tree.log" '^closeSession '
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_output --regexp '^closeSession zxid=0x1 time=[0-9]+ session=0x5$'
+}
+
+@test "zk-log: kill -9 and restart replays every forwarded txn" {
+	start_tree
+	start_log
+	for i in $(seq 50); do
+		echo "create session=0x1 xid=$i path=/n$i data=$i acl=31:world:anyone flags=0"
+	done >"$D/reqs"
+	mapfile -t reqs <"$D/reqs"
+	gate "${reqs[@]}" &
+	gate 'setData session=0x2 xid=1 path=/x data=y version=-1' \
+	    'setData session=0x2 xid=2 path=/x data=z version=-1'
+	wait $!
+	waitfor "$D/tree.log" 'xid=50 '
+	waitfor "$D/tree.log" 'session=0x2 xid=2'
+	kill -9 "$LOG"
+	wait "$LOG" || true
+	grep ' time=' "$D/tree.log" >"$D/acked"
+	assert_equal "$(wc -l <"$D/acked")" 52
+	kill "$TREE"
+	wait "$TREE" || true
+	start_tree
+	start_log
+	run -0 sed -n '2,$p' "$D/tree.log"
+	assert_equal "$(sed '$d' <<<"$output")" "$(cat "$D/acked")"
+	assert_line 'ready zxid=0x34'
+	gate 'delete session=0x1 xid=51 path=/n1 version=-1'
+	waitfor "$D/tree.log" '^delete zxid=0x35 '
+}
+
+@test "zk-log: exits 75 when the tree connection closes" {
+	start_tree
+	start_log
+	kill "$TREE"
+	rc=0
+	wait "$LOG" || rc=$?
+	assert_equal "$rc" 75
+	run -0 cat "$D/log.err"
+	assert_output --partial 'tree connection closed'
+}
+
+@test "zk-log: segments roll by size and replay in order" {
+	start_tree
+	start_log -s 4096
+	for i in $(seq 40); do
+		gate "create session=0x1 xid=$i path=/node-with-a-long-name-$i data=0123456789012345678901234567890123456789 acl=31:world:anyone flags=0"
+	done
+	waitfor "$D/tree.log" 'xid=40 '
+	run -0 ls "$D/data/zk"
+	[ "${#lines[@]}" -gt 1 ]
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_equal "$output" "$(grep ' time=' "$D/tree.log")"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x28
+}
+
+@test "zk-log verify: a flipped byte is corrupt input (65)" {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
+	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=2 '
+	kill "$LOG" "$TREE"
+	wait "$LOG" "$TREE" || true
+	f=$D/data/zk/log.0000000000000001
+	# flip a byte inside the first record's line
+	printf 'X' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
+	run -65 "$BIN/zk-log" verify "$D/data"
+	assert_output --partial "$f: bad record at offset 0"
+	run -65 "$BIN/zk-log" dump "$D/data"
+	# and serve refuses to start
+	start_tree
+	run -65 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+	assert_output --partial "$f: bad record at offset 0"
+}
+
+@test "zk-log: a torn tail is cut back to the last whole record" {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
+	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=2 '
+	kill "$LOG" "$TREE"
+	wait "$LOG" "$TREE" || true
+	f=$D/data/zk/log.0000000000000001
+	"$BIN/zk-log" dump "$D/data" >"$D/dump"
+	end=$(( $(wc -c <"$D/dump") + 8 * $(wc -l <"$D/dump") ))
+	# half a record after the last one, as a crash in write(2) leaves it
+	printf '\0\0\0\100\1\2\3\4create zxid=0x3 ti' |
+	    dd of="$f" bs=1 seek="$end" conv=notrunc status=none
+	run -65 "$BIN/zk-log" verify "$D/data"
+	assert_output --partial "$f: bad record at offset $end"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_line 0x2
+	start_tree
+	start_log
+	run -0 cat "$D/log.err"
+	assert_output --partial "torn tail at offset $end cut off"
+	gate 'create session=0x1 xid=3 path=/c data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" '^create zxid=0x3 '
+	run -0 "$BIN/zk-log" verify "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x3
+}
+
+@test "zk-log: a bad record before good ones is not a torn tail" {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
+	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=2 '
+	kill "$LOG" "$TREE"
+	wait "$LOG" "$TREE" || true
+	f=$D/data/zk/log.0000000000000001
+	# zero the first record's length: a lost write, not the end
+	printf '\0\0\0\0' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+	start_tree
+	run -65 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+	assert_output --partial "$f: bad record at offset 0"
+}
+
+@test "zk-log: a failed append answers fail and later writes go on" {
+	start_tree
+	ZK_LOG_FAULT=write:2 start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=1 '
+	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0' \
+	    'sync session=0x1 xid=3 path=/'
+	waitfor "$D/tree.log" '^fail '
+	gate 'create session=0x1 xid=4 path=/c data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=4 '
+	run -0 sed -n '3,$p' "$D/tree.log"
+	assert_line -n 1 'fail session=0x1 xid=2 err=-1'
+	assert_line -n 2 'sync session=0x1 xid=3 path=/'
+	assert_line -n 3 --regexp '^create zxid=0x2 time=[0-9]+ session=0x1 xid=4 '
+	run -0 cat "$D/log.err"
+	assert_output --partial 'not stored'
+	run -0 "$BIN/zk-log" verify "$D/data"
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_equal "${#lines[@]}" 2
+	refute_output --partial 'path=/b'
+}
+
+@test "zk-log: a failed fsync answers fail" {
+	start_tree
+	ZK_LOG_FAULT=fsync:2 start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" '^fail session=0x1 xid=1 err=-1$'
+	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" '^create zxid=0x1 .* xid=2 '
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "zk-log: usage and bad config" {
+	run -64 "$BIN/zk-log"
+	assert_output --partial usage
+	run -64 "$BIN/zk-log" dump
+	run -66 "$BIN/zk-log" dump "$D/nonexistent"
+	printf 'tickTime=abc\ndataDir=%s/data\n' "$D" >"$D/bad.cfg"
+	run -78 "$BIN/zk-log" serve -c "$D/bad.cfg" -r "$D/run"
+	assert_output --partial "$D/bad.cfg:1: tickTime"
+}
+
+@test "zk-log: an empty log" {
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x0
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_output ''
+	run -0 "$BIN/zk-log" verify "$D/data"
+}
+
+@test "zk-log: a second zk-log on the same directory is refused (75)" {
+	start_tree
+	start_log
+	run -75 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+	assert_output --partial 'in use'
+}
