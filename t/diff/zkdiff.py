@@ -726,12 +726,20 @@ def fourletterwords(t):
 
 # ---------------------------------------------------------------- servers
 
+_taken = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port nobody listens on, never one handed out before (the two
+    servers start at once: the first has not bound its port yet)."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p not in _taken:
+            _taken.add(p)
+            return p
 
 
 def write_cfg(d, port, extra):
