@@ -1,0 +1,379 @@
+#!/usr/bin/env bats
+# zk-tree driven over its socket: this file plays zk-log and zk-gate.
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
+
+setup_file() {
+	cat >"$BATS_FILE_TMPDIR/drive.py" <<'PY'
+# drive zk-tree: read commands on stdin, print what comes back.
+#   L <line>   send to the log connection      G <line>  to the gate
+#   S <line>   to the sessiond connection      gate | sess  connect (hello)
+#   sleep MS   wait                            expect-log  print one line zk-tree wrote to the log
+# After every command a `stats` barrier on the gate makes output ordered.
+import socket, sys, time, select
+sock = sys.argv[1] + '/tree.sock'
+conns = {}
+def connect(role):
+    s = socket.socket(socket.AF_UNIX)
+    for _ in range(200):
+        try:
+            s.connect(sock); break
+        except OSError:
+            time.sleep(0.02)
+    s.sendall(b'hello role=' + role.encode() + b'\n')
+    conns[role] = [s, b'']
+def readline(role, timeout=3.0):
+    c = conns[role]
+    end = time.time() + timeout
+    while b'\n' not in c[1]:
+        r, _, _ = select.select([c[0]], [], [], max(0, end - time.time()))
+        if not r:
+            return None
+        d = c[0].recv(65536)
+        if not d:
+            return None
+        c[1] += d
+    line, c[1] = c[1].split(b'\n', 1)
+    return line.decode('latin-1')
+def drain(role, timeout):
+    while True:
+        l = readline(role, timeout)
+        if l is None:
+            return
+        print(role[0].upper() + '> ' + l)
+def barrier():
+    if 'gate' in conns:
+        conns['gate'][0].sendall(b'stats\n')
+        while True:
+            l = readline('gate')
+            if l is None or l.startswith('stats '):
+                break
+            print('G> ' + l)
+    if 'sessiond' in conns:
+        drain('sessiond', 0.05)
+connect('log')
+ready = False
+for cmd in sys.stdin:
+    cmd = cmd.rstrip('\n')
+    if not cmd or cmd.startswith('#'):
+        continue
+    k, _, rest = cmd.partition(' ')
+    if k == 'L':
+        conns['log'][0].sendall(rest.encode() + b'\n')
+    elif k == 'G':
+        conns['gate'][0].sendall(rest.encode() + b'\n')
+    elif k == 'S':
+        conns['sessiond'][0].sendall(rest.encode() + b'\n')
+    elif k == 'gate':
+        connect('gate'); print('G> ' + str(readline('gate'))); continue
+    elif k == 'sess':
+        connect('sessiond'); continue
+    elif k == 'sleep':
+        time.sleep(int(rest) / 1000.0)
+    elif k == 'expect-log':
+        l = readline('log', 5.0)
+        print('L> ' + str(l))
+    elif k == 'raw':	# print gate lines without barrier
+        drain('gate', float(rest or 0.3)); continue
+    barrier()
+PY
+}
+
+setup() {
+	D=$BATS_TEST_TMPDIR
+	printf 'dataDir=%s\nextendedTypesEnabled=true\nznode.container.checkIntervalMs=200\n' \
+	    "$D" >"$D/zoo.cfg"
+	"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>"$D/stderr" &
+	PID=$!
+}
+
+teardown() {
+	kill "$PID" 2>/dev/null || true
+	wait "$PID" 2>/dev/null || true
+}
+
+# drive <<script: the log says ready, the gate connects, two sessions exist
+drive() {
+	{
+		printf 'L ready zxid=0x0\ngate\n'
+		printf 'L createSession zxid=0x1 time=1 session=0x1 xid=0 timeout=10000 passwd=00ff\n'
+		printf 'L createSession zxid=0x2 time=1 session=0x2 xid=0 timeout=10000 passwd=00ff\n'
+		cat
+	} | /usr/bin/python3 "$BATS_FILE_TMPDIR/drive.py" "$D"
+}
+
+A='acl=31:world:anyone'
+
+@test "zk-tree: usage and bad config exit statuses" {
+	run -64 "$BIN/zk-tree"
+	assert_output --partial 'usage: zk-tree [-d] -c zoo.cfg -r rundir'
+	run -78 "$BIN/zk-tree" -c /nonexistent/zoo.cfg -r "$BATS_TEST_TMPDIR"
+}
+
+@test "zk-tree: exits 75 when the log connection closes" {
+	drive </dev/null
+	rc=0
+	wait "$PID" || rc=$?	# not under run: zk-tree is this shell's child
+	assert_equal "$rc" 75
+	grep -q 'log connection closed' "$D/stderr"
+}
+
+@test "zk-tree: initial tree" {
+	run drive <<-EOF
+	G getData session=0x1 xid=1 path=/
+	G getChildren2 session=0x1 xid=2 path=/zookeeper
+	G getACL session=0x1 xid=3 path=/zookeeper/config
+	L delete zxid=0x3 time=2 session=0x1 xid=4 path=/zookeeper/quota version=-1
+	G stats
+	EOF
+	assert_line 'G> ready zxid=0x0'
+	assert_line 'G> r session=0x1 xid=1 zxid=0x2 err=0 data= stat=0x0,0x0,0,0,0,-1,0,0x0,0,1,0x0'
+	assert_line 'G> r session=0x1 xid=2 zxid=0x2 err=0 child=config child=quota stat=0x0,0x0,0,0,0,-2,0,0x0,0,2,0x0'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x2 err=0 acl=1:world:anyone stat=0x0,0x0,0,0,0,0,-1,0x0,0,0,0x0'
+	assert_line 'G> r session=0x1 xid=4 zxid=0x3 err=-8'
+}
+
+@test "zk-tree: create, get, set, delete and their stats" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1000 session=0x1 xid=1 path=/a data=hi $A flags=0
+	L create2 zxid=0x4 time=1001 session=0x1 xid=2 path=/n $A flags=0
+	G getData session=0x1 xid=3 path=/n
+	L setData zxid=0x5 time=1002 session=0x1 xid=4 path=/a data=yo version=0
+	L setData zxid=0x6 time=1003 session=0x1 xid=5 path=/a data=no version=0
+	G getData session=0x1 xid=6 path=/a
+	L delete zxid=0x7 time=1004 session=0x1 xid=7 path=/a version=1
+	L create zxid=0x8 time=1005 session=0x1 xid=8 path=/n $A flags=0
+	L create zxid=0x9 time=1006 session=0x7 xid=9 path=/x $A flags=0
+	G exists session=0x1 xid=10 path=/a
+	G getData session=0x1 xid=11 path=/
+	EOF
+	assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/a'
+	assert_line 'G> r session=0x1 xid=2 zxid=0x4 err=0 path=/n stat=0x4,0x4,1001,1001,0,0,0,0x0,0,0,0x4'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x4 err=0 stat=0x4,0x4,1001,1001,0,0,0,0x0,0,0,0x4'
+	assert_line 'G> r session=0x1 xid=4 zxid=0x5 err=0 stat=0x3,0x5,1000,1002,1,0,0,0x0,2,0,0x3'
+	assert_line 'G> r session=0x1 xid=5 zxid=0x6 err=-103'
+	assert_line 'G> r session=0x1 xid=6 zxid=0x6 err=0 data=yo stat=0x3,0x5,1000,1002,1,0,0,0x0,2,0,0x3'
+	assert_line 'G> r session=0x1 xid=7 zxid=0x7 err=0'
+	assert_line 'G> r session=0x1 xid=8 zxid=0x8 err=-110'
+	assert_line 'G> r session=0x7 xid=9 zxid=0x9 err=-112'
+	assert_line 'G> r session=0x1 xid=10 zxid=0x9 err=-101'
+	# root: 2 creates and 1 delete since cversion -1, pzxid of the delete
+	assert_line 'G> r session=0x1 xid=11 zxid=0x9 err=0 data= stat=0x0,0x0,0,0,0,2,0,0x0,0,2,0x7'
+}
+
+@test "zk-tree: sequential names and cversion" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/s $A flags=0
+	L create zxid=0x4 time=1 session=0x1 xid=2 path=/s/n- $A flags=2
+	L create zxid=0x5 time=1 session=0x1 xid=3 path=/s/n- $A flags=2
+	L delete zxid=0x6 time=1 session=0x1 xid=4 path=/s/n-0000000000 version=-1
+	L create zxid=0x7 time=1 session=0x1 xid=5 path=/s/ $A flags=2
+	G getChildren2 session=0x1 xid=6 path=/s
+	EOF
+	assert_line 'G> r session=0x1 xid=2 zxid=0x4 err=0 path=/s/n-0000000000'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x5 err=0 path=/s/n-0000000001'
+	assert_line 'G> r session=0x1 xid=5 zxid=0x7 err=0 path=/s/0000000002'
+	assert_line 'G> r session=0x1 xid=6 zxid=0x7 err=0 child=0000000002 child=n-0000000001 stat=0x3,0x3,1,1,0,4,0,0x0,0,2,0x7'
+}
+
+@test "zk-tree: ephemerals go with closeSession, watchers see it" {
+	run drive <<-EOF
+	sess
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/e $A flags=1
+	L create zxid=0x4 time=1 session=0x1 xid=2 path=/e/x $A flags=0
+	G getEphemerals session=0x1 xid=3 path=/
+	G exists session=0x2 xid=4 path=/e watch=1
+	G getChildren session=0x2 xid=5 path=/ watch=1
+	L closeSession zxid=0x5 time=1 session=0x1 xid=6
+	L create zxid=0x6 time=1 session=0x1 xid=7 path=/f $A flags=0
+	EOF
+	assert_line 'S> sess session=0x2 timeout=10000 passwd=00ff'
+	assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/e'
+	assert_line 'G> r session=0x1 xid=2 zxid=0x4 err=-108'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x4 err=0 child=/e'
+	assert_line 'G> r session=0x2 xid=4 zxid=0x4 err=0 stat=0x3,0x3,1,1,0,0,0,0x1,0,0,0x3'
+		assert_line -n 11 'G> ev session=0x2 type=2 path=/e'
+		assert_line -n 12 'G> ev session=0x2 type=4 path=/'
+		assert_line -n 13 'G> r session=0x1 xid=6 zxid=0x5 err=0'
+		assert_line -n 14 'G> closed session=0x1'
+	assert_line 'S> unsess session=0x1'
+	assert_line 'G> r session=0x1 xid=7 zxid=0x6 err=-112'
+}
+
+@test "zk-tree: ACL checks and fix-up" {
+	dig='digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E='
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 auth=ip:127.0.0.1 auth=$dig path=/p acl=31:auth: flags=0
+	G getACL session=0x1 xid=2 auth=ip:127.0.0.1 auth=$dig path=/p
+	G getData session=0x2 xid=3 auth=ip:127.0.0.1 path=/p
+	G getData session=0x2 xid=4 auth=ip:127.0.0.1 auth=super: path=/p
+	L create zxid=0x4 time=1 session=0x2 xid=5 auth=ip:127.0.0.1 path=/q acl=31:auth: flags=0
+	L create zxid=0x5 time=1 session=0x2 xid=6 auth=ip:127.0.0.1 path=/q acl=31:digest:nocolon flags=0
+	L create zxid=0x6 time=1 session=0x2 xid=7 auth=ip:127.0.0.1 path=/q acl=31:ip:1.2.3.256 flags=0
+	L create zxid=0x7 time=1 session=0x2 xid=8 auth=ip:127.0.0.1 path=/q acl=31:what:ever flags=0
+	L create zxid=0x8 time=1 session=0x2 xid=9 auth=ip:127.0.0.1 path=/q flags=0
+	L create zxid=0x9 time=1 session=0x2 xid=10 auth=ip:127.0.0.1 path=/q acl=1:ip:127.0.0.0/8 acl=2:ip:10.1.2.3 flags=0
+	L setData zxid=0xa time=1 session=0x2 xid=11 auth=ip:127.0.0.1 path=/q data=x version=-1
+	L setData zxid=0xb time=1 session=0x2 xid=12 auth=ip:10.1.2.3 path=/q data=x version=-1
+	G getData session=0x2 xid=13 auth=ip:127.9.9.9 path=/q
+	EOF
+	assert_line "G> r session=0x1 xid=2 zxid=0x3 err=0 acl=31:$dig stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3"
+	assert_line 'G> r session=0x2 xid=3 zxid=0x3 err=-102'
+	assert_line 'G> r session=0x2 xid=4 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+	for x in 5 6 7 8 9; do
+		assert_line "G> r session=0x2 xid=$x zxid=0x$((x - 1)) err=-114"
+	done
+	assert_line 'G> r session=0x2 xid=10 zxid=0x9 err=0 path=/q'
+	assert_line 'G> r session=0x2 xid=11 zxid=0xa err=-102'
+	assert_line 'G> r session=0x2 xid=12 zxid=0xb err=0 stat=0x9,0xb,1,1,1,0,0,0x0,1,0,0x9'
+	assert_line 'G> r session=0x2 xid=13 zxid=0xb err=0 data=x stat=0x9,0xb,1,1,1,0,0,0x0,1,0,0x9'
+}
+
+@test "zk-tree: a failed multi applies nothing, a good one sees itself" {
+	run drive <<-EOF
+	G exists session=0x2 xid=1 path=/m watch=1
+	L multi zxid=0x3 time=1 session=0x1 xid=2 op=create path=/m $A flags=0 op=check path=/m version=0 op=delete path=/nope version=-1 op=setData path=/m data=x version=-1
+	G exists session=0x1 xid=3 path=/m
+	L multi zxid=0x4 time=1 session=0x1 xid=4 op=create path=/m $A flags=0 op=create2 path=/m/s- $A flags=2 op=create path=/m/s- $A flags=2 op=createContainer path=/m/c $A flags=4 op=setData path=/m data=x version=0 op=delete path=/m/s-0000000000 version=-1
+	G multiRead session=0x1 xid=5 op=getData path=/m op=getChildren path=/nope op=getChildren path=/m
+	EOF
+		assert_line -n 3 'G> r session=0x2 xid=1 zxid=0x2 err=-101'
+		assert_line -n 4 'G> r session=0x1 xid=2 zxid=0x3 err=0 op=error err=0 op=error err=0 op=error err=-101 op=error err=-2'
+		assert_line -n 5 'G> r session=0x1 xid=3 zxid=0x3 err=-101'
+		assert_line -n 6 'G> ev session=0x2 type=1 path=/m'
+		assert_line -n 7 'G> r session=0x1 xid=4 zxid=0x4 err=0 op=create err=0 path=/m op=create err=0 path=/m/s-0000000000 op=create err=0 path=/m/s-0000000001 op=create2 err=0 path=/m/c stat=0x4,0x4,1,1,0,0,0,0x0,0,0,0x4 op=setData err=0 stat=0x4,0x4,1,1,1,3,0,0x0,1,3,0x4 op=delete err=0'
+		assert_line -n 8 'G> r session=0x1 xid=5 zxid=0x4 err=0 op=getData err=0 data=x stat=0x4,0x4,1,1,1,4,0,0x0,1,2,0x4 op=error err=-101 op=getChildren err=0 child=c child=s-0000000001'
+}
+
+@test "zk-tree: one-shot watches fire once, node event before the parent's" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/w $A flags=0
+	G exists session=0x2 xid=2 path=/w/x watch=1
+	G getChildren session=0x2 xid=3 path=/w watch=1
+	G getChildren session=0x2 xid=4 path=/nope watch=1
+	G text word=wchc
+	L create zxid=0x4 time=1 session=0x1 xid=5 path=/w/x $A flags=0
+	L create zxid=0x5 time=1 session=0x1 xid=6 path=/w/y $A flags=0
+	L create zxid=0x6 time=1 session=0x1 xid=7 path=/nope $A flags=0
+	G getData session=0x2 xid=8 path=/w/x watch=1
+	G getChildren session=0x2 xid=9 path=/w/x watch=1
+	L delete zxid=0x7 time=1 session=0x1 xid=10 path=/w/x version=-1
+	G checkWatches session=0x2 xid=11 path=/w/x mode=3
+	EOF
+		assert_line -n 7 'G> text word=wchc data=0x2\n\t/w/x\n\n'
+		assert_line -n 8 'G> ev session=0x2 type=1 path=/w/x'
+		assert_line -n 9 'G> ev session=0x2 type=4 path=/w'
+		assert_line -n 10 'G> r session=0x1 xid=5 zxid=0x4 err=0 path=/w/x'
+		assert_line -n 11 'G> r session=0x1 xid=6 zxid=0x5 err=0 path=/w/y'
+		assert_line -n 12 'G> r session=0x1 xid=7 zxid=0x6 err=0 path=/nope'
+		assert_line -n 15 'G> ev session=0x2 type=2 path=/w/x'
+		assert_line -n 16 'G> r session=0x1 xid=10 zxid=0x7 err=0'
+		assert_line -n 17 'G> r session=0x2 xid=11 zxid=0x7 err=-121'
+}
+
+@test "zk-tree: persistent recursive watch, its halves, gone" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/w $A flags=0
+	G addWatch session=0x2 xid=2 path=/w mode=1
+	L create zxid=0x4 time=1 session=0x1 xid=3 path=/w/y $A flags=0
+	L setData zxid=0x5 time=1 session=0x1 xid=4 path=/w/y data=1 version=-1
+	G removeWatches session=0x2 xid=5 path=/w mode=2
+	G checkWatches session=0x2 xid=6 path=/w mode=2
+	L setData zxid=0x6 time=1 session=0x1 xid=7 path=/w/y data=2 version=-1
+	L delete zxid=0x7 time=1 session=0x1 xid=8 path=/w/y version=-1
+	G gone session=0x2
+	L delete zxid=0x8 time=1 session=0x1 xid=9 path=/w version=-1
+	EOF
+		assert_line -n 4 'G> r session=0x2 xid=2 zxid=0x3 err=0'
+		assert_line -n 5 'G> ev session=0x2 type=1 path=/w/y'
+		assert_line -n 6 'G> r session=0x1 xid=3 zxid=0x4 err=0 path=/w/y'
+		assert_line -n 7 'G> ev session=0x2 type=3 path=/w/y'
+		assert_line -n 9 'G> r session=0x2 xid=5 zxid=0x5 err=0'
+		assert_line -n 10 'G> r session=0x2 xid=6 zxid=0x5 err=-121'
+		assert_line -n 11 'G> r session=0x1 xid=7 zxid=0x6 err=0 stat=0x4,0x6,1,1,2,0,0,0x0,1,0,0x4'
+		assert_line -n 12 'G> ev session=0x2 type=2 path=/w/y'
+		assert_line -n 13 'G> r session=0x1 xid=8 zxid=0x7 err=0'
+		assert_line -n 14 'G> r session=0x1 xid=9 zxid=0x8 err=0'
+}
+
+@test "zk-tree: setWatches replays events before its reply" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/a $A flags=0
+	L setData zxid=0x4 time=1 session=0x1 xid=2 path=/a data=x version=-1
+	G setWatches session=0x2 xid=-8 relzxid=0x3 dw=/a dw=/gone ew=/a ew=/b cw=/a
+	L create zxid=0x5 time=1 session=0x1 xid=3 path=/b $A flags=0
+	EOF
+		assert_line -n 5 'G> ev session=0x2 type=3 path=/a'
+		assert_line -n 6 'G> ev session=0x2 type=2 path=/gone'
+		assert_line -n 7 'G> ev session=0x2 type=1 path=/a'
+		assert_line -n 8 'G> r session=0x2 xid=-8 zxid=0x4 err=0'
+		assert_line -n 9 'G> ev session=0x2 type=1 path=/b'
+}
+
+@test "zk-tree: the sweep proposes an emptied container, apply re-checks" {
+	run drive <<-EOF
+	L createContainer zxid=0x3 time=1 session=0x1 xid=1 path=/c $A flags=4
+	L createContainer zxid=0x4 time=1 session=0x1 xid=2 path=/never $A flags=4
+	L create zxid=0x5 time=1 session=0x1 xid=3 path=/plain $A flags=4
+	L create zxid=0x6 time=1 session=0x1 xid=4 path=/c/k $A flags=0
+	L deleteContainer zxid=0x7 time=2 path=/c
+	G exists session=0x2 xid=5 path=/c watch=1
+	L delete zxid=0x8 time=1 session=0x1 xid=6 path=/c/k version=-1
+	expect-log
+	L deleteContainer zxid=0x9 time=2 path=/c
+	G exists session=0x2 xid=7 path=/never
+	EOF
+	assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/c stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x5 err=0 path=/plain'
+	assert_line 'G> r session=0x2 xid=5 zxid=0x7 err=0 stat=0x3,0x3,1,1,0,1,0,0x0,0,1,0x6'
+	assert_line 'L> deleteContainer path=/c'
+	assert_line 'G> ev session=0x2 type=2 path=/c'
+	assert_line 'G> r session=0x2 xid=7 zxid=0x9 err=0 stat=0x4,0x4,1,1,0,0,0,0x0,0,0,0x4'
+}
+
+@test "zk-tree: TTL nodes expire by txn time" {
+	now=$(date +%s%3N)
+	run drive <<-EOF
+	L createTTL zxid=0x3 time=$((now - 10000)) session=0x1 xid=1 path=/t $A flags=5 ttl=100
+	L createTTL zxid=0x4 time=$now session=0x1 xid=2 path=/t $A flags=0 ttl=100
+	L create zxid=0x5 time=$now session=0x1 xid=3 path=/u $A flags=5
+	L createTTL zxid=0x6 time=$now session=0x1 xid=4 path=/keep $A flags=6 ttl=100000
+	expect-log
+	L deleteTTL zxid=0x7 time=$((now - 9950)) path=/t
+	G exists session=0x2 xid=5 path=/t
+	L deleteTTL zxid=0x8 time=$now path=/t
+	G exists session=0x2 xid=6 path=/t
+	EOF
+	assert_line "G> r session=0x1 xid=1 zxid=0x3 err=0 path=/t stat=0x3,0x3,$((now - 10000)),$((now - 10000)),0,0,0,0x0,0,0,0x3"
+	assert_line 'G> r session=0x1 xid=2 zxid=0x4 err=-8'
+	assert_line 'G> r session=0x1 xid=3 zxid=0x5 err=-8'
+	assert_line 'L> deleteTTL path=/t'
+	assert_line 'G> r session=0x2 xid=5 zxid=0x7 err=0 stat=0x3,0x3,'"$((now - 10000)),$((now - 10000))"',0,0,0,0x0,0,0,0x3'
+	assert_line 'G> r session=0x2 xid=6 zxid=0x8 err=-101'
+}
+
+@test "zk-tree: TTL needs extendedTypesEnabled" {
+	kill "$PID"; wait "$PID" || true
+	printf 'dataDir=%s\n' "$D" >"$D/zoo.cfg"
+	"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>"$D/stderr" &
+	PID=$!
+	run drive <<-EOF
+	L createTTL zxid=0x3 time=1 session=0x1 xid=1 path=/t $A flags=5 ttl=100
+	EOF
+	assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=-6'
+}
+
+@test "zk-tree: stats and the ephemeral dump" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/e data=abc $A flags=1
+	G text word=dump
+	raw
+	G stats
+	raw
+	EOF
+	assert_line 'G> text word=dump data=ephemeral\snodes\sdump:\nSessions\swith\sEphemerals\s(1):\n0x1:\n\t/e\n'
+	assert_line 'G> stats nodes=6 watches=0 ephemerals=1 datasize=49 zxid=0x3 sessions=2 watchpaths=0 watchsessions=0'
+}
