@@ -1138,6 +1138,8 @@ handshake(struct client *cl, const char *body, size_t len)
 		}
 		if (pl < 0)
 			pl = 0;
+		memset(cl->passwd, 0, sizeof(cl->passwd));
+		memcpy(cl->passwd, pw, (size_t)(pl < 16 ? pl : 16));
 		hex(hx, (const unsigned char *)pw, (size_t)pl);
 		zkbuf_printf(&scratch, "attach conn=%d session=0x%" PRIx64
 		    " passwd=%s timeout=%d\n", cl->id, sid, hx, to);

@@ -1,0 +1,534 @@
+#!/usr/bin/env bats
+# zk-gate alone, against fake zk-tree/zk-log/zk-sessiond (t/fakepeers.py),
+# and its codec (libzk/req.c) through t/zk-gate-codec.c.
+
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+BIN="${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}"
+
+setup_file() {
+	local top="$BATS_TEST_DIRNAME/.."
+
+	cc -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
+	    -Wall -Wextra -Werror -g -fsanitize=address,undefined \
+	    -I"$top/libzk" -o "$BATS_FILE_TMPDIR/codec" \
+	    "$top/t/zk-gate-codec.c" "$top"/libzk/*.c -lbsd -lmd
+}
+
+setup() {
+	export TDIR="$BATS_TEST_DIRNAME"
+	RUN="$BATS_TEST_TMPDIR/run"
+	mkdir -p "$RUN" "$BATS_TEST_TMPDIR/data"
+	python3 "$TDIR/fakepeers.py" "$RUN" 2>"$BATS_TEST_TMPDIR/peers.err" &
+	PEERS=$!
+	for _ in $(seq 100); do
+		[ -e "$RUN/peers.up" ] && break
+		sleep 0.05
+	done
+	GATE=
+}
+
+teardown() {
+	[ -n "$GATE" ] && kill "$GATE" 2>/dev/null
+	kill "$PEERS" 2>/dev/null
+	wait 2>/dev/null
+	true
+}
+
+freeport() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_gate [extra zoo.cfg lines...]
+start_gate() {
+	PORT=$(freeport)
+	export PORT
+	{
+		echo "dataDir=$BATS_TEST_TMPDIR/data"
+		echo "clientPort=$PORT"
+		echo "clientPortAddress=127.0.0.1"
+		echo "tickTime=2000"
+		printf '%s\n' "$@"
+	} >"$BATS_TEST_TMPDIR/zoo.cfg"
+	"$BIN/zk-gate" -c "$BATS_TEST_TMPDIR/zoo.cfg" -r "$RUN" \
+	    2>"$BATS_TEST_TMPDIR/gate.err" &
+	GATE=$!
+	python3 -c "
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(('127.0.0.1', $PORT)).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)"
+}
+
+# python with the client helpers of fakepeers.py; the script on stdin
+zkpy() {
+	python3 -c "import sys, os
+sys.path.insert(0, os.environ['TDIR'])
+from fakepeers import *
+PORT = int(os.environ['PORT'])
+$(cat)"
+}
+
+fourlw() {
+	python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $PORT))
+s.sendall(sys.argv[1].encode().decode('unicode_escape').encode('latin-1'))
+d = b''
+while True:
+    x = s.recv(65536)
+    if not x:
+        break
+    d += x
+sys.stdout.write(d.decode())" "$1"
+}
+
+# ---- command line ----
+
+@test "zk-gate: usage and a bad config" {
+	run -64 "$BIN/zk-gate"
+	assert_output --partial "usage: zk-gate [-d] -c zoo.cfg -r rundir"
+	run -64 "$BIN/zk-gate" -c x
+	echo "tickTime=abc" >"$BATS_TEST_TMPDIR/bad.cfg"
+	run -78 "$BIN/zk-gate" -c "$BATS_TEST_TMPDIR/bad.cfg" -r "$RUN"
+	assert_output --partial "tickTime"
+}
+
+@test "zk-gate: says hello to its peers and exits 75 when one goes" {
+	start_gate
+	grep -q '^tree.sock hello role=gate$' "$RUN/peers.log"
+	grep -q '^log.sock hello role=gate$' "$RUN/peers.log"
+	grep -q '^sess.sock hello role=gate$' "$RUN/peers.log"
+	local rc=0
+	kill "$PEERS"
+	wait "$GATE" || rc=$?
+	GATE=
+	[ "$rc" -eq 75 ]
+	grep -q "closed the connection" "$BATS_TEST_TMPDIR/gate.err"
+}
+
+# ---- handshake ----
+
+@test "handshake: ConnectResponse layout, with and without the readOnly byte" {
+	start_gate
+	run zkpy <<'EOF'
+s = connect(PORT)
+s.sendall(connreq(timeout=10000))
+r = recvframe(s)
+print(len(r), r.hex())
+s = connect(PORT)
+s.sendall(connreq(timeout=1, ro=False))
+r = recvframe(s)
+print(len(r), r.hex())
+EOF
+	assert_success
+	assert_line -n 0 "37 0000000000002710010000000000000100000010000102030405060708090a0b0c0d0e0f00"
+	assert_line -n 1 "36 0000000000000fa0010000000000000200000010000102030405060708090a0b0c0d0e0f"
+	grep -Eq '^sess.sock new conn=[0-9]+ timeout=10000$' "$RUN/peers.log"
+	grep -q '^log.sock createSession session=0x100000000000001 xid=0 timeout=10000 passwd=000102030405060708090a0b0c0d0e0f$' "$RUN/peers.log"
+}
+
+@test "handshake: lastZxidSeen ahead of the server closes without a reply" {
+	start_gate
+	run zkpy <<'EOF'
+s = connect(PORT)
+s.sendall(connreq(lastzxid=6))
+print(closed(s))
+s = connect(PORT)
+s.sendall(connreq(lastzxid=5))
+print(len(recvframe(s)))
+EOF
+	assert_success
+	assert_output $'True\n37'
+}
+
+@test "handshake: wrong password gets the invalid-session bytes and kicks the live connection" {
+	start_gate
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+b = connect(PORT)
+b.sendall(connreq(sid=sid, passwd=b"x" * 16))
+print(recvframe(b).hex())
+print(closed(b), closed(a))
+c = connect(PORT)
+c.sendall(connreq(sid=sid, passwd=pw, timeout=20000))
+r = recvframe(c)
+print(struct.unpack(">iiq", r[:16])[1:] == (20000, sid), r[20:36] == pw)
+EOF
+	assert_success
+	assert_line -n 0 "00000000000000000000000000000000000000100000000000000000000000000000000000"
+	assert_line -n 1 "True True"
+	assert_line -n 2 "True True"
+	grep -q '^tree.sock gone session=0x100000000000001$' "$RUN/peers.log"
+}
+
+@test "handshake: requests pipelined behind the ConnectRequest run afterwards, in order" {
+	start_gate
+	run zkpy <<'EOF'
+s = connect(PORT)
+s.sendall(connreq() + req(-4, 100, struct.pack(">i", 0) + ustr("digest") +
+    ustr("alice:secret")) + req(1, 3, ustr("/a") + b"\0") + req(2, 11))
+print(len(recvframe(s)))
+for _ in range(3):
+    print(hdr(recvframe(s)))
+EOF
+	assert_success
+	assert_output $'37\n(-4, 0, 0)\n(1, 6, 0)\n(-2, 6, 0)'
+	grep -q '^tree.sock exists session=0x100000000000001 xid=1 auth=ip:127.0.0.1 auth=digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E= path=/a$' "$RUN/peers.log"
+}
+
+# ---- framing ----
+
+@test "framing: negative, oversize and zero lengths close only that connection" {
+	start_gate "jute.maxbuffer=2048"
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+for bad in (struct.pack(">i", -1), struct.pack(">i", 2049), struct.pack(">i", 0)):
+    b, _, _ = session(PORT)
+    b.sendall(bad)
+    print(closed(b))
+c = connect(PORT)
+c.sendall(struct.pack(">i", 2049))
+print(closed(c))
+body = ustr("/a") + ustr(b"x" * (2048 - 8 - 6 - 4 - 4)) + struct.pack(">i", -1)
+a.sendall(req(1, 5, body))
+print(len(req(1, 5, body)) - 4, hdr(recvframe(a))[::2])
+a.sendall(b"ruok")
+print(closed(a))
+EOF
+	assert_success
+	assert_output $'True\nTrue\nTrue\nTrue\n2048 (1, 0)\nTrue'
+}
+
+@test "framing: a truncated record is a -5 reply, not a close" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, 1, ustr("/a")[:5]) + req(2, 11))
+print(recvframe(s).hex())
+print(hdr(recvframe(s)))
+EOF
+	assert_success
+	assert_output $'000000010000000000000006fffffffb\n(-2, 6, 0)'
+}
+
+# ---- requests ----
+
+@test "ping: xid -2 whatever was sent, zxid the last one" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(77, 11))
+print(recvframe(s).hex())
+EOF
+	assert_success
+	assert_output "fffffffe000000000000000600000000"
+}
+
+@test "auth: digest id, super, ip no-op; whoAmI; unknown scheme is -115 then close" {
+	start_gate "DigestAuthenticationProvider.superDigest=root:qScoE+LkbrbWBh/au3OD5Aq2Yx0="
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+def auth(s, xid, scheme, a):
+    s.sendall(req(xid, 100, struct.pack(">i", 0) + ustr(scheme) + ustr(a)))
+auth(s, -4, "digest", "alice:secret")
+print(recvframe(s).hex())
+auth(s, 9, "ip", "1.2.3.4")
+print(recvframe(s).hex())
+auth(s, -4, "digest", "root:pw")
+recvframe(s)
+s.sendall(req(5, 107))
+print(recvframe(s)[16:])
+s.sendall(req(6, 3, ustr("/z") + b"\0"))
+recvframe(s)
+auth(s, -4, "world", "anyone")
+print(recvframe(s).hex(), closed(s))
+EOF
+	assert_success
+	assert_line -n 0 "fffffffc000000000000000000000000"
+	assert_line -n 1 "00000009000000000000000000000000"
+	assert_line -n 2 "b'\\x00\\x00\\x00\\x04\\x00\\x00\\x00\\x02ip\\x00\\x00\\x00\\t127.0.0.1\\x00\\x00\\x00\\x06digest\\x00\\x00\\x00\\x05alice\\x00\\x00\\x00\\x06digest\\x00\\x00\\x00\\x04root\\x00\\x00\\x00\\x05super\\x00\\x00\\x00\\x00'"
+	assert_line -n 3 "fffffffc0000000000000000ffffff8d True"
+	grep -q ' xid=6 auth=ip:127.0.0.1 auth=digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E= auth=digest:root:qScoE+LkbrbWBh/au3OD5Aq2Yx0= auth=super: path=/z$' "$RUN/peers.log"
+}
+
+@test "sasl, reconfig, deleteContainer are answered by the gate" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, 102, ustr(b"tok")) + req(2, 16, ustr("") + ustr("") +
+    ustr("") + struct.pack(">q", -1)) + req(3, 20, ustr("/c")))
+for _ in range(3):
+    print(recvframe(s).hex())
+EOF
+	assert_success
+	assert_output $'00000001000000000000000600000000ffffffff\n000000020000000000000006ffffff85\n000000030000000000000006fffffff8'
+}
+
+@test "unknown opcode: xid, zxid -1, err -6, then close" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(4, 99) + req(5, 11))
+print(recvframe(s).hex(), closed(s))
+EOF
+	assert_success
+	assert_output "00000004fffffffffffffffffffffffa True"
+}
+
+@test "FIFO: a read behind a write waits for the write's reply" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+create = ustr("/slow") + ustr(None) + struct.pack(">i", 1) + \
+    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+s.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\0") + req(3, 11))
+for _ in range(3):
+    r = recvframe(s)
+    print(hdr(r), r[16:].hex()[:20])
+EOF
+	assert_success
+	assert_line -n 0 "(1, 7, 0) 000000052f736c6f77"
+	assert_line -n 1 "(2, 7, 0) 0000000a64617461206f"
+	assert_line -n 2 "(-2, 7, 0) "
+	run grep -n -e 'xid=1 zxid=0x7' -e '^tree.sock getData' "$RUN/peers.log"
+	assert_line -n 0 --partial "sent r session=0x100000000000001 xid=1 zxid=0x7"
+	assert_line -n 1 --partial "tree.sock getData session=0x100000000000001 xid=2"
+	grep -q '^log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0$' "$RUN/peers.log"
+}
+
+@test "watch event: notification frame before the reply" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, 4, ustr("/ev") + b"\1"))
+print(recvframe(s).hex())
+print(hdr(recvframe(s)))
+EOF
+	assert_success
+	assert_output $'ffffffffffffffffffffffff000000000000000300000003000000032f6576\n(1, 6, 0)'
+}
+
+@test "closeSession: reply then close; expiry closes without a frame" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, -11))
+print(recvframe(s).hex(), closed(s))
+s, sid, pw = session(PORT)
+s.sendall(req(1, 5, ustr("/expire") + ustr("x") + struct.pack(">i", -1)))
+print(closed(s))
+EOF
+	assert_success
+	assert_output $'00000001000000000000000700000000 True\nTrue'
+}
+
+@test "sessions: touch every half tick, gone when the connection goes" {
+	start_gate "tickTime=400"
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, 11))
+recvframe(s)
+time.sleep(0.6)
+s.close()
+time.sleep(0.3)
+EOF
+	assert_success
+	grep -q '^sess.sock touch session=0x100000000000001$' "$RUN/peers.log"
+	grep -q '^tree.sock gone session=0x100000000000001$' "$RUN/peers.log"
+}
+
+@test "maxClientCnxns: over the cap the connection is closed" {
+	start_gate "maxClientCnxns=2"
+	run zkpy <<'EOF'
+a, b = connect(PORT), connect(PORT)
+c = connect(PORT)
+print(closed(c))
+a.sendall(connreq())
+print(len(recvframe(a)))
+EOF
+	assert_success
+	assert_output $'True\n37'
+}
+
+@test "multi, multiRead and getChildren replies" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+mh = lambda t, done=0: struct.pack(">ibi", t, done, -1)
+s.sendall(req(1, 14, mh(2) + ustr("/m") + struct.pack(">i", -1) + mh(-1, 1)))
+r = recvframe(s)
+print(hdr(r), r[16:].hex())
+s.sendall(req(2, 14, mh(4) + ustr("/m") + b"\0" + mh(-1, 1)))
+print(recvframe(s).hex())
+s.sendall(req(3, 22, mh(4) + ustr("/m") + b"\0" + mh(8) + ustr("/") + b"\0" + mh(-1, 1)))
+r = recvframe(s)
+print(r[16:22].hex(), r[-22:].hex())
+s.sendall(req(4, 8, ustr("/") + b"\0"))
+print(recvframe(s)[16:].hex())
+EOF
+	assert_success
+	assert_line -n 0 "(1, 7, 0) 000000010000000000000000022f6d000000050000000000000000000000000500000000000000060000018bcfe568000000018bcfe56801000000010000000200000003000000000000000000000005000000000000000000000007000000020000000000ffffffff01ffffffff"
+}
+
+# ---- four-letter words ----
+
+@test "4lw: ruok, isro, gtmk/stmk; srvr always; the whitelist; unknown words close" {
+	start_gate "4lw.commands.whitelist=ruok, stmk,gtmk"
+	run fourlw ruok
+	assert_output "imok"
+	run fourlw gtmk
+	assert_output "306"
+	run fourlw 'stmk\x00\x00\x00\x00\x00\x00\x00\x07'
+	assert_output "7"
+	run fourlw gtmk
+	assert_output "7"
+	run fourlw isro
+	assert_output "isro is not executed because it is not in the whitelist."
+	run fourlw abcd
+	assert_output ""
+	run fourlw srvr
+	assert_line -n 0 "Zookeeper version: 3.8.0-zk"
+	assert_line -n 1 "Latency min/avg/max: 0/0.0/0"
+	assert_line -n 2 --regexp '^Received: [0-9]+$'
+	assert_line -n 6 "Zxid: 0x5"
+	assert_line -n 7 "Mode: standalone"
+	assert_line -n 8 "Node count: 5"
+}
+
+@test "4lw: stat, cons, mntr, conf, dump, wchs, dirs, crst, srst with *" {
+	start_gate "4lw.commands.whitelist=*"
+	# keep one session open while we ask
+	zkpy <<'EOF' &
+s, sid, pw = session(PORT)
+s.sendall(req(7, 4, ustr("/a") + b"\0"))
+recvframe(s)
+time.sleep(5)
+EOF
+	local keeper=$!
+	sleep 0.5
+	run fourlw stat
+	assert_line -n 1 "Clients:"
+	assert_line --regexp '^ /127\.0\.0\.1:[0-9]+\[1\]\(queued=0,recved=2,sent=2\)$'
+	assert_line --regexp '^ /127\.0\.0\.1:[0-9]+\[0\]\(queued=0,recved=1,sent=0\)$'
+	assert_line "Connections: 2"
+	run fourlw cons
+	assert_line --regexp '^ /127\.0\.0\.1:[0-9]+\[1\]\(queued=0,recved=2,sent=2,sid=0x10000000000000[0-9],lop=GETD,est=[0-9]+,to=10000,lcxid=0x7,lzxid=0x[0-9a-f]+,lresp=[0-9]+,llat=[0-9]+,minlat=[0-9]+,avglat=[0-9]+,maxlat=[0-9]+\)$'
+	run fourlw mntr
+	assert_line -n 0 $'zk_version\t3.8.0-zk'
+	assert_line -n 1 $'zk_server_state\tstandalone'
+	assert_line $'zk_znode_count\t5'
+	assert_line $'zk_watch_count\t2'
+	assert_line $'zk_num_alive_connections\t2'
+	run fourlw conf
+	assert_line -n 0 "clientPort=$PORT"
+	assert_line -n 2 "dataDir=$BATS_TEST_TMPDIR/data/version-2"
+	assert_line -n 11 "serverId=0"
+	run fourlw dump
+	assert_line -n 0 "SessionTracker dump:"
+	assert_line -n 1 "dump from tree"
+	assert_line -n 2 "Connections dump:"
+	assert_line --regexp $'^\tip: /127\\.0\\.0\\.1:[0-9]+ sessionId: 0x10000000000000[0-9]$'
+	run fourlw wchs
+	assert_output "wchs from tree"
+	run fourlw dirs
+	assert_output $'datadir_size: 0\nlogdir_size: 0'
+	run fourlw srst
+	assert_output "Server stats reset."
+	run fourlw crst
+	assert_output "Connection stats reset."
+	run fourlw srvr
+	assert_line -n 1 "Latency min/avg/max: 0/0.0/0"
+	kill "$keeper" 2>/dev/null || true
+}
+
+# ---- codec (libzk/req.c) ----
+
+codec() {
+	"$BATS_FILE_TMPDIR/codec" "$@"
+}
+
+@test "codec: requests to lines" {
+	# create /a "hi" world:anyone flags 3; createTTL; setWatches2; multi; multiRead
+	run codec dec <<'EOF'
+0000000300000001000000022f61000000026869000000010000001f00000005776f726c6400000006616e796f6e6500000003
+0000000300000015000000022f74ffffffff00000000000000050000000000001388
+fffffff800000069000000000000001000000001000000022f610000000000000001000000022f620000000000000000
+000000090000000e0000000100ffffffff000000022f610000000178000000010000001f00000005776f726c6400000006616e796f6e65000000000000000d00ffffffff000000022f6100000000ffffffff01ffffffff
+0000000a000000160000000400ffffffff000000022f61010000000800ffffffff000000012f00ffffffff01ffffffff
+000000050000000700000004200a5c2000000001000000010000000241420000000000000001
+EOF
+	assert_success
+	assert_line -n 0 '0 3 1 create session=0x1234 xid=3 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=3'
+	assert_line -n 1 '0 3 21 createTTL session=0x1234 xid=3 auth=ip:127.0.0.1 path=/t flags=5 ttl=5000'
+	assert_line -n 2 '0 -8 105 setWatches2 session=0x1234 xid=-8 auth=ip:127.0.0.1 relzxid=0x10 dw=/a cw=/b'
+	assert_line -n 3 '0 9 14 multi session=0x1234 xid=9 auth=ip:127.0.0.1 op=create path=/a data=x acl=31:world:anyone flags=0 op=check path=/a version=0'
+	assert_line -n 4 '0 10 22 multiRead session=0x1234 xid=10 auth=ip:127.0.0.1 op=getData path=/a op=getChildren path=/'
+	assert_line -n 5 '0 5 7 setACL session=0x1234 xid=5 auth=ip:127.0.0.1 path=\s\n\\\s acl=1:AB: version=1'
+}
+
+@test "codec: undecodable, unknown and disallowed requests" {
+	run codec dec <<'EOF'
+00000001
+0000000100000063
+0000000100000000
+000000010000000e0000000400ffffffff000000022f6100ffffffff01ffffffff
+0000000100000016000000020000ffffffff000000022f6100000000ffffffff01ffffffff
+0000000100000014000000022f63
+000000010000006a000000022f6100000002
+0000000100000011000000022f6100000004
+0000000100000001000000022f6100000000fffffffe
+00000001000000010000000a2f61
+EOF
+	assert_success
+	assert_output - <<'EOF'
+-5 0 0 
+-6 1 99 
+-6 1 0 
+-5 1 14 
+-5 1 22 
+-8 1 20 
+-5 1 106 
+-5 1 17 
+-5 1 1 
+-5 1 1 
+EOF
+}
+
+@test "codec: reply lines to frames" {
+	run codec enc 4 <<'EOF'
+r session=0x1 xid=3 zxid=0x5 err=0 data=hi stat=0x1,0x2,3,4,5,6,7,0x8,2,0,0x9
+r session=0x1 xid=3 zxid=0x5 err=0 stat=0x1,0x2,3,4,5,6,7,0x8,2,0,0x9
+r session=0x1 xid=3 zxid=0x5 err=-101
+EOF
+	assert_success
+	assert_line -n 0 "0000005a000000030000000000000005000000000000000268690000000000000001000000000000000200000000000000030000000000000004000000050000000600000007000000000000000800000002000000000000000000000009"
+	assert_line -n 1 "0000005800000003000000000000000500000000ffffffff0000000000000001000000000000000200000000000000030000000000000004000000050000000600000007000000000000000800000002000000000000000000000009"
+	assert_line -n 2 "00000010000000030000000000000005ffffff9b"
+	run codec enc 8 <<'EOF'
+r session=0x1 xid=1 zxid=0x5 err=0
+r session=0x1 xid=1 zxid=0x5 err=0 child=a child=bc
+EOF
+	assert_line -n 0 "000000140000000100000000000000050000000000000000"
+	assert_line -n 1 "0000001f00000001000000000000000500000000000000020000000161000000026263"
+	run codec enc 14 <<'EOF'
+r session=0x1 xid=7 zxid=0x9 err=0 op=error err=0 op=error err=-101 op=error err=-2
+r session=0x1 xid=7 zxid=0x9 err=0
+EOF
+	assert_line -n 0 "0000004000000007000000000000000900000000ffffffff000000000000000000ffffffff00ffffff9bffffff9bffffffff00fffffffefffffffeffffffff01ffffffff"
+	assert_line -n 1 "0000001900000007000000000000000900000000ffffffff01ffffffff"
+	run codec enc 6 <<'EOF'
+r session=0x1 xid=2 zxid=0x5 err=0 acl=31:digest:alice:x= stat=0,0,0,0,0,0,0,0,0,0,0
+r session=0x1 xid=2 zxid=0x5 err=0 acl=31:world
+EOF
+	assert_line -n 0 --partial "0000007200000002000000000000000500000000000000010000001f0000000664696765737400000008616c6963653a783d"
+	assert_line -n 1 "-1"
+	run codec enc 106 <<<'r session=0x1 xid=2 zxid=0x5 err=0'
+	assert_output "000000140000000200000000000000050000000000000000"
+}
