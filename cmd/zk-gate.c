@@ -32,6 +32,7 @@
 #define SESSIONLESS_MS	10000	/* NIO factory's sessionless timeout */
 #define MAXPENDING	1000	/* stop reading a connection past this */
 #define MAXPASSWD	64
+#define MAXOUT		(4 << 20) /* stop reading while this much is unsent */
 
 enum { C_FRESH, C_HANDSHAKE, C_OPEN };
 enum { K_LOCAL, K_READ, K_WRITE };
@@ -857,6 +858,10 @@ flushreplies(struct client *cl)
 		}
 		pend_free(p);
 	}
+	if (ZKBUF_LEN(&cl->c->out) > MAXOUT) {
+		cl->c->noread = 1;	/* the client does not read its replies */
+		return;
+	}
 	if (cl->npend < MAXPENDING / 2 && cl->state == C_OPEN && !cl->closing &&
 	    !cl->is4lw && cl->c->noread) {
 		cl->c->noread = 0;
@@ -1195,7 +1200,7 @@ process(struct client *cl)
 	while (!cl->closing && !c->dead && c->fd != -1) {
 		if (cl->state == C_HANDSHAKE)
 			return;
-		if (cl->npend >= MAXPENDING) {
+		if (cl->npend >= MAXPENDING || ZKBUF_LEN(&c->out) > MAXOUT) {
 			c->noread = 1;
 			break;
 		}
@@ -1592,5 +1597,8 @@ housekeeping(int64_t now)
 		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
 		    !cl->c->dead)
 			zkloop_kill(cl->c);
+		else if (cl->state == C_OPEN && cl->c->noread && !cl->is4lw &&
+		    !cl->c->dead)
+			flushreplies(cl);	/* resumes reading if it can */
 	}
 }
