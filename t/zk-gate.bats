@@ -379,6 +379,23 @@ EOF
 
 # ---- four-letter words ----
 
+@test "4lw: isro, hash, the telnet close sequence; sessionless connections time out" {
+	start_gate "4lw.commands.whitelist=isro,hash"
+	run fourlw isro
+	assert_output "rw"
+	run fourlw hash
+	assert_output ""
+	run fourlw '\xff\xf4\xff\xfd'
+	assert_output ""
+	run zkpy <<'EOF'
+s = connect(PORT)
+s.settimeout(15)
+t = time.time()
+print(closed(s), 9 < time.time() - t < 14)
+EOF
+	assert_output "True True"
+}
+
 @test "4lw: ruok, isro, gtmk/stmk; srvr always; the whitelist; unknown words close" {
 	start_gate "4lw.commands.whitelist=ruok, stmk,gtmk"
 	run fourlw ruok
