@@ -504,7 +504,7 @@ tree_r(const struct zkline *l)
 {
 	struct client	*cl;
 	struct pend	*p;
-	int64_t		 sid, xid, z, err;
+	int64_t		 sid, xid, z = lastzxid, err;
 
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
 		lastzxid = z;
