@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# zk-node: the supervisor, first with fake programs (shell scripts in a
+# copy of the checkout layout), then with the real ones end to end.
+
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+PROGS="zk-tree zk-log zk-sessiond zk-gate"
+
+setup() {
+	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
+	BIN=$(cd "$BIN" && pwd)
+	D=$BATS_TEST_TMPDIR
+	NODE=
+	export TMPDIR=$D
+}
+
+teardown() {
+	if [ -n "$NODE" ]; then
+		kill "$NODE" 2>/dev/null || true
+		wait "$NODE" 2>/dev/null || true
+	fi
+	# anything left over (a failed test, kill -9): stop it by pid
+	for p in $(pgrep -f -- "$D/" || true); do
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
+freeport() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# a checkout layout under $D/co with fake programs: each runs $D/<name>.sh
+# when that exists, else sleeps
+fakes() {
+	mkdir -p "$D/co/cmd"
+	cp "$BIN/zk-node" "$D/co/cmd/zk-node"
+	for p in $PROGS; do
+		cat >"$D/co/cmd/$p" <<EOF
+#!/bin/sh
+echo "\$\$" >>"$D/$p.starts"
+[ -f "$D/$p.sh" ] && . "$D/$p.sh"
+exec sleep 1000
+EOF
+		chmod +x "$D/co/cmd/$p"
+	done
+	printf 'dataDir=%s/data\n' "$D" >"$D/zoo.cfg"
+}
+
+# a checkout layout with the real programs
+reals() {
+	local p
+	mkdir -p "$D/co/cmd"
+	for p in zk-node $PROGS; do
+		ln -s "$BIN/$p" "$D/co/cmd/$p"
+	done
+}
+
+ruok() {
+	local i
+	for i in $(seq 100); do
+		[ "$(printf ruok | socat -t1 - "TCP:127.0.0.1:$1" 2>/dev/null)" = imok ] &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+waitfile() {
+	local i
+	for i in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "zk-node: SIGTERM stops every program and exits 0" {
+	fakes
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	for p in $PROGS; do
+		waitfile "$D/$p.starts"
+	done
+	[ -d "$D/data" ]
+	run -0 pgrep -f -- "$D/"
+	kill -TERM "$NODE"
+	rc=0
+	wait "$NODE" || rc=$?
+	NODE=
+	assert_equal "$rc" 0
+	run -1 pgrep -f -- "$D/"
+	# the run directory is gone
+	run -0 find "$D" -maxdepth 1 -name 'zk-node.*'
+	assert_output ''
+}
+
+@test "zk-node: SIGINT stops it too" {
+	fakes
+	# a background job starts with SIGINT ignored (and a shell cannot
+	# trap what it got ignored): undo that, as a terminal's ^C finds it
+	/usr/bin/python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	waitfile "$D/zk-gate.starts"
+	kill -INT "$NODE"
+	rc=0
+	wait "$NODE" || rc=$?
+	NODE=
+	assert_equal "$rc" 0
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: a program that dies restarts the whole node" {
+	fakes
+	# zk-log dies once, at its first start
+	cat >"$D/zk-log.sh" <<EOF
+[ "\$(wc -l <"$D/zk-log.starts")" -eq 1 ] && { sleep 0.3; exit 75; }
+EOF
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	for i in $(seq 50); do
+		[ "$(wc -l <"$D/zk-tree.starts" 2>/dev/null)" = 2 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(wc -l <"$D/zk-tree.starts")" 2
+	# the first zk-tree was stopped
+	first=$(head -1 "$D/zk-tree.starts")
+	run -1 kill -0 "$first"
+	run -0 cat "$D/err"
+	assert_output --partial 'zk-log exited with status 75'
+	assert_output --partial 'restarting'
+}
+
+@test "zk-node: a node that keeps dying gives up with 1" {
+	fakes
+	echo 'exit 75' >"$D/zk-gate.sh"
+	run -1 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_output --partial 'giving up'
+	assert_equal "$(wc -l <"$D/zk-gate.starts")" 5
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: a bad config line is 78 with file:line, no restart" {
+	reals
+	printf 'tickTime=2000\ndataDir=%s/data\nclientPort=nope\n' "$D" \
+	    >"$D/zoo.cfg"
+	run -78 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_output --partial "$D/zoo.cfg:3: clientPort"
+	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: status 65 from a program (corrupt log) is not retried" {
+	fakes
+	echo 'exit 65' >"$D/zk-log.sh"
+	run -65 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_equal "$(wc -l <"$D/zk-log.starts")" 1
+}
+
+@test "zk-node: usage, a missing zoo.cfg, a missing program" {
+	fakes
+	run -64 "$D/co/cmd/zk-node" a b
+	assert_output --partial usage
+	run -66 "$D/co/cmd/zk-node" "$D/nonexistent.cfg"
+	rm "$D/co/cmd/zk-sessiond"
+	run -69 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_output --partial zk-sessiond
+}
+
+@test "zk-node: runs under dash" {
+	fakes
+	dash "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	waitfile "$D/zk-gate.starts"
+	kill -TERM "$NODE"
+	rc=0
+	wait "$NODE" || rc=$?
+	NODE=
+	assert_equal "$rc" 0
+	run -1 pgrep -f -- "$D/"
+}
+
+# End to end: these need every real program.
+
+@test "zk-node: the default config serves on ZK_NODE_PORT, data in var/data" {
+	reals
+	port=$(freeport)
+	ZK_NODE_PORT=$port "$D/co/cmd/zk-node" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	[ -d "$D/co/var/data/zk" ]
+	run -0 cat "$D"/zk-node.*/zoo.cfg
+	assert_line "dataDir=$D/co/var/data"
+	assert_line "clientPort=$port"
+	assert_line '4lw.commands.whitelist=*'
+	kill -TERM "$NODE"
+	rc=0
+	wait "$NODE" || rc=$?
+	NODE=
+	assert_equal "$rc" 0
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: kazoo's zoo.cfg; create/get; kill -9 and restart keeps acked writes" {
+	reals
+	port=$(freeport)
+	mkdir -p "$D/data"
+	echo 1 >"$D/data/myid"
+	cat >"$D/zoo.cfg" <<EOF
+
+tickTime=2000
+dataDir=$D/data
+clientPort=$port
+maxClientCnxns=0
+admin.serverPort=$(freeport)
+authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
+4lw.commands.whitelist=*
+reconfigEnabled=true
+EOF
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	run -0 /usr/bin/python3 - "$port" <<'EOF'
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts="127.0.0.1:" + sys.argv[1])
+zk.start(timeout=10)
+zk.create("/app", b"hello")
+for i in range(100):
+    zk.create("/app/n", str(i).encode(), sequence=True)
+zk.set("/app", b"world")
+print(zk.get("/app")[0].decode())
+EOF
+	assert_output world
+	# kill -9 the whole node: the supervisor, its wrappers, the programs
+	for p in $(pgrep -f -- "$D/"); do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	wait "$NODE" 2>/dev/null || true
+	NODE=
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	run -0 /usr/bin/python3 - "$port" <<'EOF'
+import sys
+from kazoo.client import KazooClient
+zk = KazooClient(hosts="127.0.0.1:" + sys.argv[1])
+zk.start(timeout=10)
+print(zk.get("/app")[0].decode(), len(zk.get_children("/app")))
+EOF
+	assert_output 'world 100'
+}
