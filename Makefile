@@ -68,6 +68,17 @@ build/fuzz/fuzz-%: t/fuzz/fuzz-%.c $(LIBSRC) libzk/zk.h
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) $(LDLIBS)
 
+# The benchmark against Apache ZooKeeper (contrib/bench; needs
+# libzookeeper-mt-dev and zookeeper): results in contrib/bench/RESULTS.md.
+BENCH	= $(B)/contrib/bench/zk-bench
+
+$(BENCH): contrib/bench/zk-bench.c
+	@mkdir -p $(@D)
+	$(CC) $(ZKCFLAGS) -pthread -o $@ $< -lzookeeper_mt -lbsd -pthread
+
+bench: all $(BENCH)
+	/usr/bin/python3 contrib/bench/compare.py --bin $(B)/cmd --bench $(BENCH)
+
 deps:
 	sh t/deps.sh
 
@@ -84,6 +95,7 @@ lint:
 	bash -n .ci/run
 
 clean:
-	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%)
+	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%) \
+	    contrib/bench/zk-bench
 
-.PHONY: all san fuzz testprogs deps run check lint clean
+.PHONY: all san fuzz testprogs deps run check lint clean bench
