@@ -54,6 +54,18 @@ gate() {
 	$PEER talk "$D/run/log.sock" 'hello role=gate' "$@"
 }
 
+# store two txns, stop zk-log and the fake tree; $f is the segment
+two_txns() {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
+	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=2 '
+	kill "$LOG" "$TREE"
+	wait "$LOG" "$TREE" || true
+	f=$D/data/zk/log.0000000000000001
+}
+
 @test "zk-log: stamps writes, forwards them after storing, sync unstored" {
 	start_tree
 	start_log
@@ -140,14 +152,7 @@ ready zxid=0x0"
 }
 
 @test "zk-log verify: a flipped byte is corrupt input (65)" {
-	start_tree
-	start_log
-	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
-	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
-	waitfor "$D/tree.log" 'xid=2 '
-	kill "$LOG" "$TREE"
-	wait "$LOG" "$TREE" || true
-	f=$D/data/zk/log.0000000000000001
+	two_txns
 	# flip a byte inside the first record's line
 	printf 'X' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
 	run -65 "$BIN/zk-log" verify "$D/data"
@@ -160,14 +165,7 @@ ready zxid=0x0"
 }
 
 @test "zk-log: a torn tail is cut back to the last whole record" {
-	start_tree
-	start_log
-	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
-	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
-	waitfor "$D/tree.log" 'xid=2 '
-	kill "$LOG" "$TREE"
-	wait "$LOG" "$TREE" || true
-	f=$D/data/zk/log.0000000000000001
+	two_txns
 	"$BIN/zk-log" dump "$D/data" >"$D/dump"
 	end=$(( $(wc -c <"$D/dump") + 8 * $(wc -l <"$D/dump") ))
 	# half a record after the last one, as a crash in write(2) leaves it
@@ -189,14 +187,7 @@ ready zxid=0x0"
 }
 
 @test "zk-log: a bad record before good ones is not a torn tail" {
-	start_tree
-	start_log
-	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
-	    'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
-	waitfor "$D/tree.log" 'xid=2 '
-	kill "$LOG" "$TREE"
-	wait "$LOG" "$TREE" || true
-	f=$D/data/zk/log.0000000000000001
+	two_txns
 	# zero the first record's length: a lost write, not the end
 	printf '\0\0\0\0' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
 	start_tree
