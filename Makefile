@@ -15,10 +15,10 @@ LDLIBS	= -lbsd -lmd -lzstd
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
-NAMES	= zk-gate zk-tree zk-sessiond zk-log
+NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
-	  libzk/util.c libzk/digest.c libzk/req.c
+	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
@@ -37,6 +37,8 @@ $(LIB): $(LIBOBJ)
 $(B)/cmd/zk-%: cmd/zk-%.c $(LIB) libzk/zk.h
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(B)/cmd/zk-cli: LDLIBS += -ledit
 
 # Test drivers (t/*.c): not installed, built next to the programs.
 $(B)/t/%: t/%.c $(LIB) libzk/zk.h

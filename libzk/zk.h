@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -217,6 +218,39 @@ size_t	 zk_digest_id(char *, const char *, size_t);
 int	 zkreq_decode(struct zkbuf *, const char *, size_t, int64_t,
 	    const char *, int32_t *, int32_t *);
 int	 zkrep_encode(struct zkbuf *, const struct zkline *, int32_t);
+
+/* client.c: a synchronous client of the client port (zk-cli) */
+struct zkevent {
+	int32_t		 type, state;
+	char		*path;
+	TAILQ_ENTRY(zkevent) entry;
+};
+struct zkreply {
+	int32_t		 xid, err;
+	int64_t		 zxid;
+	struct jr	 r;		/* the body, valid until the next call */
+};
+struct zkclient {
+	int		 fd;
+	char		 addr[300];	/* the server last tried, as given */
+	int64_t		 session, lastzxid;
+	int		 timeout;	/* negotiated, ms */
+	unsigned char	 passwd[16];
+	int32_t		 xid, cxid;
+	int64_t		 lastsend;	/* monotonic ms */
+	size_t		 frame, consume;
+	struct zkbuf	 in, out;
+	volatile sig_atomic_t *intr;	/* set by a handler: zkc_wait returns */
+	TAILQ_HEAD(, zkevent) events;
+};
+int	 zkc_connect(struct zkclient *, const char *, int, int);
+struct zkbuf *zkc_begin(struct zkclient *, int32_t);
+struct zkbuf *zkc_beginx(struct zkclient *, int32_t, int32_t);
+int	 zkc_call(struct zkclient *, struct zkreply *);
+int	 zkc_wait(struct zkclient *, int);
+struct zkevent *zkc_event(struct zkclient *);
+void	 zkc_event_free(struct zkevent *);
+void	 zkc_close(struct zkclient *);
 
 /* util.c */
 int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
