@@ -28,6 +28,7 @@
 #include "zk.h"
 
 #define MAXTTL		0xffffffffffLL	/* EphemeralType.MAX_TTL */
+#define OUTMAX		(1 << 20)	/* stop reading a gate this far behind */
 
 enum { K_NORMAL, K_EPHEMERAL, K_CONTAINER, K_TTL };
 
@@ -51,7 +52,7 @@ struct node {
 	struct kids	 kids;
 	LIST_ENTRY(node) eph;		/* the owner's ephemerals */
 	struct node	*parent;
-	char		*data;		/* NULL: null data */
+	char		*data;		/* NULL: null; may point after name */
 	struct acl	*acl;
 	int64_t		 czxid, mzxid, pzxid, ctime, mtime;
 	int64_t		 owner;		/* session (ephemeral) or ttl (TTL) */
@@ -690,7 +691,8 @@ newnode(struct node *parent, const char *name, size_t nlen,
 {
 	struct node	*n;
 
-	n = xmalloc(sizeof(*n) + nlen + 1);
+	/* name and the first data in one allocation */
+	n = xmalloc(sizeof(*n) + nlen + 1 + (data ? data->len : 0));
 	memset(n, 0, sizeof(*n));
 	RB_INIT(&n->kids);
 	n->parent = parent;
@@ -705,7 +707,7 @@ newnode(struct node *parent, const char *name, size_t nlen,
 	else if (data->len == 0)
 		n->data = empty;
 	else {
-		n->data = xmalloc(data->len);
+		n->data = n->name + nlen + 1;
 		memcpy(n->data, data->val, data->len);
 	}
 	n->dlen = data ? (int32_t)data->len : 0;
@@ -713,16 +715,16 @@ newnode(struct node *parent, const char *name, size_t nlen,
 }
 
 static void
-freedata(char *d)
+freedata(const struct node *n, char *d)
 {
-	if (d != empty)
+	if (d != empty && d != n->name + n->nlen + 1)
 		free(d);
 }
 
 static void
 freenode(struct node *n)
 {
-	freedata(n->data);
+	freedata(n, n->data);
 	aclunref(n->acl);
 	free(n);
 }
@@ -783,7 +785,7 @@ commit(void)
 		if (ulog[i].kind == U_DELETE)
 			freenode(ulog[i].n);
 		else if (ulog[i].kind == U_SETDATA)
-			freedata(ulog[i].data);
+			freedata(ulog[i].n, ulog[i].data);
 	}
 	nulog = 0;
 }
@@ -810,7 +812,7 @@ rollback(void)
 			break;
 		case U_SETDATA:
 			datasize += u->dlen - n->dlen;
-			freedata(n->data);
+			freedata(n, n->data);
 			n->data = u->data;
 			n->dlen = u->dlen;
 			n->version = u->version;
@@ -2165,6 +2167,11 @@ conn_read(struct zkconn *c)
 	if (p->pending)
 		return;
 	while (!c->dead && zkl_next(&c->in, &s, &len)) {
+		if (p->role == R_GATE && ZKBUF_LEN(&c->out) > OUTMAX) {
+			s[len] = '\n';		/* come back when it drained */
+			c->noread = 1;
+			return;
+		}
 		if (p->role == R_NONE) {
 			if (hello(c, p, s, len) == 1) {
 				s[len] = '\n';
@@ -2235,6 +2242,20 @@ drain(void)
 		p->c->noread = 0;
 		conn_read(p->c);
 	}
+}
+
+/* A gate we stopped reading: go on once its replies drained. */
+static void
+unblock(struct zkconn *c)
+{
+	if (zkbuf_flush(&c->out, c->fd) == -1) {
+		zkloop_kill(c);
+		return;
+	}
+	if (ZKBUF_LEN(&c->out) > OUTMAX)
+		return;
+	c->noread = 0;
+	conn_read(c);
 }
 
 /* ---- container and TTL sweep ---- */
@@ -2340,15 +2361,20 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "loop");
 	next = zk_mono_ms() + cfg.containerCheckMs;
 	for (;;) {
+		if (gatec != NULL && gatec->noread)
+			unblock(gatec);
 		now = zk_mono_ms();
 		timeout = next - now > INT_MAX ? INT_MAX :
 		    next - now < 0 ? 0 : (int)(next - now);
+		if (gatec != NULL && gatec->noread && timeout > 1)
+			timeout = 1;	/* the loop may drain it before poll */
 		if (zkloop_run(lp, timeout) == -1)
 			err(EX_OSERR, "poll");
 		if (logclosed)
 			errx(EX_TEMPFAIL, "log connection closed");
 		if (ready && !TAILQ_EMPTY(&pending))
 			drain();
+
 		if ((now = zk_mono_ms()) >= next) {
 			if (ready && logc != NULL && nspecial > 0)
 				sweep(root, zk_now_ms());
