@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""Run the same zk-bench workloads against zk and Apache ZooKeeper 3.8.
+
+    contrib/bench/compare.py [--bin DIR] [--bench PATH] [--rounds N]
+        [--secs S] [--znodes Z] [--watchers W] [--out FILE] [--only KIND]
+
+Each round starts a fresh zk (cmd/zk-node) and a fresh Apache ZooKeeper
+(Debian's zookeeper package, default settings, fsync on) in temp dirs on
+free loopback ports, one after the other (zk, Apache, zk, Apache, ...),
+and runs contrib/bench/zk-bench against each: first the operation
+workloads on an empty tree, then, on another fresh server, the data
+workloads (rss, restart).  Prints the median, the spread (min-max) and the
+ratio zk/Apache of every figure, and writes a markdown table (machine
+noted) to --out (default contrib/bench/RESULTS.md).  Nothing is asserted:
+the machine is shared and noisy; the ratios of one run are what counts.
+
+make bench runs it.  Every server started here is stopped by its pid.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
+OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session", "fanout"]
+DATA = ["rss", "restart"]
+
+# figure, what it is, target ratio zk/Apache from issue 4 ("" for none)
+ROWS = [
+    ("get_tput", "get throughput", ">= 3.0x"),
+    ("set_tput", "set throughput (fsync on)", ">= 2.5x"),
+    ("create_tput", "create+delete throughput", ""),
+    ("mixed_tput", "mixed 90% get / 10% set throughput", ""),
+    ("lat_get_p50", "get latency p50, 1 in flight", "<= 0.45x"),
+    ("lat_get_p99", "get latency p99", ""),
+    ("lat_get_p999", "get latency p99.9", ""),
+    ("lat_set_p50", "set latency p50, 1 in flight", "<= 0.5x"),
+    ("lat_set_p99", "set latency p99", ""),
+    ("lat_set_p999", "set latency p99.9", ""),
+    ("session_rate", "session open+close rate", ">= 4x"),
+    ("fanout_ms", "watch fan-out to W sessions", "<= 0.3x"),
+    ("load_tput", "create rate loading Z znodes", ""),
+    ("rss", "RSS with Z znodes", "<= 0.1x"),
+    ("restart_s", "restart to serving with Z znodes", "<= 0.2x"),
+    ("get_cpu", "server CPU per get", "< 0.2x"),
+    ("set_cpu", "server CPU per set", ""),
+    ("create_cpu", "server CPU per create/delete", ""),
+    ("mixed_cpu", "server CPU per mixed op", ""),
+    ("session_cpu", "server CPU per session open+close", ""),
+]
+UNITS = {}
+current = {}        # kind -> run dir of the server now running
+
+
+def say(*a):
+    print("compare:", *a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def server_cmd(kind, d, bindir):
+    cfg = os.path.join(d, "zoo.cfg")
+    if kind == "zk":
+        argv = [os.path.join(bindir, "zk-node"), cfg]
+    else:
+        argv = ["java", "-cp", JAVA_CP, "-Dzookeeper.log.dir=" + d,
+                "-Dzookeeper.root.logger=INFO,CONSOLE",
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+    log = os.path.join(d, "server.log")
+    # setsid execs the server (a background job leads no group): $! is it
+    return "cd %s; setsid %s >>%s 2>&1 </dev/null & echo $! >%s" % (
+        shlex.quote(d), " ".join(shlex.quote(a) for a in argv),
+        shlex.quote(log), shlex.quote(os.path.join(d, "pid")))
+
+
+def stop_cmd(d):
+    pidf = shlex.quote(os.path.join(d, "pid"))
+    return ("p=$(cat %s); kill -TERM $p 2>/dev/null; i=0; "
+            "while [ $i -lt 300 ] && kill -0 $p 2>/dev/null && "
+            "! grep -q '^[^)]*) Z' /proc/$p/stat 2>/dev/null; "
+            "do sleep 0.05; i=$((i+1)); done; "
+            "kill -KILL -$p 2>/dev/null; true" % pidf)
+
+
+def readpid(d):
+    with open(os.path.join(d, "pid")) as f:
+        return int(f.read().strip())
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def start(kind, bindir):
+    d = tempfile.mkdtemp(prefix="zk-bench-%s." % kind)
+    port = free_port()
+    os.makedirs(os.path.join(d, "data"))
+    with open(os.path.join(d, "zoo.cfg"), "w") as f:
+        # Apache's defaults; unlimited connections per address for the
+        # fan-out sessions, no admin server (its port 8080 may be taken)
+        f.write("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"
+                "dataDir=%s/data\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
+                "maxClientCnxns=0\nadmin.enableServer=false\n"
+                "4lw.commands.whitelist=*\n" % (d, port))
+    subprocess.run(["sh", "-c", server_cmd(kind, d, bindir)], check=True)
+    current[kind] = d
+    return d, port
+
+
+def stop(kind):
+    d = current.pop(kind, None)
+    if d is None:
+        return
+    try:
+        pid = readpid(d)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(300):            # 15 s
+            if not alive(pid):
+                break
+            time.sleep(0.05)
+        os.killpg(pid, signal.SIGKILL)  # anything left of this server
+    except (OSError, ValueError):
+        pass
+    subprocess.run(["rm", "-rf", d], check=False)
+
+
+def bench(args, port, pid, workloads, d=None, kind=None, bindir=None):
+    argv = [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
+            "-c", str(args.conns), "-n", str(args.inflight),
+            "-d", str(args.secs), "-s", "100", "-Z", str(args.znodes),
+            "-W", str(args.watchers), "-r", "5"]
+    if d is not None:
+        argv += ["-K", stop_cmd(d), "-R", server_cmd(kind, d, bindir)]
+    argv += workloads
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=1200)
+    figs = {}
+    for line in p.stdout.splitlines():
+        kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        if "figure" in kv and "value" in kv:
+            figs[kv["figure"]] = float(kv["value"])
+            UNITS[kv["figure"]] = kv.get("unit", "")
+    if p.returncode != 0 or p.stderr.strip():
+        say("zk-bench %s: exit %d: %s" % (" ".join(workloads), p.returncode,
+                                          p.stderr.strip()[-400:]))
+    return figs
+
+
+def one(kind, args, phase):
+    d, port = start(kind, args.bin)
+    try:
+        pid = readpid(d)
+        bench(args, port, pid, ["wait"])
+        if phase == "ops":
+            return bench(args, port, pid, OPS)
+        return bench(args, port, pid, DATA, d, kind, args.bin)
+    finally:
+        stop(kind)
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return os.cpu_count(), model, platform.release()
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.3g" % v
+
+
+def table(res, args):
+    lines = []
+    for fig, what, target in ROWS:
+        z, a = res["zk"].get(fig, []), res["apache"].get(fig, [])
+        if not z and not a:
+            continue
+        mz = statistics.median(z) if z else None
+        ma = statistics.median(a) if a else None
+        ratio = "%.2fx" % (mz / ma) if z and a and ma else "-"
+        lines.append((fig, what, UNITS.get(fig, ""),
+                      fmt(mz), "%s-%s" % (fmt(min(z)), fmt(max(z))) if z else "-",
+                      fmt(ma), "%s-%s" % (fmt(min(a)), fmt(max(a))) if a else "-",
+                      ratio, target))
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default=os.path.join(TOP, "cmd"))
+    ap.add_argument("--bench", default=os.path.join(TOP, "contrib/bench/zk-bench"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--conns", type=int, default=4)
+    ap.add_argument("--inflight", type=int, default=100)
+    ap.add_argument("--znodes", type=int, default=200000)
+    ap.add_argument("--watchers", type=int, default=500)
+    ap.add_argument("--out", default=os.path.join(TOP, "contrib/bench/RESULTS.md"))
+    ap.add_argument("--only", choices=["zk", "apache"])
+    args = ap.parse_args()
+    args.bin = os.path.abspath(args.bin)
+    args.bench = os.path.abspath(args.bench)
+    for f in (os.path.join(args.bin, "zk-node"), args.bench):
+        if not os.access(f, os.X_OK):
+            sys.exit("compare: %s: not built (make bench)" % f)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    kinds = [args.only] if args.only else ["zk", "apache"]
+    res = {"zk": {}, "apache": {}}
+    t0 = time.monotonic()
+    load0 = loadavg()
+    try:
+        for r in range(args.rounds):
+            for phase in ("ops", "data"):
+                for kind in kinds:
+                    say("round %d/%d: %s %s (%.0f s so far, load %s)" % (
+                        r + 1, args.rounds, kind, phase,
+                        time.monotonic() - t0, loadavg()))
+                    for fig, v in one(kind, args, phase).items():
+                        res[kind].setdefault(fig, []).append(v)
+    finally:
+        for kind in list(current):
+            stop(kind)
+    load1 = loadavg()
+    rows = table(res, args)
+    hdr = ("figure", "what", "unit", "zk median", "zk min-max",
+           "Apache median", "Apache min-max", "zk/Apache", "target")
+    w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
+    for x in [hdr] + rows:
+        print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(x) if i != 1))
+    if args.only:
+        return
+    nproc, model, kernel = machine()
+    rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
+                         stdout=subprocess.PIPE, text=True).stdout.strip()
+    cmd = " ".join(["contrib/bench/compare.py"] + sys.argv[1:])
+    with open(args.out, "w") as f:
+        f.write("# zk and Apache ZooKeeper 3.8, side by side\n\n")
+        f.write("Written by `%s` (what `make bench` runs) on %s, "
+                "zk at %s, in %.0f s.\n\n" % (
+                    cmd, datetime.date.today().isoformat(), rev,
+                    time.monotonic() - t0))
+        f.write("Machine: %d CPUs (nproc), %s, Linux %s; load average %s "
+                "before, %s after. The machine is shared: the client, the "
+                "server and other people's builds share the CPUs.\n\n" % (
+                    nproc, model, kernel, load0, load1))
+        f.write("Workloads (contrib/bench/zk-bench on libzookeeper-mt): "
+                "%d connections x %d requests in flight, 100-byte values, "
+                "%d s per throughput figure after 1 s of warm-up; latency "
+                "with 1 request in flight; fan-out to %d sessions (median "
+                "of 5 sets); %d znodes of 100 bytes for RSS and restart. "
+                "Rounds: %d, each starting a fresh zk, then a fresh Apache "
+                "(default settings, fsync on, Debian's zookeeper 3.8.0); "
+                "median and min-max of the rounds.\n\n" % (
+                    args.conns, args.inflight, args.secs, args.watchers,
+                    args.znodes, args.rounds))
+        f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
+        for x in rows:
+            f.write("| `%s` | %s |\n" % (x[0], " | ".join(x[1:])))
+        f.write("\nCPU per op: utime+stime from /proc/PID/stat over the "
+                "measured seconds, of the whole process tree (zk: zk-node, "
+                "its sh wrappers and the four daemons; Apache: the JVM), "
+                "divided by the requests answered. RSS: the sum of VmRSS "
+                "over the same tree (zk's counts each sh wrapper's shared "
+                "pages again). Restart: from the start command to the first "
+                "getData of the last znode answered on a new connection "
+                "(the stop before it is not timed). Targets are issue 4's; "
+                "nothing here is asserted.\n")
+    say("wrote %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()
