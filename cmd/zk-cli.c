@@ -84,7 +84,7 @@ static const struct cmd cmds[] = {
 	{ "stat", c_stat, "[-j] path" },
 	{ "sync", c_sync, "path" },
 	{ "wait-for", c_wait_for, "[-d] [-w seconds] path" },
-	{ "watch", c_watch, "[-ejpR] [-n count] path" },
+	{ "watch", c_watch, "[-eijpR] [-n count] path" },
 	{ NULL, NULL, NULL }
 };
 
@@ -1376,12 +1376,15 @@ c_watch(int argc, char **argv)
 	struct zkevent	*ev;
 	const char	*errstr;
 	long long	 count = -1;
-	int		 ch, rc, pflag = 0, rflag = 0;
+	int		 ch, rc, iflag = 0, pflag = 0, rflag = 0;
 
-	while ((ch = opt(argc, argv, "ejn:pR")) != -1) {
+	while ((ch = opt(argc, argv, "eijn:pR")) != -1) {
 		switch (ch) {
 		case 'e':
 			escape = 1;
+			break;
+		case 'i':
+			iflag = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -1418,6 +1421,14 @@ c_watch(int argc, char **argv)
 		rc = arm(argv[0]);
 	if (rc != 0)
 		return fail(rc, argv[0]);
+	if (iflag) {		/* "ready": the watches are set */
+		printf("ready ");
+		putval(argv[0], strlen(argv[0]), 1);
+		if (fflush(stdout) == EOF) {
+			warn("stdout");
+			return EX_IOERR;
+		}
+	}
 	catch(1);
 	while (count != 0 && !gotsig) {
 		if ((rc = waitev(-1)) == LOST)

@@ -302,6 +302,10 @@ EOT
 @test "watch -R: a persistent recursive watch; -j lines" {
 	bg w "$CLI" watch -R -j -n 3 "$T"
 	watching "$T"
+	bg w2 "$CLI" watch -i -p "$T/a"
+	lines "$D/w2.out" 1
+	run cat "$D/w2.out"
+	assert_output "ready $T/a"
 	"$CLI" create -p "$T/a/b" x >/dev/null
 	"$CLI" rm "$T/a/b"
 	wait "$(cat "$D/w.bgpid")"
@@ -410,7 +414,7 @@ EOT
 	assert_line --index 0 "$T/i"
 	assert_line --index 1 "two words"
 	assert_line --index 2 i
-	assert_line --partial "watch [-ejpR]"
+	assert_line --partial "watch [-eijpR]"
 	run -1 "$CLI" stat "$T/i"
 	run -1 "$CLI" <<EOT
 get $T/none
