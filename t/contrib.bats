@@ -26,23 +26,10 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in $(cat "$D"/*.bgpid 2>/dev/null); do
-		kill "$p" 2>/dev/null || true
-	done
+	bgkill
 }
 
-bg() {
-	local name=$1
-	shift
-	"$@" >"$D/$name.out" 2>"$D/$name.err" 3>&- &
-	echo $! >"$D/$name.bgpid"
-}
 
-waitbg() {
-	status=0
-	wait "$(cat "$D/$1.bgpid")" || status=$?
-}
 
 # wait until a command's output equals the expected text
 until_output() {

@@ -78,3 +78,26 @@ lines() {
 	done
 	return 1
 }
+
+# run a command in the background, output in $D/NAME.out and .err, its
+# pid in $D/NAME.bgpid (bgkill stops them all)
+bg() {
+	local name=$1
+	shift
+	"$@" >"$D/$name.out" 2>"$D/$name.err" 3>&- &
+	echo $! >"$D/$name.bgpid"
+}
+
+# wait for a background command (a child of this shell, so not under
+# run): its status in $status
+waitbg() {
+	status=0
+	wait "$(cat "$D/$1.bgpid")" || status=$?
+}
+
+bgkill() {
+	local p
+	for p in $(cat "$D"/*.bgpid 2>/dev/null); do
+		kill "$p" 2>/dev/null || true
+	done
+}

@@ -24,26 +24,10 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in $(cat "$D"/*.bgpid 2>/dev/null); do
-		kill "$p" 2>/dev/null || true
-	done
+	bgkill
 }
 
-# wait for a background command (a child of this shell, so not under
-# run): its status in $status
-waitbg() {
-	status=0
-	wait "$(cat "$D/$1.bgpid")" || status=$?
-}
 
-# run a command in the background; its pid is kept for teardown
-bg() {
-	local name=$1
-	shift
-	"$@" >"$D/$name.out" 2>"$D/$name.err" 3>&- &
-	echo $! >"$D/$name.bgpid"
-}
 
 # ---- create / get / set / ls / rm: the plain forms
 
