@@ -15,10 +15,11 @@ LDLIBS	= -lbsd -lmd -lzstd
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
-NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli
+NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
-	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c
+	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
+	  libzk/snap.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
