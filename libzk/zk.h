@@ -265,4 +265,43 @@ int	 zk_opcode(const char *);
 extern int zk_debug;
 void	 zk_dbg(const char *, ...) __attribute__((format(printf, 1, 2)));
 
+/* snap.c: snapshot files (zk-snap(1)); DIR is a dataDir */
+struct ZSTD_CCtx_s;
+struct ZSTD_DCtx_s;
+struct zksnapent {
+	int64_t		 zxid;
+	char		 path[4096];
+};
+struct zksnapw {
+	int		 fd;
+	char		 path[4096], tmp[4100], dir[4096];
+	struct ZSTD_CCtx_s *cs;
+	char		*out;
+	size_t		 outcap;
+	uint64_t	 written;	/* compressed bytes */
+};
+struct zksnapr {
+	int		 fd, eof, any;
+	struct ZSTD_DCtx_s *ds;
+	char		*in;
+	size_t		 incap, inpos, inlen, last, consume;
+	struct zkbuf	 out;
+};
+struct zksnapinfo {
+	int64_t		 zxid, time, nodes, sessions;
+};
+int	 zksnap_dir(const char *, char *, size_t);
+int64_t	 zksnap_namezxid(const char *);
+int	 zksnap_list(const char *, struct zksnapent **, size_t *);
+int	 zksnap_wopen(struct zksnapw *, const char *, int64_t);
+int	 zksnap_write(struct zksnapw *, const void *, size_t);
+int	 zksnap_commit(struct zksnapw *);
+void	 zksnap_abort(struct zksnapw *);
+int	 zksnap_ropen(struct zksnapr *, const char *);
+int	 zksnap_line(struct zksnapr *, char **, size_t *, const char **);
+void	 zksnap_rclose(struct zksnapr *);
+int	 zksnap_read(const char *, struct zksnapinfo *,
+	    int (*)(struct zkline *, void *, const char **), void *,
+	    const char **);
+
 #endif
