@@ -14,19 +14,26 @@
  *	be32 length | be32 crc32c(line) | line, trailing newline included
  *
  * followed by zeros to the preallocated end of the segment.  A length of
- * zero ends the segment.
+ * zero ends the segment.  zxids go up by one from record to record; the
+ * first record of a segment has the zxid in its name.
+ *
+ * At start zk-tree tells which snapshot it loaded (`loaded zxid=Z`) and
+ * only the records after Z are replayed.
  */
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +45,10 @@
 #define HDRLEN		8
 #define SEGSIZE		(64LL << 20)
 #define MAXBACKLOG	(64 << 20)	/* stop reading while the tree lags */
+#define REPLAYCHUNK	(4 << 20)	/* replay writes to zk-tree */
 
-/* What a scan found at the end of one segment. */
-enum { SEG_CLEAN, SEG_TORN, SEG_BAD };
+/* What a walk over the log found. */
+enum { WALK_OK, WALK_BAD, WALK_GAP };
 
 struct seg {
 	char		 path[PATH_MAX];
@@ -52,13 +60,30 @@ struct segs {
 	size_t		 n;
 };
 
-/* A walk over the stored records. */
-struct scan {
-	int64_t		 last;		/* last zxid seen */
-	size_t		 nrec;
-	void		(*fn)(const char *, size_t, void *);
+/*
+ * A walk over the stored records, oldest first.  Records after floor
+ * go to fn; with strict set, the first of them must be floor + 1.
+ */
+struct walk {
+	int64_t		 floor;
+	int		 strict;
+	void		(*fn)(struct walk *, const char *, size_t, int64_t);
 	void		*arg;
-	int		 quick;		/* known good: skip the tail check */
+	/* filled in */
+	int64_t		 last;		/* last zxid seen, 0 none */
+	size_t		 nrec, ndeliv;
+	size_t		 seg;		/* segment being read, or bad */
+	off_t		 off;		/* end of the record just read, bad
+					   offset, or end of the last segment */
+	const char	*why;		/* what is bad */
+	int		 torn;		/* the last segment has a torn tail */
+	int64_t		 gapz;		/* WALK_GAP: the first zxid after floor */
+	char		 whybuf[128];
+};
+
+struct replaying {
+	int		 fd;
+	struct zkbuf	 b;
 };
 
 struct client {
@@ -73,6 +98,7 @@ static struct {
 	char		 path[PATH_MAX];
 	off_t		 end;			/* logical end of fd */
 	long long	 segsize;
+	int		 noprealloc;		/* preallocation failed on fd */
 	int64_t		 last;			/* last durable zxid */
 	struct zkbuf	 rec;			/* framed records of the batch */
 	struct zkbuf	 fwd;			/* the batch for zk-tree */
@@ -83,26 +109,40 @@ static struct {
 	struct zkconn	*tree;
 	LIST_HEAD(, client) clients;
 	int		 fault;			/* ZK_LOG_FAULT */
-	long		 faultn, nwrite, nsync;
+	long		 faultn, nwrite, nsync, nalloc;
 } L;
+
+/* dump's filters */
+static struct {
+	int64_t		 from, to, session;
+	int		 hassession;
+	char		*prefix;		/* escaped */
+	size_t		 prefixlen;
+} F;
 
 static void	 usage(void);
 static int	 serve(int, char *[]);
-static int	 tool(const char *, const char *);
+static int64_t	 hello(int, struct zkbuf *);
+static int	 tool(int, char *[]);
+static int	 truncate_log(const char *, int64_t);
+static int64_t	 zxidarg(const char *, const char *);
 static void	 toolsdir(const char *, char *, size_t);
 static void	 listsegs(const char *, struct segs *);
-static int	 scanall(struct segs *, struct scan *, off_t *, int *);
+static int	 walk(struct segs *, struct walk *);
+static int	 scanseg(struct segs *, struct walk *, const unsigned char *,
+		    size_t);
+static int	 bad(struct walk *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static int	 zerolen(const unsigned char *, size_t, size_t);
-static int	 scanseg(const char *, size_t, int, struct scan *, off_t *);
 static int	 validat(const unsigned char *, size_t, size_t);
 static int	 findvalid(const unsigned char *, size_t, size_t);
 static int	 linezxid(const char *, size_t, int64_t *);
-static char	*slurp(const char *, size_t *);
 static void	 opendir_zk(const char *);
-static void	 recover(struct segs *);
-static void	 replay(struct segs *, int);
-static void	 printline(const char *, size_t, void *);
-static void	 replayline(const char *, size_t, void *);
+static void	 recover(struct segs *, struct walk *, int64_t, int);
+static void	 printline(struct walk *, const char *, size_t, int64_t);
+static void	 dumpline(struct walk *, const char *, size_t, int64_t);
+static void	 replayline(struct walk *, const char *, size_t, int64_t);
+static void	 cutline(struct walk *, const char *, size_t, int64_t);
 static void	 writeall(int, const void *, size_t);
 static void	 onaccept(struct zkloop *, int, void *);
 static void	 onread(struct zkconn *);
@@ -114,7 +154,7 @@ static void	 commit(void);
 static int	 append(void);
 static int	 newseg(int64_t);
 static void	 cutback(off_t);
-static void	 prealloc(int, off_t);
+static int	 prealloc(int, off_t);
 static void	 backpressure(void);
 static void	 faultinit(void);
 static int	 faulty(int, long *);
@@ -122,9 +162,14 @@ static int	 faulty(int, long *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s serve [-d] [-s size] -c zoo.cfg -r rundir\n"
-	    "       %s dump | last | verify dir\n", getprogname(),
-	    getprogname());
+	fprintf(stderr,
+	    "usage: %s serve [-d] [-s size] -c zoo.cfg -r rundir\n"
+	    "       %s dump [--from zxid] [--to zxid] [--session id] "
+	    "[--path-prefix path] dir\n"
+	    "       %s last | verify dir\n"
+	    "       %s replay --after zxid dir\n"
+	    "       %s truncate --to zxid dir\n", getprogname(),
+	    getprogname(), getprogname(), getprogname(), getprogname());
 	exit(EX_USAGE);
 }
 
@@ -135,10 +180,7 @@ main(int argc, char *argv[])
 		usage();
 	if (strcmp(argv[1], "serve") == 0)
 		return serve(argc - 1, argv + 1);
-	if (argc != 3 || (strcmp(argv[1], "dump") != 0 &&
-	    strcmp(argv[1], "last") != 0 && strcmp(argv[1], "verify") != 0))
-		usage();
-	return tool(argv[1], argv[2]);
+	return tool(argc - 1, argv + 1);
 }
 
 static int
@@ -146,12 +188,20 @@ serve(int argc, char *argv[])
 {
 	struct zkcfg	 cfg;
 	struct segs	 segs = { NULL, 0 };
+	struct walk	 w;
+	struct zkbuf	 early;
 	struct zkloop	*lp;
 	char		 errbuf[1200], sock[PATH_MAX];
-	const char	*cfgfile = NULL, *rundir = NULL, *errstr;
+	const char	*cfgfile = NULL, *rundir = NULL, *errstr, *s;
+	int64_t		 loaded;
 	int		 ch, fd, lfd;
 
 	L.segsize = SEGSIZE;
+	if ((s = getenv("ZK_LOG_SEGSIZE")) != NULL && *s != '\0') {
+		L.segsize = strtonum(s, 4096, 1LL << 40, &errstr);
+		if (errstr != NULL)
+			errx(EX_USAGE, "ZK_LOG_SEGSIZE is %s: %s", errstr, s);
+	}
 	while ((ch = getopt(argc, argv, "c:dr:s:")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -182,7 +232,6 @@ serve(int argc, char *argv[])
 
 	opendir_zk(cfg.dataLogDir);
 	listsegs(L.dir, &segs);
-	recover(&segs);
 
 	if (snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
 	    (int)sizeof(sock))
@@ -190,7 +239,16 @@ serve(int argc, char *argv[])
 	if ((fd = zk_connect_unix(sock, 10000)) == -1)
 		err(EX_UNAVAILABLE, "%s", sock);
 	writeall(fd, "hello role=log\n", 15);
-	replay(&segs, fd);
+	memset(&early, 0, sizeof(early));
+	loaded = hello(fd, &early);
+
+	/* check, replay and recover in one pass over the segments */
+	memset(&w, 0, sizeof(w));
+	w.floor = loaded;
+	w.strict = 1;
+	w.fn = replayline;
+	recover(&segs, &w, loaded, fd);
+	free(segs.v);
 
 	snprintf(sock, sizeof(sock), "%s/log.sock", rundir);
 	if ((lfd = zk_listen_unix(sock)) == -1)
@@ -203,6 +261,9 @@ serve(int argc, char *argv[])
 	zkl_begin(&L.tree->out, "ready");
 	zkl_putx(&L.tree->out, "zxid", L.last);
 	zkl_end(&L.tree->out);
+	zkbuf_add(&L.tree->in, ZKBUF_DATA(&early), ZKBUF_LEN(&early));
+	zkbuf_free(&early);
+	onread(L.tree);
 	zk_dbg("serving, last zxid 0x%" PRIx64, L.last);
 
 	for (;;) {
@@ -213,39 +274,245 @@ serve(int argc, char *argv[])
 	}
 }
 
-/* dump, last and verify. */
-static int
-tool(const char *cmd, const char *arg)
+/*
+ * Wait for zk-tree's `loaded zxid=0x..` (the snapshot it loaded); what
+ * follows it stays in rest.
+ */
+static int64_t
+hello(int fd, struct zkbuf *rest)
 {
-	struct segs	 segs = { NULL, 0 };
-	struct scan	 sc;
-	char		 dir[PATH_MAX];
-	off_t		 off;
-	int		 i, torn;
+	struct zkline	 l;
+	char		*line;
+	size_t		 len;
+	ssize_t		 n;
+	int64_t		 z;
 
-	toolsdir(arg, dir, sizeof(dir));
+	zk_dbg("waiting for zk-tree's loaded line");
+	for (;;) {
+		while (zkl_next(rest, &line, &len)) {
+			memset(&l, 0, sizeof(l));
+			if (zkl_parse(&l, line, len) == -1)
+				err(EX_OSERR, "tree.sock");
+			if (l.verb != NULL && strcmp(l.verb, "loaded") == 0) {
+				if (zkl_int(&l, "zxid", &z) == -1 || z < 0)
+					errx(EX_PROTOCOL, "tree.sock: loaded "
+					    "without a zxid");
+				zkl_free(&l);
+				zkbuf_consume(rest, len + 1);
+				zk_dbg("zk-tree loaded a snapshot at 0x%"
+				    PRIx64, z);
+				return z;
+			}
+			warnx("tree.sock: %s before loaded, ignored",
+			    l.verb ? l.verb : "an empty line");
+			zkl_free(&l);
+			zkbuf_consume(rest, len + 1);
+		}
+		if ((n = zkbuf_read(rest, fd)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_IOERR, "tree.sock");
+		}
+		if (n == 0)
+			errx(EX_TEMPFAIL, "tree connection closed");
+	}
+}
+
+/* dump, last, verify, replay and truncate. */
+static int
+tool(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "after",		required_argument, NULL, 'a' },
+		{ "from",		required_argument, NULL, 'f' },
+		{ "path-prefix",	required_argument, NULL, 'p' },
+		{ "session",		required_argument, NULL, 's' },
+		{ "to",			required_argument, NULL, 't' },
+		{ NULL,			0,		   NULL, 0 }
+	};
+	struct segs	 segs = { NULL, 0 };
+	struct walk	 w;
+	static char	 obuf[1 << 16];
+	const char	*cmd = argv[0];
+	char		 dir[PATH_MAX];
+	int64_t		 after = -1, to = -1;
+	int		 ch, r;
+
+	memset(&F, 0, sizeof(F));
+	F.to = INT64_MAX;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (strcmp(cmd, "replay") != 0)
+				usage();
+			after = zxidarg("--after", optarg);
+			break;
+		case 'f':
+			if (strcmp(cmd, "dump") != 0)
+				usage();
+			F.from = zxidarg("--from", optarg);
+			break;
+		case 'p':
+			if (strcmp(cmd, "dump") != 0)
+				usage();
+			if ((F.prefix = malloc(4 * strlen(optarg) + 1)) ==
+			    NULL)
+				err(EX_OSERR, NULL);
+			F.prefixlen = zkl_escape(F.prefix, optarg,
+			    strlen(optarg));
+			break;
+		case 's':
+			if (strcmp(cmd, "dump") != 0)
+				usage();
+			F.session = zxidarg("--session", optarg);
+			F.hassession = 1;
+			break;
+		case 't':
+			if (strcmp(cmd, "dump") == 0)
+				F.to = zxidarg("--to", optarg);
+			else if (strcmp(cmd, "truncate") == 0)
+				to = zxidarg("--to", optarg);
+			else
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 || (strcmp(cmd, "dump") != 0 && strcmp(cmd, "last") !=
+	    0 && strcmp(cmd, "verify") != 0 && strcmp(cmd, "replay") != 0 &&
+	    strcmp(cmd, "truncate") != 0))
+		usage();
+	if ((strcmp(cmd, "replay") == 0 && after == -1) ||
+	    (strcmp(cmd, "truncate") == 0 && to == -1))
+		usage();
+
+	toolsdir(argv[0], dir, sizeof(dir));
+	if (strcmp(cmd, "truncate") == 0)
+		return truncate_log(dir, to);
+	if (setvbuf(stdout, obuf, _IOFBF, sizeof(obuf)) != 0)
+		err(EX_OSERR, "stdout");
 	listsegs(dir, &segs);
-	memset(&sc, 0, sizeof(sc));
+	memset(&w, 0, sizeof(w));
 	if (strcmp(cmd, "dump") == 0)
-		sc.fn = printline;
-	i = scanall(&segs, &sc, &off, &torn);
+		w.fn = F.from || F.to != INT64_MAX || F.hassession ||
+		    F.prefix ? dumpline : printline;
+	if (strcmp(cmd, "replay") == 0) {
+		w.fn = printline;
+		w.floor = after;
+		w.strict = 1;
+	}
+	r = walk(&segs, &w);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EX_IOERR, "stdout");
-	if (i >= 0)
-		errx(EX_DATAERR, "%s: bad record at offset %lld",
-		    segs.v[i].path, (long long)off);
-	if (torn && strcmp(cmd, "verify") == 0)
+	if (r == WALK_GAP)
+		errx(EX_DATAERR, "%s: no zxid 0x%" PRIx64 " after 0x%" PRIx64
+		    ": the log goes on at 0x%" PRIx64, dir, w.floor + 1,
+		    w.floor, w.gapz);
+	if (r == WALK_BAD)
+		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
+		    segs.v[w.seg].path, (long long)w.off, w.why);
+	if (w.torn && strcmp(cmd, "verify") == 0)
 		errx(EX_DATAERR, "%s: bad record at offset %lld (a torn tail)",
-		    segs.v[segs.n - 1].path, (long long)off);
-	if (torn)
+		    segs.v[segs.n - 1].path, (long long)w.off);
+	if (w.torn)
 		warnx("%s: torn tail at offset %lld ignored",
-		    segs.v[segs.n - 1].path, (long long)off);
+		    segs.v[segs.n - 1].path, (long long)w.off);
 	if (strcmp(cmd, "last") == 0)
-		printf("0x%" PRIx64 "\n", sc.last);
+		printf("0x%" PRIx64 "\n", w.last);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EX_IOERR, "stdout");
 	free(segs.v);
+	free(F.prefix);
 	return 0;
+}
+
+/* A zxid or session id: 0x hex, or decimal. */
+static int64_t
+zxidarg(const char *opt, const char *s)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 ||
+	    v > INT64_MAX)
+		errx(EX_USAGE, "%s %s: not a zxid", opt, s);
+	return (int64_t)v;
+}
+
+struct cut {
+	int64_t		 to;
+	size_t		 seg;		/* the record <= to that ends last */
+	off_t		 off;		/* ... and where it ends */
+	int		 found;
+};
+
+/*
+ * Cut every record after zxid to: later segments go, the one holding
+ * the cut is truncated there.  Damage before the cut is refused.
+ */
+static int
+truncate_log(const char *dir, int64_t to)
+{
+	struct segs	 segs = { NULL, 0 };
+	struct walk	 w;
+	struct cut	 c;
+	size_t		 i, keep;
+	int		 dfd, fd, r;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		err(EX_NOINPUT, "%s", dir);
+	if (flock(dfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			errx(EX_TEMPFAIL, "%s: in use by zk-log serve", dir);
+		err(EX_OSERR, "%s: flock", dir);
+	}
+	listsegs(dir, &segs);
+	memset(&w, 0, sizeof(w));
+	memset(&c, 0, sizeof(c));
+	c.to = to;
+	w.fn = cutline;
+	w.arg = &c;
+	r = walk(&segs, &w);
+	if (r == WALK_BAD && w.last < to)
+		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
+		    segs.v[w.seg].path, (long long)w.off, w.why);
+	if (w.last <= to && r == WALK_OK)
+		goto done;		/* nothing after it */
+	keep = c.found ? c.seg + 1 : 0;
+	for (i = segs.n; i > keep; i--)
+		if (unlink(segs.v[i - 1].path) == -1)
+			err(EX_IOERR, "%s", segs.v[i - 1].path);
+	if (fsync(dfd) == -1)
+		err(EX_IOERR, "%s", dir);
+	if (c.found) {
+		if ((fd = open(segs.v[c.seg].path, O_RDWR | O_CLOEXEC)) ==
+		    -1 || ftruncate(fd, c.off) == -1 || fsync(fd) == -1)
+			err(EX_IOERR, "%s", segs.v[c.seg].path);
+		close(fd);
+	}
+done:
+	close(dfd);
+	free(segs.v);
+	return 0;
+}
+
+static void
+cutline(struct walk *w, const char *line, size_t len, int64_t z)
+{
+	struct cut	*c = w->arg;
+
+	(void)line;
+	(void)len;
+	if (z <= c->to) {
+		c->seg = w->seg;
+		c->off = w->off;
+		c->found = 1;
+	}
 }
 
 /* DIR/zk if it is there, else DIR itself (a copy of the zk directory). */
@@ -309,30 +576,55 @@ listsegs(const char *dir, struct segs *s)
 }
 
 /*
- * Walk every segment.  Returns -1 when every record is good, else the
- * index of the segment with a bad record at *off.  When all is good,
- * *off is the logical end of the last segment and *torn says whether a
- * torn tail starts there.
+ * Walk every segment, each mapped whole.  WALK_BAD: w->seg and w->off
+ * say where, w->why what.  Otherwise w->off is the logical end of the
+ * last segment and w->torn says whether a torn tail starts there.
  */
 static int
-scanall(struct segs *s, struct scan *sc, off_t *off, int *torn)
+walk(struct segs *s, struct walk *w)
 {
-	char	*buf;
-	size_t	 len, i;
-	int	 r;
+	struct stat	 st;
+	void		*m;
+	size_t		 len;
+	int		 fd, r;
 
-	*off = 0;
-	*torn = 0;
-	for (i = 0; i < s->n; i++) {
-		if ((buf = slurp(s->v[i].path, &len)) == NULL)
-			err(EX_IOERR, "%s", s->v[i].path);
-		r = scanseg(buf, len, i == s->n - 1, sc, off);
-		free(buf);
-		if (r == SEG_BAD)
-			return (int)i;
-		*torn = r == SEG_TORN;
+	w->off = 0;
+	w->torn = 0;
+	for (w->seg = 0; w->seg < s->n; w->seg++) {
+		const char *path = s->v[w->seg].path;
+
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &st) == -1)
+			err(EX_IOERR, "%s", path);
+		len = (size_t)st.st_size;
+		m = NULL;
+		if (len > 0 && (m = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
+		    MAP_POPULATE, fd, 0)) == MAP_FAILED)
+			err(EX_IOERR, "%s: mmap", path);
+		close(fd);
+		if (m != NULL)
+			(void)madvise(m, len, MADV_SEQUENTIAL);
+		r = scanseg(s, w, m, len);
+		if (m != NULL && munmap(m, len) == -1)
+			err(EX_OSERR, "%s: munmap", path);
+		if (r != WALK_OK)
+			return r;
 	}
-	return -1;
+	if (w->seg > 0)
+		w->seg--;
+	return WALK_OK;
+}
+
+static int
+bad(struct walk *w, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->whybuf, sizeof(w->whybuf), fmt, ap);
+	va_end(ap);
+	w->why = w->whybuf;
+	return WALK_BAD;
 }
 
 static uint32_t
@@ -364,38 +656,62 @@ zerolen(const unsigned char *b, size_t p, size_t size)
 }
 
 /*
- * One segment: hand each good record to sc->fn.  *end is set to the
- * logical end (SEG_CLEAN), the start of the torn tail (SEG_TORN: only in
- * the last segment, when no whole record follows) or of the bad record.
+ * One segment: hand each good record to w->fn.  A record that does not
+ * check out is a torn tail when it is in the last segment and no whole
+ * record follows it; anything else is damage.  A whole record whose
+ * zxid does not follow on is damage too: no crash writes one.
  */
 static int
-scanseg(const char *buf, size_t size, int last, struct scan *sc,
-    off_t *end)
+scanseg(struct segs *s, struct walk *w, const unsigned char *b, size_t size)
 {
-	const unsigned char	*b = (const unsigned char *)buf;
-	size_t			 p = 0, len;
-	int64_t			 z;
+	const char	*buf = (const char *)b;
+	int64_t		 first = s->v[w->seg].first, z;
+	size_t		 p = 0, len;
+	int		 islast = w->seg == s->n - 1;
 
 	for (;;) {
-		*end = (off_t)p;
+		w->off = (off_t)p;
 		if (p == size || zerolen(b, p, size)) {
 			/* zeros (preallocated) or end of file */
-			if (!sc->quick && findvalid(b, p, size))
-				return SEG_BAD;
-			return SEG_CLEAN;
+			if (findvalid(b, p, size))
+				return bad(w, "a whole record after the end");
+			return WALK_OK;
 		}
-		if (!validat(b, p, size) ||
-		    linezxid(buf + p + HDRLEN, be32(b + p), &z) == -1 ||
-		    z <= sc->last) {
-			if (!last || findvalid(b, p + 1, size))
-				return SEG_BAD;
-			return SEG_TORN;
+		if (!validat(b, p, size)) {
+			if (islast && !findvalid(b, p + 1, size)) {
+				w->torn = 1;
+				return WALK_OK;
+			}
+			return bad(w, "bad length or checksum");
 		}
 		len = be32(b + p);
-		if (sc->fn != NULL)
-			sc->fn(buf + p + HDRLEN, len, sc->arg);
-		sc->last = z;
-		sc->nrec++;
+		if (linezxid(buf + p + HDRLEN, len, &z) == -1 || z <= 0)
+			return bad(w, "no zxid");
+		if (p == 0 && z != first)
+			return bad(w, "zxid 0x%" PRIx64 " in log.%016" PRIx64,
+			    z, (uint64_t)first);
+		if (p > 0 && z != w->last + 1)
+			return bad(w, "zxid 0x%" PRIx64 " after 0x%" PRIx64,
+			    z, w->last);
+		if (p == 0 && w->last != 0 && z <= w->last)
+			return bad(w, "zxid 0x%" PRIx64 " after 0x%" PRIx64,
+			    z, w->last);
+		if (p == 0 && w->last != 0 && z != w->last + 1 &&
+		    z - 1 > w->floor)
+			return bad(w, "zxids 0x%" PRIx64 " to 0x%" PRIx64
+			    " are missing", w->last + 1, z - 1);
+		if (z > w->floor) {
+			if (w->ndeliv == 0 && w->strict && z != w->floor + 1) {
+				w->gapz = z;
+				return WALK_GAP;
+			}
+			w->off = (off_t)(p + HDRLEN + len);
+			if (w->fn != NULL)
+				w->fn(w, buf + p + HDRLEN, len, z);
+			w->ndeliv++;
+		}
+		w->last = z;
+		w->nrec++;
 		p += HDRLEN + len;
 	}
 }
@@ -425,9 +741,11 @@ findvalid(const unsigned char *b, size_t p, size_t size)
 	while (p + HDRLEN < size) {
 		for (q = p; q < size && b[q] == 0 && (q & 7) != 0; q++)
 			;
-		while (q + 8 <= size && *(const uint64_t *)(const void *)
-		    (b + q) == 0)
-			q += 8;
+		while (q + 32 <= size && (*(const uint64_t *)(const void *)
+		    (b + q) | *(const uint64_t *)(const void *)(b + q + 8) |
+		    *(const uint64_t *)(const void *)(b + q + 16) |
+		    *(const uint64_t *)(const void *)(b + q + 24)) == 0)
+			q += 32;
 		while (q < size && b[q] == 0)
 			q++;
 		if (q == size)
@@ -461,50 +779,11 @@ linezxid(const char *line, size_t len, int64_t *z)
 		else
 			break;
 	}
-	if (n == 0 || n > 16 || (*p != ' ' && *p != '\n'))
+	if (n == 0 || n > 16 || p == e || (*p != ' ' && *p != '\n') ||
+	    v > INT64_MAX)
 		return -1;
 	*z = (int64_t)v;
 	return 0;
-}
-
-/* The whole file in memory (NUL-terminated); NULL with errno. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	struct stat	 st;
-	char		*buf;
-	size_t		 off = 0;
-	ssize_t		 n;
-	int		 fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || (buf = malloc((size_t)st.st_size + 1)) ==
-	    NULL) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*len = off;
-	return buf;
 }
 
 /* Make and lock DIR/zk. */
@@ -538,75 +817,82 @@ opendir_zk(const char *datalogdir)
 	L.fd = -1;
 }
 
-/* Check every record; cut a torn tail; open the last segment. */
+/*
+ * Check every record, sending those after the snapshot to zk-tree as
+ * it goes; cut a torn tail; open the last segment.  Damage stops the
+ * node (zk-tree never hears ready, so nothing is served).
+ */
 static void
-recover(struct segs *s)
+recover(struct segs *s, struct walk *w, int64_t loaded, int treefd)
 {
-	struct scan	 sc;
+	struct replaying r;
 	struct stat	 st;
-	off_t		 off;
-	int		 i, torn;
+	size_t		 lastseg;
+	int		 rc;
 
-	memset(&sc, 0, sizeof(sc));
-	if ((i = scanall(s, &sc, &off, &torn)) >= 0)
-		errx(EX_DATAERR, "%s: bad record at offset %lld",
-		    s->v[i].path, (long long)off);
-	L.last = sc.last;
-	L.next = L.last + 1;
+	memset(&r, 0, sizeof(r));
+	r.fd = treefd;
+	w->arg = &r;
+	rc = walk(s, w);
+	if (rc == WALK_BAD)
+		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
+		    s->v[w->seg].path, (long long)w->off, w->why);
+	if (rc == WALK_GAP)
+		errx(EX_DATAERR, "%s: the snapshot is at 0x%" PRIx64 " but the "
+		    "log goes on at 0x%" PRIx64 ": zxids are missing",
+		    L.dir, loaded, w->gapz);
+	if (r.b.err)
+		errc(EX_OSERR, r.b.err, "replay");
+	writeall(treefd, ZKBUF_DATA(&r.b), ZKBUF_LEN(&r.b));
+	zkbuf_free(&r.b);
+	zk_dbg("replayed %zu of %zu records", w->ndeliv, w->nrec);
+	L.last = w->last;
 	if (s->n == 0)
-		return;
-	strlcpy(L.path, s->v[s->n - 1].path, sizeof(L.path));
+		goto ahead;
+	lastseg = s->n - 1;
+	strlcpy(L.path, s->v[lastseg].path, sizeof(L.path));
 	if ((L.fd = open(L.path, O_RDWR | O_CLOEXEC)) == -1)
 		err(EX_IOERR, "%s", L.path);
-	if (torn) {
+	if (w->torn) {
 		warnx("%s: torn tail at offset %lld cut off", L.path,
-		    (long long)off);
-		if (ftruncate(L.fd, off) == -1 || fdatasync(L.fd) == -1)
+		    (long long)w->off);
+		if (ftruncate(L.fd, w->off) == -1 || fdatasync(L.fd) == -1)
 			err(EX_IOERR, "%s", L.path);
 	}
 	if (fstat(L.fd, &st) == -1)
 		err(EX_IOERR, "%s", L.path);
-	L.end = off;
-	if (st.st_size < L.segsize)
-		prealloc(L.fd, L.end);
-}
-
-struct replaying {
-	int		 fd;
-	struct zkbuf	 b;
-};
-
-/* Send every stored record to zk-tree before serving. */
-static void
-replay(struct segs *s, int fd)
-{
-	struct replaying	 r;
-	struct scan		 sc;
-	off_t			 off;
-	int			 torn;
-
-	memset(&r, 0, sizeof(r));
-	r.fd = fd;
-	memset(&sc, 0, sizeof(sc));
-	sc.fn = replayline;
-	sc.arg = &r;
-	sc.quick = 1;
-	if (scanall(s, &sc, &off, &torn) >= 0 || torn)
-		errx(EX_SOFTWARE, "log changed under us");
-	if (r.b.err)
-		errc(EX_OSERR, r.b.err, "replay");
-	writeall(fd, ZKBUF_DATA(&r.b), ZKBUF_LEN(&r.b));
-	zkbuf_free(&r.b);
-	zk_dbg("replayed %zu records", sc.nrec);
+	L.end = w->off;
+	if (st.st_size < L.segsize && prealloc(L.fd, L.end) == -1)
+		L.noprealloc = 1;
+ahead:
+	if (loaded > L.last) {
+		/* restored from a snapshot, or the log lost its end */
+		if (L.last != 0)
+			warnx("%s: the log ends at 0x%" PRIx64 ", before the "
+			    "snapshot's 0x%" PRIx64 ": going on from there",
+			    L.dir, L.last, loaded);
+		if (L.fd != -1 && L.end == 0 &&
+		    s->v[s->n - 1].first != loaded + 1 &&
+		    unlink(L.path) == -1)
+			err(EX_IOERR, "%s", L.path);
+		if (L.fd != -1 && (L.end > 0 ||
+		    s->v[s->n - 1].first != loaded + 1)) {
+			close(L.fd);
+			L.fd = -1;	/* the next batch starts a segment */
+		}
+		L.last = loaded;
+	}
+	L.next = L.last + 1;
 }
 
 static void
-replayline(const char *line, size_t len, void *arg)
+replayline(struct walk *w, const char *line, size_t len, int64_t z)
 {
-	struct replaying	*r = arg;
+	struct replaying	*r = w->arg;
 
+	(void)z;
 	zkbuf_add(&r->b, line, len);
-	if (ZKBUF_LEN(&r->b) >= (1 << 20)) {
+	if (ZKBUF_LEN(&r->b) >= REPLAYCHUNK) {
 		if (r->b.err)
 			errc(EX_OSERR, r->b.err, "replay");
 		writeall(r->fd, ZKBUF_DATA(&r->b), ZKBUF_LEN(&r->b));
@@ -615,11 +901,41 @@ replayline(const char *line, size_t len, void *arg)
 }
 
 static void
-printline(const char *line, size_t len, void *arg)
+printline(struct walk *w, const char *line, size_t len, int64_t z)
 {
-	(void)arg;
+	(void)w;
+	(void)z;
 	if (fwrite(line, 1, len, stdout) != len)
 		err(EX_IOERR, "stdout");
+}
+
+/* dump with filters: every one given must match. */
+static void
+dumpline(struct walk *w, const char *line, size_t len, int64_t z)
+{
+	const char	*v, *p, *e = line + len;
+	char		*end;
+	size_t		 n;
+	int		 hit;
+
+	if (z < F.from || z > F.to)
+		return;
+	if (F.hassession) {
+		if ((v = field(line, len - 1, "session", &n)) == NULL ||
+		    (int64_t)strtoull(v, &end, 0) != F.session ||
+		    end != v + n)
+			return;
+	}
+	if (F.prefix != NULL) {
+		/* any path= field: a multi matches if one sub-op does */
+		for (hit = 0, p = line; !hit && (p = memmem(p, (size_t)(e - p),
+		    " path=", 6)) != NULL; p += 6)
+			hit = (size_t)(e - p - 6) >= F.prefixlen &&
+			    memcmp(p + 6, F.prefix, F.prefixlen) == 0;
+		if (!hit)
+			return;
+	}
+	printline(w, line, len, z);
 }
 
 /* Blocking write of everything (before the loop runs). */
@@ -778,8 +1094,8 @@ commit(void)
 		return;
 	out = &L.fwd;
 	if (ZKBUF_LEN(&L.rec) > 0 && append() == -1) {
-		warn("%s: %" PRIu64 " txns not stored", L.path,
-		    (uint64_t)(L.next - L.first));
+		warn("%s: %" PRIu64 " txns not stored", L.fd != -1 ? L.path :
+		    L.dir, (uint64_t)(L.next - L.first));
 		L.next = L.first;
 		out = &L.failfwd;
 	}
@@ -837,7 +1153,11 @@ bad:
 	return -1;
 }
 
-/* Start log.<first> and make its name durable. */
+/*
+ * Start log.<first> and make its name durable.  When it cannot be
+ * preallocated (a full disk) it starts empty and grows as it is written:
+ * the writes themselves then fail while there is no room.
+ */
 static int
 newseg(int64_t first)
 {
@@ -852,7 +1172,10 @@ newseg(int64_t first)
 	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) ==
 	    -1)
 		return -1;
-	prealloc(fd, 0);
+	L.noprealloc = 0;
+	if (prealloc(fd, 0) == -1)
+		L.noprealloc = 1;
+	errno = 0;
 	if (faulty('s', &L.nsync) || fsync(L.dirfd) == -1) {
 		e = errno ? errno : EIO;
 		close(fd);
@@ -875,26 +1198,37 @@ static void
 cutback(off_t off)
 {
 	if (ftruncate(L.fd, off) == -1)
-		warn("%s: truncate", L.path);
-	prealloc(L.fd, off);
+		err(EX_IOERR, "%s: truncate after a failed append", L.path);
+	if (!L.noprealloc && prealloc(L.fd, off) == -1)
+		L.noprealloc = 1;
 	if (fdatasync(L.fd) == -1)
 		warn("%s: fdatasync", L.path);
 }
 
-/* Zeros to the segment size; a failure only costs speed. */
-static void
+/*
+ * Zeros to the segment size.  On failure (no room) what it took is
+ * given back and -1 returned: it only costs speed.
+ */
+static int
 prealloc(int fd, off_t from)
 {
 	static int	 warned;
 	int		 e;
 
 	if (from >= L.segsize)
-		return;
-	if ((e = posix_fallocate(fd, from, L.segsize - from)) != 0 &&
-	    !warned) {
+		return 0;
+	if (faulty('a', &L.nalloc))
+		e = ENOSPC;
+	else
+		e = posix_fallocate(fd, from, L.segsize - from);
+	if (e == 0)
+		return 0;
+	if (!warned)
 		warnc(e, "%s: preallocate", L.dir);
-		warned = 1;
-	}
+	warned = 1;
+	if (ftruncate(fd, from) == -1)
+		err(EX_IOERR, "%s: truncate after preallocation", L.dir);
+	return -1;
 }
 
 /* Stop reading requests while zk-tree is far behind. */
@@ -909,9 +1243,9 @@ backpressure(void)
 }
 
 /*
- * ZK_LOG_FAULT=write:N or fsync:N makes the Nth batch write (a short
- * write, then ENOSPC) or the Nth fsync (EIO) fail, so the tests can run
- * the recovery paths.
+ * ZK_LOG_FAULT=write:N, fsync:N or prealloc:N makes the Nth batch write
+ * (a short write, then ENOSPC), the Nth fsync (EIO) or the Nth
+ * preallocation (ENOSPC) fail, so the tests can run the recovery paths.
  */
 static void
 faultinit(void)
@@ -921,15 +1255,17 @@ faultinit(void)
 	if (s == NULL || *s == '\0')
 		return;
 	if ((c = strchr(s, ':')) == NULL)
-		errx(EX_USAGE, "ZK_LOG_FAULT=%s: expected write:N or fsync:N",
-		    s);
+		errx(EX_USAGE, "ZK_LOG_FAULT=%s: expected write:N, fsync:N "
+		    "or prealloc:N", s);
 	if (strncmp(s, "write:", 6) == 0)
 		L.fault = 'w';
 	else if (strncmp(s, "fsync:", 6) == 0)
 		L.fault = 's';
+	else if (strncmp(s, "prealloc:", 9) == 0)
+		L.fault = 'a';
 	else
-		errx(EX_USAGE, "ZK_LOG_FAULT=%s: expected write:N or fsync:N",
-		    s);
+		errx(EX_USAGE, "ZK_LOG_FAULT=%s: expected write:N, fsync:N "
+		    "or prealloc:N", s);
 	L.faultn = strtonum(c + 1, 1, LONG_MAX, &errstr);
 	if (errstr != NULL)
 		errx(EX_USAGE, "ZK_LOG_FAULT=%s: count is %s", s, errstr);
@@ -938,8 +1274,8 @@ faultinit(void)
 static int
 faulty(int what, long *count)
 {
-	if (L.fault == 0)
+	if (L.fault == 0 || L.fault != what)
 		return 0;
 	(*count)++;
-	return L.fault == what && *count == L.faultn;
+	return *count == L.faultn;
 }

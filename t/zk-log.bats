@@ -36,9 +36,11 @@ waitfor() {
 	return 1
 }
 
+# a fake zk-tree that says it loaded a snapshot at ${1:-0x0}
 start_tree() {
 	: >"$D/tree.log"
-	$PEER serve "$D/run/tree.sock" "$D/tree.log" &
+	printf 'loaded zxid=%s\n' "${1:-0x0}" >"$D/feed"
+	$PEER serve "$D/run/tree.sock" "$D/tree.log" "$D/feed" &
 	TREE=$!
 	pids="$pids $TREE"
 }
