@@ -13,9 +13,11 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -116,10 +118,10 @@ struct intent {
 	size_t		 off, len;
 };
 
-enum { R_NONE, R_LOG, R_GATE, R_SESSD };
+enum { R_NONE, R_LOG, R_GATE, R_SESSD, R_SNAP };
 struct peer {
 	struct zkconn	*c;
-	int		 role, pending;
+	int		 role, pending, wantsnap;
 	TAILQ_ENTRY(peer) entry;
 };
 
@@ -141,6 +143,8 @@ struct req {
 	size_t		 nauth;
 };
 
+static void	 snapreq(struct peer *);
+static void	 snapunwait(struct peer *);
 static int	 nodecmp(struct node *, struct node *);
 static int	 aclcmp(struct acl *, struct acl *);
 static int	 sesscmp(struct sess *, struct sess *);
@@ -183,10 +187,28 @@ static size_t		 cauths;
 static struct zkbuf	 res, sub, tmp, ipath, pbuf;
 static struct zkline	 line, hline;
 
+/* snapshots (zk-snap(1)) */
+static int64_t		 loadedzxid;	/* the snapshot we started from */
+static char		 snapprog[PATH_MAX];	/* zk-snap, beside us */
+static pid_t		 snappid = -1;	/* the child writing one */
+static int64_t		 snapzxid;
+static long		 sincesnap, snapat;
+static struct peer	**snapwait;
+static size_t		 nsnapwait, csnapwait;
+
+/* loading one: the numChildren and cversion each node line claimed */
+struct claim {
+	struct node	*n;
+	int32_t		 nkids, cversion;
+};
+static struct claim	*claims;
+static size_t		 nclaims, cclaims;
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n", getprogname());
+	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n"
+	    "       %s load [-c]\n", getprogname(), getprogname());
 	exit(EX_USAGE);
 }
 
@@ -1649,8 +1671,13 @@ apply(struct zkline *l)
 		reply(gatec, &r, lastzxid, 0, &res);
 		return;
 	}
-	if (fget(&top, "zxid") != NULL && r.zxid > lastzxid)
-		lastzxid = r.zxid;
+	if (fget(&top, "zxid") != NULL) {
+		if (r.zxid <= loadedzxid)
+			return;		/* in the snapshot already */
+		if (r.zxid > lastzxid)
+			lastzxid = r.zxid;
+		sincesnap++;
+	}
 	opc = zk_opcode(l->verb);
 	switch (opc) {
 	case ZOP_MULTI:
@@ -2119,8 +2146,13 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 	zkbuf_add(&tmp, s, len);
 	zkbuf_addc(&tmp, '\0');
 	bufcheck(&tmp);
-	if (zkl_parse(&hline, tmp.p, len) == -1 ||
-	    strcmp(hline.verb, "hello") != 0 ||
+	if (zkl_parse(&hline, tmp.p, len) == 0 &&
+	    strcmp(hline.verb, "snapshot") == 0) {
+		p->role = R_SNAP;
+		snapreq(p);
+		return 0;
+	}
+	if (strcmp(hline.verb, "hello") != 0 ||
 	    (role = zkl_str(&hline, "role")) == NULL) {
 		warnx("connection did not say hello");
 		zkloop_kill(c);
@@ -2131,6 +2163,10 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 			warnx("second log connection");
 		p->role = R_LOG;
 		logc = c;
+		/* zk-log replays only what comes after our snapshot */
+		zkl_begin(&c->out, "loaded");
+		zkl_putx(&c->out, "zxid", loadedzxid);
+		zkl_end(&c->out);
 		return 0;
 	}
 	if (strcmp(role, "gate") != 0 && strcmp(role, "sessiond") != 0) {
@@ -2188,7 +2224,9 @@ conn_read(struct zkconn *c)
 			if (errno == ENOMEM)
 				err(EX_OSERR, NULL);
 			warnx("bad line ignored");
-		} else if (p->role == R_LOG)
+		} else if (strcmp(line.verb, "snapshot") == 0)
+			snapreq(p);
+		else if (p->role == R_LOG)
 			apply(&line);
 		else if (p->role == R_GATE)
 			gate_line(c, &line);
@@ -2203,6 +2241,8 @@ conn_close(struct zkconn *c)
 
 	if (p->pending)
 		TAILQ_REMOVE(&pending, p, entry);
+	if (p->wantsnap)
+		snapunwait(p);
 	if (c == logc) {
 		logc = NULL;
 		logclosed = 1;
@@ -2320,6 +2360,585 @@ inittree(void)
 	aclunref(rd);
 }
 
+/* ---- snapshots ---- */
+
+/* zk-snap lives beside us (or in ZK_SNAP, for tests). */
+static void
+snapsetup(const char *argv0)
+{
+	char	 self[PATH_MAX];
+	char	*slash;
+	ssize_t	 n;
+
+	if (getenv("ZK_SNAP") != NULL) {
+		if (strlcpy(snapprog, getenv("ZK_SNAP"), sizeof(snapprog)) >=
+		    sizeof(snapprog))
+			errx(EX_USAGE, "ZK_SNAP: name too long");
+		return;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1) {
+		if (strlcpy(self, argv0, sizeof(self)) >= sizeof(self))
+			errx(EX_USAGE, "%s: name too long", argv0);
+	} else
+		self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	else
+		strlcpy(self, ".", sizeof(self));
+	if ((size_t)snprintf(snapprog, sizeof(snapprog), "%s/zk-snap", self) >=
+	    sizeof(snapprog))
+		errx(EX_USAGE, "%s: name too long", self);
+}
+
+static struct zkbuf	 sbuf;
+static int		 sfd = -1;
+
+static void
+sflush(int all)
+{
+	ssize_t	 n;
+
+	while (ZKBUF_LEN(&sbuf) > (all ? 0 : 65535)) {
+		if ((n = zkbuf_flush(&sbuf, sfd)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			warn("snapshot pipe");
+			_exit(EX_IOERR);
+		}
+	}
+	if (sbuf.err) {
+		warnc(sbuf.err, "snapshot");
+		_exit(EX_OSERR);
+	}
+}
+
+/* One node line, then its subtree: parents before children. */
+static void
+dumpnode(struct node *n, size_t *count)
+{
+	struct node		*k;
+	size_t			 off;
+
+	zkl_begin(&sbuf, "node");
+	zkbuf_reset(&pbuf);
+	off = nodepath(&pbuf, n);
+	zkl_put(&sbuf, "path", pbuf.p + off, pbuf.len - off);
+	if (n->data != NULL)
+		zkl_put(&sbuf, "data", n->data, (size_t)n->dlen);
+	putacl(&sbuf, n->acl, 0);
+	putstat(&sbuf, n);
+	if (n->kind == K_CONTAINER)
+		zkl_putd(&sbuf, "container", 1);
+	else if (n->kind == K_TTL)
+		zkl_putd(&sbuf, "ttl", n->owner);
+	zkl_putd(&sbuf, "ctr", n->cver);
+	zkl_end(&sbuf);
+	(*count)++;
+	sflush(0);
+	RB_FOREACH(k, kids, &n->kids)
+		dumpnode(k, count);
+}
+
+/* The forked child: the tree as it was at fork(), into zk-snap write. */
+static void __attribute__((noreturn))
+snapchild(int64_t zxid)
+{
+	struct sess	*s;
+	size_t		 nn = 0, ns = 0;
+	pid_t		 pid;
+	int		 p[2], null, st;
+
+	closefrom(3);		/* peers must see our parent's death */
+	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    pipe(p) == -1) {
+		warn("snapshot");
+		_exit(EX_OSERR);
+	}
+	if ((pid = fork()) == -1) {
+		warn("snapshot: fork");
+		_exit(EX_OSERR);
+	}
+	if (pid == 0) {
+		if (dup2(p[0], 0) == -1 || dup2(null, 1) == -1)
+			_exit(EX_OSERR);
+		execl(snapprog, "zk-snap", "write", cfg.dataDir, (char *)NULL);
+		warn("%s", snapprog);
+		_exit(EX_UNAVAILABLE);
+	}
+	close(p[0]);
+	sfd = p[1];
+	zkbuf_printf(&sbuf, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64
+	    "\n", (uint64_t)zxid, zk_now_ms());
+	dumpnode(root, &nn);
+	RB_FOREACH(s, sesstree, &sessions) {
+		zkl_begin(&sbuf, "session");
+		zkl_putx(&sbuf, "session", s->id);
+		zkl_putd(&sbuf, "timeout", s->timeout);
+		zkl_puts(&sbuf, "passwd", s->passwd);
+		if (s->hadeph)
+			zkl_putd(&sbuf, "eph", 1);
+		zkl_end(&sbuf);
+		ns++;
+		sflush(0);
+	}
+	zkbuf_printf(&sbuf, "end nodes=%zu sessions=%zu\n", nn, ns);
+	sflush(1);
+	close(sfd);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			_exit(EX_OSERR);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE);
+}
+
+/* Apache's randomised threshold: snapCount/2 + random(snapCount/2). */
+static long
+snapthreshold(void)
+{
+	long	 half = cfg.snapCount / 2;
+
+	return half + (half > 0 ? (long)arc4random_uniform((uint32_t)
+	    (half > INT32_MAX ? INT32_MAX : half)) : 0) + 1;
+}
+
+static void
+snapanswer(const char *file, const char *e)
+{
+	struct peer	*p;
+	struct zkbuf	*o;
+	size_t		 i;
+
+	for (i = 0; i < nsnapwait; i++) {
+		p = snapwait[i];
+		p->wantsnap = 0;
+		o = &p->c->out;
+		zkl_begin(o, "snapshot");
+		if (e != NULL)
+			zkl_puts(o, "err", e);
+		else {
+			zkl_puts(o, "file", file);
+			zkl_putx(o, "zxid", snapzxid);
+		}
+		zkl_end(o);
+	}
+	nsnapwait = 0;
+}
+
+static void
+snapstart(void)
+{
+	pid_t	 pid;
+
+	if (snappid != -1)
+		return;
+	sincesnap = 0;
+	snapat = snapthreshold();
+	snapzxid = lastzxid;
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		warn("snapshot: fork");
+		snapanswer(NULL, strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		snapchild(snapzxid);
+	snappid = pid;
+	zk_dbg("snapshot at zxid 0x%" PRIx64 " by pid %d", snapzxid, (int)pid);
+}
+
+/* Reap the snapshot child without waiting; answer who asked. */
+static void
+snapreap(void)
+{
+	char	 file[PATH_MAX + 64], e[64];
+	pid_t	 r;
+	int	 st;
+
+	if (snappid == -1)
+		return;
+	if ((r = waitpid(snappid, &st, WNOHANG)) == 0)
+		return;
+	if (r == -1 && errno == EINTR)
+		return;
+	snappid = -1;
+	if (r != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		snprintf(file, sizeof(file), "%s/zk/snapshot.%016" PRIx64,
+		    cfg.dataDir, (uint64_t)snapzxid);
+		zk_dbg("snapshot %s written", file);
+		snapanswer(file, NULL);
+		return;
+	}
+	if (r == -1)
+		snprintf(e, sizeof(e), "wait: %s", strerror(errno));
+	else if (WIFEXITED(st))
+		snprintf(e, sizeof(e), "zk-snap exited %d", WEXITSTATUS(st));
+	else
+		snprintf(e, sizeof(e), "zk-snap killed by signal %d",
+		    WTERMSIG(st));
+	warnx("snapshot at zxid 0x%" PRIx64 " failed: %s", (uint64_t)snapzxid,
+	    e);
+	snapanswer(NULL, e);
+}
+
+/* A `snapshot` line: answered when the child is done. */
+static void
+snapreq(struct peer *p)
+{
+	if (!p->wantsnap) {
+		snapwait = xgrow(snapwait, &csnapwait, nsnapwait + 1,
+		    sizeof(*snapwait));
+		snapwait[nsnapwait++] = p;
+		p->wantsnap = 1;
+	}
+	snapstart();
+}
+
+static void
+snapunwait(struct peer *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < nsnapwait; i++)
+		if (snapwait[i] == p) {
+			snapwait[i] = snapwait[--nsnapwait];
+			break;
+		}
+	p->wantsnap = 0;
+}
+
+/* ---- loading a snapshot ---- */
+
+/* A node line: make or update the node it names. */
+static int
+loadnode(struct zkline *l, const char **why)
+{
+	const struct zkfield	*pf, *df, *f;
+	struct node		*n, *parent;
+	struct zkstat		 st;
+	struct acl		*acl;
+	struct claim		*c;
+	const char		*slash, *sv;
+	size_t			 i;
+	int64_t			 ttl = 0, ctr;
+	int			 kind = K_NORMAL;
+
+	if ((pf = zkl_get(l, "path")) == NULL || (sv = zkl_str(l, "stat")) ==
+	    NULL || zkl_parsestat(sv, &st) == -1) {
+		*why = "node line without path or stat";
+		return -1;
+	}
+	if (!validpath(pf->val, pf->len)) {
+		*why = "bad path";
+		return -1;
+	}
+	zkbuf_reset(&tmp);
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if (strcmp(f->key, "acl") != 0)
+			continue;
+		if (memchr(f->val, '\n', f->len) != NULL ||
+		    (sv = memchr(f->val, ':', f->len)) == NULL ||
+		    memchr(sv + 1, ':', f->len - (size_t)(sv + 1 - f->val)) ==
+		    NULL) {
+			*why = "bad acl";
+			return -1;
+		}
+		zkbuf_add(&tmp, f->val, f->len);
+		zkbuf_addc(&tmp, '\n');
+	}
+	zkbuf_addc(&tmp, '\0');
+	bufcheck(&tmp);
+	if (zkl_get(l, "container") != NULL)
+		kind = K_CONTAINER;
+	else if (zkl_int(l, "ttl", &ttl) == 0)
+		kind = K_TTL;
+	else if (st.ephemeralOwner != 0)
+		kind = K_EPHEMERAL;
+	df = zkl_get(l, "data");
+	if ((n = lookup(pf->val, pf->len)) != NULL) {
+		/* the root and /zookeeper... exist from the start */
+		acl = aclintern(tmp.p, tmp.len - 1);
+		aclunref(n->acl);
+		n->acl = acl;
+		datasize -= n->dlen;
+		freedata(n, n->data);
+		if (df == NULL)
+			n->data = NULL;
+		else if (df->len == 0)
+			n->data = empty;
+		else {
+			n->data = xmalloc(df->len);
+			memcpy(n->data, df->val, df->len);
+		}
+		n->dlen = df ? (int32_t)df->len : 0;
+		datasize += n->dlen;
+		if (n->kind != kind) {
+			*why = "special node of another kind";
+			return -1;
+		}
+	} else {
+		slash = memrchr(pf->val, '/', pf->len);
+		if ((parent = lookup(pf->val, (size_t)(slash - pf->val))) ==
+		    NULL) {
+			*why = "parent missing";
+			return -1;
+		}
+		if (parent->kind == K_EPHEMERAL) {
+			*why = "child of an ephemeral node";
+			return -1;
+		}
+		acl = aclintern(tmp.p, tmp.len - 1);
+		n = newnode(parent, slash + 1, pf->len - (size_t)(slash - pf->val)
+		    - 1, df, acl, kind, kind == K_EPHEMERAL ? st.ephemeralOwner :
+		    kind == K_TTL ? ttl : 0);
+		attach(n);
+	}
+	n->czxid = st.czxid;
+	n->mzxid = st.mzxid;
+	n->pzxid = st.pzxid;
+	n->ctime = st.ctime;
+	n->mtime = st.mtime;
+	n->version = st.version;
+	n->aversion = st.aversion;
+	if (zkl_int(l, "ctr", &ctr) == -1)
+		ctr = ((int64_t)st.cversion + st.numChildren + 1) / 2;
+	n->cver = (int32_t)ctr;
+	claims = xgrow(claims, &cclaims, nclaims + 1, sizeof(*claims));
+	c = &claims[nclaims++];
+	c->n = n;
+	c->nkids = st.numChildren;
+	c->cversion = st.cversion;
+	return 0;
+}
+
+static int
+loadsess(struct zkline *l, const char **why)
+{
+	struct sess	*s;
+	const char	*pw = zkl_str(l, "passwd");
+	int64_t		 id;
+
+	if (zkl_int(l, "session", &id) == -1) {
+		*why = "session line without session";
+		return -1;
+	}
+	if (sessfind(id) != NULL) {
+		*why = "session twice";
+		return -1;
+	}
+	s = xmalloc(sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	LIST_INIT(&s->eph);
+	s->timeout = zkl_intdef(l, "timeout", 0);
+	s->hadeph = zkl_intdef(l, "eph", 0) != 0;
+	if ((s->passwd = strdup(pw ? pw : "")) == NULL)
+		err(EX_OSERR, NULL);
+	RB_INSERT(sesstree, &sessions, s);
+	nsess++;
+	return 0;
+}
+
+static int
+loadline(struct zkline *l, void *arg, const char **why)
+{
+	(void)arg;
+	if (strcmp(l->verb, "node") == 0)
+		return loadnode(l, why);
+	if (strcmp(l->verb, "session") == 0)
+		return loadsess(l, why);
+	return 0;		/* a line we do not know */
+}
+
+/*
+ * After the last line: link ephemerals to their sessions and check
+ * the counts each node line claimed.  Returns the number of problems,
+ * each reported when verbose.
+ */
+static size_t
+loadcheck(int verbose)
+{
+	struct claim	*c;
+	struct sess	*s;
+	struct node	*n;
+	size_t		 i, bad = 0, off;
+
+	for (i = 0; i < nclaims; i++) {
+		c = &claims[i];
+		n = c->n;
+		zkbuf_reset(&pbuf);
+		off = nodepath(&pbuf, n);
+		if (n->kind == K_EPHEMERAL && n->eph.le_prev == NULL) {
+			if ((s = sessfind(n->owner)) == NULL) {
+				if (verbose)
+					warnx("%s: owner 0x%" PRIx64 " has no "
+					    "session", pbuf.p + off,
+					    (uint64_t)n->owner);
+				bad++;
+			} else {
+				LIST_INSERT_HEAD(&s->eph, n, eph);
+				s->hadeph = 1;
+				nephem++;
+			}
+		}
+		if (c->nkids != n->nkids) {
+			if (verbose)
+				warnx("%s: numChildren %d, has %d", pbuf.p + off,
+				    c->nkids, n->nkids);
+			bad++;
+		}
+		if (c->cversion != 2 * n->cver - n->nkids) {
+			if (verbose)
+				warnx("%s: cversion %d does not match ctr=%d",
+				    pbuf.p + off, c->cversion, n->cver);
+			bad++;
+		}
+	}
+	free(claims);
+	claims = NULL;
+	nclaims = cclaims = 0;
+	return bad;
+}
+
+/*
+ * The newest snapshot in dataDir/zk that verifies, then loaded; a bad
+ * one is skipped for the one before.  If every one is bad, stop: never
+ * serve a corrupt tree.
+ */
+static void
+loadsnap(void)
+{
+	struct zksnapent	*v;
+	struct zksnapinfo	 info;
+	const char		*why, *firstwhy = NULL;
+	char			 zdir[PATH_MAX];
+	size_t			 n, i;
+
+	if ((size_t)snprintf(zdir, sizeof(zdir), "%s/zk", cfg.dataDir) >=
+	    sizeof(zdir))
+		errx(EX_CONFIG, "dataDir %s: name too long", cfg.dataDir);
+	if (zksnap_list(zdir, &v, &n) == -1)
+		err(EX_IOERR, "%s", zdir);
+	for (i = n; i-- > 0;) {
+		if (zksnap_read(v[i].path, &info, NULL, NULL, &why) == -1) {
+			if (errno != EBADMSG)
+				err(EX_IOERR, "%s: %s", v[i].path, why);
+			warnx("%s: %s: not loaded%s", v[i].path, why,
+			    i > 0 ? ", trying the one before" : "");
+			if (firstwhy == NULL)
+				firstwhy = why;
+			continue;
+		}
+		if (info.zxid != v[i].zxid) {
+			warnx("%s: header says zxid 0x%" PRIx64 ": not loaded",
+			    v[i].path, (uint64_t)info.zxid);
+			if (firstwhy == NULL)
+				firstwhy = "header zxid differs from name";
+			continue;
+		}
+		if (zksnap_read(v[i].path, &info, loadline, NULL, &why) == -1) {
+			if (errno != EBADMSG)
+				err(EX_IOERR, "%s: %s", v[i].path, why);
+			errx(EX_DATAERR, "%s: %s", v[i].path, why);
+		}
+		if (loadcheck(1) > 0)
+			errx(EX_DATAERR, "%s: inconsistent tree", v[i].path);
+		loadedzxid = lastzxid = info.zxid;
+		warnx("loaded %s: zxid 0x%" PRIx64 ", %" PRId64 " nodes, %"
+		    PRId64 " sessions", v[i].path, (uint64_t)info.zxid,
+		    info.nodes, info.sessions);
+		free(v);
+		return;
+	}
+	if (n > 0)
+		errx(EX_DATAERR, "%s: %s; no snapshot in %s verifies",
+		    v[n - 1].path, firstwhy, zdir);
+	free(v);
+}
+
+/* zk-tree load [-c]: snapshot lines on stdin, checked; a summary. */
+static int
+loadmain(int argc, char *argv[])
+{
+	struct zkbuf	 in = { 0 };
+	struct zkline	 l = { 0 };
+	const char	*why;
+	char		*s;
+	size_t		 len, bad, nn = 0, ns = 0;
+	ssize_t		 r;
+	int64_t		 zxid = 0, v;
+	int		 ch, check = 0, ended = 0, eof = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c-:")) != -1) {
+		switch (ch) {
+		case 'c':
+			check = 1;
+			break;
+		case '-':
+			if (strcmp(optarg, "check") == 0) {
+				check = 1;
+				break;
+			}
+			/* FALLTHROUGH */
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	inittree();
+	while (!eof) {
+		if ((r = zkbuf_read(&in, 0)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			err(EX_IOERR, "stdin");
+		}
+		bufcheck(&in);
+		eof = r == 0;
+		while (zkl_next(&in, &s, &len)) {
+			if (strncmp(s, "# zk-snap 1 ", 12) == 0) {
+				if (zkl_parse(&l, s + 10, len - 10) == 0)
+					zxid = zkl_intdef(&l, "zxid", 0);
+			} else if (s[0] != '#' && len > 0) {
+				if (zkl_parse(&l, s, len) == -1)
+					errx(EX_DATAERR, "stdin: bad line");
+				if (ended)
+					errx(EX_DATAERR, "stdin: lines after "
+					    "the end line");
+				if (strcmp(l.verb, "end") == 0) {
+					if ((zkl_int(&l, "nodes", &v) == 0 &&
+					    v != (int64_t)nn) ||
+					    (zkl_int(&l, "sessions", &v) == 0 &&
+					    v != (int64_t)ns))
+						errx(EX_DATAERR, "stdin: end "
+						    "line does not match the "
+						    "counts");
+					ended = 1;
+				} else {
+					nn += strcmp(l.verb, "node") == 0;
+					ns += strcmp(l.verb, "session") == 0;
+					if (loadline(&l, NULL, &why) == -1)
+						errx(EX_DATAERR, "stdin: %s "
+						    "line %zu: %s",
+						    l.verb, nn + ns, why);
+				}
+			}
+			zkbuf_consume(&in, len + 1);
+		}
+	}
+	if (ZKBUF_LEN(&in) > 0)
+		errx(EX_DATAERR, "stdin: last line not ended");
+	bad = loadcheck(check);
+	printf("zxid=0x%" PRIx64 " nodes=%zu sessions=%zu ephemerals=%zu "
+	    "datasize=%" PRId64 " end=%s problems=%zu\n", (uint64_t)zxid,
+	    nnodes, nsess, nephem, datasize, ended ? "yes" : "no", bad);
+	if (fflush(stdout) == EOF)
+		err(EX_IOERR, "stdout");
+	if (check && (bad > 0 || !ended))
+		return EX_DATAERR;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -2329,6 +2948,8 @@ main(int argc, char *argv[])
 	int64_t		 now, next;
 	int		 ch, fd, timeout;
 
+	if (argc > 1 && strcmp(argv[1], "load") == 0)
+		return loadmain(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -2353,7 +2974,10 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "%s: run directory name too long", rundir);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
+	snapsetup(argv[0]);
 	inittree();
+	loadsnap();
+	snapat = snapthreshold();
 	if ((fd = zk_listen_unix(sock)) == -1)
 		err(EX_OSERR, "%s", sock);
 	if ((lp = zkloop_new()) == NULL || zkloop_listen(lp, fd, onaccept,
@@ -2368,12 +2992,17 @@ main(int argc, char *argv[])
 		    next - now < 0 ? 0 : (int)(next - now);
 		if (gatec != NULL && gatec->noread && timeout > 1)
 			timeout = 1;	/* the loop may drain it before poll */
+		if (snappid != -1 && timeout > 50)
+			timeout = 50;	/* reap the snapshot child */
 		if (zkloop_run(lp, timeout) == -1)
 			err(EX_OSERR, "poll");
 		if (logclosed)
 			errx(EX_TEMPFAIL, "log connection closed");
 		if (ready && !TAILQ_EMPTY(&pending))
 			drain();
+		snapreap();
+		if (sincesnap >= snapat && snappid == -1)
+			snapstart();
 
 		if ((now = zk_mono_ms()) >= next) {
 			if (ready && logc != NULL && nspecial > 0)

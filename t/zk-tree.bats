@@ -55,6 +55,9 @@ def barrier():
     if 'sessiond' in conns:
         drain('sessiond', 0.05)
 connect('log')
+loaded = readline('log')
+if loaded is None or not loaded.startswith('loaded zxid='):
+    print('no loaded line: ' + str(loaded))
 ready = False
 for cmd in sys.stdin:
     cmd = cmd.rstrip('\n')
