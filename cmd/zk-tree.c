@@ -2450,7 +2450,7 @@ snapchild(int64_t zxid)
 
 	closefrom(3);		/* peers must see our parent's death */
 	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
-	    pipe(p) == -1) {
+	    pipe2(p, O_CLOEXEC) == -1) {
 		warn("snapshot");
 		_exit(EX_OSERR);
 	}

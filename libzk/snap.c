@@ -160,7 +160,8 @@ zksnap_wopen(struct zksnapw *w, const char *dir, int64_t zxid)
 		return -1;
 	if ((size_t)snprintf(w->path, sizeof(w->path), "%s/snapshot.%016"
 	    PRIx64, zdir, (uint64_t)zxid) >= sizeof(w->path) ||
-	    (size_t)snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", w->path) >=
+	    (size_t)snprintf(w->tmp, sizeof(w->tmp), "%s.%d.tmp", w->path,
+	    (int)getpid()) >=
 	    sizeof(w->tmp) ||
 	    (size_t)snprintf(w->dir, sizeof(w->dir), "%s", zdir) >=
 	    sizeof(w->dir)) {
