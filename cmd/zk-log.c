@@ -481,7 +481,7 @@ truncate_log(const char *dir, int64_t to)
 	if (r == WALK_BAD && w.last < to)
 		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
 		    segs.v[w.seg].path, (long long)w.off, w.why);
-	if (w.last <= to && r == WALK_OK)
+	if (w.last <= to && r == WALK_OK && !w.torn)
 		goto done;		/* nothing after it */
 	keep = c.found ? c.seg + 1 : 0;
 	for (i = segs.n; i > keep; i--)

@@ -254,3 +254,232 @@ ready zxid=0x0"
 	run -75 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
 	assert_output --partial 'in use'
 }
+
+# n creates /n1../nN from session 0x1 through a running zk-log
+creates() {
+	local i reqs=()
+	for i in $(seq "$1"); do
+		reqs+=("create session=0x1 xid=$i path=/n$i data=$i acl=31:world:anyone flags=0")
+	done
+	gate "${reqs[@]}"
+	waitfor "$D/tree.log" "xid=$1 "
+}
+
+stop_both() {
+	kill "$LOG" "$TREE"
+	wait "$LOG" "$TREE" || true
+}
+
+@test "zk-log: waits for loaded, replays only the records after it" {
+	start_tree
+	start_log
+	creates 5
+	stop_both
+	start_tree 0x3
+	start_log
+	run -0 cat "$D/tree.log"
+	assert_equal "${#lines[@]}" 4
+	assert_line -n 0 'hello role=log'
+	assert_line -n 1 --regexp '^create zxid=0x4 .* xid=4 '
+	assert_line -n 2 --regexp '^create zxid=0x5 .* xid=5 '
+	assert_line -n 3 'ready zxid=0x5'
+	run -0 "$BIN/zk-log" replay --after 0x3 "$D/data"
+	assert_equal "$output" "$(sed -n 2,3p "$D/tree.log")"
+	run -0 "$BIN/zk-log" replay --after 0 "$D/data"
+	assert_equal "${#lines[@]}" 5
+	run -0 "$BIN/zk-log" replay --after 0x5 "$D/data"
+	assert_output ''
+}
+
+@test "zk-log: without loaded nothing is replayed" {
+	start_tree
+	start_log
+	creates 2
+	stop_both
+	: >"$D/tree.log"
+	$PEER serve "$D/run/tree.sock" "$D/tree.log" &
+	TREE=$!
+	pids="$pids $TREE"
+	"$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run" 2>>"$D/log.err" &
+	LOG=$!
+	pids="$pids $LOG"
+	waitfor "$D/tree.log" '^hello role=log'
+	sleep 0.3
+	run -0 cat "$D/tree.log"
+	assert_output 'hello role=log'
+	echo 'loaded zxid=0x0' >"$D/feed"
+	kill "$TREE"
+	wait "$TREE" || true
+}
+
+@test "zk-log: a snapshot ahead of the log: numbering goes on after it" {
+	start_tree
+	start_log
+	creates 2
+	stop_both
+	start_tree 0x10
+	start_log
+	assert_equal "$(cat "$D/tree.log")" "hello role=log
+ready zxid=0x10"
+	run -0 cat "$D/log.err"
+	assert_output --partial 'ends at 0x2, before the snapshot'
+	gate 'create session=0x1 xid=9 path=/z data= acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" '^create zxid=0x11 '
+	[ -f "$D/data/zk/log.0000000000000011" ]
+	stop_both
+	# the next start from the same snapshot replays 0x11
+	start_tree 0x10
+	start_log
+	run -0 sed -n 2,3p "$D/tree.log"
+	assert_line -n 0 --regexp '^create zxid=0x11 '
+	assert_line -n 1 'ready zxid=0x11'
+	stop_both
+	# without the snapshot the hole 0x3..0x10 is damage
+	start_tree 0x0
+	run -65 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+	assert_output --partial 'log.0000000000000011: bad record at offset 0: zxids 0x3 to 0x10 are missing'
+	run -65 "$BIN/zk-log" verify "$D/data"
+}
+
+@test "zk-log: an empty log and a restored snapshot" {
+	start_tree 0x7
+	start_log
+	assert_equal "$(cat "$D/tree.log")" "hello role=log
+ready zxid=0x7"
+	gate 'delete session=0x1 xid=1 path=/a version=-1'
+	waitfor "$D/tree.log" '^delete zxid=0x8 '
+	run -0 ls "$D/data/zk"
+	assert_output log.0000000000000008
+}
+
+@test "zk-log: segments purged beyond the snapshot: refuses to start (65)" {
+	start_tree
+	start_log -s 4096
+	for i in $(seq 30); do
+		gate "create session=0x1 xid=$i path=/node-with-a-long-name-$i data=0123456789012345678901234567890123456789 acl=31:world:anyone flags=0"
+	done
+	waitfor "$D/tree.log" 'xid=30 '
+	stop_both
+	first=$(ls "$D/data/zk" | head -n 1)
+	second=$(ls "$D/data/zk" | sed -n 2p)
+	rm "$D/data/zk/$first"
+	start_tree 0x0
+	run -65 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+	assert_output --partial "$D/data/zk: the snapshot is at 0x0 but the log goes on at 0x"
+	run -65 "$BIN/zk-log" replay --after 0 "$D/data"
+	assert_output --partial 'no zxid 0x1 after 0x0'
+	# a snapshot that covers the purged segment is fine
+	z=$(printf '0x%x' $((16#${second#log.} - 1)))
+	kill "$TREE"
+	wait "$TREE" || true
+	start_tree "$z"
+	start_log
+	run -0 tail -n 1 "$D/tree.log"
+	assert_output 'ready zxid=0x1e'
+	run -0 "$BIN/zk-log" verify "$D/data"
+}
+
+@test "zk-log dump: filters by zxid, session and path prefix" {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/app/a data=1 acl=31:world:anyone flags=0' \
+	    'create session=0x2 xid=1 path=/other data=2 acl=31:world:anyone flags=0' \
+	    'multi session=0x2 xid=2 op=create path=/x data= acl=31:world:anyone flags=0 op=setData path=/app/b data=q version=-1' \
+	    'setData session=0x1 xid=2 path=/app\sspace data=x version=-1' \
+	    'closeSession session=0x2 xid=3'
+	waitfor "$D/tree.log" '^closeSession '
+	run -0 "$BIN/zk-log" dump --path-prefix /app/ "$D/data"
+	assert_equal "${#lines[@]}" 2
+	assert_line -n 0 --regexp '^create zxid=0x1 .* path=/app/a '
+	assert_line -n 1 --regexp '^multi zxid=0x3 '
+	run -0 "$BIN/zk-log" dump --path-prefix '/app sp' "$D/data"
+	assert_line -n 0 --regexp '^setData zxid=0x4 '
+	assert_equal "${#lines[@]}" 1
+	run -0 "$BIN/zk-log" dump --session 0x2 "$D/data"
+	assert_equal "${#lines[@]}" 3
+	run -0 "$BIN/zk-log" dump --from 0x2 --to 3 "$D/data"
+	assert_equal "${#lines[@]}" 2
+	assert_line -n 0 --regexp '^create zxid=0x2 '
+	run -0 "$BIN/zk-log" dump --session 0x2 --path-prefix / --from 0x3 "$D/data"
+	assert_equal "${#lines[@]}" 1
+	assert_line -n 0 --regexp '^multi zxid=0x3 '
+	run -64 "$BIN/zk-log" dump --from zz "$D/data"
+	run -64 "$BIN/zk-log" dump --after 1 "$D/data"
+	run -64 "$BIN/zk-log" replay "$D/data"
+	run -64 "$BIN/zk-log" truncate "$D/data"
+}
+
+@test "zk-log truncate: cuts after a zxid, across segments; serve goes on" {
+	start_tree
+	start_log -s 4096
+	for i in $(seq 40); do
+		gate "create session=0x1 xid=$i path=/node-with-a-long-name-$i data=0123456789012345678901234567890123456789 acl=31:world:anyone flags=0"
+	done
+	waitfor "$D/tree.log" 'xid=40 '
+	run -75 "$BIN/zk-log" truncate --to 0x10 "$D/data"
+	assert_output --partial 'in use'
+	stop_both
+	nseg=$(ls "$D/data/zk" | wc -l)
+	run -0 "$BIN/zk-log" truncate --to 0x10 "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x10
+	run -0 "$BIN/zk-log" verify "$D/data"
+	[ "$(ls "$D/data/zk" | wc -l)" -lt "$nseg" ]
+	run -0 "$BIN/zk-log" dump "$D/data"
+	assert_equal "$output" "$(grep ' time=' "$D/tree.log" | head -n 16)"
+	# nothing after the end: no change
+	run -0 "$BIN/zk-log" truncate --to 0x99 "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x10
+	start_tree
+	start_log -s 4096
+	gate 'delete session=0x1 xid=41 path=/a version=-1'
+	waitfor "$D/tree.log" '^delete zxid=0x11 '
+	stop_both
+	run -0 "$BIN/zk-log" truncate --to 0 "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x0
+	run -0 ls "$D/data/zk"
+	assert_output ''
+}
+
+@test "zk-log truncate: damage before the cut is refused, after it cut" {
+	two_txns
+	cp "$f" "$D/seg"
+	printf 'X' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
+	run -65 "$BIN/zk-log" truncate --to 0x1 "$D/data"
+	assert_output --partial "$f: bad record at offset 0"
+	cp "$D/seg" "$f"
+	# damage the second record: the first one is kept
+	off=$(( $(head -c 4 "$f" | od -An -tu1 | awk '{print $4}') + 8 ))
+	printf 'X' | dd of="$f" bs=1 seek=$((off + 20)) conv=notrunc status=none
+	run -65 "$BIN/zk-log" verify "$D/data"
+	assert_output --partial "$f: bad record at offset $off"
+	run -0 "$BIN/zk-log" truncate --to 0x1 "$D/data"
+	run -0 "$BIN/zk-log" verify "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x1
+}
+
+@test "zk-log: dataLogDir apart from dataDir" {
+	printf 'tickTime=2000\ndataDir=%s/data\ndataLogDir=%s/txlog\nclientPort=2181\n' \
+	    "$D" "$D" >"$D/zoo.cfg"
+	start_tree
+	start_log
+	creates 3
+	[ -f "$D/txlog/zk/log.0000000000000001" ]
+	[ ! -e "$D/data/zk" ]
+	run -0 "$BIN/zk-log" last "$D/txlog"
+	assert_output 0x3
+}
+
+@test "zk-log: a failed preallocation only costs speed" {
+	start_tree
+	ZK_LOG_FAULT=prealloc:1 start_log -s 4096
+	creates 40
+	run -0 cat "$D/log.err"
+	assert_output --partial 'preallocate: No space left on device'
+	run -0 "$BIN/zk-log" verify "$D/data"
+	run -0 "$BIN/zk-log" last "$D/data"
+	assert_output 0x28
+}
