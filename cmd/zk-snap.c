@@ -282,6 +282,26 @@ fsyncdir(const char *dir)
 	close(fd);
 }
 
+/* mkdir -p */
+static void
+mkdirs(const char *dir)
+{
+	char	 p[PATH_MAX], *s;
+
+	if (strlcpy(p, dir, sizeof(p)) >= sizeof(p))
+		errx(EX_USAGE, "%s: name too long", dir);
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			err(EX_CANTCREAT, "%s", p);
+		*s = '/';
+	}
+	if (mkdir(p, 0755) == -1 && errno != EEXIST)
+		err(EX_CANTCREAT, "%s", p);
+}
+
 static int
 cmd_restore(int argc, char *argv[])
 {
@@ -296,8 +316,7 @@ cmd_restore(int argc, char *argv[])
 		usage();
 	if (zksnap_read(file, &info, NULL, NULL, &why) == -1)
 		readfail(file, why);
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-		err(EX_CANTCREAT, "%s", dir);
+	mkdirs(dir);
 	if (zksnap_dir(dir, zdir, sizeof(zdir)) == -1)
 		err(EX_CANTCREAT, "%s/zk", dir);
 	if (hasdata(zdir))
