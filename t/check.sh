@@ -108,7 +108,7 @@ runbats t/diff.bats
 t0=$(now)
 echo "== kazoo suite against $ZK_BIN/zk-node (budget ${budget}s)"
 mkdir -p "$out/kazoo-logs"
-ZK_KAZOO_LOGDIR=$out/kazoo-logs timeout -s INT -k 60 "$budget" \
+ZK_KAZOO_LOGDIR=$out/kazoo-logs timeout -s INT -k 120 "$budget" \
     t/kazoo/run.sh zk -q -p no:warnings --junitxml="$out/kazoo.xml" \
     >"$out/kazoo.log" 2>&1
 rc=$?

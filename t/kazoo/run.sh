@@ -63,7 +63,15 @@ cleanup() {
 	rm -f "$pidfile"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# SIGINT/SIGTERM (e.g. check.sh's time budget): pass SIGINT on to pytest,
+# which then stops and still writes its --junitxml, and wait for it.
+pytest=
+trap 'stop' INT TERM
+stop() {
+	[ -n "$pytest" ] && kill -INT "$pytest" 2>/dev/null
+	interrupted=1
+}
+interrupted=0
 
 export ZK_KAZOO_TARGET=$target ZK_BIN ZK_KAZOO_PIDFILE=$pidfile
 export ZOOKEEPER_CLUSTER_SIZE=1 ZOOKEEPER_VERSION=3.8.0
@@ -76,4 +84,13 @@ unset ZOOKEEPER_JAAS_AUTH TRAVIS
 /usr/bin/python3 -m pytest -p zkplugin -p no:cacheprovider \
     --rootdir=/usr/lib/python3/dist-packages/kazoo/tests \
     --timeout="${ZK_KAZOO_TIMEOUT:-60}" -o junit_family=xunit1 \
-    --pyargs kazoo.tests "$@"
+    --pyargs kazoo.tests "$@" </dev/null &
+pytest=$!
+while :; do
+	wait "$pytest"
+	rc=$?
+	# wait returns early (>128) when a trapped signal arrives
+	kill -0 "$pytest" 2>/dev/null || break
+done
+[ "$interrupted" -eq 0 ] || echo "t/kazoo/run.sh: interrupted" >&2
+exit "$rc"

@@ -28,6 +28,7 @@ import kazoo.testing.common as common
 TARGET = os.environ.get("ZK_KAZOO_TARGET", "apache")
 ZK_BIN = os.environ.get("ZK_BIN", "")
 PIDFILE = os.environ.get("ZK_KAZOO_PIDFILE")
+STOP_SECS = 20
 
 
 def _note_pid(pid):
@@ -53,7 +54,20 @@ def _zk_args(args):
 
 class _Server(subprocess.Popen):
     def wait(self, timeout=None):
-        rc = super().wait(timeout)
+        # A zk-node that ignores SIGTERM must not hang the suite: after
+        # STOP_SECS its whole process group is killed.
+        try:
+            rc = super().wait(timeout if timeout is not None else STOP_SECS)
+        except subprocess.TimeoutExpired:
+            if timeout is not None:
+                raise
+            sys.stderr.write("zkplugin: zk-node %d still running %ds after "
+                             "SIGTERM; killing its group\n" % (self.pid, STOP_SECS))
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            rc = super().wait()
         # The supervisor should have taken its daemons with it.
         try:
             os.killpg(self.pid, 0)
@@ -95,6 +109,11 @@ def _popen(args, **kw):
     _note_pid(p.pid)
     return p
 
+
+# run.sh starts pytest in the background, where sh sets SIGINT to ignored;
+# put Python's handler back so that SIGINT stops the run cleanly (the
+# junit report is still written and the harness stops its servers).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Only the harness's module sees the shim; everything else keeps the real
 # subprocess module.
