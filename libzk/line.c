@@ -11,6 +11,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -112,8 +113,9 @@ zkl_unescape(char *s, size_t len)
 
 /*
  * Split a line in place into its verb and fields.  Fields point into
- * the line, so it must outlive the zkline.  -1 with EINVAL for a field
- * without '=' or a bad escape; ENOMEM.
+ * the line, so it must outlive the zkline; s must have room for len + 1
+ * bytes (zkl_next leaves the NUL that replaced the newline there).  -1
+ * with EINVAL for a field without '=' or a bad escape; ENOMEM.
  */
 int
 zkl_parse(struct zkline *l, char *s, size_t len)
@@ -121,6 +123,7 @@ zkl_parse(struct zkline *l, char *s, size_t len)
 	char	*end = s + len, *p, *eq;
 	ssize_t	 n;
 
+	*end = '\0';
 	l->nf = 0;
 	while (s < end && *s == ' ')
 		s++;
@@ -211,9 +214,12 @@ zkl_parseint(const char *s, int64_t *v)
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		u = strtoull(s + 2, &end, 16);
-	else
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -1;
+		u = strtoull(s, &end, 16);
+	} else
 		u = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || end == s)
 		return -1;

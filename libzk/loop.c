@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
