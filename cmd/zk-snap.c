@@ -173,7 +173,11 @@ cmd_write(int argc, char *argv[])
 	if (argc != 2)
 		usage();
 	while (!eof) {
-		if ((n = zkbuf_read(&in, 0)) == -1) {
+		if (zkbuf_reserve(&in, 65536) == -1)
+			err(EX_OSERR, "stdin");
+		if ((n = read(0, in.p + in.len, 65536)) > 0)
+			in.len += (size_t)n;
+		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			if (open)

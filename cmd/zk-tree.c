@@ -2888,7 +2888,11 @@ loadmain(int argc, char *argv[])
 		usage();
 	inittree();
 	while (!eof) {
-		if ((r = zkbuf_read(&in, 0)) == -1) {
+		if (zkbuf_reserve(&in, 65536) == -1)
+			err(EX_OSERR, "stdin");
+		if ((r = read(0, in.p + in.len, 65536)) > 0)
+			in.len += (size_t)r;
+		if (r == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			err(EX_IOERR, "stdin");
