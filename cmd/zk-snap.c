@@ -185,7 +185,7 @@ cmd_write(int argc, char *argv[])
 			err(EX_IOERR, "stdin");
 		}
 		eof = n == 0;
-		while (zkl_next(&in, &s, &len)) {
+		while (ZKBUF_LEN(&in) > 0 && zkl_next(&in, &s, &len)) {
 			if (!open) {
 				if ((cp = strndup(s, len)) == NULL)
 					err(EX_OSERR, NULL);
@@ -509,7 +509,7 @@ cmd_take(int argc, char *argv[])
 	if (write(fd, "snapshot\n", 9) != 9)
 		err(EX_IOERR, "%s", sock);
 	for (;;) {
-		if (zkl_next(&in, &s, &len))
+		if (ZKBUF_LEN(&in) > 0 && zkl_next(&in, &s, &len))
 			break;
 		if ((n = zkbuf_read(&in, fd)) == -1) {
 			if (errno == EINTR)

@@ -2899,7 +2899,7 @@ loadmain(int argc, char *argv[])
 		}
 		bufcheck(&in);
 		eof = r == 0;
-		while (zkl_next(&in, &s, &len)) {
+		while (ZKBUF_LEN(&in) > 0 && zkl_next(&in, &s, &len)) {
 			if (strncmp(s, "# zk-snap 1 ", 12) == 0) {
 				if (zkl_parse(&l, s + 10, len - 10) == 0)
 					zxid = zkl_intdef(&l, "zxid", 0);
@@ -2932,6 +2932,8 @@ loadmain(int argc, char *argv[])
 	}
 	if (ZKBUF_LEN(&in) > 0)
 		errx(EX_DATAERR, "stdin: last line not ended");
+	zkbuf_free(&in);
+	zkl_free(&l);
 	bad = loadcheck(check);
 	printf("zxid=0x%" PRIx64 " nodes=%zu sessions=%zu ephemerals=%zu "
 	    "datasize=%" PRId64 " end=%s problems=%zu\n", (uint64_t)zxid,

@@ -334,7 +334,8 @@ zksnap_line(struct zksnapr *r, char **line, size_t *len, const char **why)
 		r->consume = 0;
 	}
 	for (;;) {
-		if (zkl_next(&r->out, line, len)) {
+		if (ZKBUF_LEN(&r->out) > 0 &&
+		    zkl_next(&r->out, line, len)) {
 			r->consume = *len + 1;
 			return 1;
 		}
