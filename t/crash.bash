@@ -88,8 +88,12 @@ writer_kill() {
 }
 
 check() {
-	run -0 $LOAD check "127.0.0.1:$PORT" "$D/acks" "$@"
+	run $LOAD check "127.0.0.1:$PORT" "$D/acks" "$@"
 	echo "$output" >&3
+	if [ "$status" -ne 0 ]; then
+		echo "$output" >&2
+		return 1
+	fi
 }
 
 crash_teardown() {
