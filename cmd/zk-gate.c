@@ -1067,8 +1067,12 @@ request(struct client *cl, const char *body, size_t len)
 		local_reply(cl, xid, type, 0, nulltok, 4);
 		return;
 	case ZOP_RECONFIG:
-		/* reconfigEnabled: reconfig is not implemented yet either */
-		local_reply(cl, xid, type, ZRECONFIGDISABLED, NULL, 0);
+		/*
+		 * As Apache: disabled is -123; enabled on a standalone
+		 * server (the only kind zk is yet) is unimplemented.
+		 */
+		local_reply(cl, xid, type, cfg.reconfigEnabled ?
+		    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
 		return;
 	}
 	kind = isreadop(type) ? K_READ : K_WRITE;

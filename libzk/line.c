@@ -26,6 +26,8 @@ zkl_next(struct zkbuf *b, char **line, size_t *len)
 {
 	char	*p, *nl;
 
+	if (ZKBUF_LEN(b) == 0)
+		return 0;
 	p = ZKBUF_DATA(b);
 	if ((nl = memchr(p, '\n', ZKBUF_LEN(b))) == NULL)
 		return 0;
