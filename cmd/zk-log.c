@@ -261,9 +261,11 @@ serve(int argc, char *argv[])
 	zkl_begin(&L.tree->out, "ready");
 	zkl_putx(&L.tree->out, "zxid", L.last);
 	zkl_end(&L.tree->out);
-	zkbuf_add(&L.tree->in, ZKBUF_DATA(&early), ZKBUF_LEN(&early));
+	if (ZKBUF_LEN(&early) > 0) {
+		zkbuf_add(&L.tree->in, ZKBUF_DATA(&early), ZKBUF_LEN(&early));
+		onread(L.tree);
+	}
 	zkbuf_free(&early);
-	onread(L.tree);
 	zk_dbg("serving, last zxid 0x%" PRIx64, L.last);
 
 	for (;;) {
@@ -289,7 +291,7 @@ hello(int fd, struct zkbuf *rest)
 
 	zk_dbg("waiting for zk-tree's loaded line");
 	for (;;) {
-		while (zkl_next(rest, &line, &len)) {
+		while (ZKBUF_LEN(rest) > 0 && zkl_next(rest, &line, &len)) {
 			memset(&l, 0, sizeof(l));
 			if (zkl_parse(&l, line, len) == -1)
 				err(EX_OSERR, "tree.sock");
@@ -731,6 +733,15 @@ validat(const unsigned char *b, size_t p, size_t size)
 	return zk_crc32c(0, b + p + HDRLEN, len) == be32(b + p + 4);
 }
 
+static uint64_t
+load64(const unsigned char *p)
+{
+	uint64_t	 v;
+
+	memcpy(&v, p, sizeof(v));	/* any alignment; one load */
+	return v;
+}
+
 /* Is there a whole record anywhere from p on?  Runs of zeros are skipped
  * a word at a time: preallocated space is mostly zeros. */
 static int
@@ -741,10 +752,8 @@ findvalid(const unsigned char *b, size_t p, size_t size)
 	while (p + HDRLEN < size) {
 		for (q = p; q < size && b[q] == 0 && (q & 7) != 0; q++)
 			;
-		while (q + 32 <= size && (*(const uint64_t *)(const void *)
-		    (b + q) | *(const uint64_t *)(const void *)(b + q + 8) |
-		    *(const uint64_t *)(const void *)(b + q + 16) |
-		    *(const uint64_t *)(const void *)(b + q + 24)) == 0)
+		while (q + 32 <= size && (load64(b + q) | load64(b + q + 8) |
+		    load64(b + q + 16) | load64(b + q + 24)) == 0)
 			q += 32;
 		while (q < size && b[q] == 0)
 			q++;
