@@ -1027,7 +1027,6 @@ request(struct client *cl, const char *body, size_t len)
 	struct pend	*p;
 	int32_t		 xid, type;
 	int		 rc, kind;
-	char		 nulltok[4] = { -1, -1, -1, -1 };
 
 	zkbuf_reset(&scratch);
 	rc = zkreq_decode(&scratch, body, len, cl->session,
@@ -1064,7 +1063,14 @@ request(struct client *cl, const char *body, size_t len)
 		    ZKBUF_LEN(&scratch));
 		return;
 	case ZOP_SASL:
-		local_reply(cl, xid, type, 0, nulltok, 4);
+		/*
+		 * No SASL mechanism yet.  Apache without one answers a null
+		 * token, on which a SASL client loops forever; fail the
+		 * authentication instead, as a failed SASL exchange does.
+		 */
+		local_reply(cl, xid, type, ZAUTHFAILED, NULL, 0);
+		cl->closing = 1;
+		zkloop_close(cl->c);
 		return;
 	case ZOP_RECONFIG:
 		/*
