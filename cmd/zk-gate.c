@@ -69,6 +69,7 @@ struct client {
 	struct zkbuf	 auth;		/* " auth=ip:.. auth=digest:.." */
 	struct zkbuf	 ids;		/* scheme\0id\0 ... for whoAmI */
 	struct pendq	 pq;
+	struct pend	*unsent;	/* first request not yet sent, or NULL */
 	int		 npend, nreads, nwrites;
 	/* stats for cons/stat */
 	uint64_t	 recved, sent;
@@ -178,7 +179,7 @@ main(int argc, char *argv[])
 	const char	*file = NULL, *rundir = NULL;
 	struct client	*cl;
 	char		 errbuf[1200];
-	int		 ch, fd;
+	int		 ch, fd, one = 1;
 	int64_t		 now, tick;
 
 	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
@@ -215,6 +216,10 @@ main(int argc, char *argv[])
 	if ((fd = zk_listen_tcp(cfg.clientPortAddress, cfg.clientPort)) == -1)
 		err(EX_OSERR, "%s:%d", cfg.clientPortAddress[0] ?
 		    cfg.clientPortAddress : "*", cfg.clientPort);
+	/* accepted sockets inherit TCP_NODELAY from the listener (Linux,
+	 * the BSDs): one setsockopt here instead of one per connection */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		err(EX_OSERR, "TCP_NODELAY");
 	if (zkloop_listen(loop, fd, onaccept, NULL) == -1)
 		err(EX_OSERR, "listen");
 	zk_dbg("serving on %s:%d, zxid 0x%" PRIx64, cfg.clientPortAddress,
@@ -677,7 +682,7 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	struct client		*cl, *o;
-	int			 one = 1, n = 0;
+	int			 n = 0;
 	char			 ip[INET6_ADDRSTRLEN];
 	int			 port = 0;
 
@@ -712,8 +717,6 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 			return;
 		}
 	}
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
-		zk_dbg("TCP_NODELAY: %s", strerror(errno));
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
 		warn("accept");
 		close(fd);
@@ -770,6 +773,7 @@ client_close(struct zkconn *c)
 		TAILQ_REMOVE(&cl->pq, p, entry);
 		pend_free(p);
 	}
+	cl->unsent = NULL;
 	RB_REMOVE(idtree, &byid, cl);
 	TAILQ_REMOVE(&clients, cl, all);
 	nclients--;
@@ -854,6 +858,7 @@ flushreplies(struct client *cl)
 				cl->npend--;
 				pend_free(p);
 			}
+			cl->unsent = NULL;
 			return;
 		}
 		pend_free(p);
@@ -869,29 +874,35 @@ flushreplies(struct client *cl)
 	}
 }
 
-/* send held requests that the FIFO rule now allows, in order */
+/*
+ * Send held requests that the FIFO rule now allows, in order: a read
+ * goes to zk-tree only while no write is outstanding, a write to zk-log
+ * only while no read is.  Everything before cl->unsent has been sent or
+ * is answered locally, so each request is looked at once.
+ */
 static void
 dispatch(struct client *cl)
 {
 	struct pend	*p;
 
-	TAILQ_FOREACH(p, &cl->pq, entry) {
-		if (p->kind == K_LOCAL || p->sent)
+	for (p = cl->unsent; p != NULL; p = TAILQ_NEXT(p, entry)) {
+		if (p->kind == K_LOCAL)
 			continue;
 		if (p->kind == K_READ) {
 			if (cl->nwrites > 0)
-				return;
+				break;
 			putline(tree, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
 			cl->nreads++;
 		} else {
 			if (cl->nreads > 0)
-				return;
+				break;
 			putline(zlog, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
 			cl->nwrites++;
 		}
 		p->sent = 1;
 		zkbuf_reset(&p->line);
 	}
+	cl->unsent = p;
 }
 
 /* ids for whoAmI: vector<ClientInfo{scheme, user}> */
@@ -1083,20 +1094,20 @@ request(struct client *cl, const char *body, size_t len)
 	}
 	kind = isreadop(type) ? K_READ : K_WRITE;
 	p = pend_new(cl, xid, type, kind);
-	if (kind == K_READ && cl->nwrites == 0 && p == TAILQ_FIRST(&cl->pq)) {
+	if (cl->unsent == NULL && kind == K_READ && cl->nwrites == 0) {
 		putline(tree, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 		cl->nreads++;
 		p->sent = 1;
-	} else if (kind == K_WRITE && cl->nreads == 0 &&
-	    p == TAILQ_FIRST(&cl->pq)) {
+	} else if (cl->unsent == NULL && kind == K_WRITE && cl->nreads == 0) {
 		putline(zlog, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 		cl->nwrites++;
 		p->sent = 1;
-	} else {
+	} else {		/* held behind an unsent or opposite request */
 		zkbuf_add(&p->line, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 		if (p->line.err)
 			errx(EX_OSERR, "out of memory");
-		dispatch(cl);
+		if (cl->unsent == NULL)
+			cl->unsent = p;
 	}
 	if (type == ZOP_CLOSESESSION)
 		cl->closing = 1;	/* nothing after it is read */

@@ -28,6 +28,7 @@ struct zkloop {
 	struct pollfd		*pfd;
 	struct zkconn		**pc;
 	size_t			 pcap;
+	int			 accepted;	/* fd from accept4, non-blocking */
 };
 
 struct zkloop *
@@ -38,6 +39,7 @@ zkloop_new(void)
 	if ((lp = calloc(1, sizeof(*lp))) == NULL)
 		return NULL;
 	TAILQ_INIT(&lp->conns);
+	lp->accepted = -1;
 	return lp;
 }
 
@@ -47,7 +49,7 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 {
 	struct zkconn	*c;
 
-	if (zk_nonblock(fd) == -1)
+	if (fd != lp->accepted && zk_nonblock(fd) == -1)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -187,10 +189,13 @@ zkloop_run(struct zkloop *lp, int timeout)
 			int		k;
 
 			for (k = 0; k < 64; k++) {
-				fd = accept(l.fd, NULL, NULL);
+				fd = accept4(l.fd, NULL, NULL,
+				    SOCK_NONBLOCK | SOCK_CLOEXEC);
 				if (fd == -1)
 					break;
+				lp->accepted = fd;
 				l.onaccept(lp, fd, l.arg);
+				lp->accepted = -1;
 			}
 			continue;
 		}
