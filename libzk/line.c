@@ -309,30 +309,112 @@ zkl_puts(struct zkbuf *b, const char *key, const char *s)
 	zkl_put(b, key, s, strlen(s));
 }
 
+/*
+ * Integers by hand, not printf: a get's reply line has six of them and
+ * vfprintf cost more than the rest of the line.  Each writes backwards
+ * from the end of a small buffer and returns where it started; the
+ * output is what "%" PRId64, "0x%" PRIx64 and "-0x%" PRIx64 print.
+ */
+static char *
+fmtu(char *end, uint64_t u)
+{
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	return end;
+}
+
+static char *
+fmtd(char *end, int64_t v)
+{
+	char	*p;
+
+	p = fmtu(end, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+static char *
+fmtx(char *end, uint64_t u)
+{
+	static const char	 hex[] = "0123456789abcdef";
+
+	do {
+		*--end = hex[u & 15];
+		u >>= 4;
+	} while (u != 0);
+	*--end = 'x';
+	*--end = '0';
+	return end;
+}
+
+/* " key=" then the len bytes at p; room is checked once. */
+static void
+putraw(struct zkbuf *b, const char *key, const char *p, size_t len)
+{
+	size_t	 klen = strlen(key);
+
+	if (zkbuf_reserve(b, klen + 2 + len) == -1)
+		return;
+	b->p[b->len++] = ' ';
+	memcpy(b->p + b->len, key, klen);
+	b->len += klen;
+	b->p[b->len++] = '=';
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
 void
 zkl_putd(struct zkbuf *b, const char *key, int64_t v)
 {
-	zkbuf_printf(b, " %s=%" PRId64, key, v);
+	char	 tmp[24], *end = tmp + sizeof(tmp), *p;
+
+	p = fmtd(end, v);
+	putraw(b, key, p, (size_t)(end - p));
 }
 
 void
 zkl_putx(struct zkbuf *b, const char *key, int64_t v)
 {
+	char	 tmp[24], *end = tmp + sizeof(tmp), *p;
+
+	p = fmtx(end, v < 0 ? -(uint64_t)v : (uint64_t)v);
 	if (v < 0)
-		zkbuf_printf(b, " %s=-0x%" PRIx64, key, -(uint64_t)v);
-	else
-		zkbuf_printf(b, " %s=0x%" PRIx64, key, (uint64_t)v);
+		*--p = '-';
+	putraw(b, key, p, (size_t)(end - p));
 }
 
+/* stat=czxid,mzxid,ctime,mtime,version,cversion,aversion,owner,dataLength,
+ * numChildren,pzxid: zxids and owner as unsigned hex, the rest decimal */
 void
 zkl_putstat(struct zkbuf *b, const char *key, const struct zkstat *st)
 {
-	zkbuf_printf(b, " %s=0x%" PRIx64 ",0x%" PRIx64 ",%" PRId64 ",%" PRId64
-	    ",%d,%d,%d,0x%" PRIx64 ",%d,%d,0x%" PRIx64, key,
-	    (uint64_t)st->czxid, (uint64_t)st->mzxid, st->ctime, st->mtime,
-	    st->version, st->cversion, st->aversion,
-	    (uint64_t)st->ephemeralOwner, st->dataLength, st->numChildren,
-	    (uint64_t)st->pzxid);
+	char	 tmp[11 * 24], *end = tmp + sizeof(tmp), *p = end;
+
+	p = fmtx(p, (uint64_t)st->pzxid);
+	*--p = ',';
+	p = fmtd(p, st->numChildren);
+	*--p = ',';
+	p = fmtd(p, st->dataLength);
+	*--p = ',';
+	p = fmtx(p, (uint64_t)st->ephemeralOwner);
+	*--p = ',';
+	p = fmtd(p, st->aversion);
+	*--p = ',';
+	p = fmtd(p, st->cversion);
+	*--p = ',';
+	p = fmtd(p, st->version);
+	*--p = ',';
+	p = fmtd(p, st->mtime);
+	*--p = ',';
+	p = fmtd(p, st->ctime);
+	*--p = ',';
+	p = fmtx(p, (uint64_t)st->mzxid);
+	*--p = ',';
+	p = fmtx(p, (uint64_t)st->czxid);
+	putraw(b, key, p, (size_t)(end - p));
 }
 
 void

@@ -1,7 +1,7 @@
 /*
  * libzk-test: drives libzk for t/libzk.bats.
  *
- *	libzk-test jute | frame | escape | line | int | stat
+ *	libzk-test jute | frame | escape | line | int | stat | fmt
  *		run the named self-checks; print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -35,7 +35,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | cfg file | digest text\n");
+	    "int | stat | fmt | cfg file | digest text\n");
 	exit(EX_USAGE);
 }
 
@@ -316,6 +316,73 @@ t_int(void)
 	CHECK(zkl_parseint("99999999999999999999", &v) == -1);
 }
 
+/* A random value of a random magnitude, either sign. */
+static int64_t
+rnd64(void)
+{
+	uint64_t	 u = (uint64_t)arc4random() << 32 | arc4random();
+
+	u >>= arc4random_uniform(64);
+	return arc4random_uniform(2) ? -(int64_t)u : (int64_t)u;
+}
+
+/* zkl_putd, zkl_putx, zkl_putstat print what snprintf prints. */
+static void
+t_fmt(void)
+{
+	static const int64_t	 edge[] = { 0, 1, -1, 9, 10, -10, 15, 16,
+				    INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN,
+				    INT64_MIN + 1, 999999999999999999LL };
+	struct zkbuf	 b = { 0 };
+	struct zkstat	 st;
+	char		 want[512];
+	int64_t		 v;
+	size_t		 i, n;
+
+	for (i = 0; i < 200000; i++) {
+		v = i < sizeof(edge) / sizeof(edge[0]) ? edge[i] : rnd64();
+		zkbuf_reset(&b);
+		zkl_putd(&b, "k", v);
+		n = (size_t)snprintf(want, sizeof(want), " k=%" PRId64, v);
+		CHECK(!b.err && b.len == n && memcmp(b.p, want, n) == 0);
+		zkbuf_reset(&b);
+		zkl_putx(&b, "key", v);
+		if (v < 0)
+			n = (size_t)snprintf(want, sizeof(want),
+			    " key=-0x%" PRIx64, -(uint64_t)v);
+		else
+			n = (size_t)snprintf(want, sizeof(want),
+			    " key=0x%" PRIx64, (uint64_t)v);
+		CHECK(!b.err && b.len == n && memcmp(b.p, want, n) == 0);
+		if (failed)
+			break;
+	}
+	for (i = 0; i < 50000 && !failed; i++) {
+		v = i < sizeof(edge) / sizeof(edge[0]) ? edge[i] : 0;
+		st.czxid = v ? v : rnd64();
+		st.mzxid = v ? v : rnd64();
+		st.ctime = v ? v : rnd64();
+		st.mtime = v ? v : rnd64();
+		st.version = v ? (int32_t)v : (int32_t)rnd64();
+		st.cversion = v ? (int32_t)v : (int32_t)rnd64();
+		st.aversion = v ? (int32_t)v : (int32_t)rnd64();
+		st.ephemeralOwner = v ? v : rnd64();
+		st.dataLength = v ? (int32_t)v : (int32_t)rnd64();
+		st.numChildren = v ? (int32_t)v : (int32_t)rnd64();
+		st.pzxid = v ? v : rnd64();
+		zkbuf_reset(&b);
+		zkl_putstat(&b, "stat", &st);
+		n = (size_t)snprintf(want, sizeof(want), " stat=0x%" PRIx64
+		    ",0x%" PRIx64 ",%" PRId64 ",%" PRId64 ",%d,%d,%d,0x%" PRIx64
+		    ",%d,%d,0x%" PRIx64, (uint64_t)st.czxid,
+		    (uint64_t)st.mzxid, st.ctime, st.mtime, st.version,
+		    st.cversion, st.aversion, (uint64_t)st.ephemeralOwner,
+		    st.dataLength, st.numChildren, (uint64_t)st.pzxid);
+		CHECK(!b.err && b.len == n && memcmp(b.p, want, n) == 0);
+	}
+	zkbuf_free(&b);
+}
+
 static void
 t_stat(void)
 {
@@ -418,6 +485,8 @@ main(int argc, char *argv[])
 		t_stat();
 	else if (strcmp(argv[1], "int") == 0)
 		t_int();
+	else if (strcmp(argv[1], "fmt") == 0)
+		t_fmt();
 	else
 		usage();
 	if (failed == 0)

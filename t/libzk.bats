@@ -39,6 +39,11 @@ setup() {
 	[ "$output" = "ok int" ]
 }
 
+@test "zkl_putd, zkl_putx, zkl_putstat: what snprintf prints, random values, INT64_MIN" {
+	run -0 "$drv" fmt
+	[ "$output" = "ok fmt" ]
+}
+
 @test "zkl_parsestat: round trip and malformed stats" {
 	run -0 "$drv" stat
 	[ "$output" = "ok stat" ]
