@@ -1,7 +1,7 @@
 /*
  * libzk-test: drives libzk for t/libzk.bats.
  *
- *	libzk-test jute | frame | escape | line | int | stat | fmt
+ *	libzk-test jute | frame | escape | line | int | stat | fmt | crc
  *		run the named self-checks; print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -35,7 +35,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | cfg file | digest text\n");
+	    "int | stat | fmt | crc | cfg file | digest text\n");
 	exit(EX_USAGE);
 }
 
@@ -316,6 +316,46 @@ t_int(void)
 	CHECK(zkl_parseint("99999999999999999999", &v) == -1);
 }
 
+/* CRC-32C bit by bit, as defined: the reference for zk_crc32c. */
+static uint32_t
+crcbits(uint32_t crc, const unsigned char *p, size_t len)
+{
+	int	 j;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (j = 0; j < 8; j++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78 : crc >> 1;
+	}
+	return ~crc;
+}
+
+/* zk_crc32c (whichever way it computes) against the definition. */
+static void
+t_crc(void)
+{
+	unsigned char	 buf[4096 + 16];
+	size_t		 i, off, len, cut;
+	uint32_t	 seed;
+
+	CHECK(zk_crc32c(0, "123456789", 9) == 0xe3069283);
+	CHECK(zk_crc32c(0, "", 0) == 0);
+	arc4random_buf(buf, sizeof(buf));
+	for (i = 0; i < 20000 && !failed; i++) {
+		off = arc4random_uniform(16);
+		len = i < 300 ? i : arc4random_uniform(4097);
+		seed = i & 1 ? arc4random() : 0;
+		CHECK(zk_crc32c(seed, buf + off, len) ==
+		    crcbits(seed, buf + off, len));
+		/* in two pieces: the running value carries over */
+		cut = len ? arc4random_uniform((uint32_t)len + 1) : 0;
+		CHECK(zk_crc32c(zk_crc32c(seed, buf + off, cut),
+		    buf + off + cut, len - cut) ==
+		    crcbits(seed, buf + off, len));
+	}
+}
+
 /* A random value of a random magnitude, either sign. */
 static int64_t
 rnd64(void)
@@ -487,6 +527,8 @@ main(int argc, char *argv[])
 		t_int();
 	else if (strcmp(argv[1], "fmt") == 0)
 		t_fmt();
+	else if (strcmp(argv[1], "crc") == 0)
+		t_crc();
 	else
 		usage();
 	if (failed == 0)

@@ -44,6 +44,13 @@ setup() {
 	[ "$output" = "ok fmt" ]
 }
 
+@test "zk_crc32c: the bitwise definition, random lengths, alignments, seeds" {
+	run -0 "$drv" crc
+	[ "$output" = "ok crc" ]
+	ZK_CRC_SOFT=1 run -0 "$drv" crc
+	[ "$output" = "ok crc" ]
+}
+
 @test "zkl_parsestat: round trip and malformed stats" {
 	run -0 "$drv" stat
 	[ "$output" = "ok stat" ]
