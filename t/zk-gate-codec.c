@@ -4,6 +4,10 @@
  *	zk-gate-codec dec		stdin: one hex request body a line;
  *					stdout: "rc xid type line"
  *	zk-gate-codec enc TYPE		stdin: `r` lines; stdout: hex frames
+ *	zk-gate-codec stat		stdin: one stat= value a line; stdout:
+ *					"ok" or "refused" when zkrep_encode's
+ *					parser agrees with zkl_parsestat,
+ *					"differ" when not
  */
 #include <sys/types.h>
 
@@ -28,6 +32,42 @@ unhex(unsigned char *dst, const char *s, size_t n)
 	return 0;
 }
 
+/* zkrep_encode of an exists reply against zkl_parsestat + jw_stat */
+static const char *
+statcheck(const char *s)
+{
+	struct zkbuf	 ref = { 0 }, line = { 0 }, fr = { 0 };
+	struct zkline	 l = { 0 };
+	struct zkstat	 st;
+	size_t		 at;
+	int		 r1, r2, same;
+
+	if ((r1 = zkl_parsestat(s, &st)) == 0) {
+		at = jw_frame_begin(&ref);
+		jw_int(&ref, 7);
+		jw_long(&ref, 5);
+		jw_int(&ref, 0);
+		jw_stat(&ref, &st);
+		jw_frame_end(&ref, at);
+	}
+	zkl_begin(&line, "r session=0x1 xid=7 zxid=0x5 err=0");
+	zkl_puts(&line, "stat", s);
+	zkl_end(&line);
+	if (line.err || ref.err)
+		err(71, NULL);
+	line.p[line.len - 1] = '\0';
+	if (zkl_parse(&l, line.p, line.len - 1) == -1)
+		errx(65, "bad line");
+	r2 = zkrep_encode(&fr, &l, ZOP_EXISTS);
+	same = (r1 == 0) == (r2 == 0) && (r1 != 0 || (fr.len == ref.len &&
+	    memcmp(fr.p, ref.p, fr.len) == 0));
+	zkl_free(&l);
+	zkbuf_free(&ref);
+	zkbuf_free(&line);
+	zkbuf_free(&fr);
+	return !same ? "differ" : r1 == 0 ? "ok" : "refused";
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -41,7 +81,7 @@ main(int argc, char *argv[])
 	int		 rc;
 
 	if (argc < 2)
-		errx(64, "usage: zk-gate-codec dec | enc type");
+		errx(64, "usage: zk-gate-codec dec | enc type | stat");
 	memset(&b, 0, sizeof(b));
 	memset(&l, 0, sizeof(l));
 	while ((len = getline(&line, &cap, stdin)) != -1) {
@@ -59,6 +99,8 @@ main(int argc, char *argv[])
 			printf("%d %d %d %.*s\n", rc, xid, type,
 			    (int)(rc == 0 ? b.len - 1 : b.len), b.p ? b.p : "");
 			free(body);
+		} else if (strcmp(argv[1], "stat") == 0) {
+			printf("%s\n", statcheck(line));
 		} else {
 			if (argc < 3)
 				errx(64, "enc needs a type");

@@ -7,6 +7,8 @@
  * session and xid are the request's, and which writing the parsed fields
  * again with zkl_put reproduces byte for byte.  The parsed fields are then
  * turned into a reply line for zkrep_encode, which must not crash either.
+ * The input read as a stat= value must give zkrep_encode's parser the
+ * result zkl_parsestat gives.
  */
 #include <sys/types.h>
 
@@ -57,6 +59,44 @@ reply(const struct zkline *req, int32_t type)
 	zkbuf_free(&frame);
 }
 
+/* the input as a stat= value: zkrep_encode reads it as zkl_parsestat does */
+static void
+statdiff(const uint8_t *data, size_t size)
+{
+	struct zkbuf	 b = { 0 }, ref = { 0 }, frame = { 0 };
+	struct zkline	 l = { 0 };
+	struct zkstat	 st;
+	char		 s[128];
+	size_t		 n = size < sizeof(s) - 1 ? size : sizeof(s) - 1, at;
+	int		 r1, r2;
+
+	memcpy(s, data, n);
+	s[n] = '\0';
+	if ((r1 = zkl_parsestat(s, &st)) == 0) {
+		at = jw_frame_begin(&ref);
+		jw_int(&ref, 1);
+		jw_long(&ref, 2);
+		jw_int(&ref, 0);
+		jw_stat(&ref, &st);
+		jw_frame_end(&ref, at);
+	}
+	zkl_begin(&b, "r session=0x1 xid=1 zxid=0x2 err=0");
+	zkl_puts(&b, "stat", s);
+	zkl_end(&b);
+	ASSERT(!b.err && !ref.err);
+	b.p[b.len - 1] = '\0';
+	ASSERT(zkl_parse(&l, b.p, b.len - 1) == 0);
+	r2 = zkrep_encode(&frame, &l, ZOP_EXISTS);
+	ASSERT((r1 == 0) == (r2 == 0));
+	if (r1 == 0)
+		ASSERT(frame.len == ref.len &&
+		    memcmp(frame.p, ref.p, ref.len) == 0);
+	zkl_free(&l);
+	zkbuf_free(&b);
+	zkbuf_free(&ref);
+	zkbuf_free(&frame);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,6 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 i;
 	int		 rc;
 
+	statdiff(data, size);
 	rc = zkreq_decode(&line, (const char *)data, size, SESSION, AUTH,
 	    &xid, &type);
 	if (rc != 0) {
