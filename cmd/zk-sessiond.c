@@ -55,6 +55,8 @@ static struct {
 	int		 ready;
 	int64_t		 nextcheck;
 	struct zkline	 l;
+	unsigned char	 pool[PWLEN * 256];	/* random bytes for passwords */
+	size_t		 poolleft;
 } S;
 
 static void	 usage(void);
@@ -81,6 +83,7 @@ static int	 parsesid(const char *, uint64_t *);
 static int	 parsepw(const char *, unsigned char *);
 static int	 samepw(const unsigned char *, const unsigned char *);
 static void	 putpw(struct zkbuf *, const unsigned char *);
+static void	 newpw(unsigned char *);
 
 static void
 usage(void)
@@ -336,7 +339,7 @@ mint(struct zkconn *c, const struct zkline *l)
 	while (lookup(S.nextid) != NULL)
 		S.nextid++;
 	s = insert(S.nextid++);
-	arc4random_buf(s->passwd, sizeof(s->passwd));
+	newpw(s->passwd);
 	s->timeout = clamp(zkl_intdef(l, "timeout", 0));
 	s->deadline = zk_mono_ms() + s->timeout;
 	s->state = S_MINTED;
@@ -593,10 +596,35 @@ samepw(const unsigned char *a, const unsigned char *b)
 static void
 putpw(struct zkbuf *b, const unsigned char *pw)
 {
-	char	 hex[2 * PWLEN + 1];
-	int	 i;
+	static const char	 hex[] = "0123456789abcdef";
+	char			 s[2 * PWLEN + 1];
+	int			 i;
 
-	for (i = 0; i < PWLEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", pw[i]);
-	zkl_puts(b, "passwd", hex);
+	for (i = 0; i < PWLEN; i++) {
+		s[2 * i] = hex[pw[i] >> 4];
+		s[2 * i + 1] = hex[pw[i] & 15];
+	}
+	s[2 * PWLEN] = '\0';
+	zkl_puts(b, "passwd", s);
+}
+
+/*
+ * A fresh password from a pool that arc4random_buf fills 256 at a time:
+ * libbsd's arc4random calls getpid(2) on every call (to notice a fork;
+ * zk-sessiond never forks), one syscall per session.  Bytes handed out
+ * are wiped from the pool.
+ */
+static void
+newpw(unsigned char *pw)
+{
+	unsigned char	*p;
+
+	if (S.poolleft < PWLEN) {
+		arc4random_buf(S.pool, sizeof(S.pool));
+		S.poolleft = sizeof(S.pool);
+	}
+	p = S.pool + sizeof(S.pool) - S.poolleft;
+	memcpy(pw, p, PWLEN);
+	explicit_bzero(p, PWLEN);
+	S.poolleft -= PWLEN;
 }
