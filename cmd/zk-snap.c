@@ -998,7 +998,7 @@ impsnap(const char *file, int64_t zxid)
 	struct apacl	 key, *a;
 	int64_t		*sids = NULL, owner, *extra = NULL;
 	size_t		*stack = NULL, nacl, nn = 0, cap = 0, sp = 0, i, k;
-	size_t		 nsess, nextra = 0, summed = 0;
+	size_t		 nsess, nextra = 0, summed = 0, sessat;
 	uint32_t	 sum = 1;
 	int32_t		 cnt, len, dver;
 	char		 pw[33];
@@ -1016,6 +1016,7 @@ impsnap(const char *file, int64_t zxid)
 	if ((cnt = apint(&c)) < 0 || (size_t)cnt > c.len / 12)
 		apbad(&c, "bad session count");
 	nsess = (size_t)cnt;
+	sessat = c.off;
 	if ((sids = calloc(nsess + 1, sizeof(*sids))) == NULL)
 		err(EX_OSERR, NULL);
 	for (i = 0; i < nsess; i++) {
@@ -1171,7 +1172,7 @@ impsnap(const char *file, int64_t zxid)
 	}
 	free(sids);
 	/* the session table again, in file order, for the timeouts */
-	c.off = 24;
+	c.off = sessat;
 	for (i = 0; i < nsess; i++) {
 		owner = aplong(&c);
 		len = apint(&c);
@@ -1273,7 +1274,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 	case AP_SETDATA:
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
-		v = apint(t);			/* the version after it */
+		v = apint(t);	/* the version after it (checkAndIncVersion) */
 		zkl_put(f, "path", p, (size_t)pl);
 		if (dl >= 0)
 			zkl_put(f, "data", d, (size_t)dl);
@@ -1293,7 +1294,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 	case AP_CHECK:
 		p = apbuf(t, &pl);
 		zkl_put(f, "path", p, (size_t)pl);
-		zkl_putd(f, "version", apint(t));
+		zkl_putd(f, "version", apint(t) - 1);	/* as setData's */
 		return "check";
 	}
 	return NULL;
