@@ -2,7 +2,8 @@
  * zk-gate: the client port.  Decodes ZooKeeper frames into request lines
  * (libzk/STREAMS.md) for zk-tree (reads) and zk-log (writes), turns the
  * `r`, `ev` and `closed` lines of zk-tree back into frames, keeps each
- * connection's replies in request order, answers four-letter words.
+ * connection's replies in request order, answers four-letter words and,
+ * on metricsProvider.httpPort, Prometheus scrapes of /metrics.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,6 +34,8 @@
 #define MAXPENDING	1000	/* stop reading a connection past this */
 #define MAXPASSWD	64
 #define MAXOUT		(4 << 20) /* stop reading while this much is unsent */
+#define MAXHTTP		8192	/* request line and headers of a scrape */
+#define MAXSCRAPES	64	/* /metrics connections at once */
 
 enum { C_FRESH, C_HANDSHAKE, C_OPEN };
 enum { K_LOCAL, K_READ, K_WRITE };
@@ -105,9 +108,19 @@ RB_PROTOTYPE(sesstree, client, bysess, cmpsess)
 RB_GENERATE(idtree, client, byid, cmpid)
 RB_GENERATE(sesstree, client, bysess, cmpsess)
 
-/* a 4lw connection waiting for a peer's answer, in request order */
+/* an HTTP connection to the metrics port */
+struct http {
+	struct zkconn	*c;		/* NULL once closed while waiting */
+	int64_t		 born;
+	int		 waiting;	/* for zk-tree's stats line */
+	TAILQ_ENTRY(http) entry;
+};
+
+/* a 4lw connection (or a scrape) waiting for a peer's answer, in
+ * request order */
 struct w4wait {
 	int		 id;
+	struct http	*h;		/* a scrape, not a 4lw connection */
 	TAILQ_ENTRY(w4wait) entry;
 };
 TAILQ_HEAD(w4q, w4wait);
@@ -128,6 +141,13 @@ static struct zkbuf	 scratch;
 static int64_t		 started;
 static int64_t		 tracemask = 306;	/* gtmk, stmk */
 static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
+static TAILQ_HEAD(, http) scrapes = TAILQ_HEAD_INITIALIZER(scrapes);
+static int		 nscrapes;
+
+/* never reset (srst resets st): latency summaries for /metrics, ms */
+static struct {
+	int64_t		 rsum, rn, usum, un;
+} lat;
 
 /* server stats (srvr, mntr; srst resets) */
 static struct {
@@ -147,6 +167,9 @@ static void	flushreplies(struct client *);
 static void	fourletter(struct client *, const char *);
 static void	w4finish(struct client *);
 static void	housekeeping(int64_t);
+static void	onscrape(struct zkloop *, int, void *);
+static void	scrape_read(struct zkconn *);
+static void	scrape_answer(struct http *);
 
 static void
 usage(void)
@@ -222,6 +245,11 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "TCP_NODELAY");
 	if (zkloop_listen(loop, fd, onaccept, NULL) == -1)
 		err(EX_OSERR, "listen");
+	/* Apache's Prometheus provider listens on all addresses too */
+	if (cfg.metricsPort != 0 &&
+	    ((fd = zk_listen_tcp("0.0.0.0", cfg.metricsPort)) == -1 ||
+	    zkloop_listen(loop, fd, onscrape, NULL) == -1))
+		err(EX_OSERR, "metricsProvider.httpPort %d", cfg.metricsPort);
 	zk_dbg("serving on %s:%d, zxid 0x%" PRIx64, cfg.clientPortAddress,
 	    cfg.clientPort, lastzxid);
 	tick = cfg.tickTime / 2 > 0 ? cfg.tickTime / 2 : 1;
@@ -479,6 +507,11 @@ w4answer(struct w4q *q, const struct zkline *l)
 	if ((w = TAILQ_FIRST(q)) == NULL)
 		return;
 	TAILQ_REMOVE(q, w, entry);
+	if (w->h != NULL) {
+		scrape_answer(w->h);
+		free(w);
+		return;
+	}
 	cl = byconn(w->id);
 	free(w);
 	if (cl == NULL || cl->c->dead)
@@ -849,6 +882,13 @@ flushreplies(struct client *cl)
 		cl->sent++;
 		cl->lresp = now;
 		latency(cl, now - p->born);
+		if (p->kind == K_READ) {
+			lat.rsum += now - p->born;
+			lat.rn++;
+		} else if (p->kind == K_WRITE) {
+			lat.usum += now - p->born;
+			lat.un++;
+		}
 		if (p->closeafter) {
 			cl->closing = 1;
 			zkloop_close(cl->c);
@@ -1457,7 +1497,7 @@ envi(struct zkbuf *b)
 	    u.release, pw ? pw->pw_name : "?", pw ? pw->pw_dir : "?", cwd);
 }
 
-static void
+static struct w4wait *
 w4wait(struct w4q *q, struct zkconn *peerc, struct client *cl,
     const char *line)
 {
@@ -1465,9 +1505,11 @@ w4wait(struct w4q *q, struct zkconn *peerc, struct client *cl,
 
 	if ((w = malloc(sizeof(*w))) == NULL)
 		err(EX_OSERR, NULL);
-	w->id = cl->id;
+	w->id = cl != NULL ? cl->id : 0;
+	w->h = NULL;
 	TAILQ_INSERT_TAIL(q, w, entry);
 	putline(peerc, line, strlen(line));
+	return w;
 }
 
 /*
@@ -1596,6 +1638,7 @@ housekeeping(int64_t now)
 {
 	static int64_t	 lasttouch;
 	struct client	*cl, *t;
+	struct http	*h, *ht;
 	int		 n = 0;
 
 	if (now - lasttouch >= cfg.tickTime / 2) {
@@ -1613,6 +1656,9 @@ housekeeping(int64_t now)
 		if (n > 0)
 			putline(sess, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 	}
+	TAILQ_FOREACH_SAFE(h, &scrapes, entry, ht)
+		if (now - h->born > SESSIONLESS_MS && !h->c->dead)
+			zkloop_kill(h->c);	/* unlinks h */
 	for (cl = TAILQ_FIRST(&clients); cl != NULL; cl = t) {
 		t = TAILQ_NEXT(cl, all);
 		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
@@ -1622,4 +1668,280 @@ housekeeping(int64_t now)
 		    !cl->c->dead)
 			flushreplies(cl);	/* resumes reading if it can */
 	}
+}
+
+/*
+ * Prometheus: GET /metrics on metricsProvider.httpPort.  One request a
+ * connection, answered with Connection: close once zk-tree's stats line
+ * is in; nothing here waits on a socket.
+ */
+
+static void
+scrape_close(struct zkconn *c)
+{
+	struct http	*h = c->arg;
+
+	TAILQ_REMOVE(&scrapes, h, entry);
+	nscrapes--;
+	if (h->waiting)
+		h->c = NULL;	/* freed when its stats line comes */
+	else
+		free(h);
+	c->arg = NULL;
+}
+
+static void
+onscrape(struct zkloop *lp, int fd, void *arg)
+{
+	struct http	*h;
+
+	(void)arg;
+	if (nscrapes >= MAXSCRAPES) {
+		close(fd);
+		return;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		warn("metrics");
+		close(fd);
+		return;
+	}
+	if ((h->c = zkloop_conn(lp, fd, scrape_read, scrape_close, h)) ==
+	    NULL) {
+		warn("metrics");
+		free(h);
+		close(fd);
+		return;
+	}
+	h->born = zk_mono_ms();
+	TAILQ_INSERT_TAIL(&scrapes, h, entry);
+	nscrapes++;
+}
+
+/* the whole response, then close */
+static void
+http_reply(struct http *h, const char *status, const char *ctype,
+    const struct zkbuf *body)
+{
+	struct zkconn	*c = h->c;
+
+	zkbuf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n", status, ctype, ZKBUF_LEN(body));
+	if (strncmp(status, "405", 3) == 0)
+		zkbuf_printf(&c->out, "Allow: GET\r\n");
+	zkbuf_printf(&c->out, "Connection: close\r\n\r\n");
+	zkbuf_add(&c->out, ZKBUF_DATA(body), ZKBUF_LEN(body));
+	if (c->out.err)
+		errx(EX_OSERR, "out of memory");
+	c->noread = 1;
+	zkloop_close(c);
+}
+
+static void
+http_error(struct http *h, const char *status)
+{
+	zkbuf_reset(&scratch);
+	zkbuf_printf(&scratch, "%s\n", status);
+	http_reply(h, status, "text/plain; charset=utf-8", &scratch);
+}
+
+/* a token of RFC 9110: what a method and a header name are made of */
+static int
+tchar(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || (ch != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/*
+ * The request line "METHOD SP target SP HTTP/1.x" in [p, eol) (a CR
+ * before eol is allowed): 1 for GET /metrics, 0 for another well-formed
+ * request with its status in *status, -1 for garbage.
+ */
+static int
+http_reqline(const char *p, const char *eol, const char **status)
+{
+	const char	*m = p, *t;
+	size_t		 ml, tl;
+
+	if (eol > p && eol[-1] == '\r')
+		eol--;
+	while (p < eol && tchar((unsigned char)*p))
+		p++;
+	ml = (size_t)(p - m);
+	if (ml == 0 || p >= eol || *p++ != ' ')
+		return -1;
+	for (t = p; p < eol && *p > ' ' && *p < 0x7f; p++)
+		;
+	tl = (size_t)(p - t);
+	if (tl == 0 || *t != '/' || p >= eol || *p++ != ' ')
+		return -1;
+	if (eol - p != 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1'))
+		return -1;
+	if (!(tl == 8 || (tl > 8 && t[8] == '?')) ||
+	    memcmp(t, "/metrics", 8) != 0) {
+		*status = "404 Not Found";
+		return 0;
+	}
+	if (ml != 3 || memcmp(m, "GET", 3) != 0) {
+		*status = "405 Method Not Allowed";
+		return 0;
+	}
+	return 1;
+}
+
+/* header lines "name:value" in [p, end), each ending in LF */
+static int
+http_headers(const char *p, const char *end)
+{
+	const char	*e, *n;
+
+	while (p < end) {
+		if ((e = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return -1;
+		for (n = p; p < e && tchar((unsigned char)*p); p++)
+			;
+		if (p == n || *p != ':')
+			return -1;
+		p = e + 1;
+	}
+	return 0;
+}
+
+static void
+scrape_read(struct zkconn *c)
+{
+	struct http	*h = c->arg;
+	const char	*p = ZKBUF_DATA(&c->in), *eol, *hend = NULL, *status;
+	size_t		 n = ZKBUF_LEN(&c->in), i;
+	int		 rc;
+
+	if (h == NULL || h->waiting || c->closing) {
+		zkbuf_consume(&c->in, n);
+		return;
+	}
+	if ((eol = memchr(p, '\n', n)) == NULL) {
+		if (n > MAXHTTP)
+			http_error(h, "400 Bad Request");
+		return;
+	}
+	status = "400 Bad Request";
+	if ((rc = http_reqline(p, eol, &status)) == -1) {
+		http_error(h, status);
+		return;
+	}
+	/* the headers end at an empty line */
+	for (i = (size_t)(eol - p) + 1; i < n; i++) {
+		if (p[i] == '\n' && p[i - 1] == '\n')
+			hend = p + i - 1;
+		else if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n')
+			hend = p + i - 2;
+		if (hend != NULL)
+			break;
+	}
+	if (hend == NULL) {
+		if (n > MAXHTTP)
+			http_error(h, "400 Bad Request");
+		return;
+	}
+	if (hend - p > MAXHTTP || http_headers(eol + 1, hend + 1) == -1) {
+		http_error(h, "400 Bad Request");
+		return;
+	}
+	zkbuf_consume(&c->in, n);
+	if (rc == 0) {
+		http_error(h, status);
+		return;
+	}
+	/* answered when zk-tree's stats line comes (scrape_answer) */
+	c->noread = 1;
+	h->waiting = 1;
+	w4wait(&treeq, tree, NULL, "stats\n")->h = h;
+}
+
+static void
+metric(struct zkbuf *b, const char *name, const char *type, const char *help)
+{
+	zkbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+static void
+gauge(struct zkbuf *b, const char *name, const char *help, int64_t v)
+{
+	metric(b, name, "gauge", help);
+	zkbuf_printf(b, "%s %" PRId64 "\n", name, v);
+}
+
+/* the text format 0.0.4, names as Apache's Prometheus provider's */
+static void
+metrics(struct zkbuf *b)
+{
+	char	 avg[64];
+	int	 i, voters = 0;
+
+	for (i = 0; i < cfg.nservers; i++)
+		if (!cfg.servers[i].observer)
+			voters++;
+	gauge(b, "znode_count", "Number of znodes",
+	    zkl_intdef(&lastw4, "nodes", 0));
+	gauge(b, "watch_count", "Number of watches",
+	    zkl_intdef(&lastw4, "watches", 0));
+	gauge(b, "ephemerals_count", "Number of ephemeral nodes",
+	    zkl_intdef(&lastw4, "ephemerals", 0));
+	gauge(b, "approximate_data_size", "Bytes of path and data in the "
+	    "tree", zkl_intdef(&lastw4, "datasize", 0));
+	gauge(b, "global_sessions", "Number of sessions",
+	    zkl_intdef(&lastw4, "sessions", 0));
+	gauge(b, "local_sessions", "Number of local sessions", 0);
+	gauge(b, "outstanding_requests", "Requests read, not yet answered",
+	    outstanding());
+	gauge(b, "num_alive_connections", "Client connections",
+	    nclients);
+	gauge(b, "packets_received", "Packets received (reset by srst)",
+	    (int64_t)st.received);
+	gauge(b, "packets_sent", "Packets sent (reset by srst)",
+	    (int64_t)st.sent);
+	javadouble(avg, sizeof(avg), st.totlat, st.nlat);
+	metric(b, "avg_latency", "gauge", "Average request latency in ms "
+	    "(reset by srst)");
+	zkbuf_printf(b, "avg_latency %s\n", avg);
+	gauge(b, "max_latency", "Highest request latency in ms (reset by "
+	    "srst)", st.maxlat);
+	gauge(b, "min_latency", "Lowest request latency in ms (reset by "
+	    "srst)", st.minlat);
+	metric(b, "readlatency", "summary", "Read request latency in ms");
+	zkbuf_printf(b, "readlatency_count %" PRId64 "\nreadlatency_sum %"
+	    PRId64 "\n", lat.rn, lat.rsum);
+	metric(b, "updatelatency", "summary", "Write request latency in ms");
+	zkbuf_printf(b, "updatelatency_count %" PRId64 "\n"
+	    "updatelatency_sum %" PRId64 "\n", lat.un, lat.usum);
+	gauge(b, "uptime", "Milliseconds since the gate started",
+	    zk_mono_ms() - started);
+	gauge(b, "quorum_size", "Voting servers (1 standalone)",
+	    cfg.nservers == 0 ? 1 : voters);
+	gauge(b, "open_file_descriptor_count", "Open file descriptors of "
+	    "zk-gate", opencount());
+	gauge(b, "max_file_descriptor_count", "File descriptor limit of "
+	    "zk-gate", sysconf(_SC_OPEN_MAX));
+}
+
+/* zk-tree's stats line (in lastw4) is in: answer the scrape */
+static void
+scrape_answer(struct http *h)
+{
+	h->waiting = 0;
+	if (h->c == NULL) {		/* closed meanwhile */
+		free(h);
+		return;
+	}
+	if (h->c->dead)
+		return;
+	zkbuf_reset(&scratch);
+	metrics(&scratch);
+	if (scratch.err)
+		errx(EX_OSERR, "out of memory");
+	http_reply(h, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
+	    &scratch);
 }
