@@ -225,7 +225,7 @@ zkl_parseint(const char *s, int64_t *v)
 		u = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || end == s)
 		return -1;
-	*v = neg ? -(int64_t)u : (int64_t)u;
+	*v = (int64_t)(neg ? 0 - u : u);	/* hex may wrap, as owners do */
 	return 0;
 }
 
