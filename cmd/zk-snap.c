@@ -531,6 +531,10 @@ cmd_take(int argc, char *argv[])
 		errx(EX_PROTOCOL, "%s: answer without file=", sock);
 	printf("%s\n", file);
 	close(fd);
+	zkl_free(&l);
+	zkbuf_free(&in);
+	if (fflush(stdout) == EOF)
+		err(EX_IOERR, "stdout");
 	return 0;
 }
 
@@ -982,9 +986,9 @@ snapflush(struct zksnapw *w, struct zkbuf *b, int all)
 /*
  * An Apache snapshot (FileSnap: header, sessions, the ACL cache, the
  * nodes parents first up to a "/" path, Adler32 seals) becomes
- * stage/zk/snapshot.<zxid>.  Returns the number of nodes.
+ * stage/zk/snapshot.<zxid>.
  */
-static size_t
+static void
 impsnap(const char *file, int64_t zxid)
 {
 	struct apcur	 c, ac;
@@ -1089,6 +1093,16 @@ impsnap(const char *file, int64_t zxid)
 		apbad(&c, "bytes after the last seal");
 	if (nn == 0)
 		apbad(&c, "no root node");
+	for (i = 0; i < nn; i++)
+		if (nodes[i].st.mzxid > zxid || nodes[i].st.pzxid > zxid ||
+		    nodes[i].st.czxid > zxid) {
+			warnx("%s: fuzzy: the tree holds txns after 0x%" PRIx64
+			    " (Apache took it while writes went on); the log "
+			    "replays them again, safely only for creates, "
+			    "deletes and versioned changes", file,
+			    (uint64_t)zxid);
+			break;
+		}
 
 	/* numChildren: the nodes come depth first, parents first */
 	if ((stack = calloc(nn, sizeof(*stack))) == NULL)
@@ -1205,7 +1219,6 @@ impsnap(const char *file, int64_t zxid)
 	free(nodes);
 	free(acls);
 	apunmap(&c);
-	return nn;
 }
 
 struct apout {
@@ -1499,6 +1512,23 @@ implog(struct apout *o, const char *file, int last)
 	apunmap(&c);
 }
 
+static int
+emptydir(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 empty = 1;
+
+	if ((d = opendir(dir)) == NULL)
+		err(EX_CANTCREAT, "%s", dir);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
 /* The version-2 directory: SRC/version-2, or SRC itself. */
 static void
 apdir(const char *src, char *v2, size_t len)
@@ -1534,7 +1564,7 @@ zkimport(const char *src, const char *dst)
 	if (nsnap == 0 && nlog == 0)
 		errx(EX_NOINPUT, "%s: no Apache snapshot or log", v2);
 	if (lstat(dst, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode) || rmdir(dst) == -1)
+		if (!S_ISDIR(sb.st_mode) || !emptydir(dst))
 			errx(EX_CANTCREAT, "%s: exists and is not an empty "
 			    "directory", dst);
 		/* an empty NEWDIR: the staged one takes its place */
@@ -1567,7 +1597,7 @@ zkimport(const char *src, const char *dst)
 
 	if (nsnap > 0) {
 		zxid = snaps[nsnap - 1].zxid;
-		(void)impsnap(snaps[nsnap - 1].path, zxid);
+		impsnap(snaps[nsnap - 1].path, zxid);
 	}
 	memset(&o, 0, sizeof(o));
 	o.fd = -1;
@@ -1588,6 +1618,8 @@ zkimport(const char *src, const char *dst)
 	} else if (nsnap == 0)
 		errx(EX_NOINPUT, "%s: no Apache snapshot and no txns", v2);
 	fsyncdir(stagezk);
+	if (rmdir(dst) == -1 && errno != ENOENT)
+		err(EX_CANTCREAT, "%s", dst);
 	if (rename(stage, dst) == -1)
 		err(EX_CANTCREAT, "%s", dst);
 	staging = 0;
