@@ -184,7 +184,7 @@ static struct intent	*ints;
 static size_t		 nints, cints;
 static struct authid	*auths;
 static size_t		 cauths;
-static struct zkbuf	 res, sub, tmp, ipath, pbuf;
+static struct zkbuf	 res, sub, tmp, ipath, pbuf, evbuf;
 static struct zkline	 line, hline;
 
 /* snapshots (zk-snap(1)) */
@@ -1066,8 +1066,20 @@ wadd(int64_t sid, const char *p, size_t len, int t, int m)
 	wsetmode(w, t, m);
 }
 
+/* " type=T path=P\n": what follows the session in every event of one trigger */
 static void
-emit(int64_t sid, int type, const char *p, size_t len)
+evtail(struct zkbuf *b, int type, const char *p, size_t len)
+{
+	zkbuf_reset(b);
+	zkl_putd(b, "type", type);
+	zkl_put(b, "path", p, len);
+	zkl_end(b);
+	bufcheck(b);
+}
+
+/* "ev session=S" then the tail, straight into the gate's out buffer. */
+static void
+emittail(int64_t sid, const struct zkbuf *tail)
 {
 	struct zkbuf	*o;
 
@@ -1076,9 +1088,14 @@ emit(int64_t sid, int type, const char *p, size_t len)
 	o = &gatec->out;
 	zkl_begin(o, "ev");
 	zkl_putx(o, "session", sid);
-	zkl_putd(o, "type", type);
-	zkl_put(o, "path", p, len);
-	zkl_end(o);
+	zkbuf_add(o, tail->p, tail->len);
+}
+
+static void
+emit(int64_t sid, int type, const char *p, size_t len)
+{
+	evtail(&evbuf, type, p, len);
+	emittail(sid, &evbuf);
 }
 
 /*
@@ -1093,7 +1110,7 @@ trigger(int t, const char *p, size_t plen, int type, uint64_t suppress)
 	struct watch	*w, *nw;
 	uint64_t	 gen = ++tgen;
 	size_t		 len = plen;
-	int		 atpath = 1, m;
+	int		 atpath = 1, m, tailed = 0;
 
 	if (nwatch == 0)
 		return gen;
@@ -1110,8 +1127,13 @@ trigger(int t, const char *p, size_t plen, int type, uint64_t suppress)
 					continue;
 				if (w->ws->seen != gen) {
 					if (suppress == 0 ||
-					    w->ws->seen != suppress)
-						emit(w->ws->id, type, p, plen);
+					    w->ws->seen != suppress) {
+						/* the same tail for each */
+						if (!tailed++)
+							evtail(&evbuf, type, p,
+							    plen);
+						emittail(w->ws->id, &evbuf);
+					}
 					w->ws->seen = gen;
 				}
 				if (m == WM_STD)
