@@ -87,6 +87,22 @@ zkloop_close(struct zkconn *c)
 	c->closing = 1;
 }
 
+/*
+ * Read what the peer already sent before closing: closing a socket with
+ * unread input makes the kernel send a reset, and the peer then loses
+ * the replies still in flight.  Bounded; the fd is non-blocking.
+ */
+static void
+drain(int fd)
+{
+	char	 tmp[4096];
+	int	 i;
+
+	for (i = 0; i < 16; i++)
+		if (read(fd, tmp, sizeof(tmp)) <= 0)
+			break;
+}
+
 /* Close now; onclose runs once.  The zkconn stays valid until the next
  * zkloop_run, so callers may still look at it. */
 void
@@ -97,6 +113,7 @@ zkloop_kill(struct zkconn *c)
 	c->dead = 1;
 	if (c->onclose != NULL)
 		c->onclose(c);
+	drain(c->fd);
 	close(c->fd);
 	c->fd = -1;
 }
