@@ -9,6 +9,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <histedit.h>
 #include <inttypes.h>
@@ -1821,6 +1822,29 @@ c_help(int argc, char **argv)
 }
 
 /*
+ * Wait for the next command line while keeping the session alive, so
+ * that ephemeral nodes made at the prompt outlive a pause.
+ */
+static void
+idle(void)
+{
+	struct pollfd	 pfd;
+	int		 ms;
+
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	while (connected && !dead) {
+		ms = zc.timeout > 0 ? zc.timeout / 3 : 1000;
+		if (poll(&pfd, 1, ms) != 0)
+			return;		/* input, or an error read reports */
+		if (zkc_keepalive(&zc) == -1) {
+			warnx("session lost");
+			dead = 1;
+		}
+	}
+}
+
+/*
  * Interactive mode: one command per line, quoted as in sh; history in
  * ~/.zk_cli_history when reading a terminal.
  */
@@ -1846,7 +1870,10 @@ shell(void)
 	if ((tok = tok_init(NULL)) == NULL)
 		err(EX_OSERR, "tok_init");
 	snprintf(prompt, sizeof(prompt), "zk %s> ", hosts);
+	if (!tty)	/* idle() polls the fd: no lines hidden in a buffer */
+		setvbuf(stdin, NULL, _IONBF, 0);
 	for (;;) {
+		idle();
 		if (tty) {
 			free(line);
 			if ((line = readline(prompt)) == NULL)

@@ -385,6 +385,21 @@ next_reply(struct zkclient *c, int64_t until, struct zkreply *rep,
 	}
 }
 
+/*
+ * Keep an idle session alive: ping when a third of the timeout has
+ * passed since the last request, and take what has arrived (events are
+ * queued, ping replies dropped).  Waits at most about a millisecond.
+ */
+int
+zkc_keepalive(struct zkclient *c)
+{
+	struct zkreply	 rep;
+
+	if (c->fd == -1 || c->timeout <= 0)
+		return 0;
+	return next_reply(c, zk_mono_ms() + 1, &rep, 0) == -1 ? -1 : 0;
+}
+
 static void
 ping(struct zkclient *c)
 {

@@ -248,6 +248,7 @@ struct zkbuf *zkc_begin(struct zkclient *, int32_t);
 struct zkbuf *zkc_beginx(struct zkclient *, int32_t, int32_t);
 int	 zkc_call(struct zkclient *, struct zkreply *);
 int	 zkc_wait(struct zkclient *, int);
+int	 zkc_keepalive(struct zkclient *);
 struct zkevent *zkc_event(struct zkclient *);
 void	 zkc_event_free(struct zkevent *);
 void	 zkc_close(struct zkclient *);

@@ -414,6 +414,14 @@ get $T/none
 EOT
 }
 
+@test "interactive: an idle prompt keeps the session, and its ephemerals, alive" {
+	# 4 s sessions; the prompt sits idle 7 s before its next command
+	run -0 bash -c '{ echo "create -e $1/alive x"; sleep 7;
+	    echo "get $1/alive"; } | "$0" -S 4000' "$CLI" "$T"
+	assert_line --index 0 "$T/alive"
+	assert_line --index 1 "x"
+}
+
 # ---- usage and the server list
 
 @test "usage: exit 64 for bad options, missing or extra arguments, bad paths" {
