@@ -11,7 +11,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 B	?= .
 ZKCFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Wall -Wextra -Werror -Ilibzk $(CFLAGS)
-LDLIBS	= -lbsd -lmd -lzstd
+LDLIBS	= -lmd -lbsd -lzstd	# libmd first: libbsd has deprecated MD5 wrappers
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
@@ -19,7 +19,7 @@ NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
-	  libzk/snap.c
+	  libzk/snap.c libzk/sasl.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 

@@ -71,6 +71,7 @@ struct client {
 	int		 expired;	/* `closed` came while closeSession ran */
 	struct zkbuf	 auth;		/* " auth=ip:.. auth=digest:.." */
 	struct zkbuf	 ids;		/* scheme\0id\0 ... for whoAmI */
+	struct zksasl	*sasl;		/* the DIGEST-MD5 exchange, once begun */
 	struct pendq	 pq;
 	struct pend	*unsent;	/* first request not yet sent, or NULL */
 	int		 npend, nreads, nwrites;
@@ -126,6 +127,7 @@ struct w4wait {
 TAILQ_HEAD(w4q, w4wait);
 
 static struct zkcfg	 cfg;
+static struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
 static struct zkloop	*loop;
 static struct zkconn	*tree, *zlog, *sess;
 static int		 ready;
@@ -224,6 +226,9 @@ main(int argc, char *argv[])
 	if (argc != 0 || file == NULL || rundir == NULL)
 		usage();
 	if (zkcfg_load(&cfg, file, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	if (cfg.jaasFile[0] != '\0' &&
+	    zkjaas_load(&jaas, cfg.jaasFile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
@@ -813,6 +818,11 @@ client_close(struct zkconn *c)
 	zkbuf_free(&cl->auth);
 	zkbuf_free(&cl->ids);
 	zkbuf_free(&cl->w4);
+	if (cl->sasl != NULL) {
+		explicit_bzero(cl->sasl, sizeof(*cl->sasl));
+		free(cl->sasl);
+		cl->sasl = NULL;
+	}
 	cl->c = c;		/* still valid until the loop reaps it */
 	TAILQ_INSERT_TAIL(&graveyard, cl, all);
 	c->arg = NULL;
@@ -1037,6 +1047,77 @@ doauth(struct client *cl, int32_t xid, const char *body, size_t len)
 	}
 }
 
+/*
+ * GetSASLRequest{token}: one step of DIGEST-MD5 (sasl.c).  Apache answers
+ * at once from processPacket with zxid 0; here the reply keeps its place
+ * among the session's replies (so a client never sees xids out of
+ * order), with zxid 0 as well.  Success answers SetSASLResponse{token};
+ * the last step adds the id sasl:USER (and super: for zookeeper.superUser).
+ * Failure answers -115 with a null token, then closes.  Without a JAAS
+ * Server entry there is no mechanism: -115 and close.
+ */
+static void
+dosasl(struct client *cl, int32_t xid, const char *body, size_t len)
+{
+	static struct zkbuf	 tokbuf;
+	struct pend	*p;
+	struct jr	 r;
+	const char	*tok, *why;
+	int32_t		 tl;
+
+	if (!jaas.server) {
+		/* Apache without one answers a null token, on which a SASL
+		 * client loops forever; fail the authentication instead */
+		local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, NULL, 0);
+		goto fail;
+	}
+	jr_init(&r, body, len);
+	(void)jr_int(&r);
+	(void)jr_int(&r);
+	tl = jr_buf(&r, &tok);
+	if (tl < 0)
+		tl = 0;
+	if (cl->sasl == NULL && (cl->sasl = calloc(1, sizeof(*cl->sasl))) ==
+	    NULL)
+		err(EX_OSERR, NULL);
+	zkbuf_reset(&scratch);
+	if (r.bad) {
+		why = "undecodable GetSASLRequest";
+		cl->sasl->step = 2;
+	} else if (zksasl_step(cl->sasl, &jaas, tok, (size_t)tl, &scratch,
+	    &why) == 0) {
+		if (scratch.err)
+			errx(EX_OSERR, "out of memory");
+		zkbuf_reset(&tokbuf);
+		jw_buf(&tokbuf, ZKBUF_DATA(&scratch),
+		    (int32_t)ZKBUF_LEN(&scratch));
+		if (tokbuf.err)
+			errx(EX_OSERR, "out of memory");
+		p = local_reply(cl, xid, ZOP_SASL, 0, ZKBUF_DATA(&tokbuf),
+		    ZKBUF_LEN(&tokbuf));
+		p->patchzxid = 0;
+		if (cl->sasl->done) {
+			addid(cl, "sasl", cl->sasl->user,
+			    strlen(cl->sasl->user));
+			if (cfg.superUser[0] != '\0' &&
+			    strcmp(cfg.superUser, cl->sasl->user) == 0)
+				addid(cl, "super", "", 0);
+			zk_dbg("conn %d: SASL user %s", cl->id, cl->sasl->user);
+		}
+		return;
+	}
+	warnx("client %s:%d: SASL authentication failed: %s", cl->ip,
+	    cl->port, why);
+	zkbuf_reset(&tokbuf);
+	jw_buf(&tokbuf, NULL, -1);
+	p = local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, ZKBUF_DATA(&tokbuf),
+	    ZKBUF_LEN(&tokbuf));
+	p->patchzxid = 0;
+fail:
+	cl->closing = 1;
+	zkloop_close(cl->c);
+}
+
 /* the names cons prints for the last operation (FinalRequestProcessor) */
 static const char *
 lastop(int type)
@@ -1114,14 +1195,7 @@ request(struct client *cl, const char *body, size_t len)
 		    ZKBUF_LEN(&scratch));
 		return;
 	case ZOP_SASL:
-		/*
-		 * No SASL mechanism yet.  Apache without one answers a null
-		 * token, on which a SASL client loops forever; fail the
-		 * authentication instead, as a failed SASL exchange does.
-		 */
-		local_reply(cl, xid, type, ZAUTHFAILED, NULL, 0);
-		cl->closing = 1;
-		zkloop_close(cl->c);
+		dosasl(cl, xid, body, len);
 		return;
 	case ZOP_RECONFIG:
 		/*

@@ -459,6 +459,29 @@ digestvalid(const char *id, size_t len)
 	return parts == 2;
 }
 
+/*
+ * SASLAuthenticationProvider.isValid: a Kerberos name, so an id with an
+ * '@' must read primary[/instance]@realm (no other '/' or '@').
+ */
+static int
+saslvalid(const char *id, size_t len)
+{
+	const char	*at, *p;
+	size_t		 slash = 0;
+
+	if ((at = memchr(id, '@', len)) == NULL)
+		return 1;
+	for (p = id; p < at; p++)
+		if (*p == '/')
+			slash++;
+	if (slash > 1)
+		return 0;
+	for (p = at + 1; p < id + len; p++)
+		if (*p == '/' || *p == '@')
+			return 0;
+	return 1;
+}
+
 static void
 aceadd(struct zkbuf *b, int64_t perms, const char *s, size_t sl,
     const char *id, size_t il)
@@ -514,18 +537,26 @@ fixacl(const struct req *r, const struct fv *v, struct acl **out)
 		    memcmp(id, "anyone", 6) == 0)
 			aceadd(&tmp, perms, s, sl, id, il);
 		else if (sl == 4 && memcmp(s, "auth", 4) == 0) {
+			/* the ids whose provider isAuthenticated() */
 			for (any = 0, k = 0; k < r->nauth; k++) {
-				if (r->auth[k].slen != 6 || memcmp(
-				    r->auth[k].scheme, "digest", 6) != 0)
+				if (!((r->auth[k].slen == 6 && memcmp(
+				    r->auth[k].scheme, "digest", 6) == 0) ||
+				    (r->auth[k].slen == 4 && memcmp(
+				    r->auth[k].scheme, "sasl", 4) == 0)))
 					continue;
 				any = 1;
-				aceadd(&tmp, perms, "digest", 6, r->auth[k].id,
+				aceadd(&tmp, perms, r->auth[k].scheme,
+				    r->auth[k].slen, r->auth[k].id,
 				    strlen(r->auth[k].id));
 			}
 			if (!any)
 				return ZINVALIDACL;
 		} else if (sl == 6 && memcmp(s, "digest", 6) == 0) {
 			if (!digestvalid(id, il))
+				return ZINVALIDACL;
+			aceadd(&tmp, perms, s, sl, id, il);
+		} else if (sl == 4 && memcmp(s, "sasl", 4) == 0) {
+			if (!saslvalid(id, il))
 				return ZINVALIDACL;
 			aceadd(&tmp, perms, s, sl, id, il);
 		} else if (sl == 2 && memcmp(s, "ip", 2) == 0) {
@@ -567,7 +598,8 @@ allowed(const struct req *r, const struct acl *a, int perm)
 			    memcmp(e->scheme, r->auth[k].scheme,
 			    r->auth[k].slen) != 0)
 				continue;
-			if (strcmp(e->scheme, "digest") == 0 &&
+			if ((strcmp(e->scheme, "digest") == 0 ||
+			    strcmp(e->scheme, "sasl") == 0) &&
 			    strcmp(e->id, r->auth[k].id) == 0)
 				return 1;
 			if (strcmp(e->scheme, "ip") == 0 &&

@@ -202,6 +202,16 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (strlcpy(c->superDigest, v, sizeof(c->superDigest)) >=
 		    sizeof(c->superDigest))
 			return -1;
+	} else if (strcmp(k, "java.security.auth.login.config") == 0) {
+		*why = "path too long";
+		if (strlcpy(c->jaasFile, v, sizeof(c->jaasFile)) >=
+		    sizeof(c->jaasFile))
+			return -1;
+	} else if (strcmp(k, "zookeeper.superUser") == 0) {
+		*why = "name too long";
+		if (strlcpy(c->superUser, v, sizeof(c->superUser)) >=
+		    sizeof(c->superUser))
+			return -1;
 	} else if (strcmp(k, "znode.container.checkIntervalMs") == 0 ||
 	    strcmp(k, "zookeeper.znode.container.checkIntervalMs") == 0) {
 		if (num(v, 1, LONG_MAX, &n) == -1)

@@ -165,6 +165,8 @@ struct zkcfg {
 	int		 extendedTypesEnabled;
 	int		 reconfigEnabled;
 	char		 superDigest[256];	/* "super:b64sha1" or "" */
+	char		 jaasFile[1024];	/* JAAS login file, "" = no SASL */
+	char		 superUser[256];	/* SASL user that is super, or "" */
 	long		 containerCheckMs;
 	int		 metricsPort;
 	long		 maxbuffer;
@@ -203,6 +205,30 @@ int		 zkloop_run(struct zkloop *, int);
 /* digest.c */
 size_t	 zk_base64(char *, const void *, size_t);
 size_t	 zk_digest_id(char *, const char *, size_t);
+
+/* sasl.c: SASL DIGEST-MD5 server side; users from a JAAS file's Server entry */
+struct zksasluser {
+	char		*name;
+	char		*pass;
+	size_t		 passlen;
+};
+struct zkjaas {
+	struct zksasluser *u;
+	size_t		 n;
+	int		 server;	/* the file has a Server entry */
+};
+struct zksasl {
+	int		 step;		/* 0 challenge next, 1 verify, 2 over */
+	int		 done;		/* authenticated as user */
+	char		 nonce[48];
+	char		 user[256];
+};
+int	 zkjaas_load(struct zkjaas *, const char *, char *, size_t);
+const struct zksasluser *zkjaas_user(const struct zkjaas *, const char *,
+	    size_t);
+void	 zkjaas_free(struct zkjaas *);
+int	 zksasl_step(struct zksasl *, const struct zkjaas *, const void *,
+	    size_t, struct zkbuf *, const char **);
 
 /*
  * req.c: the client port's records.  zkreq_decode turns one request

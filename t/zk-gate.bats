@@ -271,15 +271,162 @@ EOF
 	assert_output $'000000020000000000000006ffffff85\n000000030000000000000006fffffff8'
 }
 
-@test "sasl: no mechanism, so authentication fails and the connection closes" {
-	start_gate
-	run zkpy <<'EOF'
+@test "sasl: no mechanism (no JAAS file, or one without Server): -115, close" {
+	: >"$BATS_TEST_TMPDIR/empty.conf"	# what kazoo's harness writes
+	for line in "" "java.security.auth.login.config=$BATS_TEST_TMPDIR/empty.conf"; do
+		start_gate "$line"
+		run zkpy <<'EOF'
 s, sid, pw = session(PORT)
 s.sendall(req(1, 102, ustr(b"tok")))
 print(recvframe(s).hex(), closed(s))
 EOF
+		assert_success
+		assert_output --regexp '^00000001000000000000000[0-9a-f]ffffff8d True$'
+		kill "$GATE"
+		wait "$GATE" || true
+		GATE=
+	done
+}
+
+# ---- SASL DIGEST-MD5 ----
+
+# jaas.conf with users jaasuser and other (and comments, an ignored
+# entry, a bare option value, as Java's ConfigFile allows)
+jaas() {
+	cat >"$BATS_TEST_TMPDIR/jaas.conf" <<'EOF'
+/* kazoo's harness writes the Server entry */
+Client { x.Y required user_nobody="no"; };
+Server {
+	org.apache.zookeeper.server.auth.DigestLoginModule required
+	user_jaasuser="jaas_password"   // the one the tests use
+	user_other=pw;
+};
+EOF
+	start_gate "java.security.auth.login.config=$BATS_TEST_TMPDIR/jaas.conf" "$@"
+}
+
+# a DIGEST-MD5 client (RFC 2831, md5-sess) on top of zkpy's helpers
+SASLPY='
+import hashlib, re
+def md5(b): return hashlib.md5(b).digest()
+def hx(b): return hashlib.md5(b).hexdigest().encode()
+def sasl(s, xid, tok):
+    s.sendall(req(xid, 102, ustr(tok)))
+    r = recvframe(s)
+    x, z, e = hdr(r)
+    return x, z, e, r[16:]
+def digest(ch, user, pw, uri=b"zookeeper/zk-sasl-md5", nc=b"00000001", cnonce=b"c0ffee"):
+    d = dict(re.findall(rb"([a-z-]+)=\"?([^\",]*)\"?", ch))
+    nonce, realm = d[b"nonce"], d[b"realm"]
+    a1 = md5(md5(user + b":" + realm + b":" + pw) + b":" + nonce + b":" + cnonce)
+    def resp(a2):
+        return hx(a1.hex().encode() + b":" + nonce + b":" + nc + b":" + cnonce + b":auth:" + hx(a2))
+    tok = (b"charset=utf-8,username=\"" + user + b"\",realm=\"" + realm +
+        b"\",nonce=\"" + nonce + b"\",nc=" + nc + b",cnonce=\"" + cnonce +
+        b"\",digest-uri=\"" + uri + b"\",maxbuf=65536,response=" +
+        resp(b"AUTHENTICATE:" + uri) + b",qop=auth")
+    return tok, b"rspauth=" + resp(b":" + uri)
+'
+saslpy() {
+	{ printf '%s\n' "$SASLPY"; cat; } | zkpy
+}
+
+@test "sasl: DIGEST-MD5 challenge, rspauth, id sasl:USER; a step after the end fails" {
+	jaas
+	run saslpy <<'EOF'
+s, sid, pw = session(PORT)
+x, z, e, body = sasl(s, 1, b"")
+ch = body[4:]
+print(x, z, e, re.sub(rb"nonce=\"[A-Za-z0-9+/]{40}\"", b"nonce=N", ch).decode())
+tok, rsp = digest(ch, b"jaasuser", b"jaas_password")
+x, z, e, body = sasl(s, 2, tok)
+print(x, z, e, body[4:] == rsp)
+s.sendall(req(3, 107))
+print(recvframe(s)[16:])
+s.sendall(req(4, 3, ustr("/z") + b"\0"))
+recvframe(s)
+print(sasl(s, 5, b"again"), closed(s))
+EOF
 	assert_success
-	assert_output "000000010000000000000006ffffff8d True"
+	assert_line -n 0 '1 0 0 realm="zk-sasl-md5",nonce=N,charset=utf-8,algorithm=md5-sess'
+	assert_line -n 1 '2 0 0 True'
+	assert_line -n 2 "b'\\x00\\x00\\x00\\x02\\x00\\x00\\x00\\x02ip\\x00\\x00\\x00\\t127.0.0.1\\x00\\x00\\x00\\x04sasl\\x00\\x00\\x00\\x08jaasuser'"
+	assert_line -n 3 "(5, 0, -115, b'\\xff\\xff\\xff\\xff') True"
+	grep -q '^tree.sock exists session=0x100000000000001 xid=4 auth=ip:127.0.0.1 auth=sasl:jaasuser path=/z$' "$RUN/peers.log"
+}
+
+@test "sasl: zookeeper.superUser also gets super:" {
+	jaas "zookeeper.superUser=other"
+	run saslpy <<'EOF'
+s, sid, pw = session(PORT)
+tok, rsp = digest(sasl(s, 1, b"")[3][4:], b"other", b"pw")
+print(sasl(s, 2, tok)[2])
+s.sendall(req(3, 3, ustr("/z") + b"\0"))
+recvframe(s)
+EOF
+	assert_success
+	assert_output 0
+	grep -q ' xid=3 auth=ip:127.0.0.1 auth=sasl:other auth=super: path=/z$' "$RUN/peers.log"
+}
+
+@test "sasl: wrong password, unknown user, bad responses: -115, null token, close" {
+	jaas
+	run saslpy <<'EOF'
+def case(mk):
+    s, sid, pw = session(PORT)
+    ch = sasl(s, 1, b"")[3][4:]
+    r = sasl(s, 2, mk(ch))
+    print(r[0], r[1], r[2], r[3].hex(), closed(s))
+case(lambda ch: digest(ch, b"jaasuser", b"wrong")[0])
+case(lambda ch: digest(ch, b"nobody", b"no")[0])
+case(lambda ch: digest(ch, b"jaasuser", b"jaas_password", uri=b"zookeeper/other")[0])
+case(lambda ch: digest(ch, b"jaasuser", b"jaas_password", nc=b"00000002")[0])
+case(lambda ch: digest(ch.replace(b"nonce=\"", b"nonce=\"x"), b"jaasuser", b"jaas_password")[0])
+case(lambda ch: digest(ch, b"jaasuser", b"jaas_password")[0].replace(b"username=", b"username=x,username="))
+case(lambda ch: b"username=\"jaasuser")
+case(lambda ch: b"=,=,\"\"\\")
+case(lambda ch: b"\0\xff" * 3000)
+case(lambda ch: b"username=jaasuser,nonce=" + b"a" * 5000)
+case(lambda ch: b"")
+s, sid, pw = session(PORT)
+print(sasl(s, 1, b"initial response"), closed(s))
+s, sid, pw = session(PORT)
+s.sendall(req(1, 102, b"\0\0"))        # no record: as any undecodable one
+print(recvframe(s).hex())
+EOF
+	assert_success
+	for i in $(seq 0 10); do
+		assert_line -n "$i" "2 0 -115 ffffffff True"
+	done
+	assert_line -n 11 "(1, 0, -115, b'\\xff\\xff\\xff\\xff') True"
+	assert_line -n 12 --regexp "^00000001[0-9a-f]{16}fffffffb\$"
+	kill -0 "$GATE"
+	grep -q 'SASL authentication failed: wrong password' "$BATS_TEST_TMPDIR/gate.err"
+	grep -q 'SASL authentication failed: unknown user' "$BATS_TEST_TMPDIR/gate.err"
+}
+
+# badjaas TEXT MESSAGE: zk-gate with that JAAS file exits 78 saying MESSAGE
+badjaas() {
+	local cfg="$BATS_TEST_TMPDIR/j.cfg" f="$BATS_TEST_TMPDIR/bad.conf"
+
+	printf "dataDir=%s\njava.security.auth.login.config=%s\n" \
+	    "$BATS_TEST_TMPDIR/data" "$f" >"$cfg"
+	rm -f "$f"
+	[ "$1" = none ] || printf "$1" >"$f"
+	run -78 "$BIN/zk-gate" -c "$cfg" -r "$RUN"
+	assert_output --partial "bad.conf$2"
+}
+
+@test "sasl: a JAAS file that does not parse is a config error naming file:line" {
+	badjaas 'Server {\n  M required\n  user_a "x";\n};\n' \
+	    ":3: expected '=' after an option name"
+	badjaas 'Server {\n  M required user_a="x;\n};\n' ":2: unterminated string"
+	badjaas 'Server { M required; };\n/* no end' ":2: unterminated comment"
+	badjaas 'Server { M required; };\nServer { M required; };\n' \
+	    ":2: a second Server entry"
+	badjaas 'Server { M always; };\n' ":1: expected a control flag"
+	badjaas 'Server { M required; }\n' ":2: expected ';' after '}'"
+	badjaas none ": No such file or directory"
 }
 
 @test "unknown opcode: xid, zxid -1, err -6, then close" {

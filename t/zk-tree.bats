@@ -235,6 +235,28 @@ A='acl=31:world:anyone'
 	assert_line 'G> r session=0x2 xid=13 zxid=0xb err=0 data=x stat=0x9,0xb,1,1,1,0,0,0x0,1,0,0x9'
 }
 
+@test "zk-tree: sasl ids: exact match, auth expands to them, Kerberos-shaped ids only" {
+	dig='digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E='
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 auth=ip:127.0.0.1 auth=sasl:jaasuser path=/s acl=31:sasl:jaasuser flags=0
+	G getData session=0x1 xid=2 auth=ip:127.0.0.1 auth=sasl:jaasuser path=/s
+	G getData session=0x2 xid=3 auth=ip:127.0.0.1 auth=sasl:jaasuser2 path=/s
+	G getData session=0x2 xid=4 auth=ip:127.0.0.1 auth=digest:jaasuser:x path=/s
+	L create zxid=0x4 time=1 session=0x1 xid=5 auth=ip:127.0.0.1 auth=sasl:bob auth=$dig path=/a acl=31:auth: flags=0
+	G getACL session=0x1 xid=6 auth=ip:127.0.0.1 auth=sasl:bob path=/a
+	L create zxid=0x5 time=1 session=0x1 xid=7 auth=ip:127.0.0.1 path=/k acl=1:sasl:zk/host@EXAMPLE.COM acl=1:sasl:a@b flags=0
+	L create zxid=0x6 time=1 session=0x1 xid=8 auth=ip:127.0.0.1 path=/x acl=1:sasl:a@b@c flags=0
+	L create zxid=0x7 time=1 session=0x1 xid=9 auth=ip:127.0.0.1 path=/x acl=1:sasl:a/b/c@R flags=0
+	EOF
+	assert_line 'G> r session=0x1 xid=2 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+	assert_line 'G> r session=0x2 xid=3 zxid=0x3 err=-102'
+	assert_line 'G> r session=0x2 xid=4 zxid=0x3 err=-102'
+	assert_line "G> r session=0x1 xid=6 zxid=0x4 err=0 acl=31:sasl:bob acl=31:$dig stat=0x4,0x4,1,1,0,0,0,0x0,0,0,0x4"
+	assert_line 'G> r session=0x1 xid=7 zxid=0x5 err=0 path=/k'
+	assert_line 'G> r session=0x1 xid=8 zxid=0x6 err=-114'
+	assert_line 'G> r session=0x1 xid=9 zxid=0x7 err=-114'
+}
+
 @test "zk-tree: a failed multi applies nothing, a good one sees itself" {
 	run drive <<-EOF
 	G exists session=0x2 xid=1 path=/m watch=1

@@ -8,7 +8,10 @@ subprocess.Popen.  This plugin swaps the `subprocess` name that module uses
 for a shim whose Popen:
 
   ZK_KAZOO_TARGET=zk      appends every -Dzookeeper.X=Y as a zoo.cfg line
-                          `zookeeper.X=Y` and starts `$ZK_BIN/zk-node zoo.cfg`
+                          `zookeeper.X=Y`, and the JAAS file of
+                          -Djava.security.auth.login.config=PATH as
+                          `java.security.auth.login.config=PATH` (zk-gate's
+                          SASL users), and starts `$ZK_BIN/zk-node zoo.cfg`
                           instead (in its own process group)
   ZK_KAZOO_TARGET=apache  starts the java command unchanged
 
@@ -46,7 +49,8 @@ def _zk_args(args):
     config = args[i + 1]
     extra = []
     for a in args[:i]:
-        if a.startswith("-Dzookeeper.") and "=" in a:
+        if (a.startswith("-Dzookeeper.") or
+                a.startswith("-Djava.security.auth.login.config=")) and "=" in a:
             extra.append(a[2:])
     node = os.path.join(ZK_BIN, "zk-node")
     return [node, config], config, extra
