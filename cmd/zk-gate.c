@@ -1948,6 +1948,41 @@ gauge(struct zkbuf *b, const char *name, const char *help, int64_t v)
 	zkbuf_printf(b, "%s %" PRId64 "\n", name, v);
 }
 
+/*
+ * fsynctime, as Apache's summary (ms): zk-log's log2 histogram of its
+ * fdatasync times reaches us in zk-tree's stats line; a quantile is the
+ * upper bound of the bucket it falls in.
+ */
+static void
+fsynctime(struct zkbuf *b)
+{
+	static const double	 q[] = { 0.5, 0.9, 0.99 };
+	int64_t			 h[32], n, sum, seen;
+	const char		*s = zkl_str(&lastw4, "fsynchist"), *e;
+	size_t			 i;
+	int			 k;
+
+	n = zkl_intdef(&lastw4, "fsynccount", 0);
+	sum = zkl_intdef(&lastw4, "fsyncsumus", 0);
+	metric(b, "fsynctime", "summary", "Time to fsync the transaction "
+	    "log in ms");
+	for (k = 0; k < 32; k++)
+		h[k] = 0;
+	for (k = 0; s != NULL && *s != '\0' && k < 32; k++) {
+		h[k] = strtoll(s, (char **)&e, 10);
+		s = *e == ',' ? e + 1 : e;
+	}
+	for (i = 0; n > 0 && i < sizeof(q) / sizeof(q[0]); i++) {
+		for (seen = 0, k = 0; k < 31; k++)
+			if ((seen += h[k]) >= q[i] * (double)n)
+				break;
+		zkbuf_printf(b, "fsynctime{quantile=\"%g\"} %g\n", q[i],
+		    (double)((int64_t)1 << k) / 1000.0);
+	}
+	zkbuf_printf(b, "fsynctime_count %" PRId64 "\nfsynctime_sum %g\n", n,
+	    (double)sum / 1000.0);
+}
+
 /* the text format 0.0.4, names as Apache's Prometheus provider's */
 static void
 metrics(struct zkbuf *b)
@@ -1991,6 +2026,7 @@ metrics(struct zkbuf *b)
 	metric(b, "updatelatency", "summary", "Write request latency in ms");
 	zkbuf_printf(b, "updatelatency_count %" PRId64 "\n"
 	    "updatelatency_sum %" PRId64 "\n", lat.un, lat.usum);
+	fsynctime(b);
 	gauge(b, "uptime", "Milliseconds since the gate started",
 	    zk_mono_ms() - started);
 	gauge(b, "quorum_size", "Voting servers (1 standalone)",

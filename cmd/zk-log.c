@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zk.h"
@@ -111,6 +112,13 @@ static struct {
 	int		 fault;			/* ZK_LOG_FAULT */
 	long		 faultn, nwrite, nsync, nalloc;
 } L;
+
+/* fdatasync times, reported to zk-tree for the metrics (log2 us buckets) */
+static struct {
+	uint64_t	 count, sumus, hist[32];
+	uint64_t	 sent;		/* count when last reported */
+	int64_t		 at;		/* mono ms of that report */
+} fst;
 
 /* dump's filters */
 static struct {
@@ -1092,6 +1100,51 @@ field(const char *line, size_t len, const char *key, size_t *vlen)
 }
 
 /* The group commit: store the batch, then forward it (or its failures). */
+static int64_t
+usecs(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+fsynced(int64_t us)
+{
+	int	 b = 0;
+
+	while (b < 31 && (us >> b) > 1)
+		b++;
+	fst.count++;
+	fst.sumus += (uint64_t)us;
+	fst.hist[b]++;
+}
+
+/*
+ * At most once a second, after a batch: `fsyncstats count=N sumus=N
+ * hist=h0,...,h31` (bucket b counts fsyncs of at most 2^b us) for
+ * zk-tree, which passes it on in its stats line for the gate's metrics.
+ */
+static void
+fsyncreport(struct zkbuf *o)
+{
+	int64_t	 now = zk_mono_ms();
+	int	 b;
+
+	if (fst.count == fst.sent || now - fst.at < 1000)
+		return;
+	fst.sent = fst.count;
+	fst.at = now;
+	zkl_begin(o, "fsyncstats");
+	zkl_putd(o, "count", (int64_t)fst.count);
+	zkl_putd(o, "sumus", (int64_t)fst.sumus);
+	zkbuf_add(o, " hist=", 6);
+	for (b = 0; b < 32; b++)
+		zkbuf_printf(o, "%s%" PRIu64, b ? "," : "", fst.hist[b]);
+	zkl_end(o);
+}
+
 static void
 commit(void)
 {
@@ -1109,6 +1162,7 @@ commit(void)
 		out = &L.failfwd;
 	}
 	zkbuf_add(&L.tree->out, ZKBUF_DATA(out), ZKBUF_LEN(out));
+	fsyncreport(&L.tree->out);
 	if (L.tree->out.err)
 		errc(EX_OSERR, L.tree->out.err, "tree connection");
 	zkbuf_reset(&L.rec);
@@ -1123,6 +1177,7 @@ append(void)
 	const char	*p = ZKBUF_DATA(&L.rec);
 	size_t		 len = ZKBUF_LEN(&L.rec), done = 0, n;
 	ssize_t		 w;
+	int64_t		 t0;
 	int		 e;
 
 	if ((L.fd == -1 || (L.end > 0 && L.end + (off_t)len > L.segsize)) &&
@@ -1150,8 +1205,10 @@ append(void)
 		errno = EIO;
 		goto bad;
 	}
+	t0 = usecs();
 	if (fdatasync(L.fd) == -1)
 		goto bad;
+	fsynced(usecs() - t0);
 	L.end += (off_t)len;
 	L.last = L.next - 1;
 	return 0;

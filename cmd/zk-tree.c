@@ -1694,6 +1694,10 @@ op_createsession(const struct req *r, const struct fv *top)
 	reply(gatec, r, r->zxid, 0, NULL);
 }
 
+/* zk-log's last fsyncstats line (see zk-log.c) */
+static int64_t		 fsynccount, fsyncsumus;
+static char		 fsynchist[32 * 21];
+
 /* One txn from zk-log. */
 static void
 apply(struct zkline *l)
@@ -1713,6 +1717,14 @@ apply(struct zkline *l)
 	}
 	if (strcmp(l->verb, "hello") == 0)
 		return;
+	if (strcmp(l->verb, "fsyncstats") == 0) {
+		/* zk-log's fsync times, passed on in stats for the metrics */
+		fsynccount = fintdef(&top, "count", 0);
+		fsyncsumus = fintdef(&top, "sumus", 0);
+		strlcpy(fsynchist, zkl_str(l, "hist") ? zkl_str(l, "hist") : "",
+		    sizeof(fsynchist));
+		return;
+	}
 	if (strcmp(l->verb, "fail") == 0) {
 		e = (int)fintdef(&top, "err", ZRUNTIMEINCONSISTENCY);
 		reply(gatec, &r, lastzxid, e, NULL);
@@ -2144,6 +2156,10 @@ stats(struct zkconn *c)
 	zkl_putd(o, "sessions", (int64_t)nsess);
 	zkl_putd(o, "watchpaths", (int64_t)nwpath);
 	zkl_putd(o, "watchsessions", (int64_t)nwsess);
+	zkl_putd(o, "fsynccount", fsynccount);
+	zkl_putd(o, "fsyncsumus", fsyncsumus);
+	if (fsynchist[0] != '\0')
+		zkl_puts(o, "fsynchist", fsynchist);
 	zkl_end(o);
 }
 

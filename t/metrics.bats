@@ -87,6 +87,18 @@ PY
 	assert_line --regexp "^packets_received gauge [1-9][0-9]*\.0$"
 }
 
+@test "fsynctime: zk-log's fsync times as Apache's summary, after writes" {
+	"$ZK_BIN/zk-cli" create /f1 x >/dev/null
+	sleep 1.2	# zk-log reports at most once a second, after a batch
+	"$ZK_BIN/zk-cli" create /f2 x >/dev/null
+	run -0 scrape
+	assert_line --regexp "^fsynctime_count summary [1-9][0-9]*\.0$"
+	assert_line --regexp "^fsynctime_sum summary [0-9.e-]+$"
+	assert_line --regexp "^fsynctime summary [0-9.e-]+$"
+	n=$(printf '%s\n' "${lines[@]}" | grep -c '^fsynctime summary')
+	[ "$n" -eq 3 ]	# quantiles 0.5, 0.9, 0.99
+}
+
 @test "other paths are 404, other methods 405, with Connection: close" {
 	run -0 raw 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
 	assert_output "HTTP/1.1 404 Not Found"

@@ -68,6 +68,20 @@ two_txns() {
 	f=$D/data/zk/log.0000000000000001
 }
 
+@test "zk-log: reports its fsync times to zk-tree, at most once a second" {
+	start_tree
+	start_log
+	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=1 '
+	sleep 1.1
+	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=2 '
+	waitfor "$D/tree.log.fsyncstats" '^fsyncstats '
+	run -0 cat "$D/tree.log.fsyncstats"
+	assert_line --index 0 --regexp '^fsyncstats count=[12] sumus=[0-9]+ hist=([0-9]+,){31}[0-9]+$'
+	[ "${#lines[@]}" -le 2 ]
+}
+
 @test "zk-log: stamps writes, forwards them after storing, sync unstored" {
 	start_tree
 	start_log

@@ -400,5 +400,5 @@ A='acl=31:world:anyone'
 	raw
 	EOF
 	assert_line 'G> text word=dump data=ephemeral\snodes\sdump:\nSessions\swith\sEphemerals\s(1):\n0x1:\n\t/e\n'
-	assert_line 'G> stats nodes=6 watches=0 ephemerals=1 datasize=49 zxid=0x3 sessions=2 watchpaths=0 watchsessions=0'
+	assert_line 'G> stats nodes=6 watches=0 ephemerals=1 datasize=49 zxid=0x3 sessions=2 watchpaths=0 watchsessions=0 fsynccount=0 fsyncsumus=0'
 }
