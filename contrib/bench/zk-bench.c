@@ -28,7 +28,7 @@
  *		from the set until every watcher has its event, median of
  *		rounds rounds: fanout_ms
  *	rss	loads znodes znodes of size bytes (unless they exist), then
- *		the VmRSS of pid and its descendants: rss (MB), load_tput
+ *		the memory (PSS) of pid and its descendants: rss (MB), load_tput
  *	restart	loads the znodes if missing, runs stopcmd (not timed), then
  *		startcmd, and times until a getData of the last znode succeeds
  *		on a fresh connection: restart_s.  Run it last: the server pid
@@ -1072,12 +1072,31 @@ static void
 rss(void)
 {
 	char	last[64];
+	long	kb, prev, peak;
+	int	i;
 
 	if (srvpid == 0)
 		errx(EX_USAGE, "rss: needs the server's pid (-p)");
 	if (!loaded(last, sizeof last))
 		loaddata();
-	figure("rss", "", srvrss() / 1024.0, "MB");
+	/*
+	 * Right after the load a server may still be at work on it (zk's
+	 * forked snapshot writer, a JVM's collector): sample every 250 ms
+	 * until two readings agree within 1% (at most 20 s); rss is the
+	 * settled figure, rss_peak the largest seen.
+	 */
+	peak = prev = srvrss();
+	for (i = 0; i < 80; i++) {
+		sleep_ms(250);
+		kb = srvrss();
+		if (kb > peak)
+			peak = kb;
+		if (labs(kb - prev) * 100 <= prev)
+			break;
+		prev = kb;
+	}
+	figure("rss", "", kb / 1024.0, "MB");
+	figure("rss", "_peak", peak / 1024.0, "MB");
 }
 
 static void
