@@ -201,13 +201,19 @@ zkl_str(const struct zkline *l, const char *key)
 	return f ? f->val : NULL;
 }
 
-/* Decimal, or hex with 0x; a leading '-' is allowed. */
+/*
+ * A number at the start of s, without copies or strtoull: an optional
+ * '-', then decimal, or hex after 0x (a second 0x before a hex digit is
+ * taken, as glibc's strtoull takes it), at most 2^64-1.  Stops
+ * at the first byte that is no digit of the base and points *end there;
+ * the caller says what may come next.  -1 without digits or on overflow.
+ */
 int
-zkl_parseint(const char *s, int64_t *v)
+zkl_number(const char *s, const char **end, int64_t *v)
 {
-	char		*end;
+	uint64_t	 u = 0;
+	unsigned	 d;
 	int		 neg = 0;
-	uint64_t	 u;
 
 	if (*s == '-') {
 		neg = 1;
@@ -215,17 +221,45 @@ zkl_parseint(const char *s, int64_t *v)
 	}
 	if (*s < '0' || *s > '9')
 		return -1;
-	errno = 0;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		s += 2;
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
+		    isxdigit((unsigned char)s[2]))
+			s += 2;
 		if (!isxdigit((unsigned char)*s))
 			return -1;
-		u = strtoull(s, &end, 16);
-	} else
-		u = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s)
+		for (;; s++) {
+			if (*s >= '0' && *s <= '9')
+				d = (unsigned)(*s - '0');
+			else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+				d = (unsigned)((*s | 0x20) - 'a' + 10);
+			else
+				break;
+			if (u >> 60)
+				return -1;
+			u = u << 4 | d;
+		}
+	} else {
+		for (; *s >= '0' && *s <= '9'; s++) {
+			d = (unsigned)(*s - '0');
+			if (u > (UINT64_MAX - d) / 10)
+				return -1;
+			u = u * 10 + d;
+		}
+	}
+	*end = s;
+	*v = (int64_t)(neg ? 0 - u : u);
+	return 0;
+}
+
+/* Decimal, or hex with 0x; a leading '-' is allowed. */
+int
+zkl_parseint(const char *s, int64_t *v)
+{
+	const char	*end;
+
+	if (zkl_number(s, &end, v) == -1 || *end != '\0')
 		return -1;
-	*v = (int64_t)(neg ? 0 - u : u);	/* hex may wrap, as owners do */
 	return 0;
 }
 
@@ -253,21 +287,15 @@ int
 zkl_parsestat(const char *s, struct zkstat *st)
 {
 	int64_t		 v[11];
-	char		 tmp[32];
-	const char	*p = s, *c;
-	size_t		 n;
+	const char	*end;
 	int		 i;
 
+	/* one pass, the hot part of most replies: no copies, no strtoull */
 	for (i = 0; i < 11; i++) {
-		c = strchr(p, ',');
-		n = c ? (size_t)(c - p) : strlen(p);
-		if (n == 0 || n >= sizeof(tmp) || (i < 10) != (c != NULL))
+		if (zkl_number(s, &end, &v[i]) == -1 || end - s >= 32 ||
+		    *end != (i < 10 ? ',' : '\0'))
 			return -1;
-		memcpy(tmp, p, n);
-		tmp[n] = '\0';
-		if (zkl_parseint(tmp, &v[i]) == -1)
-			return -1;
-		p = c ? c + 1 : p + n;
+		s = end + 1;
 	}
 	st->czxid = v[0];
 	st->mzxid = v[1];

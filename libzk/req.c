@@ -9,7 +9,6 @@
  */
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -278,100 +277,6 @@ zkreq_decode(struct zkbuf *line, const char *body, size_t len,
  * Replies.
  */
 
-/*
- * A number as zkl_parseint reads it, without its copy and strtoull: an
- * optional '-', then decimal, or hex after 0x (where strtoull, like
- * glibc's, takes a second 0x before a hex digit), at most 2^64-1.  Stops
- * at the first byte that is no digit of the base and points *end there;
- * the caller says what may come next.  -1 without digits or on overflow.
- */
-static int
-number(const char *s, const char **end, int64_t *v)
-{
-	uint64_t	 u = 0;
-	unsigned	 d;
-	int		 neg = 0;
-
-	if (*s == '-') {
-		neg = 1;
-		s++;
-	}
-	if (*s < '0' || *s > '9')
-		return -1;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		s += 2;
-		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-		    isxdigit((unsigned char)s[2]))
-			s += 2;
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		for (;; s++) {
-			if (*s >= '0' && *s <= '9')
-				d = (unsigned)(*s - '0');
-			else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-				d = (unsigned)((*s | 0x20) - 'a' + 10);
-			else
-				break;
-			if (u >> 60)
-				return -1;
-			u = u << 4 | d;
-		}
-	} else {
-		for (; *s >= '0' && *s <= '9'; s++) {
-			d = (unsigned)(*s - '0');
-			if (u > (UINT64_MAX - d) / 10)
-				return -1;
-			u = u * 10 + d;
-		}
-	}
-	*end = s;
-	*v = (int64_t)(neg ? 0 - u : u);
-	return 0;
-}
-
-/* zkl_int with number(): the whole value must be the number */
-static int
-intfield(const struct zkline *l, const char *key, int64_t *v)
-{
-	const char	*s, *end;
-
-	if ((s = zkl_str(l, key)) == NULL || number(s, &end, v) == -1 ||
-	    *end != '\0')
-		return -1;
-	return 0;
-}
-
-/*
- * zkl_parsestat, the hot part of most replies, in one pass: eleven
- * numbers of 1 to 31 bytes, a comma after each but the last.
- */
-static int
-parsestat(const char *s, struct zkstat *st)
-{
-	int64_t		 v[11];
-	const char	*end;
-	int		 i;
-
-	for (i = 0; i < 11; i++) {
-		if (number(s, &end, &v[i]) == -1 || end - s >= 32 ||
-		    *end != (i < 10 ? ',' : '\0'))
-			return -1;
-		s = end + 1;
-	}
-	st->czxid = v[0];
-	st->mzxid = v[1];
-	st->ctime = v[2];
-	st->mtime = v[3];
-	st->version = (int32_t)v[4];
-	st->cversion = (int32_t)v[5];
-	st->aversion = (int32_t)v[6];
-	st->ephemeralOwner = v[7];
-	st->dataLength = (int32_t)v[8];
-	st->numChildren = (int32_t)v[9];
-	st->pzxid = v[10];
-	return 0;
-}
-
 static int
 put_stat(struct zkbuf *b, const struct zkline *l, size_t from, size_t to)
 {
@@ -380,7 +285,7 @@ put_stat(struct zkbuf *b, const struct zkline *l, size_t from, size_t to)
 
 	for (i = from; i < to; i++)
 		if (strcmp(l->f[i].key, "stat") == 0) {
-			if (parsestat(l->f[i].val, &st) == -1)
+			if (zkl_parsestat(l->f[i].val, &st) == -1)
 				return -1;
 			jw_stat(b, &st);
 			return 0;
@@ -554,8 +459,8 @@ zkrep_encode(struct zkbuf *frame, const struct zkline *r, int32_t type)
 	size_t	 to;
 	int	 rc;
 
-	if (intfield(r, "xid", &xid) == -1 ||
-	    intfield(r, "zxid", &zxid) == -1 || intfield(r, "err", &err) == -1)
+	if (zkl_int(r, "xid", &xid) == -1 ||
+	    zkl_int(r, "zxid", &zxid) == -1 || zkl_int(r, "err", &err) == -1)
 		return -1;
 	at = jw_frame_begin(frame);
 	jw_int(frame, (int32_t)xid);

@@ -131,6 +131,7 @@ int	 zkl_int(const struct zkline *, const char *, int64_t *);
 int64_t	 zkl_intdef(const struct zkline *, const char *, int64_t);
 int	 zkl_parsestat(const char *, struct zkstat *);
 int	 zkl_parseint(const char *, int64_t *);
+int	 zkl_number(const char *, const char **, int64_t *);
 void	 zkl_begin(struct zkbuf *, const char *);
 void	 zkl_put(struct zkbuf *, const char *, const void *, size_t);
 void	 zkl_puts(struct zkbuf *, const char *, const char *);
