@@ -253,3 +253,22 @@ print(zk.get("/app")[0].decode(), len(zk.get_children("/app")))
 EOF
 	assert_output 'world 100'
 }
+
+@test "zk-node: its programs stop by themselves when zk-node is killed with -9" {
+	reals
+	port=$(freeport)
+	ZK_NODE_PORT=$port "$D/co/cmd/zk-node" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	run -0 pgrep -f -- "$D/co/cmd/zk-tree"
+	kill -9 "$NODE"
+	wait "$NODE" 2>/dev/null || true
+	NODE=
+	# each program looks for its supervisor once a second
+	for i in $(seq 50); do
+		pgrep -f -- "$D/co/cmd/zk-" >/dev/null || break
+		sleep 0.1
+	done
+	run -1 pgrep -f -- "$D/co/cmd/zk-"
+	run -1 socat -t1 - "TCP:127.0.0.1:$port" </dev/null
+}
