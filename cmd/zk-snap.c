@@ -1288,6 +1288,8 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
 		v = apint(t);	/* the version after it (checkAndIncVersion) */
+		if (pl <= 0)
+			apbad(t, "setData without a path");
 		zkl_put(f, "path", p, (size_t)pl);
 		if (dl >= 0)
 			zkl_put(f, "data", d, (size_t)dl);
@@ -1295,6 +1297,8 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 		return "setData";
 	case AP_SETACL:
 		p = apbuf(t, &pl);
+		if (pl <= 0)
+			apbad(t, "setACL without a path");
 		zkl_put(f, "path", p, (size_t)pl);
 		if (txnacls(f, t) == -1) {
 			warnx("0x%" PRIx64 ": setACL %.*s with an ACL scheme "
@@ -1306,6 +1310,8 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 		return "setACL";
 	case AP_CHECK:
 		p = apbuf(t, &pl);
+		if (pl <= 0)
+			apbad(t, "check without a path");
 		zkl_put(f, "path", p, (size_t)pl);
 		zkl_putd(f, "version", apint(t) - 1);	/* as setData's */
 		return "check";

@@ -83,7 +83,7 @@ server(struct zkcfg *c, const char *key, char *v, const char **why)
 		*client++ = '\0';
 	for (p = v; nf < 5 && (f[nf] = strsep(&p, ":")) != NULL; nf++)
 		;
-	if (nf < 3 || p != NULL) {
+	if (nf < 3 || nf > 4 || p != NULL) {
 		*why = "expected host:quorumport:electionport[:role]";
 		return -1;
 	}

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,10 @@ zkl_put(struct zkbuf *b, const char *key, const void *val, size_t len)
 {
 	size_t	 klen = strlen(key);
 
+	if (len > (SIZE_MAX - klen - 3) / 4) {	/* the escaped size wraps */
+		b->err = ENOMEM;
+		return;
+	}
 	if (zkbuf_reserve(b, klen + 2 + 4 * len + 1) == -1)
 		return;
 	b->p[b->len++] = ' ';

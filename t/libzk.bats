@@ -127,6 +127,9 @@ setup() {
 	printf 'dataDir=/tmp\nserver.1=host:2888\n' >"$cfg"
 	run -1 "$drv" cfg "$cfg"
 	[[ "$output" == "$cfg:2: server.1: "* ]]
+	printf 'dataDir=/tmp\nserver.1=host:2888:3888:bogus:junk\n' >"$cfg"
+	run -1 "$drv" cfg "$cfg"
+	[[ "$output" == "$cfg:2: server.1: "* ]]
 }
 
 @test "zkcfg_load: no dataDir is an error" {

@@ -257,6 +257,15 @@ open(p, 'wb').write(b)" "$D/ap/version-2/$f"
 	[ -z "$(ls "$D" | grep import)" ]
 }
 
+@test "zk-snap import: a setData txn with a null path is 65, not a crash" {
+	# t/data/apache-null-path: one Apache log record, Adler32 intact,
+	# whose SetDataTxn path has length -1
+	run -65 "$SNAP" import "$BATS_TEST_DIRNAME/data/apache-null-path" "$D/new"
+	assert_output --partial "version-2/log.1: setData without a path at offset"
+	[ ! -e "$D/new" ]
+	[ -z "$(ls "$D" | grep import)" ]
+}
+
 @test "zk-snap import: empty or missing Apache dir is 66; a NEWDIR with data 73" {
 	mkdir "$D/empty"
 	run -66 "$SNAP" import "$D/empty" "$D/new"
