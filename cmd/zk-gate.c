@@ -207,21 +207,9 @@ main(int argc, char *argv[])
 	int		 ch, fd, one = 1;
 	int64_t		 now, tick;
 
-	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'd':
-			zk_debug = 1;
-			break;
-		case 'r':
-			rundir = optarg;
-			break;
-		default:
+	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
+		if (!zk_daemonopt(ch, optarg, &file, &rundir))
 			usage();
-		}
-	}
 	argc -= optind;
 	if (argc != 0 || file == NULL || rundir == NULL)
 		usage();

@@ -211,16 +211,9 @@ serve(int argc, char *argv[])
 			errx(EX_USAGE, "ZK_LOG_SEGSIZE is %s: %s", errstr, s);
 	}
 	while ((ch = getopt(argc, argv, "c:dr:s:")) != -1) {
+		if (zk_daemonopt(ch, optarg, &cfgfile, &rundir))
+			continue;
 		switch (ch) {
-		case 'c':
-			cfgfile = optarg;
-			break;
-		case 'd':
-			zk_debug = 1;
-			break;
-		case 'r':
-			rundir = optarg;
-			break;
 		case 's':
 			L.segsize = strtonum(optarg, 4096, 1LL << 40, &errstr);
 			if (errstr != NULL)

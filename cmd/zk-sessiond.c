@@ -101,21 +101,9 @@ main(int argc, char *argv[])
 	int64_t		 now, wait;
 	int		 ch, fd, top;
 
-	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgfile = optarg;
-			break;
-		case 'd':
-			zk_debug = 1;
-			break;
-		case 'r':
-			S.rundir = optarg;
-			break;
-		default:
+	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
+		if (!zk_daemonopt(ch, optarg, &cfgfile, &S.rundir))
 			usage();
-		}
-	}
 	if (optind != argc || cfgfile == NULL || S.rundir == NULL)
 		usage();
 	if (zkcfg_load(&S.cfg, cfgfile, errbuf, sizeof(errbuf)) == -1)

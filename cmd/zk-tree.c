@@ -3026,21 +3026,9 @@ main(int argc, char *argv[])
 
 	if (argc > 1 && strcmp(argv[1], "load") == 0)
 		return loadmain(argc - 1, argv + 1);
-	while ((ch = getopt(argc, argv, "c:dr:")) != -1) {
-		switch (ch) {
-		case 'c':
-			cfile = optarg;
-			break;
-		case 'd':
-			zk_debug = 1;
-			break;
-		case 'r':
-			rundir = optarg;
-			break;
-		default:
+	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
+		if (!zk_daemonopt(ch, optarg, &cfile, &rundir))
 			usage();
-		}
-	}
 	if (cfile == NULL || rundir == NULL || optind != argc)
 		usage();
 	if (zkcfg_load(&cfg, cfile, errbuf, sizeof(errbuf)) == -1)

@@ -44,6 +44,28 @@ zk_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The options every daemon takes: -c zoo.cfg, -d (debug lines), -r the
+ * run directory.  1 when getopt's ch was one of them, else 0.
+ */
+int
+zk_daemonopt(int ch, const char *arg, const char **cfgfile,
+    const char **rundir)
+{
+	switch (ch) {
+	case 'c':
+		*cfgfile = arg;
+		return 1;
+	case 'd':
+		zk_debug = 1;
+		return 1;
+	case 'r':
+		*rundir = arg;
+		return 1;
+	}
+	return 0;
+}
+
 int
 zk_nonblock(int fd)
 {

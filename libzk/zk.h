@@ -283,6 +283,7 @@ void	 zkc_close(struct zkclient *);
 /* util.c */
 int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
 int64_t	 zk_mono_ms(void);		/* monotonic, ms */
+int	 zk_daemonopt(int, const char *, const char **, const char **);
 int	 zk_nonblock(int);
 int	 zk_listen_unix(const char *);
 int	 zk_connect_unix(const char *, int);
