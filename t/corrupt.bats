@@ -7,6 +7,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer
 
 setup() {
 	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
@@ -19,27 +20,12 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
+	stop_pids
 	if [ -n "${CNODE:-}" ]; then
 		crash_teardown
 	fi
 }
 
-waitfor() {
-	local i
-	for i in $(seq 200); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no '$2' in $1" >&2
-	return 1
-}
 
 # N records in segments of 4 KiB through zk-log and a fake zk-tree;
 # $D/orig is the replay, $D/pristine a copy of the log directory

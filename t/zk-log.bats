@@ -4,6 +4,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer
 
 setup() {
 	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
@@ -16,24 +17,7 @@ setup() {
 }
 
 teardown() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
-}
-
-# wait until the file holds a line matching the pattern
-waitfor() {
-	local i
-	for i in $(seq 100); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
+	stop_pids
 }
 
 # a fake zk-tree that says it loaded a snapshot at ${1:-0x0}

@@ -5,6 +5,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer
 
 PW=000102030405060708090a0b0c0d0e0f
 BADPW=000102030405060708090a0b0c0d0eff
@@ -23,24 +24,9 @@ setup() {
 }
 
 teardown() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
+	stop_pids
 }
 
-waitfor() {
-	local i
-	for i in $(seq 200); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
-}
 
 start() {
 	$PEER serve "$D/run/tree.sock" "$D/tree.log" "$D/feed" &
