@@ -1,7 +1,10 @@
 /*
  * zk-bench: load generator and measuring instrument for any server that
  * speaks ZooKeeper's client protocol (zk, Apache ZooKeeper), built on the
- * official C client (libzookeeper-mt, async API).
+ * official C client (libzookeeper-mt, async API) and, for the session and
+ * fanout workloads, on a raw client of its own: one thread, nonblocking
+ * sockets on one epoll set, since there libzookeeper-mt's two threads per
+ * handle, not the server, set the pace.
  *
  *	zk-bench [-v] [-c conns] [-d secs] [-K stopcmd] [-k count]
  *	    [-n inflight] [-p pid] [-R startcmd] [-r rounds] [-s size]
@@ -22,11 +25,21 @@
  *	lat-get lat-set
  *		one request in flight on one session, count requests or secs
  *		seconds: NAME_p50, NAME_p99, NAME_p999 in us
- *	session	conns threads each opening and closing sessions for secs s:
- *		session_rate (open+close pairs/s), session_cpu (with -p)
- *	fanout	watchers sessions watch one node, one more sets it; the time
- *		from the set until every watcher has its event, median of
- *		rounds rounds: fanout_ms
+ *	session	raw client: conns x inflight sessions in flight (at most
+ *		4096), each a TCP connect, ConnectRequest, closeSession and
+ *		close, again and again for secs seconds after a 1 s warm-up:
+ *		session_rate (open+close pairs/s), session_cpu (with -p),
+ *		session_err (failed pairs)
+ *	session-mt
+ *		the same on libzookeeper-mt: conns threads each opening and
+ *		closing sessions (zookeeper_init, zookeeper_close) for secs
+ *		seconds: session_mt_rate, session_mt_cpu, session_mt_err
+ *	fanout	raw client: watchers sessions each exists(watch) one node,
+ *		one more sets it; the time from the set until every watcher
+ *		has read its event, median of rounds rounds: fanout_ms
+ *	fanout-mt
+ *		the same with a libzookeeper-mt handle per session:
+ *		fanout_mt_ms
  *	rss	loads znodes znodes of size bytes (unless they exist), then
  *		the memory (PSS) of pid and its descendants: rss (MB), load_tput
  *	restart	loads the znodes if missing, runs stopcmd (not timed), then
@@ -37,6 +50,7 @@
  * Every loop is bounded by a count, a duration or a deadline.
  */
 
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -122,7 +136,9 @@ static void	wait_ready(void);
 static void	tput(const char *, int);
 static void	latency(const char *, int);
 static void	sessions(void);
+static void	sessions_mt(void);
 static void	fanout(void);
+static void	fanout_mt(void);
 static void	rss(void);
 static void	restart(void);
 
@@ -133,7 +149,7 @@ usage(void)
 	    "[-k count] [-n inflight] [-p pid] [-R startcmd] [-r rounds] "
 	    "[-s size] [-W watchers] [-Z znodes] [-z hosts] workload ...\n"
 	    "workloads: wait get set create mixed lat-get lat-set session "
-	    "fanout rss restart\n");
+	    "session-mt fanout fanout-mt rss restart\n");
 	exit(EX_USAGE);
 }
 
@@ -141,8 +157,8 @@ static int
 known(const char *w)
 {
 	static const char *const names[] = { "wait", "get", "set", "create",
-	    "mixed", "lat-get", "lat-set", "session", "fanout", "rss",
-	    "restart" };
+	    "mixed", "lat-get", "lat-set", "session", "session-mt", "fanout",
+	    "fanout-mt", "rss", "restart" };
 	size_t	i;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -259,8 +275,12 @@ workload(const char *w)
 		latency("lat_set", 1);
 	else if (strcmp(w, "session") == 0)
 		sessions();
+	else if (strcmp(w, "session-mt") == 0)
+		sessions_mt();
 	else if (strcmp(w, "fanout") == 0)
 		fanout();
+	else if (strcmp(w, "fanout-mt") == 0)
+		fanout_mt();
 	else if (strcmp(w, "rss") == 0)
 		rss();
 	else if (strcmp(w, "restart") == 0)
@@ -917,7 +937,7 @@ opener(void *arg)
 }
 
 static void
-sessions(void)
+sessions_mt(void)
 {
 	struct opener	*o;
 	double		 c0, c1;
@@ -941,9 +961,9 @@ sessions(void)
 	}
 	t1 = now_ns();
 	c1 = srvcpu();
-	figure("session", "_rate", pairs / ((t1 - t0) / 1e9), "pairs/s");
-	cpufigure("session", c0, c1, pairs);
-	figure("session", "_err", errs, "ops");
+	figure("session_mt", "_rate", pairs / ((t1 - t0) / 1e9), "pairs/s");
+	cpufigure("session_mt", c0, c1, pairs);
+	figure("session_mt", "_err", errs, "ops");
 	free(o);
 }
 
@@ -989,7 +1009,7 @@ nofile(long need)
 }
 
 static void
-fanout(void)
+fanout_mt(void)
 {
 	struct sess	*ss;
 	struct Stat	 st;
@@ -1024,14 +1044,14 @@ fanout(void)
 			ms[done++] = (f.t1 - t0) / 1e6;
 		unlock(&f.mu);
 		if (f.t1 == 0) {
-			warnx("fanout: %d of %d events in 30 s",
+			warnx("fanout-mt: %d of %d events in 30 s",
 			    atomic_load(&f.seen), watchers);
 			break;
 		}
 	}
 	if (done > 0) {
 		qsort(ms, done, sizeof *ms, cmpd);
-		figure("fanout", "_ms", ms[done / 2], "ms");
+		figure("fanout_mt", "_ms", ms[done / 2], "ms");
 	}
 	close_many(ss, n);
 	syncfree(&f.mu, &f.cv);
@@ -1190,6 +1210,22 @@ put32(unsigned char **p, uint32_t v)
 	*p += 4;
 }
 
+/* A ConnectRequest frame for a new session: 49 bytes. */
+static void
+put_hello(unsigned char **p, int timeout)
+{
+	put32(p, 45);		/* the body's length */
+	put32(p, 0);		/* protocolVersion */
+	put32(p, 0);		/* lastZxidSeen */
+	put32(p, 0);
+	put32(p, timeout);
+	put32(p, 0);		/* sessionId */
+	put32(p, 0);
+	put32(p, 16);		/* passwd, then readOnly */
+	memset(*p, 0, 17);
+	*p += 17;
+}
+
 static uint32_t
 get32(const unsigned char *p)
 {
@@ -1263,18 +1299,8 @@ probe(const struct addrinfo *ai, const char *path)
 		err(EX_OSERR, "setsockopt");
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
 		goto out;
-	/* ConnectRequest: version, lastZxid, timeout, session, passwd, ro */
 	p = out;
-	put32(&p, 45);
-	put32(&p, 0);
-	put32(&p, 0);
-	put32(&p, 0);
-	put32(&p, 4000);
-	put32(&p, 0);
-	put32(&p, 0);
-	put32(&p, 16);
-	memset(p, 0, 17);
-	p += 17;
+	put_hello(&p, 4000);
 	if (sendall(fd, out, p - out) == -1 ||
 	    readframe(fd, in, sizeof in) < 20)
 		goto out;
@@ -1302,4 +1328,569 @@ out:
 	if (close(fd) == -1)
 		err(EX_OSERR, "close");
 	return ok;
+}
+
+/*
+ * The raw client: one thread, nonblocking sockets on one epoll set, a
+ * connection a state, a buffer in and a buffer out.  For session and
+ * fanout, where libzookeeper-mt's client threads, not the server, set
+ * the pace.
+ */
+
+#define RAWBUF	1024		/* a connection's input: our frames are small */
+#define RAWMAX	4096		/* session: pairs in flight, at most */
+#define RAWERRS	1000		/* session: failures before it gives up */
+#define RAWTMO	30000		/* the session timeout asked for, ms */
+#define RAWEVS	256		/* events per epoll_wait */
+#define RAWBATCH 32		/* fanout: connects at a time */
+#define SEC	1000000000LL
+
+enum { R_IDLE, R_CONNECT, R_HELLO, R_OPEN, R_BYE };
+
+struct raw {
+	int		 fd;		/* -1 when idle */
+	int		 state;
+	int		 armed;		/* EPOLLOUT asked for */
+	int		 xid;		/* of the last request sent */
+	int		 watch;		/* fanout: an event awaited */
+	int64_t		 since;		/* when the connect began */
+	unsigned char	*out;
+	size_t		 off, nout, outsize;
+	size_t		 rd, nin;
+	unsigned char	 in[RAWBUF];
+};
+
+struct rawset {
+	int		 ep;
+	struct addrinfo	*ai;
+	long		 errs;
+	char		 why[128];	/* the last failure */
+};
+
+static void
+raw_init(struct rawset *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->ai = firsthost();
+	if ((rs->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		err(EX_OSERR, "epoll_create1");
+}
+
+static struct raw *
+raw_new(int n)
+{
+	struct raw	*cs;
+	int		 i;
+
+	cs = xcalloc(n, sizeof *cs);
+	for (i = 0; i < n; i++)
+		cs[i].fd = -1;
+	return cs;
+}
+
+/* Closing the socket takes it off the epoll set too. */
+static void
+raw_close(struct raw *c)
+{
+	if (c->fd != -1 && close(c->fd) == -1)
+		err(EX_OSERR, "close");
+	c->fd = -1;
+	c->state = R_IDLE;
+	c->watch = 0;
+}
+
+static void
+raw_free(struct rawset *rs, struct raw *cs, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		raw_close(&cs[i]);
+		free(cs[i].out);
+	}
+	free(cs);
+	if (close(rs->ep) == -1)
+		err(EX_OSERR, "close");
+	freeaddrinfo(rs->ai);
+}
+
+/* c failed: closed, counted, why kept; -1. */
+static int
+raw_fail(struct rawset *rs, struct raw *c, const char *what, int e)
+{
+	if (e != 0)
+		snprintf(rs->why, sizeof rs->why, "%s: %s", what, strerror(e));
+	else
+		snprintf(rs->why, sizeof rs->why, "%s", what);
+	rs->errs++;
+	raw_close(c);
+	return -1;
+}
+
+static void
+raw_arm(struct rawset *rs, struct raw *c, int op, int out)
+{
+	struct epoll_event	ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	if (epoll_ctl(rs->ep, op, c->fd, &ev) == -1)
+		err(EX_OSERR, "epoll_ctl");
+	c->armed = out;
+}
+
+/* Room for n more bytes in c's output: where they go. */
+static unsigned char *
+raw_room(struct raw *c, size_t n)
+{
+	unsigned char	*p;
+
+	if (c->nout + n > c->outsize) {
+		if ((p = realloc(c->out, c->nout + n + 256)) == NULL)
+			err(EX_OSERR, "realloc");
+		c->out = p;
+		c->outsize = c->nout + n + 256;
+	}
+	p = c->out + c->nout;
+	c->nout += n;
+	return p;
+}
+
+/* A request of type on c, its xid the next: where its size-byte body goes. */
+static unsigned char *
+raw_request(struct raw *c, int type, size_t size)
+{
+	unsigned char	*p;
+
+	p = raw_room(c, 12 + size);
+	put32(&p, 8 + size);
+	put32(&p, ++c->xid);
+	put32(&p, type);
+	return p;
+}
+
+/* A buffer or ustring. */
+static void
+put_buf(unsigned char **p, const void *b, size_t n)
+{
+	put32(p, n);
+	memcpy(*p, b, n);
+	*p += n;
+}
+
+/* Send what c has queued, or what the socket takes (the rest once it is
+ * writable again); -1 when c failed. */
+static int
+raw_flush(struct rawset *rs, struct raw *c)
+{
+	ssize_t	w = 1;
+
+	if (c->state == R_CONNECT)
+		return 0;		/* sent once connected */
+	while (c->off < c->nout && w > 0) {	/* each pass sends, or stops */
+		w = send(c->fd, c->out + c->off, c->nout - c->off,
+		    MSG_NOSIGNAL);
+		if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return raw_fail(rs, c, "send", errno);
+		if (w > 0)
+			c->off += w;
+	}
+	if (c->off == c->nout) {
+		c->off = c->nout = 0;
+		if (c->armed)
+			raw_arm(rs, c, EPOLL_CTL_MOD, 0);
+	} else if (!c->armed)
+		raw_arm(rs, c, EPOLL_CTL_MOD, 1);
+	return 0;
+}
+
+/* Connect c (nonblocking), a ConnectRequest queued: 0, or -1 (failed). */
+static int
+raw_open(struct rawset *rs, struct raw *c)
+{
+	unsigned char	*p;
+	int		 one = 1;
+
+	c->rd = c->nin = c->off = c->nout = 0;
+	c->xid = 0;
+	c->since = now_ns();
+	if ((c->fd = socket(rs->ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		err(EX_OSERR, "socket");
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof one) == -1)
+		err(EX_OSERR, "setsockopt");
+	p = raw_room(c, 49);
+	put_hello(&p, RAWTMO);
+	c->state = R_CONNECT;
+	if (connect(c->fd, rs->ai->ai_addr, rs->ai->ai_addrlen) == 0) {
+		c->state = R_HELLO;
+		raw_arm(rs, c, EPOLL_CTL_ADD, 0);
+		return raw_flush(rs, c);
+	}
+	if (errno != EINPROGRESS)
+		return raw_fail(rs, c, "connect", errno);
+	raw_arm(rs, c, EPOLL_CTL_ADD, 1);
+	return 0;
+}
+
+/*
+ * Events ev on c: finish its connect, send what waits, read what came
+ * (one recv).  1 when there are new bytes for raw_frame, 0 when not, -1
+ * when c failed or the server closed it.
+ */
+static int
+raw_event(struct rawset *rs, struct raw *c, uint32_t ev)
+{
+	socklen_t	len = sizeof(int);
+	ssize_t		r;
+	int		e;
+
+	if (c->state == R_IDLE)
+		return -1;
+	if (c->state == R_CONNECT) {
+		if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0)
+			return 0;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+			err(EX_OSERR, "getsockopt");
+		if (e != 0)
+			return raw_fail(rs, c, "connect", e);
+		c->state = R_HELLO;
+		if (raw_flush(rs, c) == -1)
+			return -1;
+	} else if ((ev & EPOLLOUT) != 0 && raw_flush(rs, c) == -1)
+		return -1;
+	if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) == 0)
+		return 0;
+	if (c->rd > 0) {		/* the whole frames were handled */
+		memmove(c->in, c->in + c->rd, c->nin - c->rd);
+		c->nin -= c->rd;
+		c->rd = 0;
+	}
+	if ((r = recv(c->fd, c->in + c->nin, sizeof c->in - c->nin, 0)) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		return raw_fail(rs, c, "recv", errno);
+	}
+	if (r == 0)
+		return raw_fail(rs, c, "closed by the server", 0);
+	c->nin += r;
+	return 1;
+}
+
+/* The next whole frame in c's input, its body b and length n: 1; 0 when
+ * none is whole yet; -1 for one longer than the buffer. */
+static int
+raw_frame(struct raw *c, const unsigned char **b, size_t *n)
+{
+	size_t		avail = c->nin - c->rd;
+	uint32_t	len;
+
+	if (avail < 4)
+		return 0;
+	if ((len = get32(c->in + c->rd)) > sizeof c->in - 4)
+		return -1;
+	if (avail < 4 + len)
+		return 0;
+	*b = c->in + c->rd + 4;
+	*n = len;
+	c->rd += 4 + len;
+	return 1;
+}
+
+/* The ConnectResponse b (n bytes): 0 and c open, or -1. */
+static int
+raw_hello(struct rawset *rs, struct raw *c, const unsigned char *b, size_t n)
+{
+	if (n < 20 || n < 20 + (size_t)get32(b + 16))
+		return raw_fail(rs, c, "short ConnectResponse", 0);
+	if ((int32_t)get32(b + 4) <= 0 || (get32(b + 8) | get32(b + 12)) == 0)
+		return raw_fail(rs, c, "session refused: timeOut or sessionId "
+		    "0", 0);
+	c->state = R_OPEN;
+	return 0;
+}
+
+/* b (n bytes) answers c's last request with err 0: 0; else -1. */
+static int
+raw_reply(struct rawset *rs, struct raw *c, const unsigned char *b, size_t n)
+{
+	char	what[64];
+
+	if (n < 16 || (int32_t)get32(b) != c->xid)
+		return raw_fail(rs, c, "unexpected frame", 0);
+	if (get32(b + 12) != 0) {
+		snprintf(what, sizeof what, "reply to xid %d: error %d",
+		    c->xid, (int32_t)get32(b + 12));
+		return raw_fail(rs, c, what, 0);
+	}
+	return 0;
+}
+
+static int
+raw_bye(struct rawset *rs, struct raw *c)
+{
+	(void)raw_request(c, -11, 0);	/* closeSession, no body */
+	c->state = R_BYE;
+	return raw_flush(rs, c);
+}
+
+/* epoll_wait until the deadline, 100 ms at most: how many events. */
+static int
+raw_wait(struct rawset *rs, struct epoll_event *ev, int64_t until)
+{
+	int64_t	ms = (until - now_ns() + 999999) / 1000000;
+	int	n;
+
+	if ((n = epoll_wait(rs->ep, ev, RAWEVS, ms < 0 ? 0 : ms > 100 ? 100 :
+	    (int)ms)) == -1) {
+		if (errno == EINTR)
+			return 0;
+		err(EX_OSERR, "epoll_wait");
+	}
+	return n;
+}
+
+typedef int	rawfn(struct rawset *, struct raw *, const unsigned char *,
+		    size_t, void *);
+
+/* Events ev on c, then each whole frame read to fn (with arg) until it
+ * returns nonzero: c closed. */
+static void
+raw_dispatch(struct rawset *rs, struct raw *c, uint32_t ev, rawfn *fn,
+    void *arg)
+{
+	const unsigned char	*b;
+	size_t			 n;
+	int			 k;
+
+	if (raw_event(rs, c, ev) != 1)
+		return;
+	while ((k = raw_frame(c, &b, &n)) == 1)	/* each takes a frame */
+		if (fn(rs, c, b, n, arg) != 0)
+			return;
+	if (k == -1)
+		raw_fail(rs, c, "frame too long", 0);
+}
+
+/* session: a frame of a pair; its closeSession answered, one more pair. */
+static int
+pair_frame(struct rawset *rs, struct raw *c, const unsigned char *b,
+    size_t n, void *arg)
+{
+	long	*pairs = arg;
+
+	if (c->state == R_HELLO)
+		return raw_hello(rs, c, b, n) == -1 || raw_bye(rs, c) == -1;
+	if (c->state != R_BYE)
+		return raw_fail(rs, c, "unexpected frame", 0);
+	if (raw_reply(rs, c, b, n) == 0) {
+		raw_close(c);
+		(*pairs)++;
+	}
+	return 1;
+}
+
+/*
+ * session: run the k slots until the deadline or RAWERRS failures, a new
+ * pair on each slot whose pair ended when again is set; without it, only
+ * until no slot is busy.
+ */
+static void
+pair_loop(struct rawset *rs, struct raw *cs, int k, int64_t until, int again,
+    long *pairs)
+{
+	struct epoll_event	 ev[RAWEVS];
+	struct raw		*c;
+	int64_t			 t, sweep = 0;
+	int			 i, n, busy;
+
+	while ((t = now_ns()) < until && rs->errs < RAWERRS) {
+		if (t >= sweep) {	/* every 100 ms: stuck or idle slots */
+			for (i = busy = 0; i < k; i++) {
+				c = &cs[i];
+				if (c->state != R_IDLE && t - c->since > 10 * SEC)
+					raw_fail(rs, c, "no answer in 10 s", 0);
+				if (c->state == R_IDLE && again)
+					(void)raw_open(rs, c);
+				busy += c->state != R_IDLE;
+			}
+			if (busy == 0 && !again)
+				return;
+			sweep = t + SEC / 10;
+		}
+		n = raw_wait(rs, ev, sweep < until ? sweep : until);
+		for (i = 0; i < n; i++) {
+			c = ev[i].data.ptr;
+			raw_dispatch(rs, c, ev[i].events, pair_frame, pairs);
+			if (c->state == R_IDLE && again)
+				(void)raw_open(rs, c);
+		}
+	}
+}
+
+static void
+sessions(void)
+{
+	struct rawset	 rs;
+	struct raw	*cs;
+	double		 c0, c1;
+	int64_t		 t0, t1;
+	long		 pairs = 0, p0, p1, k = (long)nconn * inflight;
+
+	if (k > RAWMAX) {
+		warnx("session: %d sessions in flight, not %ld", RAWMAX, k);
+		k = RAWMAX;
+	}
+	nofile(k + 64);
+	raw_init(&rs);
+	cs = raw_new(k);
+	pair_loop(&rs, cs, k, now_ns() + SEC, 1, &pairs);	/* warm-up */
+	c0 = srvcpu();
+	t0 = now_ns();
+	p0 = pairs;
+	pair_loop(&rs, cs, k, t0 + secs * SEC, 1, &pairs);
+	t1 = now_ns();
+	p1 = pairs;
+	c1 = srvcpu();
+	/* the pairs in flight end, not counted: no session left open */
+	pair_loop(&rs, cs, k, now_ns() + 10 * SEC, 0, &pairs);
+	if (rs.errs > 0)
+		warnx("session: %ld failures, the last: %s", rs.errs, rs.why);
+	if (rs.errs < RAWERRS) {
+		figure("session", "_rate", (p1 - p0) / ((t1 - t0) / 1e9),
+		    "pairs/s");
+		cpufigure("session", c0, c1, p1 - p0);
+	}
+	figure("session", "_err", rs.errs, "ops");
+	raw_free(&rs, cs, k);
+}
+
+struct fanrun {
+	int	 open, replies, events, closed;
+	int	 want;			/* events */
+	int64_t	 t1;			/* when the want-th event came */
+};
+
+/* fanout: a frame on c, counted in the fanrun arg. */
+static int
+fan_frame(struct rawset *rs, struct raw *c, const unsigned char *b,
+    size_t n, void *arg)
+{
+	struct fanrun	*fr = arg;
+
+	if (c->state == R_HELLO) {
+		if (raw_hello(rs, c, b, n) == -1)
+			return 1;
+		fr->open++;
+	} else if (n >= 16 && (int32_t)get32(b) == -1) {
+		/* a notification; its WatcherEvent type 3 is NodeDataChanged */
+		if (!c->watch || n < 28 || get32(b + 16) != 3)
+			return raw_fail(rs, c, "unexpected event", 0);
+		c->watch = 0;
+		if (++fr->events == fr->want)
+			fr->t1 = now_ns();
+	} else if (raw_reply(rs, c, b, n) == -1)
+		return 1;
+	else if (c->state == R_BYE) {
+		raw_close(c);
+		fr->closed++;
+		return 1;
+	} else
+		fr->replies++;
+	return 0;
+}
+
+/* fanout: handle events until *count reaches want; 30 s at most. */
+static void
+fan_until(struct rawset *rs, struct fanrun *fr, const int *count, int want,
+    const char *what)
+{
+	struct epoll_event	ev[RAWEVS];
+	int64_t			until = now_ns() + 30 * SEC;
+	int			i, n;
+
+	while (*count < want && rs->errs == 0) {
+		if (now_ns() >= until)
+			errx(EX_UNAVAILABLE, "fanout: %d of %d %s in 30 s",
+			    *count, want, what);
+		n = raw_wait(rs, ev, until);
+		for (i = 0; i < n; i++)
+			raw_dispatch(rs, ev[i].data.ptr, ev[i].events,
+			    fan_frame, fr);
+	}
+	if (rs->errs > 0)
+		errx(EX_UNAVAILABLE, "fanout: %s", rs->why);
+}
+
+static void
+fanout(void)
+{
+	struct rawset	 rs;
+	struct fanrun	 fr;
+	struct sess	*ss;
+	struct raw	*cs, *set;
+	unsigned char	*p;
+	const char	*root;
+	char		 path[256];
+	double		*ms;
+	size_t		 plen;
+	int64_t		 t0;
+	int		 i, k, n = watchers + 1;
+
+	ss = open_many(1);		/* the node, made as fanout-mt does */
+	mkbase(ss[0].zh, BASE);
+	mkbase(ss[0].zh, BASE "/fan");
+	close_many(ss, 1);
+	root = strchr(hosts, '/');	/* a chroot: the raw client adds it */
+	snprintf(path, sizeof path, "%s" BASE "/fan", root ? root : "");
+	plen = strlen(path);
+	nofile(n + 64);
+	raw_init(&rs);
+	cs = raw_new(n);
+	set = &cs[watchers];		/* the last one sets */
+	memset(&fr, 0, sizeof fr);
+	/*
+	 * RAWBATCH connects at a time: a burst of them all would overflow
+	 * a listen backlog like Apache's (50), and the SYNs it drops are
+	 * sent again only after 1, 3, 7, 15, 31 s.
+	 */
+	for (i = 0; i < n; i++) {
+		if (raw_open(&rs, &cs[i]) == -1)
+			errx(EX_UNAVAILABLE, "fanout: %s", rs.why);
+		if ((i + 1) % RAWBATCH == 0 || i + 1 == n)
+			fan_until(&rs, &fr, &fr.open, i + 1, "sessions open");
+	}
+	ms = xcalloc(rounds, sizeof *ms);
+	fr.want = watchers;
+	for (k = 0; k < rounds; k++) {
+		fr.replies = fr.events = 0;
+		for (i = 0; i < watchers; i++) {	/* exists, watch */
+			p = raw_request(&cs[i], 3, 4 + plen + 1);
+			put_buf(&p, path, plen);
+			*p = 1;
+			cs[i].watch = 1;
+			(void)raw_flush(&rs, &cs[i]);
+		}
+		fan_until(&rs, &fr, &fr.replies, watchers, "exists replies");
+		fr.replies = 0;
+		p = raw_request(set, 5, 4 + plen + 4 + vsize + 4);
+		put_buf(&p, path, plen);
+		put_buf(&p, value, vsize);
+		put32(&p, (uint32_t)-1);	/* any version */
+		t0 = now_ns();
+		(void)raw_flush(&rs, set);
+		fan_until(&rs, &fr, &fr.events, watchers, "events");
+		ms[k] = (fr.t1 - t0) / 1e6;
+		fan_until(&rs, &fr, &fr.replies, 1, "setData replies");
+	}
+	qsort(ms, rounds, sizeof *ms, cmpd);
+	figure("fanout", "_ms", ms[rounds / 2], "ms");
+	for (i = 0; i < n; i++)
+		(void)raw_bye(&rs, &cs[i]);
+	fan_until(&rs, &fr, &fr.closed, n, "sessions closed");
+	raw_free(&rs, cs, n);
+	free(ms);
 }
