@@ -3,6 +3,7 @@
 
     contrib/bench/compare.py [--bin DIR] [--bench PATH] [--rounds N]
         [--secs S] [--znodes Z] [--watchers W] [--out FILE] [--only KIND]
+        [--ops LIST]
 
 Each round starts a fresh zk (cmd/zk-node) and a fresh Apache ZooKeeper
 (Debian's zookeeper package, default settings, fsync on) in temp dirs on
@@ -13,6 +14,9 @@ workloads (rss, restart).  Prints the median, the spread (min-max) and the
 ratio zk/Apache of every figure, and writes a markdown table (machine
 noted) to --out (default contrib/bench/RESULTS.md).  Nothing is asserted:
 the machine is shared and noisy; the ratios of one run are what counts.
+--ops runs only the operation workloads listed (comma-separated), for a
+quick look: then, as with --only, the table is printed and no file written
+unless --out names one.
 
 make bench runs it.  Every server started here is stopped by its pid.
 """
@@ -32,10 +36,14 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
-OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session", "fanout"]
+# session and fanout: zk-bench's raw single-thread client; the -mt ones:
+# libzookeeper-mt, whose client threads rather than the server set the pace
+OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session",
+       "fanout", "session-mt", "fanout-mt"]
 DATA = ["rss", "restart"]
 
-# figure, what it is, target ratio zk/Apache from issue 4 ("" for none)
+# figure, what it is ({k}: sessions in flight, {c}: connections, {w}:
+# watchers), target ratio zk/Apache from issue 4 ("" for none)
 ROWS = [
     ("get_tput", "get throughput", ">= 3.0x"),
     ("set_tput", "set throughput (fsync on)", ">= 2.5x"),
@@ -47,8 +55,14 @@ ROWS = [
     ("lat_set_p50", "set latency p50, 1 in flight", "<= 0.5x"),
     ("lat_set_p99", "set latency p99", ""),
     ("lat_set_p999", "set latency p99.9", ""),
-    ("session_rate", "session open+close rate", ">= 4x"),
-    ("fanout_ms", "watch fan-out to W sessions", "<= 0.3x"),
+    ("session_rate", "session open+close rate (raw single-thread client, "
+     "{k} in flight)", ">= 4x"),
+    ("session_mt_rate", "session open+close rate (libzookeeper-mt, "
+     "{c} threads)", ""),
+    ("fanout_ms", "watch fan-out to {w} sessions (raw single-thread client)",
+     "<= 0.3x"),
+    ("fanout_mt_ms", "watch fan-out to {w} sessions (libzookeeper-mt, a "
+     "handle each)", ""),
     ("load_tput", "create rate loading Z znodes", ""),
     ("rss", "memory (PSS) with Z znodes, settled", "<= 0.1x"),
     ("rss_peak", "memory (PSS) peak right after the load", ""),
@@ -57,7 +71,9 @@ ROWS = [
     ("set_cpu", "server CPU per set", ""),
     ("create_cpu", "server CPU per create/delete", ""),
     ("mixed_cpu", "server CPU per mixed op", ""),
-    ("session_cpu", "server CPU per session open+close", ""),
+    ("session_cpu", "server CPU per session open+close (raw client)", ""),
+    ("session_mt_cpu", "server CPU per session open+close "
+     "(libzookeeper-mt)", ""),
 ]
 UNITS = {}
 current = {}        # kind -> run dir of the server now running
@@ -173,7 +189,7 @@ def one(kind, args, phase):
         pid = readpid(d)
         bench(args, port, pid, ["wait"])
         if phase == "ops":
-            return bench(args, port, pid, OPS)
+            return bench(args, port, pid, args.ops)
         return bench(args, port, pid, DATA, d, kind, args.bin)
     finally:
         stop(kind)
@@ -207,6 +223,7 @@ def fmt(v):
 def table(res, args):
     lines = []
     for fig, what, target in ROWS:
+        what = what.format(k=args.k, c=args.conns, w=args.watchers)
         z, a = res["zk"].get(fig, []), res["apache"].get(fig, [])
         if not z and not a:
             continue
@@ -230,9 +247,23 @@ def main():
     ap.add_argument("--inflight", type=int, default=100)
     ap.add_argument("--znodes", type=int, default=200000)
     ap.add_argument("--watchers", type=int, default=500)
-    ap.add_argument("--out", default=os.path.join(TOP, "contrib/bench/RESULTS.md"))
+    ap.add_argument("--out")
     ap.add_argument("--only", choices=["zk", "apache"])
+    ap.add_argument("--ops", help="comma-separated: " + ",".join(OPS))
     args = ap.parse_args()
+    phases = ("ops", "data")
+    if args.ops:
+        args.ops = args.ops.split(",")
+        for w in args.ops:
+            if w not in OPS:
+                sys.exit("compare: --ops: %s is none of %s" % (w, ",".join(OPS)))
+        phases = ("ops",)
+    else:
+        args.ops = OPS
+    if args.out is None and not args.only and len(phases) == 2:
+        args.out = os.path.join(TOP, "contrib/bench/RESULTS.md")
+    # zk-bench's session: conns x inflight raw sessions in flight, 4096 at most
+    args.k = min(args.conns * args.inflight, 4096)
     args.bin = os.path.abspath(args.bin)
     args.bench = os.path.abspath(args.bench)
     for f in (os.path.join(args.bin, "zk-node"), args.bench):
@@ -245,7 +276,7 @@ def main():
     load0 = loadavg()
     try:
         for r in range(args.rounds):
-            for phase in ("ops", "data"):
+            for phase in phases:
                 for kind in kinds:
                     say("round %d/%d: %s %s (%.0f s so far, load %s)" % (
                         r + 1, args.rounds, kind, phase,
@@ -262,7 +293,7 @@ def main():
     w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
     for x in [hdr] + rows:
         print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(x) if i != 1))
-    if args.only:
+    if args.out is None:
         return
     nproc, model, kernel = machine()
     rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
@@ -278,16 +309,24 @@ def main():
                 "before, %s after. The machine is shared: the client, the "
                 "server and other people's builds share the CPUs.\n\n" % (
                     nproc, model, kernel, load0, load1))
-        f.write("Workloads (contrib/bench/zk-bench on libzookeeper-mt): "
-                "%d connections x %d requests in flight, 100-byte values, "
+        f.write("Workloads (contrib/bench/zk-bench, on libzookeeper-mt "
+                "unless said otherwise): %d connections x %d requests in flight, 100-byte values, "
                 "%d s per throughput figure after 1 s of warm-up; latency "
                 "with 1 request in flight; fan-out to %d sessions (median "
                 "of 5 sets); %d znodes of 100 bytes for RSS and restart. "
+                "Session and fan-out are measured twice: with zk-bench's "
+                "own raw client (one thread, nonblocking sockets on epoll: "
+                "%d sessions in flight, each a connect, ConnectRequest, "
+                "closeSession and close; one exists watch per session), the "
+                "headline figures, and with libzookeeper-mt (`_mt`: %d "
+                "threads each opening and closing sessions one at a time; a "
+                "handle per watcher), whose two client threads per handle, "
+                "not the server, set the pace on this machine. "
                 "Rounds: %d, each starting a fresh zk, then a fresh Apache "
                 "(default settings, fsync on, Debian's zookeeper 3.8.0); "
                 "median and min-max of the rounds.\n\n" % (
                     args.conns, args.inflight, args.secs, args.watchers,
-                    args.znodes, args.rounds))
+                    args.znodes, args.k, args.conns, args.rounds))
         f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
         for x in rows:
             f.write("| `%s` | %s |\n" % (x[0], " | ".join(x[1:])))
