@@ -1,16 +1,18 @@
 /*
- * loop.c: one poll(2) loop per daemon.  Each pass reads everything the
+ * loop.c: one epoll(7) loop per daemon.  Each pass reads everything the
  * ready sockets hold, hands it to their onread callbacks, then writes
  * every connection's pending output with one write(2): replies produced
- * for many records leave together.
+ * for many records leave together.  The kernel keeps the interest list,
+ * so a pass costs the ready sockets, not every open one: a gate with
+ * thousands of idle clients wakes for the few that spoke.
  */
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <signal.h>
 #include <stdlib.h>
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,15 +24,30 @@ struct listener {
 	void		*arg;
 };
 
+#define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
+
 struct zkloop {
 	TAILQ_HEAD(, zkconn)	 conns;
 	struct listener		*l;
 	size_t			 nl;
-	struct pollfd		*pfd;
-	struct zkconn		**pc;
-	size_t			 pcap;
+	int			 ep;		/* the epoll instance */
 	int			 accepted;	/* fd from accept4, non-blocking */
+	struct epoll_event	 ev[MAXEVENTS];
 };
+
+/* A listener's epoll tag: its index, odd; a zkconn's is its (even) address. */
+#define LTAG(i)		(((uint64_t)(i) << 1) | 1)
+
+static int
+watch(struct zkloop *lp, int op, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = tag;
+	return epoll_ctl(lp->ep, op, fd, &ev);
+}
 
 struct zkloop *
 zkloop_new(void)
@@ -39,6 +56,10 @@ zkloop_new(void)
 
 	if ((lp = calloc(1, sizeof(*lp))) == NULL)
 		return NULL;
+	if ((lp->ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		free(lp);
+		return NULL;
+	}
 	TAILQ_INIT(&lp->conns);
 	lp->accepted = -1;
 	return lp;
@@ -59,6 +80,12 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 	c->onclose = onclose;
 	c->arg = arg;
 	c->loop = lp;
+	c->events = EPOLLIN;
+	if (watch(lp, EPOLL_CTL_ADD, fd, c->events, (uint64_t)(uintptr_t)c)
+	    == -1) {
+		free(c);
+		return NULL;
+	}
 	TAILQ_INSERT_TAIL(&lp->conns, c, entry);
 	return c;
 }
@@ -74,6 +101,8 @@ zkloop_listen(struct zkloop *lp, int fd,
 	if ((l = reallocarray(lp->l, lp->nl + 1, sizeof(*l))) == NULL)
 		return -1;
 	lp->l = l;
+	if (watch(lp, EPOLL_CTL_ADD, fd, EPOLLIN, LTAG(lp->nl)) == -1)
+		return -1;
 	l[lp->nl].fd = fd;
 	l[lp->nl].onaccept = onaccept;
 	l[lp->nl].arg = arg;
@@ -115,6 +144,9 @@ zkloop_kill(struct zkconn *c)
 	if (c->onclose != NULL)
 		c->onclose(c);
 	drain(c->fd);
+	/* explicitly: a forked child holding the socket would keep it in
+	 * the interest list past close(2), with this zkconn's address */
+	(void)epoll_ctl(c->loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 }
@@ -138,6 +170,7 @@ static void
 flushall(struct zkloop *lp)
 {
 	struct zkconn	*c;
+	uint32_t	 want;
 
 	TAILQ_FOREACH(c, &lp->conns, entry) {
 		if (c->dead)
@@ -150,8 +183,23 @@ flushall(struct zkloop *lp)
 			zkloop_kill(c);
 			continue;
 		}
-		if (c->closing && ZKBUF_LEN(&c->out) == 0)
+		if (c->closing && ZKBUF_LEN(&c->out) == 0) {
 			zkloop_kill(c);
+			continue;
+		}
+		want = 0;
+		if (!c->noread && !c->closing)
+			want |= EPOLLIN;
+		if (ZKBUF_LEN(&c->out) > 0)
+			want |= EPOLLOUT;
+		if (want != c->events) {
+			if (watch(lp, EPOLL_CTL_MOD, c->fd, want,
+			    (uint64_t)(uintptr_t)c) == -1) {
+				zkloop_kill(c);
+				continue;
+			}
+			c->events = want;
+		}
 	}
 }
 
@@ -196,9 +244,9 @@ int
 zkloop_run(struct zkloop *lp, int timeout)
 {
 	struct zkconn	*c;
-	size_t		 n = 0, i, need;
+	uint64_t	 tag;
 	ssize_t		 r;
-	int		 fd;
+	int		 n, i, k, fd;
 
 	flushall(lp);
 	reap(lp);
@@ -208,44 +256,12 @@ zkloop_run(struct zkloop *lp, int timeout)
 	}
 	if (supervisor() != 0 && (timeout < 0 || timeout > 1000))
 		timeout = 1000;
-	need = lp->nl;
-	TAILQ_FOREACH(c, &lp->conns, entry)
-		need++;
-	if (need > lp->pcap) {
-		struct pollfd	*pfd;
-		struct zkconn	**pc;
-		size_t		 cap = need + 64;
-
-		if ((pfd = reallocarray(lp->pfd, cap, sizeof(*pfd))) == NULL)
-			return -1;
-		lp->pfd = pfd;
-		if ((pc = reallocarray(lp->pc, cap, sizeof(*pc))) == NULL)
-			return -1;
-		lp->pc = pc;
-		lp->pcap = cap;
-	}
-	for (i = 0; i < lp->nl; i++) {
-		lp->pfd[n].fd = lp->l[i].fd;
-		lp->pfd[n].events = POLLIN;
-		lp->pc[n++] = NULL;
-	}
-	TAILQ_FOREACH(c, &lp->conns, entry) {
-		lp->pfd[n].fd = c->fd;
-		lp->pfd[n].events = 0;
-		if (!c->noread && !c->closing)
-			lp->pfd[n].events |= POLLIN;
-		if (ZKBUF_LEN(&c->out) > 0)
-			lp->pfd[n].events |= POLLOUT;
-		lp->pc[n++] = c;
-	}
-	if (poll(lp->pfd, n, timeout) == -1)
+	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1)
 		return errno == EINTR ? 0 : -1;
 	for (i = 0; i < n; i++) {
-		if (lp->pfd[i].revents == 0)
-			continue;
-		if (i < lp->nl) {
-			struct listener	l = lp->l[i];
-			int		k;
+		tag = lp->ev[i].data.u64;
+		if (tag & 1) {
+			struct listener	l = lp->l[tag >> 1];
 
 			for (k = 0; k < 64; k++) {
 				fd = accept4(l.fd, NULL, NULL,
@@ -258,10 +274,10 @@ zkloop_run(struct zkloop *lp, int timeout)
 			}
 			continue;
 		}
-		c = lp->pc[i];
+		c = (struct zkconn *)(uintptr_t)tag;
 		if (c->dead)
 			continue;
-		if (lp->pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (lp->ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 			r = zkbuf_read(&c->in, c->fd);
 			if (r == 0 || (r == -1 && errno != EAGAIN)) {
 				if (ZKBUF_LEN(&c->in) > 0 && c->onread != NULL)

@@ -180,7 +180,7 @@ int	 zkcfg_load(struct zkcfg *, const char *, char *, size_t);
 void	 zkcfg_defaults(struct zkcfg *);
 int	 zkcfg_4lw_allowed(const struct zkcfg *, const char *);
 
-/* loop.c: one poll() loop per daemon, buffered connections */
+/* loop.c: one epoll loop per daemon, buffered connections */
 struct zkloop;
 struct zkconn {
 	int		 fd;
@@ -189,6 +189,7 @@ struct zkconn {
 	int		 closing;	/* close once out is flushed */
 	int		 dead;
 	int		 noread;	/* stop reading (back-pressure) */
+	uint32_t	 events;	/* what epoll watches for (the loop's) */
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
 	struct zkloop	*loop;
