@@ -1,10 +1,10 @@
 /*
  * zk-bench: load generator and measuring instrument for any server that
  * speaks ZooKeeper's client protocol (zk, Apache ZooKeeper), built on the
- * official C client (libzookeeper-mt, async API) and, for the session and
- * fanout workloads, on a raw client of its own: one thread, nonblocking
- * sockets on one epoll set, since there libzookeeper-mt's two threads per
- * handle, not the server, set the pace.
+ * official C client (libzookeeper-mt, async API) and, for the latency,
+ * session and fanout workloads, on a raw client of its own: one thread,
+ * nonblocking sockets on one epoll set, since there libzookeeper-mt's two
+ * threads per handle, not the server, set the pace.
  *
  *	zk-bench [-v] [-c conns] [-d secs] [-K stopcmd] [-k count]
  *	    [-n inflight] [-p pid] [-R startcmd] [-r rounds] [-s size]
@@ -23,8 +23,13 @@
  *		figures NAME_tput (ops/s), NAME_cpu (server CPU us per op,
  *		with -p), NAME_err (failed requests)
  *	lat-get lat-set
- *		one request in flight on one session, count requests or secs
- *		seconds: NAME_p50, NAME_p99, NAME_p999 in us
+ *		raw client: one getData / setData of the first key in flight
+ *		on one session, count requests or secs seconds after 200 not
+ *		counted: lat_get_p50, lat_get_p99, lat_get_p999 in us (lat_set_
+ *		for lat-set)
+ *	lat-get-mt lat-set-mt
+ *		the same on libzookeeper-mt (zoo_get, zoo_set): lat_get_mt_p50
+ *		and so on
  *	session	raw client: conns x inflight sessions in flight (at most
  *		4096), each a TCP connect, ConnectRequest, closeSession and
  *		close, again and again for secs seconds after a 1 s warm-up:
@@ -135,6 +140,7 @@ static void	workload(const char *);
 static void	wait_ready(void);
 static void	tput(const char *, int);
 static void	latency(const char *, int);
+static void	latency_mt(const char *, int);
 static void	sessions(void);
 static void	sessions_mt(void);
 static void	fanout(void);
@@ -148,8 +154,8 @@ usage(void)
 	fprintf(stderr, "usage: zk-bench [-v] [-c conns] [-d secs] [-K stopcmd] "
 	    "[-k count] [-n inflight] [-p pid] [-R startcmd] [-r rounds] "
 	    "[-s size] [-W watchers] [-Z znodes] [-z hosts] workload ...\n"
-	    "workloads: wait get set create mixed lat-get lat-set session "
-	    "session-mt fanout fanout-mt rss restart\n");
+	    "workloads: wait get set create mixed lat-get lat-set lat-get-mt "
+	    "lat-set-mt session session-mt fanout fanout-mt rss restart\n");
 	exit(EX_USAGE);
 }
 
@@ -157,8 +163,8 @@ static int
 known(const char *w)
 {
 	static const char *const names[] = { "wait", "get", "set", "create",
-	    "mixed", "lat-get", "lat-set", "session", "session-mt", "fanout",
-	    "fanout-mt", "rss", "restart" };
+	    "mixed", "lat-get", "lat-set", "lat-get-mt", "lat-set-mt",
+	    "session", "session-mt", "fanout", "fanout-mt", "rss", "restart" };
 	size_t	i;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -273,6 +279,10 @@ workload(const char *w)
 		latency("lat_get", 0);
 	else if (strcmp(w, "lat-set") == 0)
 		latency("lat_set", 1);
+	else if (strcmp(w, "lat-get-mt") == 0)
+		latency_mt("lat_get_mt", 0);
+	else if (strcmp(w, "lat-set-mt") == 0)
+		latency_mt("lat_set_mt", 1);
 	else if (strcmp(w, "session") == 0)
 		sessions();
 	else if (strcmp(w, "session-mt") == 0)
@@ -860,8 +870,20 @@ pct(const int64_t *v, long n, double p)
 	return v[i < n ? i : n - 1] / 1e3;
 }
 
+/* The percentiles of the n latencies v (ns, sorted here) as name's figures. */
 static void
-latency(const char *name, int isset)
+latfigures(const char *name, int64_t *v, long n)
+{
+	if (n == 0)
+		errx(EX_UNAVAILABLE, "%s: no request succeeded", name);
+	qsort(v, n, sizeof *v, cmp64);
+	figure(name, "_p50", pct(v, n, 0.50), "us");
+	figure(name, "_p99", pct(v, n, 0.99), "us");
+	figure(name, "_p999", pct(v, n, 0.999), "us");
+}
+
+static void
+latency_mt(const char *name, int isset)
 {
 	struct sess	*ss;
 	struct Stat	 st;
@@ -894,12 +916,7 @@ latency(const char *name, int isset)
 	}
 	if (errs > 0)
 		warnx("%s: %ld failed requests", name, errs);
-	if (n == 0)
-		errx(EX_UNAVAILABLE, "%s: no request succeeded", name);
-	qsort(v, n, sizeof *v, cmp64);
-	figure(name, "_p50", pct(v, n, 0.50), "us");
-	figure(name, "_p99", pct(v, n, 0.99), "us");
-	figure(name, "_p999", pct(v, n, 0.999), "us");
+	latfigures(name, v, n);
 	free(v);
 	free(buf);
 	close_many(ss, 1);
@@ -1768,44 +1785,46 @@ sessions(void)
 	raw_free(&rs, cs, k);
 }
 
-struct fanrun {
-	int	 open, replies, events, closed;
-	int	 want;			/* events */
-	int64_t	 t1;			/* when the want-th event came */
+/* What the raw connections of a latency or fanout run got, counted. */
+struct tally {
+	const char	*name;		/* the workload, for errors */
+	int		 open, replies, events, closed;
+	int		 want;		/* events */
+	int64_t		 t1;		/* when the want-th event came */
 };
 
-/* fanout: a frame on c, counted in the fanrun arg. */
+/* A frame on c, counted in the tally arg. */
 static int
-fan_frame(struct rawset *rs, struct raw *c, const unsigned char *b,
+tally_frame(struct rawset *rs, struct raw *c, const unsigned char *b,
     size_t n, void *arg)
 {
-	struct fanrun	*fr = arg;
+	struct tally	*ty = arg;
 
 	if (c->state == R_HELLO) {
 		if (raw_hello(rs, c, b, n) == -1)
 			return 1;
-		fr->open++;
+		ty->open++;
 	} else if (n >= 16 && (int32_t)get32(b) == -1) {
 		/* a notification; its WatcherEvent type 3 is NodeDataChanged */
 		if (!c->watch || n < 28 || get32(b + 16) != 3)
 			return raw_fail(rs, c, "unexpected event", 0);
 		c->watch = 0;
-		if (++fr->events == fr->want)
-			fr->t1 = now_ns();
+		if (++ty->events == ty->want)
+			ty->t1 = now_ns();
 	} else if (raw_reply(rs, c, b, n) == -1)
 		return 1;
 	else if (c->state == R_BYE) {
 		raw_close(c);
-		fr->closed++;
+		ty->closed++;
 		return 1;
 	} else
-		fr->replies++;
+		ty->replies++;
 	return 0;
 }
 
-/* fanout: handle events until *count reaches want; 30 s at most. */
+/* Handle events until *count reaches want: exit on a failure or after 30 s. */
 static void
-fan_until(struct rawset *rs, struct fanrun *fr, const int *count, int want,
+tally_until(struct rawset *rs, struct tally *ty, const int *count, int want,
     const char *what)
 {
 	struct epoll_event	ev[RAWEVS];
@@ -1814,26 +1833,137 @@ fan_until(struct rawset *rs, struct fanrun *fr, const int *count, int want,
 
 	while (*count < want && rs->errs == 0) {
 		if (now_ns() >= until)
-			errx(EX_UNAVAILABLE, "fanout: %d of %d %s in 30 s",
-			    *count, want, what);
+			errx(EX_UNAVAILABLE, "%s: %d of %d %s in 30 s",
+			    ty->name, *count, want, what);
 		n = raw_wait(rs, ev, until);
 		for (i = 0; i < n; i++)
 			raw_dispatch(rs, ev[i].data.ptr, ev[i].events,
-			    fan_frame, fr);
+			    tally_frame, ty);
 	}
 	if (rs->errs > 0)
-		errx(EX_UNAVAILABLE, "fanout: %s", rs->why);
+		errx(EX_UNAVAILABLE, "%s: %s", ty->name, rs->why);
+}
+
+/* Open the n connections cs, RAWBATCH connects at a time. */
+static void
+tally_open(struct rawset *rs, struct tally *ty, struct raw *cs, int n)
+{
+	int	i;
+
+	/*
+	 * A burst of them all would overflow a listen backlog like
+	 * Apache's (50), and the SYNs it drops are sent again only after
+	 * 1, 3, 7, 15, 31 s.
+	 */
+	for (i = 0; i < n; i++) {
+		if (raw_open(rs, &cs[i]) == -1)
+			errx(EX_UNAVAILABLE, "%s: %s", ty->name, rs->why);
+		if ((i + 1) % RAWBATCH == 0 || i + 1 == n)
+			tally_until(rs, ty, &ty->open, i + 1, "sessions open");
+	}
+}
+
+/* Close the n connections cs and free them with rs. */
+static void
+tally_close(struct rawset *rs, struct tally *ty, struct raw *cs, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		(void)raw_bye(rs, &cs[i]);
+	tally_until(rs, ty, &ty->closed, n, "sessions closed");
+	raw_free(rs, cs, n);
+}
+
+/* path as the raw client sends it, after the chroot of hosts: its length. */
+static size_t
+raw_path(char *out, size_t size, const char *path)
+{
+	const char	*root = strchr(hosts, '/');
+	int		 n;
+
+	if (root == NULL)
+		root = "";
+	n = snprintf(out, size, "%s%s", root, path);
+	if (n < 0 || (size_t)n >= size)
+		errx(EX_USAGE, "%s%s: too long", root, path);
+	return n;
+}
+
+/* Queue on c a getData (4) or exists (3) of path (plen bytes). */
+static void
+raw_read(struct raw *c, int type, const char *path, size_t plen, int watch)
+{
+	unsigned char	*p;
+
+	p = raw_request(c, type, 4 + plen + 1);
+	put_buf(&p, path, plen);
+	*p = watch != 0;
+}
+
+/* Queue on c a setData of value to path, any version. */
+static void
+raw_set(struct raw *c, const char *path, size_t plen)
+{
+	unsigned char	*p;
+
+	p = raw_request(c, 5, 4 + plen + 4 + vsize + 4);
+	put_buf(&p, path, plen);
+	put_buf(&p, value, vsize);
+	put32(&p, (uint32_t)-1);
+}
+
+static void
+latency(const char *name, int isset)
+{
+	struct rawset	 rs;
+	struct tally	 ty;
+	struct sess	*ss;
+	struct raw	*c;
+	char		 path[256];
+	size_t		 plen;
+	int64_t		*v, t, deadline = 0;
+	long		 n = 0, i;
+
+	ss = open_many(1);		/* the keys, made as latency_mt does */
+	prepare(ss);
+	close_many(ss, 1);
+	plen = raw_path(path, sizeof path, keys[0]);
+	raw_init(&rs);
+	c = raw_new(1);
+	memset(&ty, 0, sizeof ty);
+	ty.name = name;
+	tally_open(&rs, &ty, c, 1);
+	v = xcalloc(count, sizeof *v);
+	for (i = -200; i < count; i++) {	/* 200 not counted: warm-up */
+		if (i == 0)
+			deadline = now_ns() + secs * SEC;
+		else if (i > 0 && now_ns() >= deadline)
+			break;
+		if (isset)
+			raw_set(c, path, plen);
+		else
+			raw_read(c, 4, path, plen, 0);
+		ty.replies = 0;
+		t = now_ns();
+		(void)raw_flush(&rs, c);
+		tally_until(&rs, &ty, &ty.replies, 1, "replies");
+		t = now_ns() - t;
+		if (i >= 0)
+			v[n++] = t;
+	}
+	latfigures(name, v, n);
+	free(v);
+	tally_close(&rs, &ty, c, 1);
 }
 
 static void
 fanout(void)
 {
 	struct rawset	 rs;
-	struct fanrun	 fr;
+	struct tally	 ty;
 	struct sess	*ss;
 	struct raw	*cs, *set;
-	unsigned char	*p;
-	const char	*root;
 	char		 path[256];
 	double		*ms;
 	size_t		 plen;
@@ -1844,53 +1974,34 @@ fanout(void)
 	mkbase(ss[0].zh, BASE);
 	mkbase(ss[0].zh, BASE "/fan");
 	close_many(ss, 1);
-	root = strchr(hosts, '/');	/* a chroot: the raw client adds it */
-	snprintf(path, sizeof path, "%s" BASE "/fan", root ? root : "");
-	plen = strlen(path);
+	plen = raw_path(path, sizeof path, BASE "/fan");
 	nofile(n + 64);
 	raw_init(&rs);
 	cs = raw_new(n);
 	set = &cs[watchers];		/* the last one sets */
-	memset(&fr, 0, sizeof fr);
-	/*
-	 * RAWBATCH connects at a time: a burst of them all would overflow
-	 * a listen backlog like Apache's (50), and the SYNs it drops are
-	 * sent again only after 1, 3, 7, 15, 31 s.
-	 */
-	for (i = 0; i < n; i++) {
-		if (raw_open(&rs, &cs[i]) == -1)
-			errx(EX_UNAVAILABLE, "fanout: %s", rs.why);
-		if ((i + 1) % RAWBATCH == 0 || i + 1 == n)
-			fan_until(&rs, &fr, &fr.open, i + 1, "sessions open");
-	}
+	memset(&ty, 0, sizeof ty);
+	ty.name = "fanout";
+	tally_open(&rs, &ty, cs, n);
 	ms = xcalloc(rounds, sizeof *ms);
-	fr.want = watchers;
+	ty.want = watchers;
 	for (k = 0; k < rounds; k++) {
-		fr.replies = fr.events = 0;
+		ty.replies = ty.events = 0;
 		for (i = 0; i < watchers; i++) {	/* exists, watch */
-			p = raw_request(&cs[i], 3, 4 + plen + 1);
-			put_buf(&p, path, plen);
-			*p = 1;
+			raw_read(&cs[i], 3, path, plen, 1);
 			cs[i].watch = 1;
 			(void)raw_flush(&rs, &cs[i]);
 		}
-		fan_until(&rs, &fr, &fr.replies, watchers, "exists replies");
-		fr.replies = 0;
-		p = raw_request(set, 5, 4 + plen + 4 + vsize + 4);
-		put_buf(&p, path, plen);
-		put_buf(&p, value, vsize);
-		put32(&p, (uint32_t)-1);	/* any version */
+		tally_until(&rs, &ty, &ty.replies, watchers, "exists replies");
+		ty.replies = 0;
+		raw_set(set, path, plen);
 		t0 = now_ns();
 		(void)raw_flush(&rs, set);
-		fan_until(&rs, &fr, &fr.events, watchers, "events");
-		ms[k] = (fr.t1 - t0) / 1e6;
-		fan_until(&rs, &fr, &fr.replies, 1, "setData replies");
+		tally_until(&rs, &ty, &ty.events, watchers, "events");
+		ms[k] = (ty.t1 - t0) / 1e6;
+		tally_until(&rs, &ty, &ty.replies, 1, "setData replies");
 	}
 	qsort(ms, rounds, sizeof *ms, cmpd);
 	figure("fanout", "_ms", ms[rounds / 2], "ms");
-	for (i = 0; i < n; i++)
-		(void)raw_bye(&rs, &cs[i]);
-	fan_until(&rs, &fr, &fr.closed, n, "sessions closed");
-	raw_free(&rs, cs, n);
+	tally_close(&rs, &ty, cs, n);
 	free(ms);
 }
