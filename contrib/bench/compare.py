@@ -36,10 +36,11 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
-# session and fanout: zk-bench's raw single-thread client; the -mt ones:
-# libzookeeper-mt, whose client threads rather than the server set the pace
+# lat-get, lat-set, session and fanout: zk-bench's raw single-thread
+# client; the -mt ones: libzookeeper-mt, whose client threads rather than
+# the server set the pace
 OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session",
-       "fanout", "session-mt", "fanout-mt"]
+       "fanout", "lat-get-mt", "lat-set-mt", "session-mt", "fanout-mt"]
 DATA = ["rss", "restart"]
 
 # figure, what it is ({k}: sessions in flight, {c}: connections, {w}:
@@ -49,12 +50,20 @@ ROWS = [
     ("set_tput", "set throughput (fsync on)", ">= 2.5x"),
     ("create_tput", "create+delete throughput", ""),
     ("mixed_tput", "mixed 90% get / 10% set throughput", ""),
-    ("lat_get_p50", "get latency p50, 1 in flight", "<= 0.45x"),
-    ("lat_get_p99", "get latency p99", ""),
-    ("lat_get_p999", "get latency p99.9", ""),
-    ("lat_set_p50", "set latency p50, 1 in flight", "<= 0.5x"),
-    ("lat_set_p99", "set latency p99", ""),
-    ("lat_set_p999", "set latency p99.9", ""),
+    ("lat_get_p50", "get latency p50, 1 in flight (raw single-thread "
+     "client)", "<= 0.45x"),
+    ("lat_get_p99", "get latency p99 (raw client)", ""),
+    ("lat_get_p999", "get latency p99.9 (raw client)", ""),
+    ("lat_set_p50", "set latency p50, 1 in flight (raw single-thread "
+     "client)", "<= 0.5x"),
+    ("lat_set_p99", "set latency p99 (raw client)", ""),
+    ("lat_set_p999", "set latency p99.9 (raw client)", ""),
+    ("lat_get_mt_p50", "get latency p50, 1 in flight (libzookeeper-mt)", ""),
+    ("lat_get_mt_p99", "get latency p99 (libzookeeper-mt)", ""),
+    ("lat_get_mt_p999", "get latency p99.9 (libzookeeper-mt)", ""),
+    ("lat_set_mt_p50", "set latency p50, 1 in flight (libzookeeper-mt)", ""),
+    ("lat_set_mt_p99", "set latency p99 (libzookeeper-mt)", ""),
+    ("lat_set_mt_p999", "set latency p99.9 (libzookeeper-mt)", ""),
     ("session_rate", "session open+close rate (raw single-thread client, "
      "{k} in flight)", ">= 4x"),
     ("session_mt_rate", "session open+close rate (libzookeeper-mt, "
@@ -310,23 +319,28 @@ def main():
                 "server and other people's builds share the CPUs.\n\n" % (
                     nproc, model, kernel, load0, load1))
         f.write("Workloads (contrib/bench/zk-bench, on libzookeeper-mt "
-                "unless said otherwise): %d connections x %d requests in flight, 100-byte values, "
-                "%d s per throughput figure after 1 s of warm-up; latency "
-                "with 1 request in flight; fan-out to %d sessions (median "
-                "of 5 sets); %d znodes of 100 bytes for RSS and restart. "
-                "Session and fan-out are measured twice: with zk-bench's "
-                "own raw client (one thread, nonblocking sockets on epoll: "
-                "%d sessions in flight, each a connect, ConnectRequest, "
-                "closeSession and close; one exists watch per session), the "
-                "headline figures, and with libzookeeper-mt (`_mt`: %d "
-                "threads each opening and closing sessions one at a time; a "
-                "handle per watcher), whose two client threads per handle, "
-                "not the server, set the pace on this machine. "
+                "unless said otherwise): %d connections x %d requests in "
+                "flight, 100-byte values, %d s per throughput figure after 1 "
+                "s of warm-up; latency with 1 request in flight, 20000 "
+                "requests or %d s after 200 not counted; fan-out to %d "
+                "sessions (median of 5 sets); %d znodes of 100 bytes for RSS "
+                "and restart. Latency, session and fan-out are measured "
+                "twice: with zk-bench's own raw client (one thread, "
+                "nonblocking sockets on epoll; latency: one session, a "
+                "getData or setData of one key at a time; session: %d "
+                "sessions in flight, each a connect, ConnectRequest, "
+                "closeSession and close; fan-out: one exists watch per "
+                "session), the headline figures, and with libzookeeper-mt "
+                "(`_mt`: zoo_get and zoo_set on one handle; %d threads each "
+                "opening and closing sessions one at a time; a handle per "
+                "watcher), whose two client threads per handle, not the "
+                "server, set the pace on this machine. "
                 "Rounds: %d, each starting a fresh zk, then a fresh Apache "
                 "(default settings, fsync on, Debian's zookeeper 3.8.0); "
                 "median and min-max of the rounds.\n\n" % (
-                    args.conns, args.inflight, args.secs, args.watchers,
-                    args.znodes, args.k, args.conns, args.rounds))
+                    args.conns, args.inflight, args.secs, args.secs,
+                    args.watchers, args.znodes, args.k, args.conns,
+                    args.rounds))
         f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
         for x in rows:
             f.write("| `%s` | %s |\n" % (x[0], " | ".join(x[1:])))
