@@ -73,11 +73,18 @@ build/fuzz/fuzz-%: t/fuzz/fuzz-%.c $(LIBSRC) libzk/zk.h
 
 # The benchmark against Apache ZooKeeper (contrib/bench; needs
 # libzookeeper-mt-dev and zookeeper): results in contrib/bench/RESULTS.md.
+# zk-null, the do-nothing server the client's floor is measured on, needs
+# only libc: the same flags without libbsd's overlay.
 BENCH	= $(B)/contrib/bench/zk-bench
+NULLSRV	= $(B)/contrib/bench/zk-null
 
 $(BENCH): contrib/bench/zk-bench.c
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -pthread -o $@ $< -lzookeeper_mt -lbsd -pthread
+
+$(NULLSRV): contrib/bench/zk-null.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -DLIBBSD_OVERLAY -isystem /usr/include/bsd,$(ZKCFLAGS)) -o $@ $<
 
 bench: all $(BENCH)
 	/usr/bin/python3 contrib/bench/compare.py --bin $(B)/cmd --bench $(BENCH)
