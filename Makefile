@@ -86,8 +86,9 @@ $(NULLSRV): contrib/bench/zk-null.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -DLIBBSD_OVERLAY -isystem /usr/include/bsd,$(ZKCFLAGS)) -o $@ $<
 
-bench: all $(BENCH)
-	/usr/bin/python3 contrib/bench/compare.py --bin $(B)/cmd --bench $(BENCH)
+bench: all $(BENCH) $(NULLSRV)
+	/usr/bin/python3 contrib/bench/compare.py --bin $(B)/cmd --bench $(BENCH) \
+	    --null $(NULLSRV)
 
 deps:
 	sh t/deps.sh

@@ -3,7 +3,7 @@
 
     contrib/bench/compare.py [--bin DIR] [--bench PATH] [--rounds N]
         [--secs S] [--znodes Z] [--watchers W] [--out FILE] [--only KIND]
-        [--ops LIST]
+        [--ops LIST] [--null PATH] [--no-floor]
 
 Each round starts a fresh zk (cmd/zk-node) and a fresh Apache ZooKeeper
 (Debian's zookeeper package, default settings, fsync on) in temp dirs on
@@ -17,6 +17,13 @@ the machine is shared and noisy; the ratios of one run are what counts.
 --ops runs only the operation workloads listed (comma-separated), for a
 quick look: then, as with --only, the table is printed and no file written
 unless --out names one.
+
+Once per run (unless --no-floor) the client's floor: the throughput,
+latency and session workloads against zk-null (contrib/bench/zk-null.c), a
+server that answers every request at once with a canned reply and does
+nothing else; floor/Apache, the best ratio any server could reach with
+this client on this machine, shows which targets the client puts out of
+reach.
 
 make bench runs it.  Every server started here is stopped by its pid.
 """
@@ -42,6 +49,9 @@ JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
 OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session",
        "fanout", "lat-get-mt", "lat-set-mt", "session-mt", "fanout-mt"]
 DATA = ["rss", "restart"]
+# what zk-null can be measured with (fanout: it keeps no watches)
+FLOOR = ["get", "set", "lat-get", "lat-set", "session", "lat-get-mt",
+         "lat-set-mt", "session-mt"]
 
 # figure, what it is ({k}: sessions in flight, {c}: connections, {w}:
 # watchers), target ratio zk/Apache from issue 4 ("" for none)
@@ -204,6 +214,30 @@ def one(kind, args, phase):
         stop(kind)
 
 
+def floor(args):
+    """The FLOOR workloads of --ops, once, against a zk-null on a free
+    port: their figures (not CPU or errors: zk-null's own)."""
+    ops = [w for w in args.ops if w in FLOOR]
+    if not ops:
+        return {}
+    say("floor: zk-null, %s (load %s)" % (",".join(ops), loadavg()))
+    port = free_port()
+    p = subprocess.Popen([args.null, "-p", str(port)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        bench(args, port, p.pid, ["wait"])
+        figs = bench(args, port, p.pid, ops)
+    finally:
+        p.send_signal(signal.SIGTERM)   # by its pid, unless reaped
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return {f: v for f, v in figs.items()
+            if not f.endswith("_cpu") and not f.endswith("_err")}
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -239,10 +273,12 @@ def table(res, args):
         mz = statistics.median(z) if z else None
         ma = statistics.median(a) if a else None
         ratio = "%.2fx" % (mz / ma) if z and a and ma else "-"
+        fl = res["floor"].get(fig)
+        best = "%.2fx" % (fl / ma) if fl is not None and ma else ""
         lines.append((fig, what, UNITS.get(fig, ""),
                       fmt(mz), "%s-%s" % (fmt(min(z)), fmt(max(z))) if z else "-",
                       fmt(ma), "%s-%s" % (fmt(min(a)), fmt(max(a))) if a else "-",
-                      ratio, target))
+                      ratio, best, target))
     return lines
 
 
@@ -259,6 +295,10 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--only", choices=["zk", "apache"])
     ap.add_argument("--ops", help="comma-separated: " + ",".join(OPS))
+    ap.add_argument("--null", help="zk-null (default: next to --bench)")
+    ap.add_argument("--floor", action=argparse.BooleanOptionalAction,
+                    default=True, help="measure the client's floor on "
+                    "zk-null, once (default: yes)")
     args = ap.parse_args()
     phases = ("ops", "data")
     if args.ops:
@@ -275,15 +315,24 @@ def main():
     args.k = min(args.conns * args.inflight, 4096)
     args.bin = os.path.abspath(args.bin)
     args.bench = os.path.abspath(args.bench)
-    for f in (os.path.join(args.bin, "zk-node"), args.bench):
+    args.null = os.path.abspath(args.null or os.path.join(
+        os.path.dirname(args.bench), "zk-null"))
+    need = [os.path.join(args.bin, "zk-node"), args.bench]
+    if args.floor:
+        need.append(args.null)
+    for f in need:
         if not os.access(f, os.X_OK):
             sys.exit("compare: %s: not built (make bench)" % f)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     kinds = [args.only] if args.only else ["zk", "apache"]
-    res = {"zk": {}, "apache": {}}
+    res = {"zk": {}, "apache": {}, "floor": {}}
     t0 = time.monotonic()
     load0 = loadavg()
     try:
+        if args.floor:
+            res["floor"] = floor(args)
+            for fig, v in sorted(res["floor"].items()):
+                say("floor: %s %s %s" % (fig, fmt(v), UNITS.get(fig, "")))
         for r in range(args.rounds):
             for phase in phases:
                 for kind in kinds:
@@ -298,7 +347,8 @@ def main():
     load1 = loadavg()
     rows = table(res, args)
     hdr = ("figure", "what", "unit", "zk median", "zk min-max",
-           "Apache median", "Apache min-max", "zk/Apache", "target")
+           "Apache median", "Apache min-max", "zk/Apache", "floor/Apache",
+           "target")
     w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
     for x in [hdr] + rows:
         print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(x) if i != 1))
@@ -351,8 +401,18 @@ def main():
                 "over the same tree (zk's counts each sh wrapper's shared "
                 "pages again). Restart: from the start command to the first "
                 "getData of the last znode answered on a new connection "
-                "(the stop before it is not timed). Targets are issue 4's; "
-                "nothing here is asserted.\n")
+                "(the stop before it is not timed). ")
+        if args.floor:
+            f.write("floor/Apache: the throughput, latency and session "
+                    "figures of one run against zk-null "
+                    "(contrib/bench/zk-null.c), a single-thread server "
+                    "that answers every request at once with a canned "
+                    "reply and keeps nothing, over Apache's median: the "
+                    "best ratio any server could show with this client on "
+                    "this machine, so a target beyond it is out of the "
+                    "client's reach, not the server's (none for fan-out: "
+                    "zk-null keeps no watches). ")
+        f.write("Targets are issue 4's; nothing here is asserted.\n")
     say("wrote %s" % args.out)
 
 
