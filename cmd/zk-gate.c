@@ -88,6 +88,8 @@ struct client {
 	RB_ENTRY(client) byid;
 	RB_ENTRY(client) bysess;
 	TAILQ_ENTRY(client) all;
+	TAILQ_ENTRY(client) stalled;	/* on the stalled list */
+	int		 isstalled;
 };
 
 static int
@@ -136,6 +138,8 @@ static struct idtree	 byid = RB_INITIALIZER(&byid);
 static struct sesstree	 bysess = RB_INITIALIZER(&bysess);
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static TAILQ_HEAD(, client) graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
+/* open clients not read from (back-pressure), looked at every pass */
+static TAILQ_HEAD(, client) stalled = TAILQ_HEAD_INITIALIZER(stalled);
 static struct w4q	 treeq = TAILQ_HEAD_INITIALIZER(treeq);
 static struct w4q	 sessq = TAILQ_HEAD_INITIALIZER(sessq);
 static int		 nextid = 1, nclients;
@@ -421,7 +425,7 @@ connect_response(struct client *cl)
 	cl->state = C_OPEN;
 	cl->est = zk_now_ms();
 	cl->touched = 1;
-	cl->c->noread = 0;
+	zkloop_pause(cl->c, 0);
 	st.sent++;
 	cl->sent++;
 	process(cl);		/* requests pipelined behind the handshake */
@@ -800,6 +804,9 @@ client_close(struct zkconn *c)
 		pend_free(p);
 	}
 	cl->unsent = NULL;
+	if (cl->isstalled)
+		TAILQ_REMOVE(&stalled, cl, stalled);
+	cl->isstalled = 0;
 	RB_REMOVE(idtree, &byid, cl);
 	TAILQ_REMOVE(&clients, cl, all);
 	nclients--;
@@ -855,6 +862,17 @@ local_reply(struct client *cl, int32_t xid, int32_t type, int32_t errc,
 }
 
 /* write the replies at the head of the queue that are ready */
+/* Stop reading an open client until its replies drain (housekeeping). */
+static void
+stall(struct client *cl)
+{
+	zkloop_pause(cl->c, 1);
+	if (!cl->isstalled && cl->state == C_OPEN && !cl->is4lw) {
+		TAILQ_INSERT_TAIL(&stalled, cl, stalled);
+		cl->isstalled = 1;
+	}
+}
+
 static void
 flushreplies(struct client *cl)
 {
@@ -902,12 +920,12 @@ flushreplies(struct client *cl)
 		pend_free(p);
 	}
 	if (ZKBUF_LEN(&cl->c->out) > MAXOUT) {
-		cl->c->noread = 1;	/* the client does not read its replies */
+		stall(cl);	/* the client does not read its replies */
 		return;
 	}
 	if (cl->npend < MAXPENDING / 2 && cl->state == C_OPEN && !cl->closing &&
 	    !cl->is4lw && cl->c->noread) {
-		cl->c->noread = 0;
+		zkloop_pause(cl->c, 0);
 		process(cl);
 	}
 }
@@ -1247,7 +1265,7 @@ handshake(struct client *cl, const char *body, size_t len)
 	st.received++;
 	cl->recved++;
 	cl->state = C_HANDSHAKE;
-	cl->c->noread = 1;		/* hold what follows until set up */
+	zkloop_pause(cl->c, 1);		/* hold what follows until set up */
 	zkbuf_reset(&scratch);
 	if (sid == 0) {
 		zkbuf_printf(&scratch, "new conn=%d timeout=%d\n", cl->id, to);
@@ -1314,7 +1332,7 @@ process(struct client *cl)
 				st.received++;
 				cl->recved++;
 				cl->state = C_OPEN;
-				c->noread = 1;
+				zkloop_pause(c, 1);
 				zkbuf_consume(&c->in, ZKBUF_LEN(&c->in));
 				fourletter(cl, cl->word);
 				return;
@@ -1324,7 +1342,7 @@ process(struct client *cl)
 		if (cl->state == C_HANDSHAKE)
 			return;
 		if (cl->npend >= MAXPENDING || ZKBUF_LEN(&c->out) > MAXOUT) {
-			c->noread = 1;
+			stall(cl);
 			break;
 		}
 		rc = zkframe_next(&c->in, (size_t)cfg.maxbuffer, &body, &len);
@@ -1698,38 +1716,50 @@ w4finish(struct client *cl)
 static void
 housekeeping(int64_t now)
 {
-	static int64_t	 lasttouch;
+	static int64_t	 lastsweep;
 	struct client	*cl, *t;
 	struct http	*h, *ht;
 	int		 n = 0;
 
-	if (now - lasttouch >= cfg.tickTime / 2) {
-		lasttouch = now;
-		zkbuf_reset(&scratch);
-		zkl_begin(&scratch, "touch");
-		TAILQ_FOREACH(cl, &clients, all)
-			if (cl->touched && cl->session != 0 &&
-			    cl->state == C_OPEN && !cl->is4lw) {
-				cl->touched = 0;
-				zkl_putx(&scratch, "session", cl->session);
-				n++;
-			}
-		zkl_end(&scratch);
-		if (n > 0)
-			putline(sess, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
+	/* stalled clients resume once their replies have drained */
+	for (cl = TAILQ_FIRST(&stalled); cl != NULL; cl = t) {
+		t = TAILQ_NEXT(cl, stalled);
+		if (!cl->c->dead && cl->c->noread)
+			flushreplies(cl);	/* resumes reading if it can */
+		if (cl->c->dead || !cl->c->noread) {
+			TAILQ_REMOVE(&stalled, cl, stalled);
+			cl->isstalled = 0;
+		}
 	}
-	TAILQ_FOREACH_SAFE(h, &scrapes, entry, ht)
-		if (now - h->born > SESSIONLESS_MS && !h->c->dead)
-			zkloop_kill(h->c);	/* unlinks h */
+	/*
+	 * The walk over every client runs once per tick (at most a
+	 * second), not every pass: with thousands of idle clients, a pass
+	 * costs what is ready, not what is open.
+	 */
+	if (now - lastsweep < (cfg.tickTime / 2 < 1000 ? cfg.tickTime / 2 :
+	    1000))
+		return;
+	lastsweep = now;
+	zkbuf_reset(&scratch);
+	zkl_begin(&scratch, "touch");
 	for (cl = TAILQ_FIRST(&clients); cl != NULL; cl = t) {
 		t = TAILQ_NEXT(cl, all);
+		if (cl->touched && cl->session != 0 &&
+		    cl->state == C_OPEN && !cl->is4lw) {
+			cl->touched = 0;
+			zkl_putx(&scratch, "session", cl->session);
+			n++;
+		}
 		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
 		    !cl->c->dead)
 			zkloop_kill(cl->c);
-		else if (cl->state == C_OPEN && cl->c->noread && !cl->is4lw &&
-		    !cl->c->dead)
-			flushreplies(cl);	/* resumes reading if it can */
 	}
+	zkl_end(&scratch);
+	if (n > 0)
+		putline(sess, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
+	TAILQ_FOREACH_SAFE(h, &scrapes, entry, ht)
+		if (now - h->born > SESSIONLESS_MS && !h->c->dead)
+			zkloop_kill(h->c);	/* unlinks h */
 }
 
 /*
@@ -1794,7 +1824,7 @@ http_reply(struct http *h, const char *status, const char *ctype,
 	zkbuf_add(&c->out, ZKBUF_DATA(body), ZKBUF_LEN(body));
 	if (c->out.err)
 		errx(EX_OSERR, "out of memory");
-	c->noread = 1;
+	zkloop_pause(c, 1);
 	zkloop_close(c);
 }
 
@@ -1917,7 +1947,7 @@ scrape_read(struct zkconn *c)
 		return;
 	}
 	/* answered when zk-tree's stats line comes (scrape_answer) */
-	c->noread = 1;
+	zkloop_pause(c, 1);
 	h->waiting = 1;
 	w4wait(&treeq, tree, NULL, "stats\n")->h = h;
 }

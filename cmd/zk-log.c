@@ -1298,7 +1298,7 @@ backpressure(void)
 	int		 stop = ZKBUF_LEN(&L.tree->out) > MAXBACKLOG;
 
 	LIST_FOREACH(cl, &L.clients, entry)
-		cl->c->noread = stop;
+		zkloop_pause(cl->c, stop);
 }
 
 /*

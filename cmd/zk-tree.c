@@ -2275,13 +2275,13 @@ conn_read(struct zkconn *c)
 	while (!c->dead && zkl_next(&c->in, &s, &len)) {
 		if (p->role == R_GATE && ZKBUF_LEN(&c->out) > OUTMAX) {
 			s[len] = '\n';		/* come back when it drained */
-			c->noread = 1;
+			zkloop_pause(c, 1);
 			return;
 		}
 		if (p->role == R_NONE) {
 			if (hello(c, p, s, len) == 1) {
 				s[len] = '\n';
-				c->noread = 1;
+				zkloop_pause(c, 1);
 				p->pending = 1;
 				TAILQ_INSERT_TAIL(&pending, p, entry);
 				return;
@@ -2349,7 +2349,7 @@ drain(void)
 	while ((p = TAILQ_FIRST(&pending)) != NULL) {
 		TAILQ_REMOVE(&pending, p, entry);
 		p->pending = 0;
-		p->c->noread = 0;
+		zkloop_pause(p->c, 0);
 		conn_read(p->c);
 	}
 }
@@ -2364,7 +2364,7 @@ unblock(struct zkconn *c)
 	}
 	if (ZKBUF_LEN(&c->out) > OUTMAX)
 		return;
-	c->noread = 0;
+	zkloop_pause(c, 0);
 	conn_read(c);
 }
 

@@ -16,6 +16,8 @@ zkbuf_reserve(struct zkbuf *b, size_t n)
 	size_t	 cap;
 	char	*p;
 
+	if (b->onfill != NULL)
+		b->onfill(b);
 	if (b->err)
 		return -1;
 	if (b->off > 0 && b->off == b->len)

@@ -27,7 +27,9 @@ struct listener {
 #define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
 
 struct zkloop {
-	TAILQ_HEAD(, zkconn)	 conns;
+	TAILQ_HEAD(, zkconn)	 conns;		/* open */
+	TAILQ_HEAD(, zkconn)	 dead;		/* closed, freed next pass */
+	TAILQ_HEAD(, zkconn)	 queue;		/* output, closing or pause */
 	struct listener		*l;
 	size_t			 nl;
 	int			 ep;		/* the epoll instance */
@@ -49,6 +51,28 @@ watch(struct zkloop *lp, int op, int fd, uint32_t events, uint64_t tag)
 	return epoll_ctl(lp->ep, op, fd, &ev);
 }
 
+/*
+ * A connection that needs the end of the pass (output to write, a close
+ * or a pause to apply) is queued; a pass looks at the queued ones only,
+ * so thousands of idle clients cost nothing.  Output queues itself: the
+ * out buffer calls onfill before every append.
+ */
+static void
+enqueue(struct zkconn *c)
+{
+	if (c->queued || c->dead)
+		return;
+	c->queued = 1;
+	TAILQ_INSERT_TAIL(&c->loop->queue, c, qentry);
+}
+
+static void
+onfill(struct zkbuf *b)
+{
+	enqueue((struct zkconn *)(void *)((char *)b -
+	    offsetof(struct zkconn, out)));
+}
+
 struct zkloop *
 zkloop_new(void)
 {
@@ -61,6 +85,8 @@ zkloop_new(void)
 		return NULL;
 	}
 	TAILQ_INIT(&lp->conns);
+	TAILQ_INIT(&lp->dead);
+	TAILQ_INIT(&lp->queue);
 	lp->accepted = -1;
 	return lp;
 }
@@ -80,6 +106,7 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 	c->onclose = onclose;
 	c->arg = arg;
 	c->loop = lp;
+	c->out.onfill = onfill;
 	c->events = EPOLLIN;
 	if (watch(lp, EPOLL_CTL_ADD, fd, c->events, (uint64_t)(uintptr_t)c)
 	    == -1) {
@@ -115,6 +142,17 @@ void
 zkloop_close(struct zkconn *c)
 {
 	c->closing = 1;
+	enqueue(c);
+}
+
+/* Stop (1) or resume (0) reading c: back-pressure. */
+void
+zkloop_pause(struct zkconn *c, int on)
+{
+	if (c->noread == on)
+		return;
+	c->noread = on;
+	enqueue(c);
 }
 
 /*
@@ -140,7 +178,13 @@ zkloop_kill(struct zkconn *c)
 {
 	if (c->dead)
 		return;
+	if (c->queued) {
+		TAILQ_REMOVE(&c->loop->queue, c, qentry);
+		c->queued = 0;
+	}
 	c->dead = 1;
+	TAILQ_REMOVE(&c->loop->conns, c, entry);
+	TAILQ_INSERT_TAIL(&c->loop->dead, c, entry);
 	if (c->onclose != NULL)
 		c->onclose(c);
 	drain(c->fd);
@@ -154,27 +198,26 @@ zkloop_kill(struct zkconn *c)
 static void
 reap(struct zkloop *lp)
 {
-	struct zkconn	*c, *t;
+	struct zkconn	*c;
 
-	TAILQ_FOREACH_SAFE(c, &lp->conns, entry, t) {
-		if (!c->dead)
-			continue;
-		TAILQ_REMOVE(&lp->conns, c, entry);
+	while ((c = TAILQ_FIRST(&lp->dead)) != NULL) {
+		TAILQ_REMOVE(&lp->dead, c, entry);
 		zkbuf_free(&c->in);
 		zkbuf_free(&c->out);
 		free(c);
 	}
 }
 
+/* Write the queued connections' output, close or pause them. */
 static void
 flushall(struct zkloop *lp)
 {
 	struct zkconn	*c;
 	uint32_t	 want;
 
-	TAILQ_FOREACH(c, &lp->conns, entry) {
-		if (c->dead)
-			continue;
+	while ((c = TAILQ_FIRST(&lp->queue)) != NULL) {
+		TAILQ_REMOVE(&lp->queue, c, qentry);
+		c->queued = 0;
 		if (c->out.err) {
 			zkloop_kill(c);
 			continue;
@@ -187,6 +230,7 @@ flushall(struct zkloop *lp)
 			zkloop_kill(c);
 			continue;
 		}
+		/* what is left waits for EPOLLOUT, which queues it again */
 		want = 0;
 		if (!c->noread && !c->closing)
 			want |= EPOLLIN;
@@ -277,6 +321,8 @@ zkloop_run(struct zkloop *lp, int timeout)
 		c = (struct zkconn *)(uintptr_t)tag;
 		if (c->dead)
 			continue;
+		if (lp->ev[i].events & EPOLLOUT)
+			enqueue(c);
 		if (lp->ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 			r = zkbuf_read(&c->in, c->fd);
 			if (r == 0 || (r == -1 && errno != EAGAIN)) {

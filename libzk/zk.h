@@ -73,6 +73,7 @@ struct zkbuf {
 	size_t		 off;		/* bytes already consumed from the front */
 	size_t		 cap;
 	int		 err;		/* ENOMEM seen */
+	void		(*onfill)(struct zkbuf *);	/* before an append */
 };
 int	 zkbuf_reserve(struct zkbuf *, size_t);
 void	 zkbuf_add(struct zkbuf *, const void *, size_t);
@@ -188,12 +189,14 @@ struct zkconn {
 	void		*arg;
 	int		 closing;	/* close once out is flushed */
 	int		 dead;
-	int		 noread;	/* stop reading (back-pressure) */
+	int		 noread;	/* stop reading: set with zkloop_pause */
 	uint32_t	 events;	/* what epoll watches for (the loop's) */
+	int		 queued;	/* on the loop's to-flush list */
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
 	struct zkloop	*loop;
 	TAILQ_ENTRY(zkconn) entry;
+	TAILQ_ENTRY(zkconn) qentry;
 };
 struct zkloop	*zkloop_new(void);
 struct zkconn	*zkloop_conn(struct zkloop *, int, void (*)(struct zkconn *),
@@ -201,6 +204,7 @@ struct zkconn	*zkloop_conn(struct zkloop *, int, void (*)(struct zkconn *),
 int		 zkloop_listen(struct zkloop *, int,
 		    void (*)(struct zkloop *, int, void *), void *);
 void		 zkloop_close(struct zkconn *);
+void		 zkloop_pause(struct zkconn *, int);
 void		 zkloop_kill(struct zkconn *);
 int		 zkloop_run(struct zkloop *, int);
 

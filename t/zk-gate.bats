@@ -461,6 +461,29 @@ EOF
 	grep -q '^log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0$' "$RUN/peers.log"
 }
 
+@test "back-pressure: a client that does not read is stalled, the others go on, and it resumes once it reads" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.settimeout(30)
+path = "/" + "p" * 20000		# replies of 20 kB: 24 MB in all
+n = 1200
+reqs = b"".join(req(i, 4, ustr(path) + b"\0") for i in range(1, n + 1))
+t = threading.Thread(target=s.sendall, args=(reqs,), daemon=True)
+t.start()
+time.sleep(1)			# it fills the gate's 1000 pending, 4 MB out
+o, _, _ = session(PORT)
+o.settimeout(30)
+o.sendall(req(7, 4, ustr("/other") + b"\0"))
+print("other", hdr(recvframe(o)))
+xids = [hdr(recvframe(s))[0] for _ in range(n)]
+print(len(xids), xids == list(range(1, n + 1)))
+EOF
+	assert_success
+	assert_line -n 0 --regexp '^other \(7, [0-9]+, 0\)$'
+	assert_line -n 1 "1200 True"
+}
+
 @test "watch event: notification frame before the reply" {
 	start_gate
 	run zkpy <<'EOF'
