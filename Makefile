@@ -107,6 +107,6 @@ lint:
 
 clean:
 	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%) \
-	    contrib/bench/zk-bench
+	    contrib/bench/zk-bench contrib/bench/zk-null
 
 .PHONY: all san fuzz testprogs deps run check lint clean bench
