@@ -85,6 +85,7 @@ ROWS = [
     ("load_tput", "create rate loading Z znodes", ""),
     ("rss", "memory (PSS) with Z znodes, settled", "<= 0.1x"),
     ("rss_peak", "memory (PSS) peak right after the load", ""),
+    ("rss_vmrss", "memory, sum of VmRSS (shared pages once per process)", ""),
     ("restart_s", "restart to serving with Z znodes", "<= 0.2x"),
     ("get_cpu", "server CPU per get", "< 0.2x"),
     ("set_cpu", "server CPU per set", ""),
@@ -397,9 +398,11 @@ def main():
         f.write("\nCPU per op: utime+stime from /proc/PID/stat over the "
                 "measured seconds, of the whole process tree (zk: zk-node, "
                 "its sh wrappers and the four daemons; Apache: the JVM), "
-                "divided by the requests answered. RSS: the sum of VmRSS "
-                "over the same tree (zk's counts each sh wrapper's shared "
-                "pages again). Restart: from the start command to the first "
+                "divided by the requests answered. Memory: the sum of Pss "
+                "(/proc/PID/smaps_rollup) over the same tree, each shared "
+                "page split among the processes mapping it; rss_vmrss sums "
+                "VmRSS instead, which counts the C library's pages once for "
+                "each of zk's processes. Restart: from the start command to the first "
                 "getData of the last znode answered on a new connection "
                 "(the stop before it is not timed). ")
         if args.floor:

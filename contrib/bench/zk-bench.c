@@ -46,7 +46,9 @@
  *		the same with a libzookeeper-mt handle per session:
  *		fanout_mt_ms
  *	rss	loads znodes znodes of size bytes (unless they exist), then
- *		the memory (PSS) of pid and its descendants: rss (MB), load_tput
+ *		the memory (PSS) of pid and its descendants once it settles:
+ *		rss, rss_peak (MB), the sum of their VmRSS: rss_vmrss (MB);
+ *		load_tput
  *	restart	loads the znodes if missing, runs stopcmd (not timed), then
  *		startcmd, and times until a getData of the last znode succeeds
  *		on a fresh connection: restart_s.  Run it last: the server pid
@@ -484,28 +486,36 @@ srvcpu(void)
 	return (double)sum / hz;
 }
 
-/* VmRSS of the server's tree, kB. */
+/*
+ * Memory of the server's tree, kB: the sum of Pss (smaps_rollup), each
+ * shared page split among the processes that map it, so a tree of
+ * processes is charged its libraries once; and, in *vmrss, the sum of
+ * VmRSS, which charges them once per process.
+ */
 static long
-srvrss(void)
+srvrss(long *vmrss)
 {
 	pid_t	*t;
 	char	 path[64], line[256];
 	FILE	*f;
-	long	 kb, sum = 0;
+	long	 kb, sum = 0, rsum = 0;
 	int	 n, i;
 
 	t = xcalloc(MAXTREE, sizeof *t);
 	n = tree(srvpid, t, MAXTREE);
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "/proc/%d/status", (int)t[i]);
+		snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)t[i]);
 		if ((f = fopen(path, "r")) == NULL)
-			continue;
+			continue;	/* it ended meanwhile */
 		while (fgets(line, sizeof line, f) != NULL)
-			if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			if (sscanf(line, "Pss: %ld kB", &kb) == 1)
 				sum += kb;
+			else if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+				rsum += kb;
 		fclose(f);
 	}
 	free(t);
+	*vmrss = rsum;
 	return sum;
 }
 
@@ -1109,7 +1119,7 @@ static void
 rss(void)
 {
 	char	last[64];
-	long	kb, prev, peak;
+	long	kb, prev, peak, vm;
 	int	i;
 
 	if (srvpid == 0)
@@ -1122,10 +1132,10 @@ rss(void)
 	 * until two readings agree within 1% (at most 20 s); rss is the
 	 * settled figure, rss_peak the largest seen.
 	 */
-	peak = prev = srvrss();
+	peak = prev = kb = srvrss(&vm);
 	for (i = 0; i < 80; i++) {
 		sleep_ms(250);
-		kb = srvrss();
+		kb = srvrss(&vm);
 		if (kb > peak)
 			peak = kb;
 		if (labs(kb - prev) * 100 <= prev)
@@ -1134,6 +1144,7 @@ rss(void)
 	}
 	figure("rss", "", kb / 1024.0, "MB");
 	figure("rss", "_peak", peak / 1024.0, "MB");
+	figure("rss", "_vmrss", vm / 1024.0, "MB");
 }
 
 static void
