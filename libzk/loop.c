@@ -34,11 +34,33 @@ struct zkloop {
 	size_t			 nl;
 	int			 ep;		/* the epoll instance */
 	int			 accepted;	/* fd from accept4, non-blocking */
+	uint64_t		 seq;		/* connections opened */
 	struct epoll_event	 ev[MAXEVENTS];
 };
 
 /* A listener's epoll tag: its index, odd; a zkconn's is its (even) address. */
 #define LTAG(i)		(((uint64_t)(i) << 1) | 1)
+
+/*
+ * The ready sockets of a pass are served listeners first, then in the
+ * order their connections were opened, as a poll(2) array would: which
+ * of two peers' lines a daemon takes first does not depend on the order
+ * the kernel happened to queue them.
+ */
+static int
+evcmp(const void *a, const void *b)
+{
+	uint64_t	 x = ((const struct epoll_event *)a)->data.u64;
+	uint64_t	 y = ((const struct epoll_event *)b)->data.u64;
+
+	if ((x & 1) != (y & 1))
+		return (x & 1) ? -1 : 1;	/* the listener first */
+	if (x & 1)
+		return (x > y) - (x < y);	/* two listeners: by index */
+	x = ((const struct zkconn *)(uintptr_t)x)->seq;
+	y = ((const struct zkconn *)(uintptr_t)y)->seq;
+	return (x > y) - (x < y);
+}
 
 static int
 watch(struct zkloop *lp, int op, int fd, uint32_t events, uint64_t tag)
@@ -107,6 +129,7 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 	c->arg = arg;
 	c->loop = lp;
 	c->out.onfill = onfill;
+	c->seq = lp->seq++;
 	c->events = EPOLLIN;
 	if (watch(lp, EPOLL_CTL_ADD, fd, c->events, (uint64_t)(uintptr_t)c)
 	    == -1) {
@@ -302,6 +325,8 @@ zkloop_run(struct zkloop *lp, int timeout)
 		timeout = 1000;
 	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1)
 		return errno == EINTR ? 0 : -1;
+	if (n > 1)
+		qsort(lp->ev, (size_t)n, sizeof(lp->ev[0]), evcmp);
 	for (i = 0; i < n; i++) {
 		tag = lp->ev[i].data.u64;
 		if (tag & 1) {

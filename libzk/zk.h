@@ -191,6 +191,7 @@ struct zkconn {
 	int		 dead;
 	int		 noread;	/* stop reading: set with zkloop_pause */
 	uint32_t	 events;	/* what epoll watches for (the loop's) */
+	uint64_t	 seq;		/* opened seq-th: the order passes serve */
 	int		 queued;	/* on the loop's to-flush list */
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
