@@ -18,12 +18,14 @@ the machine is shared and noisy; the ratios of one run are what counts.
 quick look: then, as with --only, the table is printed and no file written
 unless --out names one.
 
-Once per run (unless --no-floor) the client's floor: the throughput,
-latency and session workloads against zk-null (contrib/bench/zk-null.c), a
-server that answers every request at once with a canned reply and does
-nothing else; floor/Apache, the best ratio any server could reach with
-this client on this machine, shows which targets the client puts out of
-reach.
+In every round, after zk and Apache (unless --no-floor), the client's
+floor: the throughput, latency and session workloads against zk-null
+(contrib/bench/zk-null.c), a server that answers every request at once
+with a canned reply and does nothing else; floor/Apache, the median floor
+over Apache's median, the best ratio any server could reach with this
+client on this machine, shows which targets the client puts out of reach.
+One floor run is not enough: on this VM a wake-up across CPUs costs tens
+of microseconds or a few, from one minute to the next.
 
 make bench runs it.  Every server started here is stopped by its pid.
 """
@@ -216,7 +218,7 @@ def one(kind, args, phase):
 
 
 def floor(args):
-    """The FLOOR workloads of --ops, once, against a zk-null on a free
+    """The FLOOR workloads of --ops against a fresh zk-null on a free
     port: their figures (not CPU or errors: zk-null's own)."""
     ops = [w for w in args.ops if w in FLOOR]
     if not ops:
@@ -275,7 +277,7 @@ def table(res, args):
         ma = statistics.median(a) if a else None
         ratio = "%.2fx" % (mz / ma) if z and a and ma else "-"
         fl = res["floor"].get(fig)
-        best = "%.2fx" % (fl / ma) if fl is not None and ma else ""
+        best = "%.2fx" % (statistics.median(fl) / ma) if fl and ma else ""
         lines.append((fig, what, UNITS.get(fig, ""),
                       fmt(mz), "%s-%s" % (fmt(min(z)), fmt(max(z))) if z else "-",
                       fmt(ma), "%s-%s" % (fmt(min(a)), fmt(max(a))) if a else "-",
@@ -299,7 +301,7 @@ def main():
     ap.add_argument("--null", help="zk-null (default: next to --bench)")
     ap.add_argument("--floor", action=argparse.BooleanOptionalAction,
                     default=True, help="measure the client's floor on "
-                    "zk-null, once (default: yes)")
+                    "zk-null, each round (default: yes)")
     args = ap.parse_args()
     phases = ("ops", "data")
     if args.ops:
@@ -330,10 +332,6 @@ def main():
     t0 = time.monotonic()
     load0 = loadavg()
     try:
-        if args.floor:
-            res["floor"] = floor(args)
-            for fig, v in sorted(res["floor"].items()):
-                say("floor: %s %s %s" % (fig, fmt(v), UNITS.get(fig, "")))
         for r in range(args.rounds):
             for phase in phases:
                 for kind in kinds:
@@ -342,6 +340,11 @@ def main():
                         time.monotonic() - t0, loadavg()))
                     for fig, v in one(kind, args, phase).items():
                         res[kind].setdefault(fig, []).append(v)
+                if args.floor and phase == "ops":
+                    for fig, v in sorted(floor(args).items()):
+                        say("floor: %s %s %s" % (fig, fmt(v),
+                                                 UNITS.get(fig, "")))
+                        res["floor"].setdefault(fig, []).append(v)
     finally:
         for kind in list(current):
             stop(kind)
@@ -406,8 +409,8 @@ def main():
                 "getData of the last znode answered on a new connection "
                 "(the stop before it is not timed). ")
         if args.floor:
-            f.write("floor/Apache: the throughput, latency and session "
-                    "figures of one run against zk-null "
+            f.write("floor/Apache: the median over the rounds of the "
+                    "throughput, latency and session figures against zk-null "
                     "(contrib/bench/zk-null.c), a single-thread server "
                     "that answers every request at once with a canned "
                     "reply and keeps nothing, over Apache's median: the "
