@@ -27,7 +27,6 @@ struct listener {
 #define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
 
 struct zkloop {
-	TAILQ_HEAD(, zkconn)	 conns;		/* open */
 	TAILQ_HEAD(, zkconn)	 dead;		/* closed, freed next pass */
 	TAILQ_HEAD(, zkconn)	 queue;		/* output, closing or pause */
 	struct listener		*l;
@@ -106,7 +105,6 @@ zkloop_new(void)
 		free(lp);
 		return NULL;
 	}
-	TAILQ_INIT(&lp->conns);
 	TAILQ_INIT(&lp->dead);
 	TAILQ_INIT(&lp->queue);
 	lp->accepted = -1;
@@ -136,7 +134,6 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 		free(c);
 		return NULL;
 	}
-	TAILQ_INSERT_TAIL(&lp->conns, c, entry);
 	return c;
 }
 
@@ -206,7 +203,6 @@ zkloop_kill(struct zkconn *c)
 		c->queued = 0;
 	}
 	c->dead = 1;
-	TAILQ_REMOVE(&c->loop->conns, c, entry);
 	TAILQ_INSERT_TAIL(&c->loop->dead, c, entry);
 	if (c->onclose != NULL)
 		c->onclose(c);

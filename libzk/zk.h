@@ -196,8 +196,8 @@ struct zkconn {
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
 	struct zkloop	*loop;
-	TAILQ_ENTRY(zkconn) entry;
-	TAILQ_ENTRY(zkconn) qentry;
+	TAILQ_ENTRY(zkconn) entry;	/* on the loop's dead list */
+	TAILQ_ENTRY(zkconn) qentry;	/* on its to-flush queue */
 };
 struct zkloop	*zkloop_new(void);
 struct zkconn	*zkloop_conn(struct zkloop *, int, void (*)(struct zkconn *),
