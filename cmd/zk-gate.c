@@ -861,7 +861,6 @@ local_reply(struct client *cl, int32_t xid, int32_t type, int32_t errc,
 	return p;
 }
 
-/* write the replies at the head of the queue that are ready */
 /* Stop reading an open client until its replies drain (housekeeping). */
 static void
 stall(struct client *cl)
@@ -873,6 +872,7 @@ stall(struct client *cl)
 	}
 }
 
+/* write the replies at the head of the queue that are ready */
 static void
 flushreplies(struct client *cl)
 {
@@ -1721,12 +1721,16 @@ housekeeping(int64_t now)
 	struct http	*h, *ht;
 	int		 n = 0;
 
-	/* stalled clients resume once their replies have drained */
+	/*
+	 * Stalled clients resume once their replies have drained.  A client
+	 * that dies in flushreplies has left the list already (client_close);
+	 * no other client can leave it meanwhile, so t stays on it.
+	 */
 	for (cl = TAILQ_FIRST(&stalled); cl != NULL; cl = t) {
 		t = TAILQ_NEXT(cl, stalled);
 		if (!cl->c->dead && cl->c->noread)
 			flushreplies(cl);	/* resumes reading if it can */
-		if (cl->c->dead || !cl->c->noread) {
+		if (cl->isstalled && (cl->c->dead || !cl->c->noread)) {
 			TAILQ_REMOVE(&stalled, cl, stalled);
 			cl->isstalled = 0;
 		}
