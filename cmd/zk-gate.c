@@ -48,6 +48,7 @@ struct pend {
 	int		 done;		/* reply is in frame */
 	int		 patchzxid;	/* set zxid at flush (local replies) */
 	int		 closeafter;	/* close once this reply is out */
+	int		 vialog;	/* sent through zk-log (dispatch) */
 	int64_t		 born;
 	struct zkbuf	 line;		/* held request line */
 	struct zkbuf	 frame;		/* the reply */
@@ -74,7 +75,8 @@ struct client {
 	struct zksasl	*sasl;		/* the DIGEST-MD5 exchange, once begun */
 	struct pendq	 pq;
 	struct pend	*unsent;	/* first request not yet sent, or NULL */
-	int		 npend, nreads, nwrites;
+	int		 npend;
+	int		 ntree, nlog;	/* sent, unanswered: see dispatch */
 	/* stats for cons/stat */
 	uint64_t	 recved, sent;
 	int64_t		 est, lzxid, lresp, llat, minlat, maxlat, totlat, nlat;
@@ -329,20 +331,6 @@ unhex(unsigned char *dst, size_t n, const char *s)
 	return 0;
 }
 
-static int
-isreadop(int type)
-{
-	switch (type) {
-	case ZOP_EXISTS: case ZOP_GETDATA: case ZOP_GETACL:
-	case ZOP_GETCHILDREN: case ZOP_GETCHILDREN2:
-	case ZOP_GETALLCHILDRENNUMBER: case ZOP_GETEPHEMERALS:
-	case ZOP_MULTIREAD: case ZOP_CHECKWATCHES: case ZOP_REMOVEWATCHES:
-	case ZOP_ADDWATCH: case ZOP_SETWATCHES: case ZOP_SETWATCHES2:
-		return 1;
-	}
-	return 0;
-}
-
 static void
 latency(struct client *cl, int64_t ms)
 {
@@ -578,10 +566,10 @@ tree_r(const struct zkline *l)
 		}
 	}
 	p->done = 1;
-	if (p->kind == K_READ)
-		cl->nreads--;
+	if (p->vialog)
+		cl->nlog--;
 	else
-		cl->nwrites--;
+		cl->ntree--;
 	cl->lzxid = z;
 	if (p->type == ZOP_CLOSESESSION)
 		p->closeafter = 1;
@@ -797,7 +785,8 @@ client_close(struct zkconn *c)
 		RB_REMOVE(sesstree, &bysess, cl);
 		snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n",
 		    cl->session);
-		putline(tree, line, strlen(line));
+		/* after the reads still in zk-log, which may set watches */
+		putline(cl->nlog > 0 ? zlog : tree, line, strlen(line));
 	}
 	while ((p = TAILQ_FIRST(&cl->pq)) != NULL) {
 		TAILQ_REMOVE(&cl->pq, p, entry);
@@ -835,7 +824,7 @@ pend_new(struct client *cl, int32_t xid, int32_t type, int kind)
 	p->xid = xid;
 	p->type = type;
 	p->kind = kind;
-	p->sent = p->done = p->patchzxid = p->closeafter = 0;
+	p->sent = p->done = p->patchzxid = p->closeafter = p->vialog = 0;
 	p->born = zk_mono_ms();
 	TAILQ_INSERT_TAIL(&cl->pq, p, entry);
 	cl->npend++;
@@ -931,10 +920,34 @@ flushreplies(struct client *cl)
 }
 
 /*
- * Send held requests that the FIFO rule now allows, in order: a read
- * goes to zk-tree only while no write is outstanding, a write to zk-log
- * only while no read is.  Everything before cl->unsent has been sent or
- * is answered locally, so each request is looked at once.
+ * The FIFO rule.  A session's outstanding requests are all at zk-tree or
+ * all on their way through zk-log, never some of each, so its replies
+ * come back in the order it sent them.  A read goes straight to zk-tree
+ * while nothing of its session is in zk-log; otherwise it follows the
+ * session's writes through zk-log, which passes it on in order without
+ * storing it, and zk-tree serves it right after them.  A write waits
+ * until the session's reads at zk-tree are answered.  So only a write
+ * behind reads is ever held, and only for a round trip to zk-tree: a
+ * mixed stream of reads and writes goes on pipelined.
+ */
+static void
+forward(struct client *cl, struct pend *p, const char *line, size_t len)
+{
+	if (p->kind == K_READ && cl->nlog == 0) {
+		putline(tree, line, len);
+		cl->ntree++;
+	} else {
+		putline(zlog, line, len);
+		cl->nlog++;
+		p->vialog = 1;
+	}
+	p->sent = 1;
+}
+
+/*
+ * Send held requests that the FIFO rule now allows, in order.
+ * Everything before cl->unsent has been sent or is answered locally, so
+ * each request is looked at once.
  */
 static void
 dispatch(struct client *cl)
@@ -944,18 +957,9 @@ dispatch(struct client *cl)
 	for (p = cl->unsent; p != NULL; p = TAILQ_NEXT(p, entry)) {
 		if (p->kind == K_LOCAL)
 			continue;
-		if (p->kind == K_READ) {
-			if (cl->nwrites > 0)
-				break;
-			putline(tree, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
-			cl->nreads++;
-		} else {
-			if (cl->nreads > 0)
-				break;
-			putline(zlog, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
-			cl->nwrites++;
-		}
-		p->sent = 1;
+		if (p->kind == K_WRITE && cl->ntree > 0)
+			break;
+		forward(cl, p, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
 		zkbuf_reset(&p->line);
 	}
 	cl->unsent = p;
@@ -1212,17 +1216,11 @@ request(struct client *cl, const char *body, size_t len)
 		    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
 		return;
 	}
-	kind = isreadop(type) ? K_READ : K_WRITE;
+	kind = zk_isreadop(type) ? K_READ : K_WRITE;
 	p = pend_new(cl, xid, type, kind);
-	if (cl->unsent == NULL && kind == K_READ && cl->nwrites == 0) {
-		putline(tree, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
-		cl->nreads++;
-		p->sent = 1;
-	} else if (cl->unsent == NULL && kind == K_WRITE && cl->nreads == 0) {
-		putline(zlog, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
-		cl->nwrites++;
-		p->sent = 1;
-	} else {		/* held behind an unsent or opposite request */
+	if (cl->unsent == NULL && (kind == K_READ || cl->ntree == 0)) {
+		forward(cl, p, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
+	} else {		/* held behind an unsent request or reads */
 		zkbuf_add(&p->line, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 		if (p->line.err)
 			errx(EX_OSERR, "out of memory");

@@ -2,10 +2,13 @@
  * zk-log: the durable transaction log (standalone form).
  *
  * Write requests arrive as lines (from zk-gate, zk-sessiond and zk-tree's
- * own sweeps); each poll pass takes every line that arrived, gives the
+ * own sweeps); each pass of the loop takes every line that arrived, gives the
  * writes a zxid and a time, appends them to the current segment with one
  * write(2), makes them durable with one fdatasync(2) and only then
- * forwards them, in order, to zk-tree.  On disk (DIR is dataLogDir):
+ * forwards them, in order, to zk-tree.  sync, and the reads that follow
+ * their session's writes (zk-gate's FIFO rule), are forwarded in their
+ * place in that order but neither numbered nor stored.  On disk (DIR is
+ * dataLogDir):
  *
  *	DIR/zk/log.<16 hex digits: zxid of the first record>
  *
@@ -157,6 +160,7 @@ static void	 onread(struct zkconn *);
 static void	 onclose(struct zkconn *);
 static void	 ontreeclose(struct zkconn *);
 static void	 take(char *, size_t);
+static int	 passthrough(const char *, size_t);
 static const char *field(const char *, size_t, const char *, size_t *);
 static void	 commit(void);
 static int	 append(void);
@@ -1037,7 +1041,7 @@ take(char *line, size_t len)
 		zk_dbg("%.*s", (int)len, line);
 		return;
 	}
-	if (vlen == 4 && memcmp(line, "sync", 4) == 0) {
+	if (passthrough(line, vlen)) {
 		zkbuf_add(&L.fwd, line, len);
 		zkbuf_addc(&L.fwd, '\n');
 		zkbuf_add(&L.failfwd, line, len);
@@ -1070,6 +1074,24 @@ take(char *line, size_t len)
 		zkl_put(&L.failfwd, "xid", v, n);
 	zkl_putd(&L.failfwd, "err", -1);
 	zkl_end(&L.failfwd);
+}
+
+/*
+ * A line forwarded in order but neither numbered nor stored: sync, a read
+ * that follows its session's writes, `gone` after such reads
+ * (zk-streams(7)).
+ */
+static int
+passthrough(const char *verb, size_t vlen)
+{
+	char	 v[32];
+
+	if (vlen >= sizeof(v))
+		return 0;
+	memcpy(v, verb, vlen);
+	v[vlen] = '\0';
+	return strcmp(v, "sync") == 0 || strcmp(v, "gone") == 0 ||
+	    zk_isreadop(zk_opcode(v));
 }
 
 /* The raw value of the first key= field of a line. */

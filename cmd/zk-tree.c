@@ -145,6 +145,7 @@ struct req {
 
 static void	 snapreq(struct peer *);
 static void	 snapunwait(struct peer *);
+static void	 serve(struct zkconn *, struct zkline *);
 static int	 nodecmp(struct node *, struct node *);
 static int	 aclcmp(struct acl *, struct acl *);
 static int	 sesscmp(struct sess *, struct sess *);
@@ -1706,6 +1707,16 @@ apply(struct zkline *l)
 	struct fv	 top;
 	int		 opc, e, ws;
 
+	/* sync, reads and `gone` follow their session's writes unstored */
+	if (zk_isreadop(zk_opcode(l->verb))) {
+		if (gatec != NULL)
+			serve(gatec, l);
+		return;
+	}
+	if (strcmp(l->verb, "gone") == 0) {
+		wdropsess(zkl_intdef(l, "session", 0));
+		return;
+	}
 	reqinit(&r, l, &top);
 	if (strcmp(l->verb, "ready") == 0) {
 		r.zxid = fintdef(&top, "zxid", lastzxid);
@@ -2167,10 +2178,6 @@ stats(struct zkconn *c)
 static void
 gate_line(struct zkconn *c, struct zkline *l)
 {
-	struct req	 r;
-	struct fv	 top;
-	int		 opc, e;
-
 	if (strcmp(l->verb, "gone") == 0) {
 		wdropsess(zkl_intdef(l, "session", 0));
 		return;
@@ -2185,10 +2192,20 @@ gate_line(struct zkconn *c, struct zkline *l)
 	}
 	if (strcmp(l->verb, "hello") == 0)
 		return;
+	serve(c, l);
+}
+
+/* A read: from zk-gate, or from zk-log behind its session's writes. */
+static void
+serve(struct zkconn *c, struct zkline *l)
+{
+	struct req	 r;
+	struct fv	 top;
+	int		 e;
+
 	reqinit(&r, l, &top);
-	opc = zk_opcode(l->verb);
 	zkbuf_reset(&res);
-	e = rd_op(&r, l, &top, opc, &res);
+	e = rd_op(&r, l, &top, zk_opcode(l->verb), &res);
 	bufcheck(&res);
 	reply(c, &r, lastzxid, e, &res);
 }

@@ -324,6 +324,21 @@ zk_opcode(const char *name)
 	return -1000;
 }
 
+/* The ops that read the tree and change nothing (zk-streams(7)). */
+int
+zk_isreadop(int code)
+{
+	switch (code) {
+	case ZOP_EXISTS: case ZOP_GETDATA: case ZOP_GETACL:
+	case ZOP_GETCHILDREN: case ZOP_GETCHILDREN2:
+	case ZOP_GETALLCHILDRENNUMBER: case ZOP_GETEPHEMERALS:
+	case ZOP_MULTIREAD: case ZOP_CHECKWATCHES: case ZOP_REMOVEWATCHES:
+	case ZOP_ADDWATCH: case ZOP_SETWATCHES: case ZOP_SETWATCHES2:
+		return 1;
+	}
+	return 0;
+}
+
 void
 zk_dbg(const char *fmt, ...)
 {

@@ -297,6 +297,7 @@ int	 zk_listen_tcp(const char *, int);
 uint32_t zk_crc32c(uint32_t, const void *, size_t);
 const char *zk_opname(int);
 int	 zk_opcode(const char *);
+int	 zk_isreadop(int);
 extern int zk_debug;
 void	 zk_dbg(const char *, ...) __attribute__((format(printf, 1, 2)));
 

@@ -53,6 +53,7 @@ scenario() {
 @test "diff: setWatches and setWatches2 replay on reconnect" { scenario setwatches_replay; }
 @test "diff: getEphemerals, getAllChildrenNumber, sync, whoAmI" { scenario ephemerals_counts; }
 @test "diff: four-letter words" { scenario fourletterwords; }
+@test "diff: pipelined reads and writes of one session, in order" { scenario pipelined; }
 
 @test "diff: every scenario has a test here" {
 	[ -z "${ZKDIFF_SKIP:-}" ] || skip "$ZKDIFF_SKIP"

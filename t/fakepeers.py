@@ -6,10 +6,12 @@
 Every line received is appended to RUNDIR/peers.log as "<sock> <line>".
 Canned behaviour (see t/zk-gate.bats):
   tree: answers `hello` with `ready zxid=0x5`; reads get fixed answers;
-        getData /ev first sends a watch event; getData /bad gets a reply
+        getData /ev first sends a watch event; getData /slow is answered
+        after 0.5 s; getData /bad gets a reply
         the gate cannot encode; `stats` and `text` get fixed text.
-  log:  every write becomes an `r` from tree with the next zxid; a create
-        of /slow is answered after 0.5 s; setData /expire sends
+  log:  every write becomes an `r` from tree with the next zxid, a read
+        (behind a write) gets the tree's answer; a create of /slow is
+        answered after 0.5 s; setData /expire sends
         `closed session=..` instead; closeSession sends r then closed.
   sess: mints sessions 0x100000000000001.., password 00..0f, clamps the
         timeout to 4000..40000; attach checks the password.
@@ -24,6 +26,10 @@ import sys
 import threading
 import time
 
+READS = ("exists", "getData", "getACL", "getChildren", "getChildren2",
+         "getAllChildrenNumber", "getEphemerals", "multiRead",
+         "checkWatches", "removeWatches", "addWatch", "setWatches",
+         "setWatches2")
 STAT = "0x5,0x6,1700000000000,1700000000001,1,2,3,0x0,5,0,0x7"
 
 
@@ -132,6 +138,8 @@ class Peers:
         head = "r session=%s xid=%s zxid=0x%x" % (sess, xid, self.zxid)
         path = get(f, "path")
         if verb == "getData":
+            if path == "/slow":
+                time.sleep(0.5)
             if path == "/ev":
                 self.send_tree("ev session=%s type=3 path=/ev" % sess)
             if path == "/bad":
@@ -155,6 +163,9 @@ class Peers:
     def on_log(self, c, line):
         verb, f = parse(line)
         if verb == "hello":
+            return
+        if verb in READS or verb == "gone":
+            self.on_tree(c, line)   # passed on in order, as zk-log does
             return
         sess, xid, path = get(f, "session"), get(f, "xid"), get(f, "path")
         if verb == "create" and path == "/slow":

@@ -440,7 +440,7 @@ EOF
 	assert_output "00000004fffffffffffffffffffffffa True"
 }
 
-@test "FIFO: a read behind a write waits for the write's reply" {
+@test "FIFO: a read behind a write follows it through zk-log, unheld" {
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
@@ -455,10 +455,32 @@ EOF
 	assert_line -n 0 "(1, 7, 0) 000000052f736c6f77"
 	assert_line -n 1 "(2, 7, 0) 0000000a64617461206f"
 	assert_line -n 2 "(-2, 7, 0) "
-	run grep -n -e 'xid=1 zxid=0x7' -e '^tree.sock getData' "$RUN/peers.log"
-	assert_line -n 0 --partial "sent r session=0x100000000000001 xid=1 zxid=0x7"
-	assert_line -n 1 --partial "tree.sock getData session=0x100000000000001 xid=2"
-	grep -q '^log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0$' "$RUN/peers.log"
+	run grep -c '^tree.sock getData' "$RUN/peers.log"
+	assert_output 0
+	run grep -e '^log.sock [a-zA-Z]* session=0x100000000000001 xid=[12] ' "$RUN/peers.log"
+	assert_line -n 0 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
+	assert_line -n 1 --partial "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a"
+}
+
+@test "FIFO: a write behind reads waits for their replies, the reads behind it follow it" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+create = ustr("/x") + ustr(None) + struct.pack(">i", 1) + \
+    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+s.sendall(req(1, 4, ustr("/slow") + b"\0") + req(2, 1, create) +
+          req(3, 3, ustr("/b") + b"\0") + req(4, 4, ustr("/c") + b"\0"))
+print([hdr(recvframe(s))[0] for _ in range(4)])
+EOF
+	assert_success
+	assert_output "[1, 2, 3, 4]"
+	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent r) session=0x100000000000001 xid=[1-4] ' "$RUN/peers.log"
+	assert_line -n 0 --partial "tree.sock getData session=0x100000000000001 xid=1 "
+	assert_line -n 1 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 2 --partial "log.sock create session=0x100000000000001 xid=2 "
+	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=2 "
+	assert_line -n 4 --partial "log.sock exists session=0x100000000000001 xid=3 "
+	assert_line -n 6 --partial "log.sock getData session=0x100000000000001 xid=4 "
 }
 
 @test "back-pressure: a client that does not read is stalled, the others go on, and it resumes once it reads" {

@@ -66,19 +66,25 @@ two_txns() {
 	[ "${#lines[@]}" -le 2 ]
 }
 
-@test "zk-log: stamps writes, forwards them after storing, sync unstored" {
+@test "zk-log: stamps writes, forwards them after storing; sync, reads and gone in order, unstored" {
 	start_tree
 	start_log
 	assert_equal "$(sed -n 1,2p "$D/tree.log")" "hello role=log
 ready zxid=0x0"
 	gate 'create session=0x1 xid=1 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=0' \
 	    'sync session=0x1 xid=2 path=/a' \
-	    'setData session=0x1 xid=3 path=/a data=x version=-1'
-	waitfor "$D/tree.log" '^setData '
+	    'getData session=0x1 xid=3 auth=ip:127.0.0.1 path=/a watch=1' \
+	    'setData session=0x1 xid=4 path=/a data=x version=-1' \
+	    'multiRead session=0x1 xid=5 op=getData path=/a op=getChildren path=/' \
+	    'gone session=0x1'
+	waitfor "$D/tree.log" '^gone '
 	run -0 sed -n '3,$p' "$D/tree.log"
 	assert_line -n 0 --regexp '^create zxid=0x1 time=[0-9]+ session=0x1 xid=1 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=0$'
 	assert_line -n 1 'sync session=0x1 xid=2 path=/a'
-	assert_line -n 2 --regexp '^setData zxid=0x2 time=[0-9]+ session=0x1 xid=3 path=/a data=x version=-1$'
+	assert_line -n 2 'getData session=0x1 xid=3 auth=ip:127.0.0.1 path=/a watch=1'
+	assert_line -n 3 --regexp '^setData zxid=0x2 time=[0-9]+ session=0x1 xid=4 path=/a data=x version=-1$'
+	assert_line -n 4 'multiRead session=0x1 xid=5 op=getData path=/a op=getChildren path=/'
+	assert_line -n 5 'gone session=0x1'
 	run -0 "$BIN/zk-log" dump "$D/data"
 	assert_equal "$output" "$(grep ' time=' "$D/tree.log")"
 	run -0 "$BIN/zk-log" last "$D/data"
@@ -201,14 +207,16 @@ ready zxid=0x0"
 	gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0'
 	waitfor "$D/tree.log" 'xid=1 '
 	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0' \
-	    'sync session=0x1 xid=3 path=/'
-	waitfor "$D/tree.log" '^fail '
-	gate 'create session=0x1 xid=4 path=/c data=hi acl=31:world:anyone flags=0'
-	waitfor "$D/tree.log" 'xid=4 '
+	    'sync session=0x1 xid=3 path=/' \
+	    'exists session=0x1 xid=4 path=/b'
+	waitfor "$D/tree.log" '^exists '
+	gate 'create session=0x1 xid=5 path=/c data=hi acl=31:world:anyone flags=0'
+	waitfor "$D/tree.log" 'xid=5 '
 	run -0 sed -n '3,$p' "$D/tree.log"
 	assert_line -n 1 'fail session=0x1 xid=2 err=-1'
 	assert_line -n 2 'sync session=0x1 xid=3 path=/'
-	assert_line -n 3 --regexp '^create zxid=0x2 time=[0-9]+ session=0x1 xid=4 '
+	assert_line -n 3 'exists session=0x1 xid=4 path=/b'
+	assert_line -n 4 --regexp '^create zxid=0x2 time=[0-9]+ session=0x1 xid=5 '
 	run -0 cat "$D/log.err"
 	assert_output --partial 'not stored'
 	run -0 "$BIN/zk-log" verify "$D/data"

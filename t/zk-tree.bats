@@ -324,6 +324,27 @@ A='acl=31:world:anyone'
 		assert_line -n 14 'G> r session=0x1 xid=9 zxid=0x8 err=0'
 }
 
+@test "zk-tree: reads and gone behind writes on the log stream: served in order, unstored" {
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/r $A flags=0
+	L getData session=0x1 xid=2 auth=ip:127.0.0.1 path=/r watch=1
+	L setData zxid=0x4 time=1 session=0x1 xid=3 path=/r data=v version=-1
+	L multiRead session=0x1 xid=4 op=getData path=/r op=getChildren path=/nope
+	L exists session=0x2 xid=5 path=/r watch=1
+	L gone session=0x2
+	L setData zxid=0x5 time=1 session=0x1 xid=6 path=/r data=w version=-1
+	EOF
+		assert_line -n 3 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/r'
+		assert_line -n 4 'G> r session=0x1 xid=2 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+		assert_line -n 5 'G> ev session=0x1 type=3 path=/r'
+		assert_line -n 6 'G> r session=0x1 xid=3 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+		assert_line -n 7 'G> r session=0x1 xid=4 zxid=0x4 err=0 op=getData err=0 data=v stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3 op=error err=-101'
+		assert_line -n 8 'G> r session=0x2 xid=5 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+		# no event for session 0x2: gone dropped its watch
+		assert_line -n 9 'G> r session=0x1 xid=6 zxid=0x5 err=0 stat=0x3,0x5,1,1,2,0,0,0x0,1,0,0x3'
+		assert_equal "${#lines[@]}" 10
+}
+
 @test "zk-tree: setWatches replays events before its reply" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/a $A flags=0

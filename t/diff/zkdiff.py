@@ -162,6 +162,22 @@ class Conn:
             self.xid += 1
             xid = self.xid
         self.send(i32(xid) + i32(op) + rec)
+        return self.reply(op, xid, parse, label)
+
+    def pipeline(self, reqs):
+        """Send (op, rec, parse, label) requests at once, without waiting,
+        then log their replies (and the events before each) as call does."""
+        out, sent = b"", []
+        for op, rec, parse, label in reqs:
+            self.xid += 1
+            body = i32(self.xid) + i32(op) + rec
+            out += i32(len(body)) + body
+            sent.append((op, self.xid, parse, label))
+        self.sock.sendall(out)
+        return [self.reply(*x) for x in sent]
+
+    def reply(self, op, xid, parse, label):
+        """Log events until the next reply, then that reply."""
         while True:
             try:
                 body = self.recv()
@@ -665,6 +681,54 @@ def ephemerals_counts(t):
     a.close()
     b.call(GETEPHEMERALS, buf("/"), children, label="getEphemerals:/")
     getchildren(b, "/ec")
+    b.close()
+
+
+@scenario
+def pipelined(t):
+    """Reads and writes of one session sent at once: replies in order, each
+    read sees the writes sent before it, events before the reply of the
+    write that fired them; a second session pipelines against the first."""
+    a, b = Conn(t, "A"), Conn(t, "B")
+    create(a, "/pl")
+
+    def cr(path, data=b""):
+        return (CREATE, create_rec(path, data), path_of, "create:" + path)
+
+    def gd(path, watch=False):
+        return (GETDATA, buf(path) + boolean(watch), data_stat, "getData:" + path)
+
+    def sd(path, data, version=-1):
+        return (SETDATA, buf(path) + buf(data) + i32(version), stat_of,
+                "setData:" + path)
+
+    def ex(path, watch=False):
+        return (EXISTS, buf(path) + boolean(watch), stat_of, "exists:" + path)
+
+    def gc(path, watch=False):
+        return (GETCHILDREN, buf(path) + boolean(watch), children,
+                "getChildren:" + path)
+
+    def dl(path, version=-1):
+        return (DELETE, buf(path) + i32(version), None, "delete:" + path)
+
+    a.pipeline([gd("/pl", True), cr("/pl/k", b"0"), gd("/pl/k", True),
+                sd("/pl/k", b"1"), gd("/pl/k"), ex("/pl/x", True),
+                gc("/pl", True), cr("/pl/x"), gc("/pl"), ex("/pl/x"),
+                sd("/pl/k", b"2", 1), sd("/pl/k", b"3", 1), gd("/pl/k"),
+                (SYNC, buf("/pl"), path_of, "sync"), gd("/pl/k"),
+                dl("/pl/x"), ex("/pl/x"), gd("/pl", True)])
+    b.pipeline([gd("/pl/k", True), sd("/pl", b"b"), gc("/pl")])
+    a.events()
+    a.pipeline([(MULTI, mh(CREATE) + create_rec("/pl/m") + mh(SETDATA) +
+                 buf("/pl/k") + buf(b"m") + i32(-1) + MEND, multi_results,
+                 "multi"),
+                (MULTIREAD, mh(GETDATA) + buf("/pl/k") + boolean(False) +
+                 mh(GETCHILDREN) + buf("/pl") + boolean(False) + MEND,
+                 multi_results, "multiRead"),
+                dl("/pl/m"), gc("/pl")])
+    b.events()
+    a.close()
     b.close()
 
 
