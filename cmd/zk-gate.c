@@ -149,6 +149,21 @@ static struct zkbuf	 scratch;
 static int64_t		 started;
 static int64_t		 tracemask = 306;	/* gtmk, stmk */
 static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
+
+/*
+ * What a connection that went away with requests outstanding leaves
+ * behind, for the connection that takes its session over: replies still
+ * to come, which must not reach the new connection (kazoo starts its xids
+ * at 1 again, so they could match its requests) and come before any of
+ * its own; and its `gone` if it went through zk-log (see forward).
+ */
+struct leftover {
+	TAILQ_ENTRY(leftover) entry;
+	int64_t		 session;
+	int		 nreplies;	/* to drop */
+	int		 gonewait;	/* `gone` not yet echoed */
+};
+static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
 static TAILQ_HEAD(, http) scrapes = TAILQ_HEAD_INITIALIZER(scrapes);
 static int		 nscrapes;
 
@@ -171,6 +186,11 @@ static void	client_read(struct zkconn *);
 static void	client_close(struct zkconn *);
 static void	process(struct client *);
 static void	dispatch(struct client *);
+static void	leave(int64_t, int, int);
+static int	leftreply(int64_t);
+static void	forget(int64_t);
+static void	goneback(int64_t);
+static int	goneinlog(int64_t);
 static void	flushreplies(struct client *);
 static void	fourletter(struct client *, const char *);
 static void	w4finish(struct client *);
@@ -532,8 +552,8 @@ tree_r(const struct zkline *l)
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
 		lastzxid = z;
 	if (zkl_int(l, "session", &sid) == -1 ||
-	    zkl_int(l, "xid", &xid) == -1 || (cl = bysession(sid)) == NULL ||
-	    cl->c->dead)
+	    zkl_int(l, "xid", &xid) == -1 || leftreply(sid) ||
+	    (cl = bysession(sid)) == NULL || cl->c->dead)
 		return;
 	if (cl->state == C_HANDSHAKE) {		/* createSession committed */
 		if (xid != 0)
@@ -610,8 +630,10 @@ tree_closed(const struct zkline *l)
 	struct pend	*p;
 	int64_t		 sid;
 
-	if (zkl_int(l, "session", &sid) == -1 ||
-	    (cl = bysession(sid)) == NULL || cl->c->dead || cl->c->closing)
+	if (zkl_int(l, "session", &sid) == -1)
+		return;
+	forget(sid);		/* nobody can take the session over now */
+	if ((cl = bysession(sid)) == NULL || cl->c->dead || cl->c->closing)
 		return;
 	TAILQ_FOREACH(p, &cl->pq, entry)
 		if (p->type == ZOP_CLOSESESSION && p->sent && !p->done) {
@@ -648,6 +670,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			tree_ev(&l);
 		else if (strcmp(l.verb, "closed") == 0)
 			tree_closed(&l);
+		else if (strcmp(l.verb, "gone") == 0)
+			goneback(zkl_intdef(&l, "session", 0));
 		else if (strcmp(l.verb, "ready") == 0)
 			ready_line(&l);
 		else if (strcmp(l.verb, "stats") == 0 ||
@@ -780,18 +804,25 @@ client_close(struct zkconn *c)
 	struct client	*cl = c->arg;
 	struct pend	*p;
 	char		 line[64];
+	int		 n, gonesent = 0;
 
 	if (cl->session != 0 && bysession(cl->session) == cl) {
 		RB_REMOVE(sesstree, &bysess, cl);
+		gonesent = 1;
 		snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n",
 		    cl->session);
 		/* after the reads still in zk-log, which may set watches */
 		putline(cl->nlog > 0 ? zlog : tree, line, strlen(line));
 	}
+	n = 0;
 	while ((p = TAILQ_FIRST(&cl->pq)) != NULL) {
 		TAILQ_REMOVE(&cl->pq, p, entry);
+		if (p->sent && !p->done)
+			n++;
 		pend_free(p);
 	}
+	if (cl->session != 0)
+		leave(cl->session, n, gonesent && cl->nlog > 0);
 	cl->unsent = NULL;
 	if (cl->isstalled)
 		TAILQ_REMOVE(&stalled, cl, stalled);
@@ -919,6 +950,82 @@ flushreplies(struct client *cl)
 	}
 }
 
+/* Leftovers of closed connections: a few at most, and mostly none. */
+static void
+leave(int64_t session, int nreplies, int gonewait)
+{
+	struct leftover	*lo;
+
+	if (nreplies == 0 && !gonewait)
+		return;
+	if ((lo = malloc(sizeof(*lo))) == NULL)
+		err(EX_OSERR, NULL);
+	lo->session = session;
+	lo->nreplies = nreplies;
+	lo->gonewait = gonewait;
+	TAILQ_INSERT_TAIL(&leftovers, lo, entry);
+}
+
+static void
+unleave(struct leftover *lo)
+{
+	if (lo->nreplies == 0 && !lo->gonewait) {
+		TAILQ_REMOVE(&leftovers, lo, entry);
+		free(lo);
+	}
+}
+
+/* 1 when an `r` of session is one a closed connection still had coming */
+static int
+leftreply(int64_t session)
+{
+	struct leftover	*lo;
+
+	TAILQ_FOREACH(lo, &leftovers, entry)
+		if (lo->session == session && lo->nreplies > 0) {
+			lo->nreplies--;
+			unleave(lo);
+			return 1;
+		}
+	return 0;
+}
+
+static void
+forget(int64_t session)
+{
+	struct leftover	*lo, *t;
+
+	TAILQ_FOREACH_SAFE(lo, &leftovers, entry, t)
+		if (lo->session == session) {
+			TAILQ_REMOVE(&leftovers, lo, entry);
+			free(lo);
+		}
+}
+
+static void
+goneback(int64_t session)
+{
+	struct leftover	*lo;
+
+	TAILQ_FOREACH(lo, &leftovers, entry)
+		if (lo->session == session && lo->gonewait) {
+			lo->gonewait = 0;
+			unleave(lo);
+			return;
+		}
+}
+
+static int
+goneinlog(int64_t session)
+{
+	struct leftover	*lo;
+
+	TAILQ_FOREACH(lo, &leftovers, entry)
+		if (lo->session == session && lo->gonewait)
+			return 1;
+	return 0;
+}
+
 /*
  * The FIFO rule.  A session's outstanding requests are all at zk-tree or
  * all on their way through zk-log, never some of each, so its replies
@@ -929,11 +1036,17 @@ flushreplies(struct client *cl)
  * until the session's reads at zk-tree are answered.  So only a write
  * behind reads is ever held, and only for a round trip to zk-tree: a
  * mixed stream of reads and writes goes on pipelined.
+ *
+ * A connection that goes away with requests in zk-log sends its `gone`
+ * that way too, after the watches they may set; until zk-tree echoes it,
+ * the reads of a connection that takes the session over follow it
+ * through zk-log as well, or they could set watches that `gone` would
+ * then drop.
  */
 static void
 forward(struct client *cl, struct pend *p, const char *line, size_t len)
 {
-	if (p->kind == K_READ && cl->nlog == 0) {
+	if (p->kind == K_READ && cl->nlog == 0 && !goneinlog(cl->session)) {
 		putline(tree, line, len);
 		cl->ntree++;
 	} else {

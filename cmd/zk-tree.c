@@ -1713,8 +1713,14 @@ apply(struct zkline *l)
 			serve(gatec, l);
 		return;
 	}
-	if (strcmp(l->verb, "gone") == 0) {
+	if (strcmp(l->verb, "gone") == 0) {	/* echoed: zk-gate waits for it */
 		wdropsess(zkl_intdef(l, "session", 0));
+		if (gatec != NULL) {
+			zkl_begin(&gatec->out, "gone");
+			zkl_putx(&gatec->out, "session",
+			    zkl_intdef(l, "session", 0));
+			zkl_end(&gatec->out);
+		}
 		return;
 	}
 	reqinit(&r, l, &top);

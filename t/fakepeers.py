@@ -10,7 +10,7 @@ Canned behaviour (see t/zk-gate.bats):
         after 0.5 s; getData /bad gets a reply
         the gate cannot encode; `stats` and `text` get fixed text.
   log:  every write becomes an `r` from tree with the next zxid, a read
-        (behind a write) gets the tree's answer; a create of /slow is
+        (behind a write) gets the tree's answer, `gone` is echoed; a create of /slow is
         answered after 0.5 s; setData /expire sends
         `closed session=..` instead; closeSession sends r then closed.
   sess: mints sessions 0x100000000000001.., password 00..0f, clamps the
@@ -164,7 +164,10 @@ class Peers:
         verb, f = parse(line)
         if verb == "hello":
             return
-        if verb in READS or verb == "gone":
+        if verb == "gone":          # passed on; zk-tree echoes it
+            self.send_tree("gone session=%s" % get(f, "session"))
+            return
+        if verb in READS:
             self.on_tree(c, line)   # passed on in order, as zk-log does
             return
         sess, xid, path = get(f, "session"), get(f, "xid"), get(f, "path")

@@ -483,6 +483,41 @@ EOF
 	assert_line -n 6 --partial "log.sock getData session=0x100000000000001 xid=4 "
 }
 
+@test "FIFO: a connection that takes a session over gets none of the old one's replies, and reads through zk-log until its gone is echoed" {
+	start_gate
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+create = ustr("/slow") + ustr(None) + struct.pack(">i", 1) + \
+    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+a.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\1"))
+time.sleep(0.2)
+a.close()			# its create and getData are in zk-log
+time.sleep(0.1)
+b = connect(PORT)		# xids from 1 again, as kazoo does
+b.sendall(connreq(sid, pw))
+recvframe(b)
+b.sendall(req(1, 4, ustr("/b") + b"\1"))
+r = recvframe(b)
+print(hdr(r), r[16:])
+b.sendall(req(2, 4, ustr("/c") + b"\0"))
+r = recvframe(b)
+print(hdr(r), r[16:30])
+EOF
+	assert_success
+	assert_line -n 0 --partial "(1, 7, 0) b'\x00\x00\x00\ndata of /b"
+	assert_line -n 1 --partial "(2, 7, 0) b'\x00\x00\x00\ndata of /c"
+	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent (gone|r)) session=0x100000000000001( |$)' "$RUN/peers.log"
+	assert_line -n 2 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
+	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 4 --partial "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a "
+	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=2 "
+	assert_line -n 6 "log.sock gone session=0x100000000000001"
+	assert_line -n 7 "sent gone session=0x100000000000001"
+	assert_line -n 8 --partial "log.sock getData session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/b "
+	assert_line -n 9 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 10 "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/c"
+}
+
 @test "back-pressure: a client that does not read is stalled, the others go on, and it resumes once it reads" {
 	start_gate
 	run zkpy <<'EOF'

@@ -324,7 +324,7 @@ A='acl=31:world:anyone'
 		assert_line -n 14 'G> r session=0x1 xid=9 zxid=0x8 err=0'
 }
 
-@test "zk-tree: reads and gone behind writes on the log stream: served in order, unstored" {
+@test "zk-tree: reads and gone behind writes on the log stream: served in order, gone echoed" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/r $A flags=0
 	L getData session=0x1 xid=2 auth=ip:127.0.0.1 path=/r watch=1
@@ -340,9 +340,10 @@ A='acl=31:world:anyone'
 		assert_line -n 6 'G> r session=0x1 xid=3 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
 		assert_line -n 7 'G> r session=0x1 xid=4 zxid=0x4 err=0 op=getData err=0 data=v stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3 op=error err=-101'
 		assert_line -n 8 'G> r session=0x2 xid=5 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+		assert_line -n 9 'G> gone session=0x2'
 		# no event for session 0x2: gone dropped its watch
-		assert_line -n 9 'G> r session=0x1 xid=6 zxid=0x5 err=0 stat=0x3,0x5,1,1,2,0,0,0x0,1,0,0x3'
-		assert_equal "${#lines[@]}" 10
+		assert_line -n 10 'G> r session=0x1 xid=6 zxid=0x5 err=0 stat=0x3,0x5,1,1,2,0,0,0x0,1,0,0x3'
+		assert_equal "${#lines[@]}" 11
 }
 
 @test "zk-tree: setWatches replays events before its reply" {
