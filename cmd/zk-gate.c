@@ -966,6 +966,19 @@ leave(int64_t session, int nreplies, int gonewait)
 	TAILQ_INSERT_TAIL(&leftovers, lo, entry);
 }
 
+/* The oldest leftover of session with replies due (0) or `gone` (1). */
+static struct leftover *
+leftof(int64_t session, int gone)
+{
+	struct leftover	*lo;
+
+	TAILQ_FOREACH(lo, &leftovers, entry)
+		if (lo->session == session &&
+		    (gone ? lo->gonewait : lo->nreplies > 0))
+			return lo;
+	return NULL;
+}
+
 static void
 unleave(struct leftover *lo)
 {
@@ -981,13 +994,28 @@ leftreply(int64_t session)
 {
 	struct leftover	*lo;
 
-	TAILQ_FOREACH(lo, &leftovers, entry)
-		if (lo->session == session && lo->nreplies > 0) {
-			lo->nreplies--;
-			unleave(lo);
-			return 1;
-		}
-	return 0;
+	if ((lo = leftof(session, 0)) == NULL)
+		return 0;
+	lo->nreplies--;
+	unleave(lo);
+	return 1;
+}
+
+static void
+goneback(int64_t session)
+{
+	struct leftover	*lo;
+
+	if ((lo = leftof(session, 1)) != NULL) {
+		lo->gonewait = 0;
+		unleave(lo);
+	}
+}
+
+static int
+goneinlog(int64_t session)
+{
+	return leftof(session, 1) != NULL;
 }
 
 static void
@@ -1000,30 +1028,6 @@ forget(int64_t session)
 			TAILQ_REMOVE(&leftovers, lo, entry);
 			free(lo);
 		}
-}
-
-static void
-goneback(int64_t session)
-{
-	struct leftover	*lo;
-
-	TAILQ_FOREACH(lo, &leftovers, entry)
-		if (lo->session == session && lo->gonewait) {
-			lo->gonewait = 0;
-			unleave(lo);
-			return;
-		}
-}
-
-static int
-goneinlog(int64_t session)
-{
-	struct leftover	*lo;
-
-	TAILQ_FOREACH(lo, &leftovers, entry)
-		if (lo->session == session && lo->gonewait)
-			return 1;
-	return 0;
 }
 
 /*
