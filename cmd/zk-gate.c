@@ -721,8 +721,8 @@ peer_close(struct zkconn *c)
 static void
 onaccept(struct zkloop *lp, int fd, void *arg)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof(ss);
+	const struct sockaddr	*sa;
+	socklen_t		 sl;
 	struct client		*cl, *o;
 	int			 n = 0;
 	char			 ip[INET6_ADDRSTRLEN];
@@ -730,14 +730,17 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 
 	(void)arg;
 	ip[0] = '\0';
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	sa = zkloop_peer(lp, &sl);	/* what accept4 said: no getpeername */
+	if (sl >= sizeof(sa_family_t)) {
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *sin =
+			    (const struct sockaddr_in *)sa;
 
 			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 			port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		} else if (sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 =
+			    (const struct sockaddr_in6 *)sa;
 
 			if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
 				inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],

@@ -3070,6 +3070,7 @@ main(int argc, char *argv[])
 	if ((lp = zkloop_new()) == NULL || zkloop_listen(lp, fd, onaccept,
 	    NULL) == -1)
 		err(EX_OSERR, "loop");
+	zkloop_forks(lp);	/* the snapshot children */
 	next = zk_mono_ms() + cfg.containerCheckMs;
 	for (;;) {
 		if (gatec != NULL && gatec->noread)

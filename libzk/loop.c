@@ -33,6 +33,9 @@ struct zkloop {
 	size_t			 nl;
 	int			 ep;		/* the epoll instance */
 	int			 accepted;	/* fd from accept4, non-blocking */
+	int			 forks;		/* children may hold our sockets */
+	struct sockaddr_storage	 peer;		/* the accepted one's address */
+	socklen_t		 peerlen;
 	uint64_t		 seq;		/* connections opened */
 	struct epoll_event	 ev[MAXEVENTS];
 };
@@ -165,14 +168,39 @@ zkloop_close(struct zkconn *c)
 	enqueue(c);
 }
 
-/* Stop (1) or resume (0) reading c: back-pressure. */
+/*
+ * Stop (1) or resume (0) reading c: back-pressure.  Lazily: epoll keeps
+ * watching for input until some comes while c is paused, so a pause that
+ * no input meets (a client waiting for its ConnectResponse) costs no
+ * epoll_ctl(2), nor does the resume after it.
+ */
 void
 zkloop_pause(struct zkconn *c, int on)
 {
 	if (c->noread == on)
 		return;
 	c->noread = on;
-	enqueue(c);
+	if (!on && !(c->events & EPOLLIN))
+		enqueue(c);
+}
+
+/*
+ * This program forks children that may still hold its sockets: a socket
+ * is then taken off the epoll set before it is closed, or epoll would go
+ * on reporting it, for the child's copy, with a freed zkconn's address.
+ */
+void
+zkloop_forks(struct zkloop *lp)
+{
+	lp->forks = 1;
+}
+
+/* The address of the connection being accepted (for onaccept). */
+const struct sockaddr *
+zkloop_peer(struct zkloop *lp, socklen_t *len)
+{
+	*len = lp->peerlen;
+	return (const struct sockaddr *)&lp->peer;
 }
 
 /*
@@ -207,9 +235,8 @@ zkloop_kill(struct zkconn *c)
 	if (c->onclose != NULL)
 		c->onclose(c);
 	drain(c->fd);
-	/* explicitly: a forked child holding the socket would keep it in
-	 * the interest list past close(2), with this zkconn's address */
-	(void)epoll_ctl(c->loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->loop->forks)	/* see zkloop_forks */
+		(void)epoll_ctl(c->loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
 }
@@ -249,9 +276,10 @@ flushall(struct zkloop *lp)
 			zkloop_kill(c);
 			continue;
 		}
-		/* what is left waits for EPOLLOUT, which queues it again */
+		/* what is left waits for EPOLLOUT, which queues it again; a
+		 * paused c keeps EPOLLIN until input comes (zkloop_pause) */
 		want = 0;
-		if (!c->noread && !c->closing)
+		if (!c->closing && (!c->noread || (c->events & EPOLLIN)))
 			want |= EPOLLIN;
 		if (ZKBUF_LEN(&c->out) > 0)
 			want |= EPOLLOUT;
@@ -329,8 +357,9 @@ zkloop_run(struct zkloop *lp, int timeout)
 			struct listener	l = lp->l[tag >> 1];
 
 			for (k = 0; k < 64; k++) {
-				fd = accept4(l.fd, NULL, NULL,
-				    SOCK_NONBLOCK | SOCK_CLOEXEC);
+				lp->peerlen = sizeof(lp->peer);
+				fd = accept4(l.fd, (struct sockaddr *)&lp->peer,
+				    &lp->peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 				if (fd == -1)
 					break;
 				lp->accepted = fd;
@@ -344,6 +373,19 @@ zkloop_run(struct zkloop *lp, int timeout)
 			continue;
 		if (lp->ev[i].events & EPOLLOUT)
 			enqueue(c);
+		if (c->noread && !(lp->ev[i].events & (EPOLLHUP | EPOLLERR))) {
+			/* input while paused: now stop watching for it */
+			if ((lp->ev[i].events & EPOLLIN) &&
+			    (c->events & EPOLLIN)) {
+				if (watch(lp, EPOLL_CTL_MOD, c->fd,
+				    c->events & ~EPOLLIN, tag) == -1) {
+					zkloop_kill(c);
+					continue;
+				}
+				c->events &= ~EPOLLIN;
+			}
+			continue;
+		}
 		if (lp->ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 			r = zkbuf_read(&c->in, c->fd);
 			if (r == 0 || (r == -1 && errno != EAGAIN)) {

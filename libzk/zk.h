@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -206,6 +207,8 @@ int		 zkloop_listen(struct zkloop *, int,
 		    void (*)(struct zkloop *, int, void *), void *);
 void		 zkloop_close(struct zkconn *);
 void		 zkloop_pause(struct zkconn *, int);
+void		 zkloop_forks(struct zkloop *);
+const struct sockaddr *zkloop_peer(struct zkloop *, socklen_t *);
 void		 zkloop_kill(struct zkconn *);
 int		 zkloop_run(struct zkloop *, int);
 
