@@ -4,7 +4,7 @@
  * listening on 127.0.0.1:port; it speaks just enough of the client
  * protocol for zk-bench:
  *
- *	zk-null -p port
+ *	zk-null [-f file] -p port
  *
  * A ConnectRequest gets a ConnectResponse (protocolVersion 0, the timeout
  * asked for, a fresh session id, a 16-byte password of zeros, readOnly 0);
@@ -15,9 +15,21 @@
  * (delete, ping, ...) nothing.  Nothing is stored and no watch is kept.
  * A frame longer than INMAX bytes or too short for its request closes
  * its connection.
+ *
+ * With -f the floor is that of a durable server: every request that
+ * changes state in a real one (a ConnectRequest of a new session, create,
+ * delete, setData, closeSession) appends a record, its frame, to file,
+ * and its reply, with everything after it on its connection, is held
+ * until the record is durable.  The records of one epoll pass go out with
+ * one pwrite(2) (one per LOGBUF bytes) and one fdatasync(2) at its end
+ * (group commit, as zk-log and Apache do), then the held replies are
+ * sent.  file is preallocated to LOGSIZE bytes and written from offset 0,
+ * wrapping to 0 at its end: it is a floor, not a log, and nothing ever
+ * reads it.
  */
 
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -28,6 +40,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +55,8 @@
 #define REPLYMAX (4 + 16 + 4 + INMAX)	/* a reply: create's, its path */
 #define EVS	256		/* events per epoll_wait */
 #define ACCEPTS	64		/* connections accepted per wake-up */
+#define LOGSIZE	(64 << 20)	/* -f's file, preallocated */
+#define LOGBUF	(1 << 20)	/* records not yet written */
 
 enum { C_HELLO, C_OPEN, C_BYE };
 
@@ -50,6 +65,9 @@ struct conn {
 	int		state;
 	uint32_t	events;		/* asked of epoll */
 	size_t		nin, nout;
+	int		held;		/* output from nfree on waits a sync */
+	size_t		nfree;		/* output not held, while held */
+	LIST_ENTRY(conn) entry;		/* on held, while held */
 	unsigned char	in[INMAX];
 	unsigned char	out[OUTMAX];
 };
@@ -57,10 +75,18 @@ struct conn {
 static int	 ep;
 static uint64_t	 sessions, zxid;
 
+/* -f: the records of this pass and the connections they hold */
+static const char	*logpath;
+static int		 logfd = -1;
+static off_t		 logoff;
+static size_t		 nrec;
+static unsigned char	 rec[LOGBUF];
+static LIST_HEAD(, conn) held = LIST_HEAD_INITIALIZER(held);
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: zk-null -p port\n");
+	fprintf(stderr, "usage: zk-null [-f file] -p port\n");
 	exit(EX_USAGE);
 }
 
@@ -96,6 +122,53 @@ put0(unsigned char **p, size_t n)
 	*p += n;
 }
 
+/* Write the records of rec to the file, at logoff or, past its end, at 0. */
+static void
+logwrite(void)
+{
+	size_t	off = 0;
+	ssize_t	w;
+
+	if (logoff + (off_t)nrec > LOGSIZE)
+		logoff = 0;
+	while (off < nrec) {
+		if ((w = pwrite(logfd, rec + off, nrec - off,
+		    logoff + (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_OSERR, "pwrite %s", logpath);
+		}
+		off += w;
+	}
+	logoff += nrec;
+	nrec = 0;
+}
+
+/*
+ * With -f, the request b (n bytes) changes state: its record goes to rec
+ * and c's output from here on is held until the pass's sync.  Call it
+ * before its reply is queued.
+ */
+static void
+hold(struct conn *c, const unsigned char *b, size_t n)
+{
+	unsigned char	*p;
+
+	if (logfd == -1)
+		return;
+	if (LOGBUF - nrec < 4 + n)	/* 4 + n <= INMAX: fits once written */
+		logwrite();
+	p = rec + nrec;
+	put32(&p, n);
+	memcpy(p, b, n);
+	nrec += 4 + n;
+	if (!c->held) {
+		c->held = 1;
+		c->nfree = c->nout;
+		LIST_INSERT_HEAD(&held, c, entry);
+	}
+}
+
 /* A ConnectRequest b (n bytes): its ConnectResponse queued; -1 if none. */
 static int
 hello(struct conn *c, const unsigned char *b, size_t n)
@@ -105,6 +178,8 @@ hello(struct conn *c, const unsigned char *b, size_t n)
 	/* protocolVersion, lastZxidSeen, timeOut, sessionId, passwd[, ro] */
 	if (n < 28 || n - 28 < get32(b + 24))
 		return -1;
+	if (get32(b + 16) == 0 && get32(b + 20) == 0)	/* a new session */
+		hold(c, b, n);
 	put32(&p, 4 + 4 + 8 + 4 + 16 + 1);
 	put32(&p, 0);
 	put32(&p, get32(b + 12));
@@ -130,6 +205,8 @@ reply(struct conn *c, const unsigned char *b, size_t n)
 	if (type >= 1 && type <= 5 &&	/* a path first */
 	    (n < 12 || n - 12 < (plen = get32(b + 8))))
 		return -1;
+	if (type == 1 || type == 2 || type == 5 || type == -11)
+		hold(c, b, n);		/* create, delete, setData, close */
 	memcpy(p, b, 4);		/* xid */
 	p += 4;
 	put64(&p, ++zxid);
@@ -194,16 +271,23 @@ gone(int e)
 	return e == ECONNRESET || e == EPIPE || e == ETIMEDOUT;
 }
 
-/* Send what c's output holds, or what the socket takes: 0, or -1 when
- * the peer is gone. */
+/* The bytes of c's output that may be sent: those not held. */
+static size_t
+ready(const struct conn *c)
+{
+	return c->held ? c->nfree : c->nout;
+}
+
+/* Send what c's output holds, not held, or what the socket takes: 0, or
+ * -1 when the peer is gone. */
 static int
 flush(struct conn *c)
 {
 	size_t	off = 0;
 	ssize_t	w;
 
-	while (off < c->nout) {		/* each pass sends, or stops */
-		if ((w = send(c->fd, c->out + off, c->nout - off,
+	while (off < ready(c)) {	/* each pass sends, or stops */
+		if ((w = send(c->fd, c->out + off, ready(c) - off,
 		    MSG_NOSIGNAL)) == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
@@ -216,12 +300,16 @@ flush(struct conn *c)
 	}
 	memmove(c->out, c->out + off, c->nout - off);
 	c->nout -= off;
+	if (c->held)
+		c->nfree -= off;
 	return 0;
 }
 
 static void
 drop(struct conn *c)
 {
+	if (c->held)		/* its records are written all the same */
+		LIST_REMOVE(c, entry);
 	if (close(c->fd) == -1)		/* off the epoll set too */
 		err(EX_OSERR, "close");
 	free(c);
@@ -260,7 +348,7 @@ pump(struct conn *c)
 	} while (c->nout < nout && c->nin >= 4);
 	if (c->state == C_BYE && c->nout == 0)
 		return -1;
-	want = c->nout > 0 ? EPOLLOUT : 0;
+	want = ready(c) > 0 ? EPOLLOUT : 0;
 	if (c->state != C_BYE && OUTMAX - c->nout >= REPLYMAX)
 		want |= EPOLLIN;
 	if (want != c->events)
@@ -294,6 +382,31 @@ serve(struct conn *c, uint32_t ev)
 		drop(c);
 }
 
+/*
+ * The end of a pass: write its records, make them durable with one
+ * fdatasync, then let the connections they held answer and send.  One
+ * that answers a new write meanwhile is held again, at the head of held,
+ * before the next one here: it waits for the next pass's sync.
+ */
+static void
+commit(void)
+{
+	struct conn	*c, *next;
+
+	if (LIST_EMPTY(&held))
+		return;
+	logwrite();
+	if (fdatasync(logfd) == -1)
+		err(EX_OSERR, "fdatasync %s", logpath);
+	for (c = LIST_FIRST(&held); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		LIST_REMOVE(c, entry);
+		c->held = 0;
+		if (pump(c) == -1)	/* touches c alone, next stays */
+			drop(c);
+	}
+}
+
 /* Accept what connections wait, ACCEPTS at most (epoll says the rest). */
 static void
 welcome(int lfd)
@@ -318,6 +431,7 @@ welcome(int lfd)
 		c->fd = fd;
 		c->state = C_HELLO;
 		c->nin = c->nout = 0;
+		c->held = 0;
 		arm(c, EPOLL_CTL_ADD, EPOLLIN);
 	}
 }
@@ -330,10 +444,13 @@ main(int argc, char *argv[])
 	struct rlimit		 rl;
 	char			*end;
 	long			 port = 0;
-	int			 ch, lfd, i, n, one = 1;
+	int			 ch, lfd, i, n, tmo, one = 1;
 
-	while ((ch = getopt(argc, argv, "p:")) != -1) {
+	while ((ch = getopt(argc, argv, "f:p:")) != -1) {
 		switch (ch) {
+		case 'f':
+			logpath = optarg;
+			break;
 		case 'p':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
@@ -347,6 +464,15 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || port == 0)
 		usage();
+	if (logpath != NULL) {
+		if ((logfd = open(logpath, O_RDWR | O_CREAT | O_CLOEXEC,
+		    0644)) == -1)
+			err(EX_OSERR, "open %s", logpath);
+		if ((errno = posix_fallocate(logfd, 0, LOGSIZE)) != 0)
+			err(EX_OSERR, "posix_fallocate %s", logpath);
+		if (fsync(logfd) == -1)	/* its size: not the first pass's */
+			err(EX_OSERR, "fsync %s", logpath);
+	}
 	/* as many connections as the hard limit allows */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		err(EX_OSERR, "getrlimit");
@@ -374,7 +500,9 @@ main(int argc, char *argv[])
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev[0]) == -1)
 		err(EX_OSERR, "epoll_ctl");
 	for (;;) {			/* until a signal ends it */
-		if ((n = epoll_wait(ep, ev, EVS, -1)) == -1) {
+		/* no sleep while records wait for their sync */
+		tmo = LIST_EMPTY(&held) ? -1 : 0;
+		if ((n = epoll_wait(ep, ev, EVS, tmo)) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(EX_OSERR, "epoll_wait");
@@ -384,5 +512,6 @@ main(int argc, char *argv[])
 				welcome(lfd);
 			else
 				serve(ev[i].data.ptr, ev[i].events);
+		commit();
 	}
 }
