@@ -254,6 +254,20 @@ EOF
 	assert_output 'world 100'
 }
 
+@test "zk-node: pipelined reads and writes of 4 sessions, connections dropped mid-batch and taken over: every reply as the model says (t/fifo-stress.py)" {
+	reals
+	port=$(freeport)
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	for seed in 1 2 3; do
+		run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/fifo-stress.py" "$port" "$seed" 40
+		assert_output --regexp '^ok: [0-9]+ replies checked, [1-9][0-9]* takeovers$'
+	done
+}
+
 @test "zk-node: its programs stop by themselves when zk-node is killed with -9" {
 	reals
 	port=$(freeport)
