@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Pipelined reads and writes from several sessions against one server,
 every reply checked against a model: replies in request order, each read
-seeing exactly the writes its session sent before it.  Now and then a
+seeing exactly the writes its session sent before it, the watch events
+its reads set coming right before the reply of the write that fires
+them.  Now and then a
 session's connection is dropped with a batch in flight and the session
 taken over by a new connection whose xids start at 1 again (as kazoo's
 do); the model is then read back from the server.
@@ -10,7 +12,8 @@ do); the model is then read back from the server.
 
 Each session works in a directory of its own (/fifo/sN), so the model of
 one session is exact.  Exit 0 when every reply matched; 1, with the first
-mismatch, when one did not.  Standard library only.
+mismatch, when one did not.  Standard library only.  The model is
+Apache's: run against Apache ZooKeeper 3.8, it passes too.
 """
 import random
 import socket
@@ -46,7 +49,7 @@ class Conn:
         _, _, self.sid = struct.unpack(">iiq", r[:16])
         self.pw = r[20:36]
         self.xid = 0
-        self.buf = b""
+        self.events = []
 
     def recv(self):
         def exact(n):
@@ -54,7 +57,7 @@ class Conn:
             while len(b) < n:
                 c = self.s.recv(n - len(b))
                 if not c:
-                    raise EOFError("closed")
+                    raise EOFError("closed by the server")
                 b += c
             return b
         return exact(struct.unpack(">i", exact(4))[0])
@@ -70,40 +73,81 @@ class Conn:
         return xids
 
     def reply(self):
+        """The next reply; the watch events before it pile up in events."""
         while True:
             r = self.recv()
             xid, _, err = struct.unpack(">iqi", r[:16])
-            if xid != -1:       # not a watch event
+            if xid != -1:
                 return xid, err, r[16:]
+            etype, _, n = struct.unpack(">iii", r[16:28])
+            self.events.append((etype, r[28:28 + n].decode()))
 
 
-def model_op(rnd, d, model):
-    """A random op on session directory d: (op, body, expected)."""
-    k = "%s/k%d" % (d, rnd.randrange(KEYS))
-    c = rnd.random()
-    if c < 0.2:
-        v = b"c%d" % rnd.randrange(1000)
-        exp = (NODEEXISTS, None) if k in model else (0, k)
-        if k not in model:
-            model[k] = v
-        return CREATE, ustr(k) + ustr(v) + OPEN_ACL + struct.pack(">i", 0), exp
-    if c < 0.4:
-        v = b"s%d" % rnd.randrange(1000)
-        exp = (0, None) if k in model else (NONODE, None)
-        if k in model:
-            model[k] = v
-        return SETDATA, ustr(k) + ustr(v) + struct.pack(">i", -1), exp
-    if c < 0.5:
-        exp = (0, None) if k in model else (NONODE, None)
-        model.pop(k, None)
-        return DELETE, ustr(k) + struct.pack(">i", -1), exp
-    if c < 0.6:
-        kids = sorted(x.rsplit("/", 1)[1] for x in model)
-        return GETCHILDREN, ustr(d) + b"\0", (0, kids)
-    if c < 0.7:
-        return EXISTS, ustr(k) + b"\0", ((0, None) if k in model else (NONODE, None))
-    return GETDATA, ustr(k) + bytes([rnd.randrange(2)]), \
-        ((0, model[k]) if k in model else (NONODE, None))
+class Model:
+    """A session's directory d: its nodes and the watches it set there
+    (Apache's: one data watch a path, set by getData or exists, and fired
+    by create, setData or delete; child watches fired by a child's create
+    or delete, after the child's own event)."""
+
+    def __init__(self, d):
+        self.d = d
+        self.nodes = {}
+        self.dwatch = set()
+        self.cwatch = False
+
+    def fire(self, k, etype, child):
+        ev = []
+        if k in self.dwatch:
+            self.dwatch.discard(k)
+            ev.append((etype, k))
+        if child and self.cwatch:
+            self.cwatch = False
+            ev.append((4, self.d))
+        return ev
+
+    def op(self, rnd):
+        """A random op: (op, body, expected reply, expected events)."""
+        k = "%s/k%d" % (self.d, rnd.randrange(KEYS))
+        w = rnd.randrange(2)
+        c = rnd.random()
+        if c < 0.2:
+            v = b"c%d" % rnd.randrange(1000)
+            if k in self.nodes:
+                exp, ev = (NODEEXISTS, None), []
+            else:
+                self.nodes[k] = v
+                exp, ev = (0, k), self.fire(k, 1, True)
+            return (CREATE, ustr(k) + ustr(v) + OPEN_ACL + struct.pack(">i", 0),
+                    exp, ev)
+        if c < 0.4:
+            v = b"s%d" % rnd.randrange(1000)
+            if k in self.nodes:
+                self.nodes[k] = v
+                exp, ev = (0, None), self.fire(k, 3, False)
+            else:
+                exp, ev = (NONODE, None), []
+            return SETDATA, ustr(k) + ustr(v) + struct.pack(">i", -1), exp, ev
+        if c < 0.5:
+            if k in self.nodes:
+                del self.nodes[k]
+                exp, ev = (0, None), self.fire(k, 2, True)
+            else:
+                exp, ev = (NONODE, None), []
+            return DELETE, ustr(k) + struct.pack(">i", -1), exp, ev
+        if c < 0.6:
+            self.cwatch = self.cwatch or w == 1
+            kids = sorted(x.rsplit("/", 1)[1] for x in self.nodes)
+            return GETCHILDREN, ustr(self.d) + bytes([w]), (0, kids), []
+        if c < 0.7:
+            if w:
+                self.dwatch.add(k)      # on a missing node too
+            return EXISTS, ustr(k) + bytes([w]), \
+                ((0, None) if k in self.nodes else (NONODE, None)), []
+        if k in self.nodes:
+            if w:
+                self.dwatch.add(k)
+            return GETDATA, ustr(k) + bytes([w]), (0, self.nodes[k]), []
+        return GETDATA, ustr(k) + bytes([w]), (NONODE, None), []
 
 
 def parse(op, err, body):
@@ -127,16 +171,22 @@ def parse(op, err, body):
 
 
 def resync(c, d):
-    """The model of d read back from the server."""
-    c.send([(GETCHILDREN, ustr(d) + b"\0")])
+    """The model of d read back from the server, watching all of it at
+    once: the old connection's watches went with it, and its `gone` must
+    not take these along."""
+    c.send([(GETCHILDREN, ustr(d) + b"\1")])
     _, err, body = c.reply()
     kids = parse(GETCHILDREN, err, body)
-    model = {}
+    m = Model(d)
+    m.cwatch = True
     for k in kids:
-        c.send([(GETDATA, ustr(d + "/" + k) + b"\0")])
+        c.send([(GETDATA, ustr(d + "/" + k) + b"\1")])
         _, err, body = c.reply()
-        model[d + "/" + k] = parse(GETDATA, err, body)
-    return model
+        if err == 0:
+            m.nodes[d + "/" + k] = parse(GETDATA, err, body)
+            m.dwatch.add(d + "/" + k)
+    c.events = []       # the old connection's, delivered before its gone
+    return m
 
 
 def main():
@@ -147,7 +197,7 @@ def main():
     setup = Conn(port)
     setup.send([(CREATE, ustr("/fifo") + ustr(None) + OPEN_ACL + struct.pack(">i", 0))])
     setup.reply()
-    conns, models, dirs = [], [], []
+    conns, models = [], []
     for i in range(SESSIONS):
         d = "/fifo/s%d-%d" % (i, seed)
         setup.send([(CREATE, ustr(d) + ustr(None) + OPEN_ACL + struct.pack(">i", 0))])
@@ -156,14 +206,13 @@ def main():
             print("setup: create %s: err %d" % (d, err))
             return 1
         conns.append(Conn(port))
-        models.append({})
-        dirs.append(d)
+        models.append(Model(d))
     checked = takeovers = 0
     for rd in range(rounds):
         sent = []
         for i, c in enumerate(conns):
-            batch = [model_op(rnd, dirs[i], models[i]) for _ in range(BATCH)]
-            xids = c.send([(op, body) for op, body, _ in batch])
+            batch = [models[i].op(rnd) for _ in range(BATCH)]
+            xids = c.send([(op, body) for op, body, _, _ in batch])
             sent.append(list(zip(xids, batch)))
             if rnd.random() < 0.1:      # drop it, its batch in flight
                 c.s.close()
@@ -172,21 +221,27 @@ def main():
                     print("takeover of 0x%x refused" % c.sid)
                     return 1
                 conns[i] = n
-                models[i] = resync(n, dirs[i])
+                models[i] = resync(n, models[i].d)
                 sent[i] = []
                 takeovers += 1
         for i, c in enumerate(conns):
-            for xid, (op, _, exp) in sent[i]:
+            for xid, (op, _, exp, ev) in sent[i]:
                 rxid, err, body = c.reply()
                 got = (err, parse(op, err, body))
-                if rxid != xid or got != exp:
-                    print("round %d session %d: xid %d op %d: got xid %d %r, "
-                          "expected %r" % (rd, i, xid, op, rxid, got, exp))
+                if rxid != xid or got != exp or c.events != ev:
+                    print("round %d session %d: xid %d op %d: got xid %d %r "
+                          "after events %r, expected %r after %r" %
+                          (rd, i, xid, op, rxid, got, c.events, exp, ev))
                     return 1
+                c.events = []
                 checked += 1
     print("ok: %d replies checked, %d takeovers" % (checked, takeovers))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (EOFError, OSError) as e:
+        print("connection: %s" % e)
+        sys.exit(1)

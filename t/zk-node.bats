@@ -254,7 +254,7 @@ EOF
 	assert_output 'world 100'
 }
 
-@test "zk-node: pipelined reads and writes of 4 sessions, connections dropped mid-batch and taken over: every reply as the model says (t/fifo-stress.py)" {
+@test "zk-node: pipelined reads and writes of 4 sessions, connections dropped mid-batch and taken over: every reply and watch event as the model says (t/fifo-stress.py)" {
 	reals
 	port=$(freeport)
 	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok\n' \
