@@ -113,6 +113,23 @@ RB_PROTOTYPE(sesstree, client, bysess, cmpsess)
 RB_GENERATE(idtree, client, byid, cmpid)
 RB_GENERATE(sesstree, client, bysess, cmpsess)
 
+/* connections open from one address, for maxClientCnxns */
+struct addrcount {
+	RB_ENTRY(addrcount) entry;
+	int		 n;
+	char		 ip[INET6_ADDRSTRLEN];
+};
+
+static int
+cmpaddr(struct addrcount *a, struct addrcount *b)
+{
+	return strcmp(a->ip, b->ip);
+}
+
+RB_HEAD(addrtree, addrcount);
+RB_PROTOTYPE(addrtree, addrcount, entry, cmpaddr)
+RB_GENERATE(addrtree, addrcount, entry, cmpaddr)
+
 /* an HTTP connection to the metrics port */
 struct http {
 	struct zkconn	*c;		/* NULL once closed while waiting */
@@ -149,6 +166,7 @@ static struct zkbuf	 scratch;
 static int64_t		 started;
 static int64_t		 tracemask = 306;	/* gtmk, stmk */
 static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
+static struct addrtree	 byaddr = RB_INITIALIZER(&byaddr);
 
 /*
  * What a connection that went away with requests outstanding leaves
@@ -723,8 +741,8 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 {
 	const struct sockaddr	*sa;
 	socklen_t		 sl;
-	struct client		*cl, *o;
-	int			 n = 0;
+	struct client		*cl;
+	struct addrcount	 key, *ac;
 	char			 ip[INET6_ADDRSTRLEN];
 	int			 port = 0;
 
@@ -751,18 +769,19 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 			port = ntohs(s6->sin6_port);
 		}
 	}
-	if (cfg.maxClientCnxns > 0) {
-		TAILQ_FOREACH(o, &clients, all)
-			if (strcmp(o->ip, ip) == 0)
-				n++;
-		if (n >= cfg.maxClientCnxns) {
-			warnx("too many connections from %s, max is %d", ip,
-			    cfg.maxClientCnxns);
-			close(fd);
-			return;
-		}
+	strlcpy(key.ip, ip, sizeof(key.ip));
+	if ((ac = RB_FIND(addrtree, &byaddr, &key)) != NULL &&
+	    cfg.maxClientCnxns > 0 && ac->n >= cfg.maxClientCnxns) {
+		warnx("too many connections from %s, max is %d", ip,
+		    cfg.maxClientCnxns);
+		close(fd);
+		return;
 	}
-	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+	if (ac == NULL && (ac = calloc(1, sizeof(*ac))) != NULL) {
+		strlcpy(ac->ip, ip, sizeof(ac->ip));
+		RB_INSERT(addrtree, &byaddr, ac);
+	}
+	if (ac == NULL || (cl = calloc(1, sizeof(*cl))) == NULL) {
 		warn("accept");
 		close(fd);
 		return;
@@ -772,8 +791,13 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 		warn("accept");
 		free(cl);
 		close(fd);
+		if (ac->n == 0) {
+			RB_REMOVE(addrtree, &byaddr, ac);
+			free(ac);
+		}
 		return;
 	}
+	ac->n++;
 	strlcpy(cl->ip, ip, sizeof(cl->ip));
 	cl->port = port;
 	cl->id = nextid++;
@@ -806,6 +830,7 @@ client_close(struct zkconn *c)
 {
 	struct client	*cl = c->arg;
 	struct pend	*p;
+	struct addrcount key, *ac;
 	char		 line[64];
 	int		 n, gonesent = 0;
 
@@ -827,6 +852,11 @@ client_close(struct zkconn *c)
 	if (cl->session != 0)
 		leave(cl->session, n, gonesent && cl->nlog > 0);
 	cl->unsent = NULL;
+	strlcpy(key.ip, cl->ip, sizeof(key.ip));
+	if ((ac = RB_FIND(addrtree, &byaddr, &key)) != NULL && --ac->n == 0) {
+		RB_REMOVE(addrtree, &byaddr, ac);
+		free(ac);
+	}
 	if (cl->isstalled)
 		TAILQ_REMOVE(&stalled, cl, stalled);
 	cl->isstalled = 0;

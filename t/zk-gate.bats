@@ -582,7 +582,7 @@ EOF
 	grep -q '^tree.sock gone session=0x100000000000001$' "$RUN/peers.log"
 }
 
-@test "maxClientCnxns: over the cap the connection is closed" {
+@test "maxClientCnxns: over the cap the connection is closed; one closing makes room" {
 	start_gate "maxClientCnxns=2"
 	run zkpy <<'EOF'
 a, b = connect(PORT), connect(PORT)
@@ -590,9 +590,16 @@ c = connect(PORT)
 print(closed(c))
 a.sendall(connreq())
 print(len(recvframe(a)))
+b.close()
+time.sleep(0.3)
+d = connect(PORT)
+d.sendall(connreq())
+print(len(recvframe(d)))
+e = connect(PORT)
+print(closed(e))
 EOF
 	assert_success
-	assert_output $'True\n37'
+	assert_output $'True\n37\n37\nTrue'
 }
 
 @test "multi, multiRead and getChildren replies" {
