@@ -465,8 +465,11 @@ bind_session(struct client *cl, int64_t session)
 
 	cl->session = session;
 	if ((o = RB_INSERT(sesstree, &bysess, cl)) != NULL) {
+		/* two handshakes for one session at once: the last wins */
 		RB_REMOVE(sesstree, &bysess, o);
 		RB_INSERT(sesstree, &bysess, cl);
+		if (!o->c->dead)
+			zkloop_kill(o->c);
 	}
 }
 
@@ -1389,7 +1392,7 @@ handshake(struct client *cl, const char *body, size_t len)
 	const char	*pw;
 	int32_t		 to, pl;
 	int64_t		 lz, sid;
-	struct client	*o, *t;
+	struct client	*o;
 	char		 hx[2 * MAXPASSWD + 1];
 
 	jr_init(&r, body, len);
@@ -1418,13 +1421,11 @@ handshake(struct client *cl, const char *body, size_t len)
 	if (sid == 0) {
 		zkbuf_printf(&scratch, "new conn=%d timeout=%d\n", cl->id, to);
 	} else {
-		/* Apache drops the other connections first, whatever the
-		 * password turns out to be */
-		for (o = TAILQ_FIRST(&clients); o != NULL; o = t) {
-			t = TAILQ_NEXT(o, all);
-			if (o != cl && o->session == sid && !o->c->dead)
-				zkloop_kill(o->c);
-		}
+		/* Apache drops the session's connection first, whatever the
+		 * password turns out to be (a lookup: a reconnect storm of
+		 * n clients must not cost n * n) */
+		if ((o = bysession(sid)) != NULL && o != cl && !o->c->dead)
+			zkloop_kill(o->c);
 		cl->session = sid;
 		if (pl > MAXPASSWD) {
 			invalid_session(cl);

@@ -168,6 +168,27 @@ EOF
 	grep -q '^tree.sock gone session=0x100000000000001$' "$RUN/peers.log"
 }
 
+@test "handshake: two re-attaches to one session at once: the last to bind keeps it, the others are closed" {
+	start_gate
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+b, c = connect(PORT), connect(PORT)
+b.sendall(connreq(sid=sid, passwd=pw))
+c.sendall(connreq(sid=sid, passwd=pw))
+r = recvframe(c)
+print(struct.unpack(">iiq", r[:16])[2] == sid)
+try:
+    recvframe(b)
+except (EOFError, ConnectionResetError):
+    pass
+print(closed(a), closed(b))
+c.sendall(req(1, 4, ustr("/x") + b"\0"))
+print(hdr(recvframe(c))[0])
+EOF
+	assert_success
+	assert_output $'True\nTrue True\n1'
+}
+
 @test "handshake: requests pipelined behind the ConnectRequest run afterwards, in order" {
 	start_gate
 	run zkpy <<'EOF'
