@@ -1707,8 +1707,9 @@ apply(struct zkline *l)
 	struct fv	 top;
 	int		 opc, e, ws;
 
-	/* sync, reads and `gone` follow their session's writes unstored */
-	if (zk_isreadop(zk_opcode(l->verb))) {
+	/* reads and `gone` that followed their session's writes, unstored */
+	opc = zk_opcode(l->verb);
+	if (zk_isreadop(opc)) {
 		if (gatec != NULL)
 			serve(gatec, l);
 		return;
@@ -1761,7 +1762,6 @@ apply(struct zkline *l)
 			lastzxid = r.zxid;
 		sincesnap++;
 	}
-	opc = zk_opcode(l->verb);
 	switch (opc) {
 	case ZOP_MULTI:
 		op_multi(&r, l, top.n);

@@ -258,6 +258,13 @@ def req(xid, op, body=b""):
     return frame(struct.pack(">ii", xid, op) + body)
 
 
+def createbody(path):
+    """A create request's body: null data, world:anyone, persistent."""
+    return (ustr(path) + ustr(None) + struct.pack(">i", 1) +
+            struct.pack(">i", 31) + ustr("world") + ustr("anyone") +
+            struct.pack(">i", 0))
+
+
 def recvn(s, n):
     b = b""
     while len(b) < n:

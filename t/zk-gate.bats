@@ -465,8 +465,7 @@ EOF
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
-create = ustr("/slow") + ustr(None) + struct.pack(">i", 1) + \
-    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+create = createbody("/slow")
 s.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\0") + req(3, 11))
 for _ in range(3):
     r = recvframe(s)
@@ -487,8 +486,7 @@ EOF
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
-create = ustr("/x") + ustr(None) + struct.pack(">i", 1) + \
-    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+create = createbody("/x")
 s.sendall(req(1, 4, ustr("/slow") + b"\0") + req(2, 1, create) +
           req(3, 3, ustr("/b") + b"\0") + req(4, 4, ustr("/c") + b"\0"))
 print([hdr(recvframe(s))[0] for _ in range(4)])
@@ -508,8 +506,7 @@ EOF
 	start_gate
 	run zkpy <<'EOF'
 a, sid, pw = session(PORT)
-create = ustr("/slow") + ustr(None) + struct.pack(">i", 1) + \
-    struct.pack(">i", 31) + ustr("world") + ustr("anyone") + struct.pack(">i", 0)
+create = createbody("/slow")
 a.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\1"))
 time.sleep(0.2)
 a.close()			# its create and getData are in zk-log
