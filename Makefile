@@ -78,11 +78,11 @@ build/fuzz/fuzz-%: t/fuzz/fuzz-%.c $(LIBSRC) libzk/zk.h
 BENCH	= $(B)/contrib/bench/zk-bench
 NULLSRV	= $(B)/contrib/bench/zk-null
 
-$(BENCH): contrib/bench/zk-bench.c
+$(BENCH): contrib/bench/zk-bench.c contrib/bench/wire.h
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -pthread -o $@ $< -lzookeeper_mt -lbsd -pthread
 
-$(NULLSRV): contrib/bench/zk-null.c
+$(NULLSRV): contrib/bench/zk-null.c contrib/bench/wire.h
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -DLIBBSD_OVERLAY -isystem /usr/include/bsd,$(ZKCFLAGS)) -o $@ $<
 

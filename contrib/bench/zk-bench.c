@@ -84,6 +84,8 @@
 #define THREADED	1	/* libzookeeper-mt: the sync calls too */
 #include <zookeeper/zookeeper.h>
 
+#include "wire.h"
+
 #define BASE	"/zk-bench"		/* keys, create+delete, fan-out node */
 #define DATA	"/zk-bench-data"	/* the rss/restart znodes */
 #define NKEYS	100
@@ -1228,16 +1230,6 @@ restart(void)
  * Raw so that no client library back-off blurs the time it measures.
  */
 
-static void
-put32(unsigned char **p, uint32_t v)
-{
-	(*p)[0] = v >> 24;
-	(*p)[1] = v >> 16;
-	(*p)[2] = v >> 8;
-	(*p)[3] = v;
-	*p += 4;
-}
-
 /* A ConnectRequest frame for a new session: 49 bytes. */
 static void
 put_hello(unsigned char **p, int timeout)
@@ -1252,13 +1244,6 @@ put_hello(unsigned char **p, int timeout)
 	put32(p, 16);		/* passwd, then readOnly */
 	memset(*p, 0, 17);
 	*p += 17;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static int

@@ -48,6 +48,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "wire.h"
+
 #define INMAX	16384		/* a connection's input: a frame, at most */
 #define OUTMAX	65536		/* its output, replies not yet sent */
 #define DATALEN	100		/* getData's value: zk-bench's default size */
@@ -88,30 +90,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: zk-null [-f file] -p port\n");
 	exit(EX_USAGE);
-}
-
-static void
-put32(unsigned char **p, uint32_t v)
-{
-	(*p)[0] = v >> 24;
-	(*p)[1] = v >> 16;
-	(*p)[2] = v >> 8;
-	(*p)[3] = v;
-	*p += 4;
-}
-
-static void
-put64(unsigned char **p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p, v);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 /* n zero bytes at *p. */
