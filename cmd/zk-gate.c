@@ -464,13 +464,14 @@ bind_session(struct client *cl, int64_t session)
 	struct client	*o;
 
 	cl->session = session;
-	if ((o = RB_INSERT(sesstree, &bysess, cl)) != NULL) {
-		/* two handshakes for one session at once: the last wins */
-		RB_REMOVE(sesstree, &bysess, o);
-		RB_INSERT(sesstree, &bysess, cl);
-		if (!o->c->dead)
-			zkloop_kill(o->c);
-	}
+	/*
+	 * Two handshakes for one session at once: the last wins, and the
+	 * other goes as any replaced connection does (client_close unbinds
+	 * it and leaves its `gone` and replies due behind, see forward).
+	 */
+	if ((o = bysession(session)) != NULL && o != cl)
+		zkloop_kill(o->c);
+	RB_INSERT(sesstree, &bysess, cl);
 }
 
 static void
