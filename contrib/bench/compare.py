@@ -3,7 +3,7 @@
 
     contrib/bench/compare.py [--bin DIR] [--bench PATH] [--rounds N]
         [--secs S] [--znodes Z] [--watchers W] [--out FILE] [--only KIND]
-        [--ops LIST] [--null PATH] [--no-floor]
+        [--ops LIST] [--null PATH] [--no-floor] [--pin CPU | --no-pin]
 
 Each round starts a fresh zk (cmd/zk-node) and a fresh Apache ZooKeeper
 (Debian's zookeeper package, default settings, fsync on) in temp dirs on
@@ -30,6 +30,14 @@ with this client on this machine, shows which targets the client and the
 disk put out of reach.
 One floor run is not enough: on this VM a wake-up across CPUs costs tens
 of microseconds or a few, from one minute to the next.
+
+The latency workloads also run pinned (unless --no-pin): server and
+client both bound to one CPU with taskset(1) (--pin, default the last
+CPU), each server fresh, zk-null too.  Every wake-up along a request's
+path is then on that CPU, so the _1cpu figures show what each server's
+own code costs per request, apart from the price of waking an idle CPU,
+which on this VM (an idle vCPU halts; waking it is a trip through the
+host) is tens of microseconds per hop and dominates the unpinned p50s.
 
 make bench runs it.  Every server started here is stopped by its pid.
 """
@@ -58,6 +66,9 @@ DATA = ["rss", "restart"]
 # what zk-null can be measured with (fanout: it keeps no watches)
 FLOOR = ["get", "set", "lat-get", "lat-set", "session", "lat-get-mt",
          "lat-set-mt", "session-mt"]
+# the pinned phase: these, their figures renamed lat_get_p50 ->
+# lat_get_1cpu_p50 and so on
+PINNED = ["lat-get", "lat-set"]
 
 # figure, what it is ({k}: sessions in flight, {c}: connections, {w}:
 # watchers), target ratio zk/Apache from issue 4 ("" for none)
@@ -74,6 +85,12 @@ ROWS = [
      "client)", "<= 0.5x"),
     ("lat_set_p99", "set latency p99 (raw client)", ""),
     ("lat_set_p999", "set latency p99.9 (raw client)", ""),
+    ("lat_get_1cpu_p50", "get latency p50, server and client on one CPU "
+     "(raw client)", ""),
+    ("lat_get_1cpu_p99", "get latency p99, on one CPU (raw client)", ""),
+    ("lat_set_1cpu_p50", "set latency p50, server and client on one CPU "
+     "(raw client)", ""),
+    ("lat_set_1cpu_p99", "set latency p99, on one CPU (raw client)", ""),
     ("lat_get_mt_p50", "get latency p50, 1 in flight (libzookeeper-mt)", ""),
     ("lat_get_mt_p99", "get latency p99 (libzookeeper-mt)", ""),
     ("lat_get_mt_p999", "get latency p99.9 (libzookeeper-mt)", ""),
@@ -117,12 +134,17 @@ def free_port():
     return port
 
 
-def server_cmd(kind, d, bindir):
+def taskset(pin):
+    """argv prefix binding a program to CPU pin (None: no prefix)"""
+    return [] if pin is None else ["taskset", "-c", str(pin)]
+
+
+def server_cmd(kind, d, bindir, pin=None):
     cfg = os.path.join(d, "zoo.cfg")
     if kind == "zk":
-        argv = [os.path.join(bindir, "zk-node"), cfg]
+        argv = taskset(pin) + [os.path.join(bindir, "zk-node"), cfg]
     else:
-        argv = ["java", "-cp", JAVA_CP, "-Dzookeeper.log.dir=" + d,
+        argv = taskset(pin) + ["java", "-cp", JAVA_CP, "-Dzookeeper.log.dir=" + d,
                 "-Dzookeeper.root.logger=INFO,CONSOLE",
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
     log = os.path.join(d, "server.log")
@@ -154,7 +176,7 @@ def alive(pid):
         return False
 
 
-def start(kind, bindir):
+def start(kind, bindir, pin=None):
     d = tempfile.mkdtemp(prefix="zk-bench-%s." % kind)
     port = free_port()
     os.makedirs(os.path.join(d, "data"))
@@ -165,7 +187,8 @@ def start(kind, bindir):
                 "dataDir=%s/data\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
                 "maxClientCnxns=0\nadmin.enableServer=false\n"
                 "4lw.commands.whitelist=*\n" % (d, port))
-    subprocess.run(["sh", "-c", server_cmd(kind, d, bindir)], check=True)
+    subprocess.run(["sh", "-c", server_cmd(kind, d, bindir, pin)],
+                   check=True)
     current[kind] = d
     return d, port
 
@@ -187,8 +210,9 @@ def stop(kind):
     subprocess.run(["rm", "-rf", d], check=False)
 
 
-def bench(args, port, pid, workloads, d=None, kind=None, bindir=None):
-    argv = [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
+def bench(args, port, pid, workloads, d=None, kind=None, bindir=None,
+          pin=None):
+    argv = taskset(pin) + [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
             "-c", str(args.conns), "-n", str(args.inflight),
             "-d", str(args.secs), "-s", "100", "-Z", str(args.znodes),
             "-W", str(args.watchers), "-r", "5"]
@@ -209,35 +233,57 @@ def bench(args, port, pid, workloads, d=None, kind=None, bindir=None):
     return figs
 
 
+def pinned(figs):
+    """lat_get_p50 -> lat_get_1cpu_p50: the pinned phase's figures"""
+    out = {}
+    for f, v in figs.items():
+        head, _, q = f.rpartition("_")
+        if f.startswith("lat_") and q in ("p50", "p99", "p999"):
+            name = "%s_1cpu_%s" % (head, q)
+            out[name] = v
+            UNITS[name] = UNITS.get(f, "")
+    return out
+
+
 def one(kind, args, phase):
-    d, port = start(kind, args.bin)
+    pin = args.pin if phase == "pin" else None
+    d, port = start(kind, args.bin, pin)
     try:
         pid = readpid(d)
         bench(args, port, pid, ["wait"])
         if phase == "ops":
             return bench(args, port, pid, args.ops)
+        if phase == "pin":
+            return pinned(bench(args, port, pid, args.pinops, pin=pin))
         return bench(args, port, pid, DATA, d, kind, args.bin)
     finally:
         stop(kind)
 
 
-def floor(args):
-    """The FLOOR workloads of --ops against a fresh zk-null on a free
-    port, its writes made durable in a fresh temp dir (-f): their figures
-    (not CPU or errors: zk-null's own)."""
-    ops = [w for w in args.ops if w in FLOOR]
+def floor(args, phase="ops"):
+    """The FLOOR workloads of --ops (or the pinned phase's) against a
+    fresh zk-null on a free port, its writes made durable in a fresh temp
+    dir (-f): their figures (not CPU or errors: zk-null's own)."""
+    pin = args.pin if phase == "pin" else None
+    ops = args.pinops if pin is not None else [w for w in args.ops
+                                                if w in FLOOR]
     if not ops:
         return {}
-    say("floor: zk-null, %s (load %s)" % (",".join(ops), loadavg()))
+    say("floor: zk-null, %s%s (load %s)" % (
+        ",".join(ops), "" if pin is None else " on CPU %d" % pin, loadavg()))
     port = free_port()
     d = tempfile.mkdtemp(prefix="zk-bench-null.")
     try:
-        p = subprocess.Popen([args.null, "-f", os.path.join(d, "log"),
-                              "-p", str(port)], stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(taskset(pin) + [args.null, "-f",
+                                             os.path.join(d, "log"),
+                                             "-p", str(port)],
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL)
         try:
             bench(args, port, p.pid, ["wait"])
-            figs = bench(args, port, p.pid, ops)
+            figs = bench(args, port, p.pid, ops, pin=pin)
+            if pin is not None:
+                figs = pinned(figs)
         finally:
             p.send_signal(signal.SIGTERM)   # by its pid, unless reaped
             try:
@@ -312,17 +358,27 @@ def main():
     ap.add_argument("--floor", action=argparse.BooleanOptionalAction,
                     default=True, help="measure the client's floor on "
                     "zk-null, each round (default: yes)")
+    ap.add_argument("--pin", type=int, default=os.cpu_count() - 1,
+                    help="the CPU of the pinned latency phase (default: "
+                    "the last)")
+    ap.add_argument("--no-pin", dest="pin", action="store_const",
+                    const=None, help="skip the pinned latency phase")
     args = ap.parse_args()
-    phases = ("ops", "data")
+    phases = ("ops", "pin", "data")
     if args.ops:
         args.ops = args.ops.split(",")
         for w in args.ops:
             if w not in OPS:
                 sys.exit("compare: --ops: %s is none of %s" % (w, ",".join(OPS)))
-        phases = ("ops",)
+        phases = ("ops", "pin")
     else:
         args.ops = OPS
-    if args.out is None and not args.only and len(phases) == 2:
+    args.pinops = [w for w in PINNED if w in args.ops]
+    if args.pin is None or not args.pinops:
+        phases = tuple(p for p in phases if p != "pin")
+    elif not 0 <= args.pin < os.cpu_count():
+        sys.exit("compare: --pin %d: no such CPU" % args.pin)
+    if args.out is None and not args.only and "data" in phases:
         args.out = os.path.join(TOP, "contrib/bench/RESULTS.md")
     # zk-bench's session: conns x inflight raw sessions in flight, 4096 at most
     args.k = min(args.conns * args.inflight, 4096)
@@ -350,8 +406,8 @@ def main():
                         time.monotonic() - t0, loadavg()))
                     for fig, v in one(kind, args, phase).items():
                         res[kind].setdefault(fig, []).append(v)
-                if args.floor and phase == "ops":
-                    for fig, v in sorted(floor(args).items()):
+                if args.floor and phase in ("ops", "pin"):
+                    for fig, v in sorted(floor(args, phase).items()):
                         say("floor: %s %s %s" % (fig, fmt(v),
                                                  UNITS.get(fig, "")))
                         res["floor"].setdefault(fig, []).append(v)
@@ -434,6 +490,16 @@ def main():
                     "target beyond it is out of the client's and the "
                     "disk's reach, not the server's (none for fan-out: "
                     "zk-null keeps no watches). ")
+        if "pin" in phases:
+            f.write("_1cpu: the latency workloads again on a fresh server "
+                    "of each kind (and zk-null), server and client bound "
+                    "to CPU %d with taskset(1), so that every wake-up on a "
+                    "request's path stays on one CPU: what each server's "
+                    "own code costs per request, without the price of "
+                    "waking an idle CPU, which on this VM (an idle vCPU "
+                    "halts, and waking it goes through the host) is tens "
+                    "of microseconds per wake-up and is most of the "
+                    "unpinned p50s. " % args.pin)
         f.write("Targets are issue 4's; nothing here is asserted.\n")
     say("wrote %s" % args.out)
 
