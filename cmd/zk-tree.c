@@ -143,6 +143,7 @@ struct req {
 	size_t		 nauth;
 };
 
+static void	 attached(struct node *);
 static void	 snapreq(struct peer *);
 static void	 snapunwait(struct peer *);
 static void	 serve(struct zkconn *, struct zkline *);
@@ -204,6 +205,8 @@ struct claim {
 };
 static struct claim	*claims;
 static size_t		 nclaims, cclaims;
+static struct node	*lpnode;	/* loadparent's last */
+static struct zkbuf	 lppath;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -784,13 +787,42 @@ freenode(struct node *n)
 	free(n);
 }
 
+/*
+ * Insert n among its parent's children; the child already there by
+ * that name, if any (n is then not inserted).  Children mostly come in
+ * order (a snapshot lists them so, sequential names grow), so n is
+ * first tried after the greatest child, with one comparison instead of
+ * the log2(children) of RB_INSERT; it is linked as RB_INSERT would link
+ * it.
+ */
+static struct node *
+kidinsert(struct node *p, struct node *n)
+{
+	struct node	*max = RB_MAX(kids, &p->kids);
+
+	if (max == NULL || nodecmp(n, max) <= 0)
+		return RB_INSERT(kids, &p->kids, n);
+	RB_SET(n, max, entry);
+	RB_RIGHT(max, entry) = n;
+	RB_AUGMENT(max);
+	kids_RB_INSERT_COLOR(&p->kids, n);
+	return NULL;
+}
+
 /* Link n under its parent and into the indexes. */
 static void
 attach(struct node *n)
 {
+	kidinsert(n->parent, n);
+	attached(n);
+}
+
+/* The counts and indexes of a node just linked under its parent. */
+static void
+attached(struct node *n)
+{
 	struct sess	*s;
 
-	RB_INSERT(kids, &n->parent->kids, n);
 	n->parent->nkids++;
 	nnodes++;
 	datasize += (int64_t)pathlen(n) + n->dlen;
@@ -2700,22 +2732,76 @@ snapunwait(struct peer *p)
 
 /* ---- loading a snapshot ---- */
 
+/*
+ * The node at path p (a parent), found once for a run of siblings: a
+ * snapshot lists a node's children one after the other.  Only while
+ * loading, when no node goes away (loaddone forgets it).
+ */
+static struct node *
+loadparent(const char *p, size_t len)
+{
+	if (lpnode != NULL && ZKBUF_LEN(&lppath) == len &&
+	    memcmp(ZKBUF_DATA(&lppath), p, len) == 0)
+		return lpnode;
+	if ((lpnode = lookup(p, len)) != NULL) {
+		zkbuf_reset(&lppath);
+		zkbuf_add(&lppath, p, len);
+		bufcheck(&lppath);
+	}
+	return lpnode;
+}
+
+static void
+loaddone(void)
+{
+	lpnode = NULL;
+	zkbuf_free(&lppath);
+}
+
 /* A node line: make or update the node it names. */
 static int
 loadnode(struct zkline *l, const char **why)
 {
-	const struct zkfield	*pf, *df, *f;
-	struct node		*n, *parent;
+	const struct zkfield	*pf = NULL, *sf = NULL, *df = NULL, *cf = NULL;
+	const struct zkfield	*tf = NULL, *rf = NULL, *f;
+	struct node		*n, *parent, *old;
 	struct zkstat		 st;
 	struct acl		*acl;
 	struct claim		*c;
 	const char		*slash, *sv;
-	size_t			 i;
+	size_t			 i, j;
 	int64_t			 ttl = 0, ctr;
-	int			 kind = K_NORMAL;
+	int			 kind = K_NORMAL, badacl = 0;
 
-	if ((pf = zkl_get(l, "path")) == NULL || (sv = zkl_str(l, "stat")) ==
-	    NULL || zkl_parsestat(sv, &st) == -1) {
+	/* one pass over the fields (the first of each key counts, as with
+	 * zkl_get), the ACL entries gathered in order */
+	const struct {
+		const char		 *key;
+		const struct zkfield	**f;
+	} keys[] = { { "path", &pf }, { "stat", &sf }, { "data", &df },
+	    { "container", &cf }, { "ttl", &tf }, { "ctr", &rf } };
+
+	zkbuf_reset(&tmp);
+	for (i = 0; i < l->nf; i++) {
+		f = &l->f[i];
+		if (strcmp(f->key, "acl") == 0) {
+			if (memchr(f->val, '\n', f->len) != NULL ||
+			    (sv = memchr(f->val, ':', f->len)) == NULL ||
+			    memchr(sv + 1, ':', f->len -
+			    (size_t)(sv + 1 - f->val)) == NULL)
+				badacl = 1;
+			zkbuf_add(&tmp, f->val, f->len);
+			zkbuf_addc(&tmp, '\n');
+			continue;
+		}
+		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+			if (*keys[j].f == NULL && f->key[0] == keys[j].key[0] &&
+			    strcmp(f->key, keys[j].key) == 0) {
+				*keys[j].f = f;
+				break;
+			}
+	}
+	if (pf == NULL || sf == NULL || zkl_parsestat(sf->val, &st) == -1) {
 		*why = "node line without path or stat";
 		return -1;
 	}
@@ -2723,33 +2809,47 @@ loadnode(struct zkline *l, const char **why)
 		*why = "bad path";
 		return -1;
 	}
-	zkbuf_reset(&tmp);
-	for (i = 0; i < l->nf; i++) {
-		f = &l->f[i];
-		if (strcmp(f->key, "acl") != 0)
-			continue;
-		if (memchr(f->val, '\n', f->len) != NULL ||
-		    (sv = memchr(f->val, ':', f->len)) == NULL ||
-		    memchr(sv + 1, ':', f->len - (size_t)(sv + 1 - f->val)) ==
-		    NULL) {
-			*why = "bad acl";
-			return -1;
-		}
-		zkbuf_add(&tmp, f->val, f->len);
-		zkbuf_addc(&tmp, '\n');
+	if (badacl) {
+		*why = "bad acl";
+		return -1;
 	}
 	zkbuf_addc(&tmp, '\0');
 	bufcheck(&tmp);
-	if (zkl_get(l, "container") != NULL)
+	if (cf != NULL)
 		kind = K_CONTAINER;
-	else if (zkl_int(l, "ttl", &ttl) == 0)
+	else if (tf != NULL && zkl_parseint(tf->val, &ttl) == 0)
 		kind = K_TTL;
 	else if (st.ephemeralOwner != 0)
 		kind = K_EPHEMERAL;
-	df = zkl_get(l, "data");
-	if ((n = lookup(pf->val, pf->len)) != NULL) {
+	acl = aclintern(tmp.p, tmp.len - 1);
+	if (pf->len == 1)
+		n = root;
+	else {
+		slash = memrchr(pf->val, '/', pf->len);
+		if ((parent = loadparent(pf->val, (size_t)(slash - pf->val))) ==
+		    NULL) {
+			aclunref(acl);
+			*why = "parent missing";
+			return -1;
+		}
+		if (parent->kind == K_EPHEMERAL) {
+			aclunref(acl);
+			*why = "child of an ephemeral node";
+			return -1;
+		}
+		n = newnode(parent, slash + 1, pf->len - (size_t)(slash - pf->val)
+		    - 1, df, acl, kind, kind == K_EPHEMERAL ? st.ephemeralOwner :
+		    kind == K_TTL ? ttl : 0);
+		if ((old = kidinsert(parent, n)) == NULL) {
+			attached(n);
+			acl = NULL;
+		} else {
+			free(n);	/* its name and data were inline */
+			n = old;
+		}
+	}
+	if (acl != NULL) {
 		/* the root and /zookeeper... exist from the start */
-		acl = aclintern(tmp.p, tmp.len - 1);
 		aclunref(n->acl);
 		n->acl = acl;
 		datasize -= n->dlen;
@@ -2768,22 +2868,6 @@ loadnode(struct zkline *l, const char **why)
 			*why = "special node of another kind";
 			return -1;
 		}
-	} else {
-		slash = memrchr(pf->val, '/', pf->len);
-		if ((parent = lookup(pf->val, (size_t)(slash - pf->val))) ==
-		    NULL) {
-			*why = "parent missing";
-			return -1;
-		}
-		if (parent->kind == K_EPHEMERAL) {
-			*why = "child of an ephemeral node";
-			return -1;
-		}
-		acl = aclintern(tmp.p, tmp.len - 1);
-		n = newnode(parent, slash + 1, pf->len - (size_t)(slash - pf->val)
-		    - 1, df, acl, kind, kind == K_EPHEMERAL ? st.ephemeralOwner :
-		    kind == K_TTL ? ttl : 0);
-		attach(n);
 	}
 	n->czxid = st.czxid;
 	n->mzxid = st.mzxid;
@@ -2792,7 +2876,7 @@ loadnode(struct zkline *l, const char **why)
 	n->mtime = st.mtime;
 	n->version = st.version;
 	n->aversion = st.aversion;
-	if (zkl_int(l, "ctr", &ctr) == -1)
+	if (rf == NULL || zkl_parseint(rf->val, &ctr) == -1)
 		ctr = ((int64_t)st.cversion + st.numChildren + 1) / 2;
 	n->cver = (int32_t)ctr;
 	claims = xgrow(claims, &cclaims, nclaims + 1, sizeof(*claims));
@@ -2831,15 +2915,35 @@ loadsess(struct zkline *l, const char **why)
 	return 0;
 }
 
+/* what loadsnap learns of loading one snapshot (loadline's arg) */
+struct loading {
+	const struct zksnapinfo	*info;
+	int64_t			 want;		/* the zxid its name says */
+	size_t			 lines;		/* given to the tree */
+	int			 refused;	/* a line it refused */
+};
+
 static int
 loadline(struct zkline *l, void *arg, const char **why)
 {
-	(void)arg;
+	struct loading	*g = arg;
+	int		 rc = 0;
+
+	if (g != NULL && g->lines == 0 && g->info->zxid != g->want) {
+		g->refused = 1;		/* the tree is untouched */
+		*why = "header zxid differs from name";
+		return -1;
+	}
+	if (g != NULL)
+		g->lines++;
 	if (strcmp(l->verb, "node") == 0)
-		return loadnode(l, why);
-	if (strcmp(l->verb, "session") == 0)
-		return loadsess(l, why);
-	return 0;		/* a line we do not know */
+		rc = loadnode(l, why);
+	else if (strcmp(l->verb, "session") == 0)
+		rc = loadsess(l, why);
+	/* else a line we do not know */
+	if (rc == -1 && g != NULL)
+		g->refused = 1;
+	return rc;
 }
 
 /*
@@ -2893,58 +2997,77 @@ loadcheck(int verbose)
 }
 
 /*
- * The newest snapshot in dataDir/zk that verifies, then loaded; a bad
- * one is skipped for the one before.  If every one is bad, stop: never
- * serve a corrupt tree.
+ * The newest snapshot in dataDir/zk that loads whole: read once, its
+ * lines applied as they come, zstd's checksum and the end line's counts
+ * checked at its end.  A bad one is skipped for the one before.  What a
+ * bad one left in the tree is thrown away whole by exec'ing this
+ * program afresh with ZK_TREE_BELOW naming it: the snapshots from that
+ * zxid on are not tried again.  If every one is bad, stop: never serve
+ * a corrupt tree.
  */
 static void
-loadsnap(void)
+loadsnap(char *argv[])
 {
 	struct zksnapent	*v;
 	struct zksnapinfo	 info;
-	const char		*why, *firstwhy = NULL;
-	char			 zdir[PATH_MAX];
+	struct loading		 g;
+	const char		*why = NULL, *s;
+	char			 zdir[PATH_MAX], below[32];
 	size_t			 n, i;
+	int64_t			 from = INT64_MAX;
+	int			 rc;
 
 	if ((size_t)snprintf(zdir, sizeof(zdir), "%s/zk", cfg.dataDir) >=
 	    sizeof(zdir))
 		errx(EX_CONFIG, "dataDir %s: name too long", cfg.dataDir);
+	if ((s = getenv("ZK_TREE_BELOW")) != NULL) {
+		if (zkl_parseint(s, &from) == -1)
+			errx(EX_USAGE, "ZK_TREE_BELOW=%s: not a zxid", s);
+		if (unsetenv("ZK_TREE_BELOW") == -1)
+			err(EX_OSERR, "unsetenv");
+	}
 	if (zksnap_list(zdir, &v, &n) == -1)
 		err(EX_IOERR, "%s", zdir);
 	for (i = n; i-- > 0;) {
-		if (zksnap_read(v[i].path, &info, NULL, NULL, &why) == -1) {
-			if (errno != EBADMSG)
-				err(EX_IOERR, "%s: %s", v[i].path, why);
-			warnx("%s: %s: not loaded%s", v[i].path, why,
-			    i > 0 ? ", trying the one before" : "");
-			if (firstwhy == NULL)
-				firstwhy = why;
-			continue;
+		if (v[i].zxid >= from)
+			continue;	/* failed before the exec */
+		memset(&g, 0, sizeof(g));
+		g.info = &info;
+		g.want = v[i].zxid;
+		rc = zksnap_read(v[i].path, &info, loadline, &g, &why);
+		if (rc == -1 && !g.refused && errno != EBADMSG)
+			err(EX_IOERR, "%s: %s", v[i].path, why);
+		if (rc == 0 && info.zxid != v[i].zxid) {
+			why = "header zxid differs from name";
+			rc = -1;
 		}
-		if (info.zxid != v[i].zxid) {
-			warnx("%s: header says zxid 0x%" PRIx64 ": not loaded",
-			    v[i].path, (uint64_t)info.zxid);
-			if (firstwhy == NULL)
-				firstwhy = "header zxid differs from name";
-			continue;
+		loaddone();
+		if (rc == 0 && loadcheck(1) > 0) {
+			why = "inconsistent tree";
+			rc = -1;
 		}
-		if (zksnap_read(v[i].path, &info, loadline, NULL, &why) == -1) {
-			if (errno != EBADMSG)
-				err(EX_IOERR, "%s: %s", v[i].path, why);
-			errx(EX_DATAERR, "%s: %s", v[i].path, why);
+		if (rc == 0) {
+			loadedzxid = lastzxid = info.zxid;
+			warnx("loaded %s: zxid 0x%" PRIx64 ", %" PRId64
+			    " nodes, %" PRId64 " sessions", v[i].path,
+			    (uint64_t)info.zxid, info.nodes, info.sessions);
+			free(v);
+			return;
 		}
-		if (loadcheck(1) > 0)
-			errx(EX_DATAERR, "%s: inconsistent tree", v[i].path);
-		loadedzxid = lastzxid = info.zxid;
-		warnx("loaded %s: zxid 0x%" PRIx64 ", %" PRId64 " nodes, %"
-		    PRId64 " sessions", v[i].path, (uint64_t)info.zxid,
-		    info.nodes, info.sessions);
-		free(v);
-		return;
+		warnx("%s: %s: not loaded%s", v[i].path, why,
+		    i > 0 ? ", trying the one before" : "");
+		if (i > 0 && g.lines > 0) {
+			snprintf(below, sizeof(below), "0x%" PRIx64,
+			    (uint64_t)v[i].zxid);
+			if (setenv("ZK_TREE_BELOW", below, 1) == -1)
+				err(EX_OSERR, "setenv");
+			execv("/proc/self/exe", argv);
+			err(EX_OSERR, "exec /proc/self/exe");
+		}
+		if (i == 0)
+			errx(EX_DATAERR, "%s: %s; no snapshot in %s verifies",
+			    v[i].path, why, zdir);
 	}
-	if (n > 0)
-		errx(EX_DATAERR, "%s: %s; no snapshot in %s verifies",
-		    v[n - 1].path, firstwhy, zdir);
 	free(v);
 }
 
@@ -3028,6 +3151,7 @@ loadmain(int argc, char *argv[])
 	zkbuf_free(&in);
 	zkl_free(&l);
 	bad = loadcheck(check);
+	loaddone();
 	printf("zxid=0x%" PRIx64 " nodes=%zu sessions=%zu ephemerals=%zu "
 	    "datasize=%" PRId64 " end=%s problems=%zu\n", (uint64_t)zxid,
 	    nnodes, nsess, nephem, datasize, ended ? "yes" : "no", bad);
@@ -3063,7 +3187,7 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "signal");
 	snapsetup(argv[0]);
 	inittree();
-	loadsnap();
+	loadsnap(argv);
 	snapat = snapthreshold();
 	if ((fd = zk_listen_unix(sock)) == -1)
 		err(EX_OSERR, "%s", sock);

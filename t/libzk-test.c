@@ -314,6 +314,13 @@ t_int(void)
 	CHECK(zkl_parseint("0x", &v) == -1);
 	CHECK(zkl_parseint("0xg", &v) == -1);
 	CHECK(zkl_parseint("99999999999999999999", &v) == -1);
+	/* the decimal overflow check at its edge: 2^64 - 1 and 2^64 */
+	CHECK(zkl_parseint("18446744073709551615", &v) == 0 && v == -1);
+	CHECK(zkl_parseint("18446744073709551610", &v) == 0 && v == -6);
+	CHECK(zkl_parseint("18446744073709551616", &v) == -1);
+	CHECK(zkl_parseint("18446744073709551620", &v) == -1);
+	CHECK(zkl_parseint("1844674407370955161", &v) == 0 &&
+	    v == 1844674407370955161LL);
 }
 
 /* CRC-32C bit by bit, as defined: the reference for zk_crc32c. */

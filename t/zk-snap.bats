@@ -220,6 +220,31 @@ for i in range(300): zk.create("/w%d" % i, b"x" * 100)' &
 	assert_output "22 b'2' b'3'"
 }
 
+@test "zk-tree: a snapshot found bad after lines were loaded is thrown away whole" {
+	node_start "$D/n" snapCount=1000000
+	kz 'zk.create("/keep", b"old")'
+	old=$("$SNAP" take "$D/n/data/rundir")
+	# many zstd blocks of random data: the first ones decode and load
+	# before the cut is found, so the tree has to be thrown away
+	kz '
+import os
+zk.create("/big")
+for i in range(3000): zk.create("/big/n%04d" % i, os.urandom(300))
+zk.set("/keep", b"new")'
+	new=$("$SNAP" take "$D/n/data/rundir")
+	kz 'zk.create("/c", b"3"); zk.delete("/big/n0000")'
+	node_stop
+	size=$(stat -c %s "$new")
+	[ "$size" -gt 600000 ]
+	truncate -s $((size * 2 / 3)) "$new"
+	node_start "$D/n" snapCount=1000000
+	run -0 grep -c "$new: .*not loaded, trying the one before" "$D/n/node.err"
+	assert_output 1
+	grep -q "loaded $old" "$D/n/node.err"
+	run -0 kz 'print(len(zk.get_children("/big")), zk.exists("/big/n0000"), zk.get("/keep")[0], zk.get("/c")[0], zk.get("/big")[1].numChildren)'
+	assert_output "2999 None b'new' b'3' 2999"
+}
+
 @test "zk-node: every snapshot bad is exit 65 naming the file" {
 	node_start "$D/n" snapCount=1000000
 	f=$("$SNAP" take "$D/n/data/rundir")
