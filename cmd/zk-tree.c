@@ -206,6 +206,9 @@ struct claim {
 static struct claim	*claims;
 static size_t		 nclaims, cclaims;
 static struct node	*lpnode;	/* loadparent's last */
+static struct {
+	struct node	*p, *max;	/* p's greatest child, for kidinsert */
+} kidmax;
 static struct zkbuf	 lppath;
 
 static void __attribute__((noreturn))
@@ -798,9 +801,17 @@ freenode(struct node *n)
 static struct node *
 kidinsert(struct node *p, struct node *n)
 {
-	struct node	*max = RB_MAX(kids, &p->kids);
+	struct node	*max;
 
-	if (max == NULL || nodecmp(n, max) <= 0)
+	/* RB_MAX walks the right spine: a cache miss a level, in a big
+	 * tree, so the last one seen is kept (detach forgets it) */
+	max = kidmax.p == p ? kidmax.max : RB_MAX(kids, &p->kids);
+	kidmax.p = p;
+	kidmax.max = max;
+	if (max != NULL && nodecmp(n, max) <= 0)
+		return RB_INSERT(kids, &p->kids, n);
+	kidmax.max = n;
+	if (max == NULL)
 		return RB_INSERT(kids, &p->kids, n);
 	RB_SET(n, max, entry);
 	RB_RIGHT(max, entry) = n;
@@ -839,6 +850,8 @@ static void
 detach(struct node *n)
 {
 	datasize -= (int64_t)pathlen(n) + n->dlen;
+	if (kidmax.p == n->parent || kidmax.p == n)
+		kidmax.p = NULL;
 	RB_REMOVE(kids, &n->parent->kids, n);
 	n->parent->nkids--;
 	nnodes--;
