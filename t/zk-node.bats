@@ -183,6 +183,46 @@ EOF
 	run -1 pgrep -f -- "$D/"
 }
 
+@test "zk-node: reads dataDir, dataLogDir and autopurge as the programs do: blanks trimmed, last wins, exact keys" {
+	fakes
+	printf '#!/bin/sh\necho "$*" >>"%s/zk-snap.args"\n' "$D" \
+	    >"$D/co/cmd/zk-snap"
+	chmod +x "$D/co/cmd/zk-snap"
+	# a key is matched exactly (a '.' in it is no wildcard), the last
+	# value wins, and a last line without a newline counts
+	printf '%s\n' "# dataDir=$D/comment" "dataDir=$D/first" \
+	    "$(printf ' \tdataDir \t= \t%s/data \t' "$D")" "dataDirX=$D/x" \
+	    'autopurge.purgeInterval = 1 ' ' autopurge.snapRetainCount=4' \
+	    'autopurge_snapRetainCount=9' "dataLogDir=$D/log" >"$D/zoo.cfg"
+	printf 'dataLogDir = %s/log2  ' "$D" >>"$D/zoo.cfg"
+	ZK_PURGE_UNIT=0 "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	waitfile "$D/zk-gate.starts"
+	waitfile "$D/zk-snap.args"
+	run -0 readlink "$D/data/rundir"
+	assert_output --regexp "^$D/zk-node\.[^/]+\$"
+	[ -d "$D/log2" ]
+	for d in comment first x log; do
+		[ ! -e "$D/$d" ]
+	done
+	run -0 head -1 "$D/zk-snap.args"
+	assert_output "purge -n 4 $D/data $D/log2"
+	kill -TERM "$NODE"
+	wait "$NODE"
+	NODE=
+	[ ! -e "$D/data/rundir" ]
+
+	# autopurge off: autopurge_purgeInterval is some other key
+	rm "$D/zk-snap.args" "$D/zk-gate.starts"
+	printf 'dataDir=%s/data\nautopurge.purgeInterval=0\nautopurge_purgeInterval=1\n' \
+	    "$D" >"$D/zoo.cfg"
+	ZK_PURGE_UNIT=0 "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	waitfile "$D/zk-gate.starts"
+	sleep 1.5
+	[ ! -e "$D/zk-snap.args" ]
+}
+
 # End to end: these need every real program.
 
 @test "zk-node: the default config serves on ZK_NODE_PORT, data in var/data" {
