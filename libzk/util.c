@@ -1,5 +1,6 @@
 /* util.c: clocks, sockets, checksums, names */
 #include <sys/types.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,30 +119,84 @@ bad:
 	return -1;
 }
 
-/* Connect, retrying for up to wait_ms while the peer is not up yet. */
+/*
+ * Connect, retrying for up to wait_ms while the peer is not up yet.
+ * The peer binds its socket once it is ready (zk-tree after loading a
+ * snapshot), so the wait is for the name to appear in its directory:
+ * inotify says when, rather than a poll every so often that would add
+ * up to a poll interval to every start.  Between the peer's bind and its
+ * listen, connect is refused for a moment: that is retried after 1 ms.
+ */
 int
 zk_connect_unix(const char *path, int wait_ms)
 {
 	struct sockaddr_un	 sun;
-	int64_t			 until = zk_mono_ms() + wait_ms;
-	int			 fd, e;
+	struct pollfd		 pfd;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	char			 ev[4096];
+	int64_t			 until = zk_mono_ms() + wait_ms, left;
+	int			 fd, e, in = -1;
 
 	if (unaddr(&sun, path) == -1)
 		return -1;
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			return -1;
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			break;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			if (in != -1)
+				close(in);
 			return fd;
+		}
 		e = errno;
 		close(fd);
+		errno = e;
 		if ((e != ENOENT && e != ECONNREFUSED) ||
-		    zk_mono_ms() >= until) {
-			errno = e;
-			return -1;
+		    (left = until - zk_mono_ms()) <= 0)
+			break;
+		if (e == ECONNREFUSED) {
+			usleep(1000);
+			continue;
 		}
-		usleep(20000);
+		if (in == -1) {
+			/* watch first, then look again: no bind is missed */
+			strlcpy(dir, path, sizeof(dir));
+			if ((slash = strrchr(dir, '/')) == NULL)
+				strlcpy(dir, ".", sizeof(dir));
+			else if (slash == dir)
+				dir[1] = '\0';
+			else
+				*slash = '\0';
+			if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) ==
+			    -1 || inotify_add_watch(in, dir, IN_CREATE |
+			    IN_MOVED_TO) == -1) {
+				e = errno;
+				if (in != -1)
+					close(in);
+				in = -1;
+				/* no inotify: poll, as often as it is cheap */
+				if (e == ENOSPC || e == EMFILE ||
+				    e == ENOSYS || e == ENOMEM) {
+					usleep(5000);
+					continue;
+				}
+				errno = e;
+				break;
+			}
+			continue;
+		}
+		pfd.fd = in;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) == -1 &&
+		    errno != EINTR)
+			break;
+		while (read(in, ev, sizeof(ev)) > 0)
+			;	/* any event: look again */
 	}
+	e = errno;
+	if (in != -1)
+		close(in);
+	errno = e;
+	return -1;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * libzk-test: drives libzk for t/libzk.bats.
  *
- *	libzk-test jute | frame | escape | line | int | stat | fmt | crc
+ *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
+ *	    connect
  *		run the named self-checks; print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -11,6 +12,7 @@
  *		print zk_digest_id(TEXT)
  */
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "zk.h"
 
@@ -35,7 +38,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | cfg file | digest text\n");
+	    "int | stat | fmt | crc | connect | cfg file | digest text\n");
 	exit(EX_USAGE);
 }
 
@@ -501,6 +504,48 @@ t_cfg(const char *file)
 	return 0;
 }
 
+/*
+ * zk_connect_unix: a name that never comes is ENOENT after the wait; a
+ * peer that binds later, in a directory watched before it exists as a
+ * socket, is connected to as soon as it listens.
+ */
+static void
+t_connect(void)
+{
+	char	 dir[] = "/tmp/libzk-test.XXXXXX", path[64];
+	int64_t	 t0;
+	pid_t	 pid;
+	char	 c = 0;
+	int	 fd, lfd, st;
+
+	if (mkdtemp(dir) == NULL)
+		err(EX_OSERR, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/peer.sock", dir);
+	CHECK(zk_connect_unix(path, 0) == -1 && errno == ENOENT);
+	t0 = zk_mono_ms();
+	CHECK(zk_connect_unix(path, 200) == -1 && errno == ENOENT);
+	CHECK(zk_mono_ms() - t0 >= 200);
+	if ((pid = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (pid == 0) {
+		usleep(100000);
+		if ((lfd = zk_listen_unix(path)) == -1 ||
+		    (fd = accept(lfd, NULL, NULL)) == -1 ||
+		    write(fd, "x", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	fd = zk_connect_unix(path, 10000);
+	CHECK(fd != -1);
+	CHECK(fd != -1 && read(fd, &c, 1) == 1 && c == 'x');
+	if (fd != -1)
+		close(fd);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -536,6 +581,8 @@ main(int argc, char *argv[])
 		t_fmt();
 	else if (strcmp(argv[1], "crc") == 0)
 		t_crc();
+	else if (strcmp(argv[1], "connect") == 0)
+		t_connect();
 	else
 		usage();
 	if (failed == 0)

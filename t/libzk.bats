@@ -39,6 +39,11 @@ setup() {
 	[ "$output" = "ok int" ]
 }
 
+@test "zk_connect_unix: waits for a peer that binds later, gives up after the wait" {
+	run -0 "$drv" connect
+	[ "$output" = "ok connect" ]
+}
+
 @test "zkl_putd, zkl_putx, zkl_putstat: what snprintf prints, random values, INT64_MIN" {
 	run -0 "$drv" fmt
 	[ "$output" = "ok fmt" ]
