@@ -189,10 +189,11 @@ EOF
 	    >"$D/co/cmd/zk-snap"
 	chmod +x "$D/co/cmd/zk-snap"
 	# a key is matched exactly (a '.' in it is no wildcard), the last
-	# value wins, and a last line without a newline counts
+	# value wins, a last line without a newline counts, and 08 hours is
+	# decimal
 	printf '%s\n' "# dataDir=$D/comment" "dataDir=$D/first" \
 	    "$(printf ' \tdataDir \t= \t%s/data \t' "$D")" "dataDirX=$D/x" \
-	    'autopurge.purgeInterval = 1 ' ' autopurge.snapRetainCount=4' \
+	    'autopurge.purgeInterval = 08 ' ' autopurge.snapRetainCount=4' \
 	    'autopurge_snapRetainCount=9' "dataLogDir=$D/log" >"$D/zoo.cfg"
 	printf 'dataLogDir = %s/log2  ' "$D" >>"$D/zoo.cfg"
 	ZK_PURGE_UNIT=0 "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
