@@ -294,40 +294,6 @@ flushall(struct zkloop *lp)
 	}
 }
 
-/*
- * The supervisor that started us (ZK_NODE_PID, set by zk-node) is gone:
- * a zk-node killed with -9 cannot stop its programs, so they stop
- * themselves.  Looked at once a second at most.
- */
-static pid_t
-supervisor(void)
-{
-	static pid_t	 sup = -1;
-	const char	*s, *errstr;
-
-	if (sup == -1) {
-		sup = 0;
-		if ((s = getenv("ZK_NODE_PID")) != NULL) {
-			sup = (pid_t)strtonum(s, 2, INT32_MAX, &errstr);
-			if (errstr != NULL)
-				sup = 0;
-		}
-	}
-	return sup;
-}
-
-static int
-orphaned(void)
-{
-	static int64_t	 next;
-	int64_t		 now;
-
-	if (supervisor() == 0 || (now = zk_mono_ms()) < next)
-		return 0;
-	next = now + 1000;
-	return kill(supervisor(), 0) == -1 && errno == ESRCH;
-}
-
 /* One pass: wait up to timeout ms, serve what is ready.  -1 on a poll
  * error other than EINTR, and with EOWNERDEAD once the supervisor named
  * by ZK_NODE_PID is gone (then a pass waits at most a second). */
@@ -341,11 +307,11 @@ zkloop_run(struct zkloop *lp, int timeout)
 
 	flushall(lp);
 	reap(lp);
-	if (orphaned()) {
+	if (zk_orphaned()) {
 		errno = EOWNERDEAD;
 		return -1;
 	}
-	if (supervisor() != 0 && (timeout < 0 || timeout > 1000))
+	if (zk_supervisor() != 0 && (timeout < 0 || timeout > 1000))
 		timeout = 1000;
 	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1)
 		return errno == EINTR ? 0 : -1;

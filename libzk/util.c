@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -119,8 +120,47 @@ bad:
 	return -1;
 }
 
+/* The supervisor that started us (ZK_NODE_PID, set by zk-node), or 0. */
+pid_t
+zk_supervisor(void)
+{
+	static pid_t	 sup = -1;
+	const char	*s, *errstr;
+
+	if (sup == -1) {
+		sup = 0;
+		if ((s = getenv("ZK_NODE_PID")) != NULL) {
+			sup = (pid_t)strtonum(s, 2, INT32_MAX, &errstr);
+			if (errstr != NULL)
+				sup = 0;
+		}
+	}
+	return sup;
+}
+
 /*
- * Connect, retrying for up to wait_ms while the peer is not up yet.
+ * 1 once that supervisor is gone: a zk-node killed with -9 cannot stop
+ * its programs, so they stop themselves.  Looked at once a second at
+ * most.
+ */
+int
+zk_orphaned(void)
+{
+	static int64_t	 next;
+	int64_t		 now;
+
+	if (zk_supervisor() == 0 || (now = zk_mono_ms()) < next)
+		return 0;
+	next = now + 1000;
+	return kill(zk_supervisor(), 0) == -1 && errno == ESRCH;
+}
+
+/*
+ * Connect, retrying for up to wait_ms while the peer is not up yet, or,
+ * under a supervisor (zk_supervisor), for as long as the supervisor
+ * lives: zk-tree loading a big snapshot may take longer than any bound,
+ * and if it dies instead, the supervisor stops us.  EOWNERDEAD once the
+ * supervisor is gone.
  * The peer binds its socket once it is ready (zk-tree after loading a
  * snapshot), so the wait is for the name to appear in its directory:
  * inotify says when, rather than a poll every so often that would add
@@ -150,8 +190,15 @@ zk_connect_unix(const char *path, int wait_ms)
 		e = errno;
 		close(fd);
 		errno = e;
-		if ((e != ENOENT && e != ECONNREFUSED) ||
-		    (left = until - zk_mono_ms()) <= 0)
+		if (e != ENOENT && e != ECONNREFUSED)
+			break;
+		if (wait_ms > 0 && zk_supervisor() != 0) {
+			if (zk_orphaned()) {
+				errno = EOWNERDEAD;
+				break;
+			}
+			left = 1000;
+		} else if ((left = until - zk_mono_ms()) <= 0)
 			break;
 		if (e == ECONNREFUSED) {
 			usleep(1000);

@@ -2,8 +2,8 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    connect
- *		run the named self-checks; print "ok NAME" or one line per
+ *	    connect | connect-sup
+ *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
  *		load FILE with zkcfg_load and print the result, key=value
@@ -16,6 +16,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | connect | cfg file | digest text\n");
+	    "int | stat | fmt | crc | connect | connect-sup | cfg file | "
+	    "digest text\n");
 	exit(EX_USAGE);
 }
 
@@ -505,6 +507,37 @@ t_cfg(const char *file)
 }
 
 /*
+ * A peer that binds path after delay_us and sends "x": connected to with
+ * zk_connect_unix(path, wait_ms), checked, waited for, its name removed.
+ */
+static void
+latepeer(const char *path, useconds_t delay_us, int wait_ms)
+{
+	pid_t	 pid;
+	char	 c = 0;
+	int	 fd, lfd, st;
+
+	if ((pid = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (pid == 0) {
+		usleep(delay_us);
+		if ((lfd = zk_listen_unix(path)) == -1 ||
+		    (fd = accept(lfd, NULL, NULL)) == -1 ||
+		    write(fd, "x", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	fd = zk_connect_unix(path, wait_ms);
+	CHECK(fd != -1);
+	CHECK(fd != -1 && read(fd, &c, 1) == 1 && c == 'x');
+	if (fd != -1)
+		close(fd);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	unlink(path);
+}
+
+/*
  * zk_connect_unix: a name that never comes is ENOENT after the wait; a
  * peer that binds later, in a directory watched before it exists as a
  * socket, is connected to as soon as it listens.
@@ -514,9 +547,6 @@ t_connect(void)
 {
 	char	 dir[] = "/tmp/libzk-test.XXXXXX", path[64];
 	int64_t	 t0;
-	pid_t	 pid;
-	char	 c = 0;
-	int	 fd, lfd, st;
 
 	if (mkdtemp(dir) == NULL)
 		err(EX_OSERR, "mkdtemp");
@@ -525,24 +555,27 @@ t_connect(void)
 	t0 = zk_mono_ms();
 	CHECK(zk_connect_unix(path, 200) == -1 && errno == ENOENT);
 	CHECK(zk_mono_ms() - t0 >= 200);
-	if ((pid = fork()) == -1)
-		err(EX_OSERR, "fork");
-	if (pid == 0) {
-		usleep(100000);
-		if ((lfd = zk_listen_unix(path)) == -1 ||
-		    (fd = accept(lfd, NULL, NULL)) == -1 ||
-		    write(fd, "x", 1) != 1)
-			_exit(1);
-		_exit(0);
-	}
-	fd = zk_connect_unix(path, 10000);
-	CHECK(fd != -1);
-	CHECK(fd != -1 && read(fd, &c, 1) == 1 && c == 'x');
-	if (fd != -1)
-		close(fd);
-	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0);
-	unlink(path);
+	latepeer(path, 100000, 10000);
+	rmdir(dir);
+}
+
+/*
+ * Under a supervisor (ZK_NODE_PID, given by the caller): past wait_ms
+ * while it lives (the peer binds after 300 ms, the wait is 100), and
+ * EOWNERDEAD once it is gone (ZK_NODE_PID names no process).
+ */
+static void
+t_connect_sup(void)
+{
+	char	 dir[] = "/tmp/libzk-test.XXXXXX", path[64];
+
+	if (mkdtemp(dir) == NULL)
+		err(EX_OSERR, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/peer.sock", dir);
+	if (kill(zk_supervisor(), 0) == -1)
+		CHECK(zk_connect_unix(path, 100) == -1 && errno == EOWNERDEAD);
+	else
+		latepeer(path, 300000, 100);
 	rmdir(dir);
 }
 
@@ -583,6 +616,9 @@ main(int argc, char *argv[])
 		t_crc();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
+	else if (strcmp(argv[1], "connect-sup") == 0 &&
+	    zk_supervisor() != 0)
+		t_connect_sup();
 	else
 		usage();
 	if (failed == 0)

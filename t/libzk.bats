@@ -44,6 +44,16 @@ setup() {
 	[ "$output" = "ok connect" ]
 }
 
+@test "zk_connect_unix: under a live supervisor waits past the bound; a dead one is EOWNERDEAD" {
+	run -0 env ZK_NODE_PID=$$ "$drv" connect-sup
+	[ "$output" = "ok connect-sup" ]
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	run -0 env ZK_NODE_PID=$dead "$drv" connect-sup
+	[ "$output" = "ok connect-sup" ]
+}
+
 @test "zkl_putd, zkl_putx, zkl_putstat: what snprintf prints, random values, INT64_MIN" {
 	run -0 "$drv" fmt
 	[ "$output" = "ok fmt" ]
