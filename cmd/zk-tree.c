@@ -2753,8 +2753,8 @@ snapunwait(struct peer *p)
 static struct node *
 loadparent(const char *p, size_t len)
 {
-	if (lpnode != NULL && ZKBUF_LEN(&lppath) == len &&
-	    memcmp(ZKBUF_DATA(&lppath), p, len) == 0)
+	if (lpnode != NULL && ZKBUF_LEN(&lppath) == len && (len == 0 ||
+	    memcmp(ZKBUF_DATA(&lppath), p, len) == 0))
 		return lpnode;
 	if ((lpnode = lookup(p, len)) != NULL) {
 		zkbuf_reset(&lppath);
