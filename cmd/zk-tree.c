@@ -3010,6 +3010,25 @@ loadcheck(int verbose)
 }
 
 /*
+ * Run this program again, afresh.  Its file by readlink rather than
+ * exec of /proc/self/exe itself: under valgrind that link is valgrind's
+ * own tool, while readlink answers with the program's path.
+ */
+static void __attribute__((noreturn))
+reexec(char *argv[])
+{
+	char	 self[PATH_MAX];
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		execv(self, argv);
+	}
+	execvp(argv[0], argv);
+	err(EX_OSERR, "exec %s", argv[0]);
+}
+
+/*
  * The newest snapshot in dataDir/zk that loads whole: read once, its
  * lines applied as they come, zstd's checksum and the end line's counts
  * checked at its end.  A bad one is skipped for the one before.  What a
@@ -3074,8 +3093,7 @@ loadsnap(char *argv[])
 			    (uint64_t)v[i].zxid);
 			if (setenv("ZK_TREE_BELOW", below, 1) == -1)
 				err(EX_OSERR, "setenv");
-			execv("/proc/self/exe", argv);
-			err(EX_OSERR, "exec /proc/self/exe");
+			reexec(argv);
 		}
 		if (i == 0)
 			errx(EX_DATAERR, "%s: %s; no snapshot in %s verifies",
