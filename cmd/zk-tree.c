@@ -3099,6 +3099,11 @@ loadsnap(char *argv[])
 			errx(EX_DATAERR, "%s: %s; no snapshot in %s verifies",
 			    v[i].path, why, zdir);
 	}
+	/* after the exec the ones before must be there still: an empty
+	 * tree is no stand-in for them */
+	if (from != INT64_MAX)
+		errx(EX_DATAERR, "%s: no snapshot before 0x%" PRIx64 " left",
+		    zdir, (uint64_t)from);
 	free(v);
 }
 

@@ -243,7 +243,7 @@ zkl_number(const char *s, const char **end, int64_t *v)
 	} else {
 		for (; *s >= '0' && *s <= '9'; s++) {
 			d = (unsigned)(*s - '0');
-			/* constants: no division per digit */
+			/* against constants: nothing computed per digit */
 			if (u >= UINT64_MAX / 10 && (u > UINT64_MAX / 10 ||
 			    d > UINT64_MAX % 10))
 				return -1;

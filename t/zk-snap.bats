@@ -245,6 +245,19 @@ zk.set("/keep", b"new")'
 	assert_output "2999 None b'new' b'3' 2999"
 }
 
+@test "zk-tree: after its exec, no snapshot left before the bad one is 65, not an empty tree" {
+	node_start "$D/n" snapCount=1000000
+	kz 'zk.create("/a", b"1")'
+	f=$("$SNAP" take "$D/n/data/rundir")
+	node_stop
+	mkdir "$D/run"
+	# as if zk-tree had found $f bad and exec'd itself, and the older
+	# snapshots it would fall back to were gone meanwhile
+	run -65 timeout 10 env ZK_TREE_BELOW=0x${f##*.} "$ZK_BIN/zk-tree" -c "$D/n/zoo.cfg" -r "$D/run"
+	assert_output --partial "no snapshot before 0x"
+	[ ! -e "$D/run/tree.sock" ]
+}
+
 @test "zk-node: every snapshot bad is exit 65 naming the file" {
 	node_start "$D/n" snapCount=1000000
 	f=$("$SNAP" take "$D/n/data/rundir")
