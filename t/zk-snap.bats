@@ -30,6 +30,12 @@ $1
 zk.stop()"
 }
 
+# snapafter 'python' : run it with kz, then take a snapshot of the
+# running node in $D/n; prints the snapshot's path
+snapafter() {
+	kz "$1" && "$SNAP" take "$D/n/data/rundir"
+}
+
 # a small snapshot as lines: 1 + 4 nodes, 1 session
 lines() {
 	cat <<-'EOF'
@@ -205,10 +211,8 @@ for i in range(300): zk.create("/w%d" % i, b"x" * 100)' &
 
 @test "zk-tree: a bad newest snapshot falls back to the one before plus the log" {
 	node_start "$D/n" snapCount=1000000
-	kz 'for i in range(10): zk.create("/a%d" % i, b"1")'
-	old=$("$SNAP" take "$D/n/data/rundir")
-	kz 'for i in range(10): zk.create("/b%d" % i, b"2")'
-	new=$("$SNAP" take "$D/n/data/rundir")
+	old=$(snapafter 'for i in range(10): zk.create("/a%d" % i, b"1")')
+	new=$(snapafter 'for i in range(10): zk.create("/b%d" % i, b"2")')
 	kz 'zk.create("/c", b"3")'
 	node_stop
 	size=$(stat -c %s "$new")
@@ -222,16 +226,14 @@ for i in range(300): zk.create("/w%d" % i, b"x" * 100)' &
 
 @test "zk-tree: a snapshot found bad after lines were loaded is thrown away whole" {
 	node_start "$D/n" snapCount=1000000
-	kz 'zk.create("/keep", b"old")'
-	old=$("$SNAP" take "$D/n/data/rundir")
+	old=$(snapafter 'zk.create("/keep", b"old")')
 	# many zstd blocks of random data: the first ones decode and load
 	# before the cut is found, so the tree has to be thrown away
-	kz '
+	new=$(snapafter '
 import os
 zk.create("/big")
 for i in range(3000): zk.create("/big/n%04d" % i, os.urandom(300))
-zk.set("/keep", b"new")'
-	new=$("$SNAP" take "$D/n/data/rundir")
+zk.set("/keep", b"new")')
 	kz 'zk.create("/c", b"3"); zk.delete("/big/n0000")'
 	node_stop
 	size=$(stat -c %s "$new")
@@ -247,8 +249,7 @@ zk.set("/keep", b"new")'
 
 @test "zk-tree: after its exec, no snapshot left before the bad one is 65, not an empty tree" {
 	node_start "$D/n" snapCount=1000000
-	kz 'zk.create("/a", b"1")'
-	f=$("$SNAP" take "$D/n/data/rundir")
+	f=$(snapafter 'zk.create("/a", b"1")')
 	node_stop
 	mkdir "$D/run"
 	# as if zk-tree had found $f bad and exec'd itself, and the older
