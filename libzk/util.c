@@ -155,6 +155,29 @@ zk_orphaned(void)
 	return kill(zk_supervisor(), 0) == -1 && errno == ESRCH;
 }
 
+/* An inotify fd watching for names made in path's directory; -1. */
+static int
+dirwatch(const char *path)
+{
+	char	 dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
+	int	 in, e;
+
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else
+		slash[slash == dir] = '\0';	/* "/x": the root */
+	if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1)
+		return -1;
+	if (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) == -1) {
+		e = errno;
+		close(in);
+		errno = e;
+		return -1;
+	}
+	return in;
+}
+
 /*
  * Connect, retrying for up to wait_ms while the peer is not up yet, or,
  * under a supervisor (zk_supervisor), for as long as the supervisor
@@ -164,31 +187,29 @@ zk_orphaned(void)
  * The peer binds its socket once it is ready (zk-tree after loading a
  * snapshot), so the wait is for the name to appear in its directory:
  * inotify says when, rather than a poll every so often that would add
- * up to a poll interval to every start.  Between the peer's bind and its
- * listen, connect is refused for a moment: that is retried after 1 ms.
+ * up to a poll interval to every start (without inotify, a poll every
+ * 5 ms).  Between the peer's bind and its listen, connect is refused
+ * for a moment: that is retried after 1 ms.
  */
 int
 zk_connect_unix(const char *path, int wait_ms)
 {
 	struct sockaddr_un	 sun;
 	struct pollfd		 pfd;
-	char			 dir[sizeof(sun.sun_path)], *slash;
 	char			 ev[4096];
 	int64_t			 until = zk_mono_ms() + wait_ms, left;
-	int			 fd, e, in = -1;
+	int			 fd, e, in = -1, noinotify = 0;
 
 	if (unaddr(&sun, path) == -1)
 		return -1;
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 			break;
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			if (in != -1)
-				close(in);
-			return fd;
-		}
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			break;
 		e = errno;
 		close(fd);
+		fd = -1;
 		errno = e;
 		if (e != ENOENT && e != ECONNREFUSED)
 			break;
@@ -200,34 +221,17 @@ zk_connect_unix(const char *path, int wait_ms)
 			left = 1000;
 		} else if ((left = until - zk_mono_ms()) <= 0)
 			break;
-		if (e == ECONNREFUSED) {
-			usleep(1000);
+		if (e == ECONNREFUSED || noinotify) {
+			usleep(e == ECONNREFUSED ? 1000 : 5000);
 			continue;
 		}
 		if (in == -1) {
 			/* watch first, then look again: no bind is missed */
-			strlcpy(dir, path, sizeof(dir));
-			if ((slash = strrchr(dir, '/')) == NULL)
-				strlcpy(dir, ".", sizeof(dir));
-			else if (slash == dir)
-				dir[1] = '\0';
-			else
-				*slash = '\0';
-			if ((in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) ==
-			    -1 || inotify_add_watch(in, dir, IN_CREATE |
-			    IN_MOVED_TO) == -1) {
-				e = errno;
-				if (in != -1)
-					close(in);
-				in = -1;
-				/* no inotify: poll, as often as it is cheap */
-				if (e == ENOSPC || e == EMFILE ||
-				    e == ENOSYS || e == ENOMEM) {
-					usleep(5000);
-					continue;
-				}
-				errno = e;
-				break;
+			if ((in = dirwatch(path)) == -1) {
+				if (errno != ENOSPC && errno != EMFILE &&
+				    errno != ENOSYS && errno != ENOMEM)
+					break;
+				noinotify = 1;	/* out of watches: poll */
 			}
 			continue;
 		}
@@ -243,7 +247,7 @@ zk_connect_unix(const char *path, int wait_ms)
 	if (in != -1)
 		close(in);
 	errno = e;
-	return -1;
+	return fd;
 }
 
 int
