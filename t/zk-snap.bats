@@ -36,6 +36,15 @@ snapafter() {
 	kz "$1" && "$SNAP" take "$D/n/data/rundir"
 }
 
+# fellback OLD NEW : start the node in $D/n again and check that it
+# found snapshot NEW bad (said so once) and loaded OLD
+fellback() {
+	node_start "$D/n" snapCount=1000000
+	run -0 grep -c "$2: .*not loaded, trying the one before" "$D/n/node.err"
+	assert_output 1
+	grep -q "loaded $1" "$D/n/node.err"
+}
+
 # a small snapshot as lines: 1 + 4 nodes, 1 session
 lines() {
 	cat <<-'EOF'
@@ -217,9 +226,7 @@ for i in range(300): zk.create("/w%d" % i, b"x" * 100)' &
 	node_stop
 	size=$(stat -c %s "$new")
 	printf '\377\377' | dd of="$new" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
-	node_start "$D/n" snapCount=1000000
-	grep -q "$new: .*not loaded, trying the one before" "$D/n/node.err"
-	grep -q "loaded $old" "$D/n/node.err"
+	fellback "$old" "$new"
 	run -0 kz 'print(len(zk.get_children("/")), zk.get("/b9")[0], zk.get("/c")[0])'
 	assert_output "22 b'2' b'3'"
 }
@@ -239,10 +246,7 @@ zk.set("/keep", b"new")')
 	size=$(stat -c %s "$new")
 	[ "$size" -gt 600000 ]
 	truncate -s $((size * 2 / 3)) "$new"
-	node_start "$D/n" snapCount=1000000
-	run -0 grep -c "$new: .*not loaded, trying the one before" "$D/n/node.err"
-	assert_output 1
-	grep -q "loaded $old" "$D/n/node.err"
+	fellback "$old" "$new"
 	run -0 kz 'print(len(zk.get_children("/big")), zk.exists("/big/n0000"), zk.get("/keep")[0], zk.get("/c")[0], zk.get("/big")[1].numChildren)'
 	assert_output "2999 None b'new' b'3' 2999"
 }
