@@ -69,6 +69,8 @@ FLOOR = ["get", "set", "lat-get", "lat-set", "session", "lat-get-mt",
 # the pinned phase: these, their figures renamed lat_get_p50 ->
 # lat_get_1cpu_p50 and so on
 PINNED = ["lat-get", "lat-set"]
+# fan-out: sets timed per round, their median is the round's figure
+FANOUT_SETS = 15
 
 # figure, what it is ({k}: sessions in flight, {c}: connections, {w}:
 # watchers), target ratio zk/Apache from issue 4 ("" for none)
@@ -215,7 +217,7 @@ def bench(args, port, pid, workloads, d=None, kind=None, bindir=None,
     argv = taskset(pin) + [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
             "-c", str(args.conns), "-n", str(args.inflight),
             "-d", str(args.secs), "-s", "100", "-Z", str(args.znodes),
-            "-W", str(args.watchers), "-r", "5"]
+            "-W", str(args.watchers), "-r", str(FANOUT_SETS)]
     if d is not None:
         argv += ["-K", stop_cmd(d), "-R", server_cmd(kind, d, bindir)]
     argv += workloads
@@ -443,7 +445,7 @@ def main():
                 "flight, 100-byte values, %d s per throughput figure after 1 "
                 "s of warm-up; latency with 1 request in flight, 20000 "
                 "requests or %d s after 200 not counted; fan-out to %d "
-                "sessions (median of 5 sets); %d znodes of 100 bytes for RSS "
+                "sessions (median of %d sets); %d znodes of 100 bytes for RSS "
                 "and restart. Latency, session and fan-out are measured "
                 "twice: with zk-bench's own raw client (one thread, "
                 "nonblocking sockets on epoll; latency: one session, a "
@@ -459,7 +461,8 @@ def main():
                 "(default settings, fsync on, Debian's zookeeper 3.8.0); "
                 "median and min-max of the rounds.\n\n" % (
                     args.conns, args.inflight, args.secs, args.secs,
-                    args.watchers, args.znodes, args.k, args.conns,
+                    args.watchers, FANOUT_SETS, args.znodes, args.k,
+                    args.conns,
                     args.rounds))
         f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
         for x in rows:
