@@ -8,7 +8,8 @@ bats bats-support bats-assert socat mandoc clang libclang-rt-14-dev
 python3-kazoo python3-pytest python3-pytest-timeout python3-mock
 python3-objgraph python3-gevent python3-eventlet python3-pure-sasl
 zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless valgrind
-libedit-dev python3-prometheus-client"
+libedit-dev python3-prometheus-client libcurator-recipes-java
+default-jdk-headless"
 
 missing=
 for p in $pkgs; do

@@ -2,6 +2,7 @@
 #
 #   node_start DIR [zoo.cfg lines ...]	a node on a free port, data in DIR;
 #					sets PORT, NODEPID, and ZK_HOSTS
+#   apache_start DIR [java options ...]	the same with Apache ZooKeeper
 #   node_stop				SIGTERM by pid, then wait
 #
 # Binaries come from ${ZK_BIN:-t/../cmd}; zk-node finds its programs
@@ -21,6 +22,30 @@ fourlw() {
 }
 
 node_start() {
+	local dir=$1
+	shift
+	node_cfg "$dir" "$@"
+	"$ZK_BIN/zk-node" "$dir/zoo.cfg" 2>"$dir/node.err" 3>&- &
+	NODEPID=$!
+	node_ready "$dir" node
+}
+
+# Apache ZooKeeper 3.8 (Debian's package) on a free port, as node_start;
+# its arguments are java options (e.g. -Dznode.container.checkIntervalMs=100)
+apache_start() {
+	local dir=$1
+	shift
+	node_cfg "$dir" admin.enableServer=false
+	java -cp "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf" \
+	    -Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
+	    "$@" org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
+	    >"$dir/node.err" 2>&1 </dev/null 3>&- &
+	NODEPID=$!
+	node_ready "$dir" "Apache ZooKeeper"
+}
+
+# node_cfg DIR [lines ...]: DIR/zoo.cfg on a free port, sets PORT and ZK_HOSTS
+node_cfg() {
 	local dir=$1 i
 	shift
 	mkdir -p "$dir"
@@ -32,18 +57,23 @@ node_start() {
 			printf '%s\n' "$i"
 		done
 	} >"$dir/zoo.cfg"
-	"$ZK_BIN/zk-node" "$dir/zoo.cfg" 2>"$dir/node.err" 3>&- &
-	NODEPID=$!
-	echo "$NODEPID" >"$dir/node.pid"
 	ZK_HOSTS=127.0.0.1:$PORT
-	export PORT NODEPID ZK_HOSTS
-	for i in $(seq 150); do
+	export PORT ZK_HOSTS
+}
+
+# node_ready DIR WHAT: wait until NODEPID answers ruok (Apache takes a
+# few seconds); DIR/node.pid written
+node_ready() {
+	local i
+	echo "$NODEPID" >"$1/node.pid"
+	export NODEPID
+	for i in $(seq 300); do
 		[ "$(fourlw ruok)" = imok ] && return 0
 		kill -0 "$NODEPID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "node did not start:" >&2
-	cat "$dir/node.err" >&2
+	echo "$2 did not start:" >&2
+	tail -n 40 "$1/node.err" >&2
 	return 1
 }
 
