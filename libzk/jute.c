@@ -172,11 +172,15 @@ jw_stat(struct zkbuf *b, const struct zkstat *st)
 	jw_long(b, st->pzxid);
 }
 
-/* Start a length-prefixed frame; returns where its length goes. */
+/*
+ * Start a length-prefixed frame; returns where its length goes, counted
+ * from the first unsent byte: a buffer that slides its unsent bytes to
+ * the front while the frame grows moves both.
+ */
 size_t
 jw_frame_begin(struct zkbuf *b)
 {
-	size_t	 at = b->len;
+	size_t	 at = ZKBUF_LEN(b);
 
 	jw_int(b, 0);
 	return at;
@@ -185,15 +189,17 @@ jw_frame_begin(struct zkbuf *b)
 void
 jw_frame_end(struct zkbuf *b, size_t at)
 {
+	unsigned char	*h;
 	uint32_t	 n;
 
 	if (b->err)
 		return;
-	n = (uint32_t)(b->len - at - 4);
-	b->p[at] = n >> 24;
-	b->p[at + 1] = n >> 16;
-	b->p[at + 2] = n >> 8;
-	b->p[at + 3] = n;
+	h = (unsigned char *)ZKBUF_DATA(b) + at;
+	n = (uint32_t)(ZKBUF_LEN(b) - at - 4);
+	h[0] = n >> 24;
+	h[1] = n >> 16;
+	h[2] = n >> 8;
+	h[3] = n;
 }
 
 /*

@@ -454,7 +454,7 @@ multibody(struct zkbuf *b, const struct zkline *l)
 int
 zkrep_encode(struct zkbuf *frame, const struct zkline *r, int32_t type)
 {
-	size_t	 start = frame->len, at;
+	size_t	 start = ZKBUF_LEN(frame), at;
 	int64_t	 xid, zxid, err;
 	size_t	 to;
 	int	 rc;
@@ -479,7 +479,7 @@ zkrep_encode(struct zkbuf *frame, const struct zkline *r, int32_t type)
 	}
 	if (rc == -1 || frame->err) {
 		if (!frame->err)
-			frame->len = start;
+			frame->len = frame->off + start;
 		return -1;
 	}
 	jw_frame_end(frame, at);

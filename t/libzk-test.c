@@ -189,6 +189,25 @@ t_frame(void)
 	    memcmp(body, "yz", 2) == 0);
 	zkbuf_consume(&b, 4 + len);
 	CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 0);
+
+	/* a frame written behind output partly sent: the buffer slides
+	 * its unsent bytes to the front while the frame grows */
+	zkbuf_free(&b);
+	{
+		char	 big[3000];
+		size_t	 at;
+
+		memset(big, 'q', sizeof(big));
+		zkbuf_add(&b, big, sizeof(big));	/* capacity 4096 */
+		zkbuf_consume(&b, 2000);		/* 1000 unsent */
+		at = jw_frame_begin(&b);
+		zkbuf_add(&b, big, 2000);		/* slides, then fits */
+		jw_frame_end(&b, at);
+		CHECK(!b.err && ZKBUF_LEN(&b) == 1000 + 4 + 2000);
+		zkbuf_consume(&b, 1000);
+		CHECK(zkframe_next(&b, ZK_MAXBUFFER, &body, &len) == 1 &&
+		    len == 2000 && body[0] == 'q' && body[1999] == 'q');
+	}
 	zkbuf_free(&b);
 }
 
@@ -232,6 +251,34 @@ t_escape(void)
 	CHECK(clean(esc, n));
 	m = zkl_unescape(esc, n);
 	CHECK(m == (ssize_t)sizeof(all) && memcmp(esc, all, sizeof(all)) == 0);
+
+	/* each byte at each place of a word and of the tail: as escaped
+	 * one at a time */
+	for (i = 0; i < 256; i++) {
+		unsigned char	 c = (unsigned char)i, buf[27];
+		char		 one[5], want[4 * sizeof(buf) + 1];
+		size_t		 at, k, ol;
+
+		ol = zkl_escape(one, &c, 1);
+		for (at = 0; at < sizeof(buf); at++) {
+			memset(buf, 'a' + at % 26, sizeof(buf));
+			buf[at] = c;
+			for (k = 0, n = 0; k < sizeof(buf); k++) {
+				if (k == at) {
+					memcpy(want + n, one, ol);
+					n += ol;
+				} else
+					want[n++] = (char)buf[k];
+			}
+			want[n] = '\0';
+			if (zkl_escape(esc, buf, sizeof(buf)) != n ||
+			    strcmp(esc, want) != 0) {
+				printf("FAIL byte %zu at %zu: %s\n", i, at,
+				    esc);
+				failed++;
+			}
+		}
+	}
 
 	n = zkl_escape(esc, "", 0);
 	CHECK(n == 0 && esc[0] == '\0');
@@ -293,6 +340,34 @@ t_line(void)
 	    l.nf == 0);
 	zkbuf_consume(&b, len + 1);
 	CHECK(zkl_next(&b, &s, &len) == 0);
+
+	/* a line in pieces, the next one's start behind it, a slide of
+	 * the buffer between pieces: each found once, whole */
+	zkbuf_add(&b, "first a=1", 9);
+	CHECK(zkl_next(&b, &s, &len) == 0);
+	zkbuf_add(&b, " b=2", 4);
+	CHECK(zkl_next(&b, &s, &len) == 0);
+	zkbuf_add(&b, "\nsec", 4);
+	CHECK(zkl_next(&b, &s, &len) == 1 && len == 13 &&
+	    strcmp(s, "first a=1 b=2") == 0);
+	zkbuf_consume(&b, len + 1);
+	CHECK(zkl_next(&b, &s, &len) == 0);
+	for (i = 0; i < 3 * 4096; i++)
+		zkbuf_addc(&b, 'x');	/* grows, slides the consumed part */
+	CHECK(zkl_next(&b, &s, &len) == 0);
+	zkbuf_add(&b, "\nthird\n", 7);
+	CHECK(zkl_next(&b, &s, &len) == 1 && len == 3 + 3 * 4096 &&
+	    strncmp(s, "secxx", 5) == 0);
+	zkbuf_consume(&b, len + 1);
+	CHECK(zkl_next(&b, &s, &len) == 1 && strcmp(s, "third") == 0);
+	zkbuf_consume(&b, len + 1);
+	CHECK(zkl_next(&b, &s, &len) == 0 && ZKBUF_LEN(&b) == 0);
+	zkbuf_add(&b, "x", 1);
+	CHECK(zkl_next(&b, &s, &len) == 0);
+	zkbuf_reset(&b);
+	zkbuf_add(&b, "\n", 1);	/* after a reset: looked at again */
+	CHECK(zkl_next(&b, &s, &len) == 1 && len == 0);
+	zkbuf_consume(&b, 1);
 
 	CHECK(zkl_parse(&l, bad, strlen(bad)) == -1 && errno == EINVAL);
 	CHECK(zkl_parse(&l, bad2, strlen(bad2)) == -1);
