@@ -95,14 +95,15 @@ void
 zkbuf_consume(struct zkbuf *b, size_t n)
 {
 	b->off += n;
+	b->scan = b->scan > n ? b->scan - n : 0;
 	if (b->off >= b->len)
-		b->off = b->len = 0;
+		b->off = b->len = b->scan = 0;
 }
 
 void
 zkbuf_reset(struct zkbuf *b)
 {
-	b->off = b->len = 0;
+	b->off = b->len = b->scan = 0;
 	b->err = 0;
 }
 
@@ -111,7 +112,7 @@ zkbuf_free(struct zkbuf *b)
 {
 	free(b->p);
 	b->p = NULL;
-	b->off = b->len = b->cap = 0;
+	b->off = b->len = b->cap = b->scan = 0;
 	b->err = 0;
 }
 

@@ -26,25 +26,46 @@ int
 zkl_next(struct zkbuf *b, char **line, size_t *len)
 {
 	char	*p, *nl;
+	size_t	 n = ZKBUF_LEN(b);
 
-	if (ZKBUF_LEN(b) == 0)
+	/* a long line comes in many reads: each looks at its new bytes */
+	if (b->scan >= n) {
+		b->scan = n;
 		return 0;
+	}
 	p = ZKBUF_DATA(b);
-	if ((nl = memchr(p, '\n', ZKBUF_LEN(b))) == NULL)
+	if ((nl = memchr(p + b->scan, '\n', n - b->scan)) == NULL) {
+		b->scan = n;
 		return 0;
+	}
+	b->scan = 0;
 	*nl = '\0';
 	*line = p;
 	*len = (size_t)(nl - p);
 	return 1;
 }
 
-/* Worst case 4 bytes out per byte in; dst needs 4 * len + 1. */
-size_t
-zkl_escape(char *dst, const void *src, size_t len)
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * Whether any byte of the word x needs escaping (at most ' ', at least
+ * 0x7f, or a backslash): the word-at-a-time tests for a byte below n
+ * and above n, exact as a yes or no for the whole word.
+ */
+static inline uint64_t
+needesc(uint64_t x)
+{
+	uint64_t	 bs = x ^ (ONES * '\\');
+
+	return (((x - ONES * 0x21) & ~x) | ((x + ONES) | x) |
+	    ((bs - ONES) & ~bs)) & HIGHS;
+}
+
+static char *
+escbytes(char *d, const unsigned char *s, size_t len)
 {
 	static const char	 oct[] = "01234567";
-	const unsigned char	*s = src;
-	char			*d = dst;
 	size_t			 i;
 
 	for (i = 0; i < len; i++) {
@@ -67,6 +88,31 @@ zkl_escape(char *dst, const void *src, size_t len)
 			*d++ = oct[c & 7];
 		}
 	}
+	return d;
+}
+
+/*
+ * Worst case 4 bytes out per byte in; dst needs 4 * len + 1.  Data is
+ * mostly text: eight bytes at a time are copied as they are when none
+ * of them needs escaping.
+ */
+size_t
+zkl_escape(char *dst, const void *src, size_t len)
+{
+	const unsigned char	*s = src;
+	char			*d = dst;
+	uint64_t		 w;
+	size_t			 i;
+
+	for (i = 0; len - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (needesc(w) == 0) {
+			memcpy(d, &w, 8);
+			d += 8;
+		} else
+			d = escbytes(d, s + i, 8);
+	}
+	d = escbytes(d, s + i, len - i);
 	*d = '\0';
 	return (size_t)(d - dst);
 }

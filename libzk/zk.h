@@ -72,6 +72,7 @@ struct zkbuf {
 	char		*p;
 	size_t		 len;		/* bytes in p */
 	size_t		 off;		/* bytes already consumed from the front */
+	size_t		 scan;		/* bytes after off known to hold no '\n' */
 	size_t		 cap;
 	int		 err;		/* ENOMEM seen */
 	void		(*onfill)(struct zkbuf *);	/* before an append */
