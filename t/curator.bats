@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Apache Curator 5.4 (Debian's libcurator-recipes-java) against zk: the
 # recipes applications use (locks, leader latch, barriers, queues,
-# counters, CuratorCache, group membership, TTL and container nodes),
-# through t/curator/CuratorCheck.java, one check per test.
+# counters, CuratorCache, group membership, TTL and container nodes,
+# ACLs), through t/curator/CuratorCheck.java, one check per test.
 #
 # ZK_CURATOR_SERVER=apache runs the same checks against Apache ZooKeeper
 # 3.8 (Debian's zookeeper package) instead, for a baseline.
@@ -78,6 +78,8 @@ curator() {
 @test "curator: GroupMember membership" { curator group; }
 @test "curator: session expiry, PersistentNode re-created" { curator expiry; }
 @test "curator: TTL and container nodes" { curator ttl; }
+@test "curator: digest auth, CREATOR_ALL_ACL, NoAuth, setACL" { curator acl; }
+@test "curator: create2 Stat, sync, session timeout, getConfig" { curator misc; }
 
 @test "curator: every check has a test here" {
 	[ -z "${CURATOR_SKIP:-}" ] || skip "$CURATOR_SKIP"

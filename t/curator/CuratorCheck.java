@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.framework.api.CuratorWatcher;
 import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
@@ -62,14 +63,18 @@ import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher;
+import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
+import org.apache.zookeeper.server.auth.DigestAuthenticationProvider;
 
 public class CuratorCheck {
 	static final String[] CHECKS = {
 		"crud", "txn", "mutex", "locks", "leader", "barrier", "queue",
 		"counter", "cache", "watch", "ephemeral", "group", "expiry",
-		"ttl",
+		"ttl", "acl", "misc",
 	};
 	static final long WAIT = 20;		/* seconds, any one wait */
 
@@ -781,6 +786,83 @@ public class CuratorCheck {
 		return "TTL nodes expire once childless, containers go when emptied";
 	}
 
+	/* ACLs: digest auth, CREATOR_ALL_ACL, NoAuth for others, setACL */
+	static String acl(CuratorFramework c0) throws Exception {
+		CuratorFramework a = closing(CuratorFrameworkFactory.builder()
+		    .connectString(connect)
+		    .retryPolicy(new RetryNTimes(3, 100))
+		    .authorization("digest", b("alice:secret"))
+		    .aclProvider(new ACLProvider() {
+			public List<ACL> getDefaultAcl() {
+				return ZooDefs.Ids.CREATOR_ALL_ACL;
+			}
+			public List<ACL> getAclForPath(String p) {
+				return ZooDefs.Ids.CREATOR_ALL_ACL;
+			}
+		    })
+		    .build());
+		a.start();
+		check(a.blockUntilConnected((int)WAIT, TimeUnit.SECONDS), "connect");
+		a.create().creatingParentsIfNeeded().forPath(base + "/p/q", b("s"));
+		String want = "digest:alice:" + DigestAuthenticationProvider
+		    .generateDigest("alice:secret").split(":", 2)[1];
+		for (String p : new String[] { base + "/p", base + "/p/q" }) {
+			List<ACL> acl = a.getACL().forPath(p);
+			check(acl.size() == 1 && acl.get(0).getPerms() ==
+			    ZooDefs.Perms.ALL && (acl.get(0).getId().getScheme() +
+			    ":" + acl.get(0).getId().getId()).equals(want),
+			    p + " ACL " + acl);
+		}
+		check(s(a.getData().forPath(base + "/p/q")).equals("s"), "owner read");
+		check(code(() -> c0.getData().forPath(base + "/p/q"))
+		    == KeeperException.Code.NOAUTH, "read without auth not NoAuth");
+		check(code(() -> c0.setData().forPath(base + "/p/q", b("x")))
+		    == KeeperException.Code.NOAUTH, "write without auth not NoAuth");
+		check(code(() -> c0.create().forPath(base + "/p/r"))
+		    == KeeperException.Code.NOAUTH, "create without auth not NoAuth");
+		Stat st = a.setACL().withACL(Arrays.asList(
+		    new ACL(ZooDefs.Perms.READ, ZooDefs.Ids.ANYONE_ID_UNSAFE),
+		    new ACL(ZooDefs.Perms.ALL, new Id("digest", want.substring(7)))))
+		    .forPath(base + "/p/q");
+		check(st.getAversion() == 1, "aversion after setACL " + st.getAversion());
+		check(s(c0.getData().forPath(base + "/p/q")).equals("s"),
+		    "world read after setACL");
+		check(code(() -> c0.setData().forPath(base + "/p/q", b("x")))
+		    == KeeperException.Code.NOAUTH, "world write after setACL");
+		check(code(() -> a.setACL().withVersion(0)
+		    .withACL(ZooDefs.Ids.OPEN_ACL_UNSAFE).forPath(base + "/p/q"))
+		    == KeeperException.Code.BADVERSION, "stale setACL not BadVersion");
+		check(code(() -> c0.getACL().forPath(base + "/p"))
+		    == KeeperException.Code.NOAUTH, "getACL without auth not NoAuth");
+		a.delete().deletingChildrenIfNeeded().forPath(base + "/p");
+		return "digest CREATOR_ALL_ACL, NoAuth for others, setACL with aversion";
+	}
+
+	/* odds and ends: create2 Stat, sync, session timeout, getConfig */
+	static String misc(CuratorFramework c0) throws Exception {
+		Stat st = new Stat();
+		c0.create().storingStatIn(st).forPath(base + "/n", b("abc"));
+		check(st.getDataLength() == 3 && st.getCzxid() != 0 &&
+		    st.getVersion() == 0, "create's Stat " + st);
+		check(st.getCzxid() == c0.checkExists().forPath(base + "/n").getCzxid(),
+		    "create's Stat czxid");
+		CountDownLatch synced = new CountDownLatch(1);
+		c0.sync().inBackground((c, e) -> {
+			if (e.getResultCode() == 0)
+				synced.countDown();
+		}).forPath(base + "/n");
+		check(synced.await(WAIT, TimeUnit.SECONDS), "background sync");
+		int to = c0.getZookeeperClient().getZooKeeper().getSessionTimeout();
+		check(to == 10000, "negotiated session timeout " + to);
+		c0.getZookeeperClient().getZooKeeper().getConfig(false, null);
+		check(c0.getZookeeperClient().getZooKeeper()
+		    .getAllChildrenNumber(base) == 1, "getAllChildrenNumber");
+		String seq = c0.create().withMode(CreateMode.PERSISTENT_SEQUENTIAL)
+		    .forPath(base + "/n/", b(""));
+		check(seq.equals(base + "/n/0000000000"), "sequential under /n: " + seq);
+		return "create2 Stat, background sync, session timeout, getConfig";
+	}
+
 	static String run(String name, CuratorFramework c) throws Exception {
 		switch (name) {
 		case "crud": return crud(c);
@@ -797,6 +879,8 @@ public class CuratorCheck {
 		case "group": return group(c);
 		case "expiry": return expiry(c);
 		case "ttl": return ttl(c);
+		case "acl": return acl(c);
+		case "misc": return misc(c);
 		}
 		throw new Failure("no such check");
 	}
@@ -835,10 +919,20 @@ public class CuratorCheck {
 		String line;
 		int rc;
 		try {
-			CuratorFramework c = client();
+			/* as alice: a failed acl check leaves nodes only she may delete */
+			CuratorFramework c = CuratorFrameworkFactory.builder()
+			    .connectString(connect)
+			    .retryPolicy(new RetryNTimes(3, 100))
+			    .authorization("digest", b("alice:secret"))
+			    .build();
+			c.start();
+			check(c.blockUntilConnected((int)WAIT, TimeUnit.SECONDS),
+			    "no connection to " + connect + " in " + WAIT + "s");
 			if (c.checkExists().forPath(base) != null)
 				c.delete().deletingChildrenIfNeeded().forPath(base);
 			c.create().creatingParentsIfNeeded().forPath(base);
+			c.close();
+			c = client();
 			line = "ok " + name + ": " + run(name, c);
 			rc = 0;
 		} catch (Failure f) {
