@@ -45,7 +45,8 @@ struct pend {
 	int32_t		 xid, type;
 	int		 kind;
 	int		 sent;		/* line went to tree/log */
-	int		 done;		/* reply is in frame */
+	int		 done;		/* reply is in frame (or out) */
+	int		 direct;	/* reply went straight to out */
 	int		 patchzxid;	/* set zxid at flush (local replies) */
 	int		 closeafter;	/* close once this reply is out */
 	int		 vialog;	/* sent through zk-log (dispatch) */
@@ -569,6 +570,8 @@ tree_r(const struct zkline *l)
 {
 	struct client	*cl;
 	struct pend	*p;
+	struct zkbuf	*o;
+	size_t		 at;
 	int64_t		 sid, xid, z = lastzxid, err;
 
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
@@ -594,18 +597,20 @@ tree_r(const struct zkline *l)
 		    xid);
 		return;
 	}
-	if (zkrep_encode(&p->frame, l, p->type) == -1) {
+	/* the reply next in line goes straight to the output: a big
+	 * getData is copied once */
+	p->direct = p == TAILQ_FIRST(&cl->pq);
+	o = p->direct ? &cl->c->out : &p->frame;
+	if (zkrep_encode(o, l, p->type) == -1) {
 		warnx("zk-tree: bad reply for %s xid %" PRId64,
 		    zk_opname(p->type), xid);
-		zkbuf_reset(&p->frame);
-		{
-			size_t at = jw_frame_begin(&p->frame);
-
-			jw_int(&p->frame, (int32_t)xid);
-			jw_long(&p->frame, lastzxid);
-			jw_int(&p->frame, -1);	/* ZSYSTEMERROR */
-			jw_frame_end(&p->frame, at);
-		}
+		if (o->err)
+			errx(EX_OSERR, "out of memory");
+		at = jw_frame_begin(o);
+		jw_int(o, (int32_t)xid);
+		jw_long(o, lastzxid);
+		jw_int(o, -1);		/* ZSYSTEMERROR */
+		jw_frame_end(o, at);
 	}
 	p->done = 1;
 	if (p->vialog)
@@ -893,6 +898,7 @@ pend_new(struct client *cl, int32_t xid, int32_t type, int kind)
 	p->type = type;
 	p->kind = kind;
 	p->sent = p->done = p->patchzxid = p->closeafter = p->vialog = 0;
+	p->direct = 0;
 	p->born = zk_mono_ms();
 	TAILQ_INSERT_TAIL(&cl->pq, p, entry);
 	cl->npend++;
@@ -949,8 +955,9 @@ flushreplies(struct client *cl)
 		}
 		if (p->frame.err)
 			errx(EX_OSERR, "out of memory");
-		zkbuf_add(&cl->c->out, ZKBUF_DATA(&p->frame),
-		    ZKBUF_LEN(&p->frame));
+		if (!p->direct)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(&p->frame),
+			    ZKBUF_LEN(&p->frame));
 		st.sent++;
 		cl->sent++;
 		cl->lresp = now;

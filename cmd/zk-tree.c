@@ -1296,6 +1296,16 @@ wdropall(void)
 
 /* ---- output ---- */
 
+/* A reply line up to its err field. */
+static void
+replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
+{
+	zkl_begin(o, "r");
+	zkl_putx(o, "session", r->session);
+	zkl_putd(o, "xid", r->xid);
+	zkl_putx(o, "zxid", zxid);
+}
+
 static void
 reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
     const struct zkbuf *fields)
@@ -1305,10 +1315,7 @@ reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
 	if (c == NULL || !r->hasxid)
 		return;
 	o = &c->out;
-	zkl_begin(o, "r");
-	zkl_putx(o, "session", r->session);
-	zkl_putd(o, "xid", r->xid);
-	zkl_putx(o, "zxid", zxid);
+	replyhead(o, r, zxid);
 	zkl_putd(o, "err", err);
 	if (err == 0 && fields != NULL)
 		zkbuf_add(o, fields->p, fields->len);
@@ -2252,13 +2259,35 @@ serve(struct zkconn *c, struct zkline *l)
 {
 	struct req	 r;
 	struct fv	 top;
-	int		 e;
+	struct zkbuf	*o;
+	size_t		 at;
+	int		 e, opc;
 
 	reqinit(&r, l, &top);
-	zkbuf_reset(&res);
-	e = rd_op(&r, l, &top, zk_opcode(l->verb), &res);
-	bufcheck(&res);
-	reply(c, &r, lastzxid, e, &res);
+	opc = zk_opcode(l->verb);
+	if (c == NULL || !r.hasxid || (opc != ZOP_GETDATA &&
+	    opc != ZOP_GETCHILDREN && opc != ZOP_GETCHILDREN2 &&
+	    opc != ZOP_MULTIREAD)) {
+		zkbuf_reset(&res);
+		e = rd_op(&r, l, &top, opc, &res);
+		bufcheck(&res);
+		reply(c, &r, lastzxid, e, &res);	/* after its events */
+		return;
+	}
+	/* the reads that carry data write their fields straight to the
+	 * output (a big getData is copied once): err=0 before them,
+	 * rewritten if the read fails */
+	o = &c->out;
+	replyhead(o, &r, lastzxid);
+	at = ZKBUF_LEN(o);
+	zkl_putd(o, "err", 0);
+	e = rd_op(&r, l, &top, opc, o);
+	bufcheck(o);
+	if (e != 0) {
+		o->len = o->off + at;
+		zkl_putd(o, "err", e);
+	}
+	zkl_end(o);
 }
 
 /* ---- connections ---- */
