@@ -61,7 +61,12 @@ JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
 # client; the -mt ones: libzookeeper-mt, whose client threads rather than
 # the server set the pace
 OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session",
-       "fanout", "lat-get-mt", "lat-set-mt", "session-mt", "fanout-mt"]
+       "fanout", "lat-get-mt", "lat-set-mt", "session-mt", "fanout-mt", "big"]
+# big: set and get throughput again with values of these sizes (names in
+# the figures), BIG_INFLIGHT in flight per connection, after the others
+# (it rewrites their keys)
+BIG = [("100k", 100000), ("1m", 1000000)]
+BIG_INFLIGHT = 10
 DATA = ["rss", "restart"]
 # what zk-null can be measured with (fanout: it keeps no watches)
 FLOOR = ["get", "set", "lat-get", "lat-set", "session", "lat-get-mt",
@@ -107,6 +112,12 @@ ROWS = [
      "<= 0.3x"),
     ("fanout_mt_ms", "watch fan-out to {w} sessions (libzookeeper-mt, a "
      "handle each)", ""),
+    ("get_100k_tput", "get throughput, 100 kB values ({c} x %d in flight)"
+     % BIG_INFLIGHT, ""),
+    ("set_100k_tput", "set throughput, 100 kB values", ""),
+    ("get_1m_tput", "get throughput, 1 MB values ({c} x %d in flight)"
+     % BIG_INFLIGHT, ""),
+    ("set_1m_tput", "set throughput, 1 MB values", ""),
     ("load_tput", "create rate loading Z znodes", ""),
     ("rss", "memory (PSS) with Z znodes, settled", "<= 0.1x"),
     ("rss_peak", "memory (PSS) peak right after the load", ""),
@@ -116,6 +127,10 @@ ROWS = [
     ("set_cpu", "server CPU per set", ""),
     ("create_cpu", "server CPU per create/delete", ""),
     ("mixed_cpu", "server CPU per mixed op", ""),
+    ("get_100k_cpu", "server CPU per get of 100 kB", ""),
+    ("set_100k_cpu", "server CPU per set of 100 kB", ""),
+    ("get_1m_cpu", "server CPU per get of 1 MB", ""),
+    ("set_1m_cpu", "server CPU per set of 1 MB", ""),
     ("session_cpu", "server CPU per session open+close (raw client)", ""),
     ("session_mt_cpu", "server CPU per session open+close "
      "(libzookeeper-mt)", ""),
@@ -213,10 +228,10 @@ def stop(kind):
 
 
 def bench(args, port, pid, workloads, d=None, kind=None, bindir=None,
-          pin=None):
+          pin=None, size=100, inflight=None):
     argv = taskset(pin) + [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
-            "-c", str(args.conns), "-n", str(args.inflight),
-            "-d", str(args.secs), "-s", "100", "-Z", str(args.znodes),
+            "-c", str(args.conns), "-n", str(inflight or args.inflight),
+            "-d", str(args.secs), "-s", str(size), "-Z", str(args.znodes),
             "-W", str(args.watchers), "-r", str(FANOUT_SETS)]
     if d is not None:
         argv += ["-K", stop_cmd(d), "-R", server_cmd(kind, d, bindir)]
@@ -254,12 +269,28 @@ def one(kind, args, phase):
         pid = readpid(d)
         bench(args, port, pid, ["wait"])
         if phase == "ops":
-            return bench(args, port, pid, args.ops)
+            rest = [w for w in args.ops if w != "big"]
+            figs = bench(args, port, pid, rest) if rest else {}
+            if "big" in args.ops:
+                figs.update(big(args, port, pid))
+            return figs
         if phase == "pin":
             return pinned(bench(args, port, pid, args.pinops, pin=pin))
         return bench(args, port, pid, DATA, d, kind, args.bin)
     finally:
         stop(kind)
+
+
+def big(args, port, pid):
+    """set and get with BIG values: get_tput -> get_100k_tput and so on"""
+    out = {}
+    for name, size in BIG:
+        for f, v in bench(args, port, pid, ["set", "get"], size=size,
+                          inflight=BIG_INFLIGHT).items():
+            op, _, rest = f.partition("_")
+            out["%s_%s_%s" % (op, name, rest)] = v
+            UNITS["%s_%s_%s" % (op, name, rest)] = UNITS.get(f, "")
+    return out
 
 
 def floor(args, phase="ops"):
@@ -446,7 +477,9 @@ def main():
                 "s of warm-up; latency with 1 request in flight, 20000 "
                 "requests or %d s after 200 not counted; fan-out to %d "
                 "sessions (median of %d sets); %d znodes of 100 bytes for RSS "
-                "and restart. Latency, session and fan-out are measured "
+                "and restart; big values last: set, then get, of 100 kB and "
+                "then 1 MB values on the same keys, %d in flight per "
+                "connection. Latency, session and fan-out are measured "
                 "twice: with zk-bench's own raw client (one thread, "
                 "nonblocking sockets on epoll; latency: one session, a "
                 "getData or setData of one key at a time; session: %d "
@@ -461,7 +494,8 @@ def main():
                 "(default settings, fsync on, Debian's zookeeper 3.8.0); "
                 "median and min-max of the rounds.\n\n" % (
                     args.conns, args.inflight, args.secs, args.secs,
-                    args.watchers, FANOUT_SETS, args.znodes, args.k,
+                    args.watchers, FANOUT_SETS, args.znodes, BIG_INFLIGHT,
+                    args.k,
                     args.conns,
                     args.rounds))
         f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
