@@ -152,6 +152,7 @@ static struct zkcfg	 cfg;
 static struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
 static struct zkloop	*loop;
 static struct zkconn	*tree, *zlog, *sess;
+static struct zkshm	 shm;		/* zk-tree's ring (zkrep_shm) */
 static int		 ready;
 static int64_t		 lastzxid;
 static struct idtree	 byid = RB_INITIALIZER(&byid);
@@ -226,7 +227,7 @@ usage(void)
 }
 
 static struct zkconn *
-peer(const char *rundir, const char *name)
+peer(const char *rundir, const char *name, const char *hello)
 {
 	struct zkconn	*c;
 	char		 path[PATH_MAX];
@@ -239,7 +240,7 @@ peer(const char *rundir, const char *name)
 		err(EX_UNAVAILABLE, "%s", path);
 	if ((c = zkloop_conn(loop, fd, peer_read, peer_close, NULL)) == NULL)
 		err(EX_OSERR, "%s", path);
-	zkbuf_add(&c->out, "hello role=gate\n", 16);
+	zkbuf_add(&c->out, hello, strlen(hello));
 	return c;
 }
 
@@ -248,7 +249,7 @@ main(int argc, char *argv[])
 {
 	const char	*file = NULL, *rundir = NULL;
 	struct client	*cl;
-	char		 errbuf[1200];
+	char		 errbuf[1200], path[PATH_MAX];
 	int		 ch, fd, one = 1;
 	int64_t		 now, tick;
 
@@ -268,9 +269,17 @@ main(int argc, char *argv[])
 	if ((loop = zkloop_new()) == NULL)
 		err(EX_OSERR, "zkloop_new");
 	started = zk_mono_ms();
-	tree = peer(rundir, "tree.sock");
-	zlog = peer(rundir, "log.sock");
-	sess = peer(rundir, "sess.sock");
+	tree = peer(rundir, "tree.sock", "");
+	/* zk-tree's ring for big values, on a connection of its own */
+	if ((size_t)snprintf(path, sizeof(path), "%s/tree.sock", rundir) <
+	    sizeof(path) && zkshm_fetch(&shm, path, 10000) == 0)
+		zkrep_shm = &shm;
+	else
+		warn("no ring for big values from zk-tree");
+	zkbuf_printf(&tree->out, "hello role=gate%s\n",
+	    zkrep_shm != NULL ? " shm=1" : "");
+	zlog = peer(rundir, "log.sock", "hello role=gate\n");
+	sess = peer(rundir, "sess.sock", "hello role=gate\n");
 	while (!ready)
 		if (zkloop_run(loop, 1000) == -1)
 			err(EX_OSERR, "poll");
@@ -717,6 +726,15 @@ peer_line(struct zkconn *c, char *s, size_t n)
 		}
 	}
 	/* zk-log sends nothing the gate needs */
+	if (c == tree && zkrep_shm != NULL) {
+		const struct zkfield	*f;
+		uint64_t		 pos, len;
+
+		/* whatever became of the reply, its region is free */
+		if ((f = zkl_get(&l, "shm")) != NULL &&
+		    zkshm_parse(f->val, &pos, &len) == 0)
+			zkshm_release(zkrep_shm, pos + len);
+	}
 out:
 	free(copy);
 	zkl_free(&l);

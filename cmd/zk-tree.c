@@ -31,6 +31,8 @@
 
 #define MAXTTL		0xffffffffffLL	/* EphemeralType.MAX_TTL */
 #define OUTMAX		(1 << 20)	/* stop reading a gate this far behind */
+#define SHMSIZE		(16 << 20)	/* the ring for big values (shm.c) */
+#define SHMMIN		4096		/* smaller values go in the line */
 
 enum { K_NORMAL, K_EPHEMERAL, K_CONTAINER, K_TTL };
 
@@ -174,6 +176,9 @@ static size_t		 nwatch, nwpath, nwsess;
 static uint64_t		 tgen;
 static TAILQ_HEAD(, peer) pending = TAILQ_HEAD_INITIALIZER(pending);
 static struct zkconn	*logc, *gatec, *sessc;
+static struct zkshm	 shm;		/* the ring for big values */
+static int		 gateshm;	/* gatec said hello shm=1 */
+static struct zkbuf	*shmout;	/* a getData reply to gatec */
 static int		 ready, logclosed;
 static int64_t		 lastzxid;
 static size_t		 nnodes, nephem, nspecial, nsess;
@@ -1869,8 +1874,16 @@ rd_getdata(const struct req *r, const struct fv *v, int watch,
 		return ZNOAUTH;
 	if (watch)
 		wadd(r->session, pf->val, pf->len, WT_DATA, WM_STD);
-	if (n->data != NULL)
-		zkl_put(out, "data", n->data, (size_t)n->dlen);
+	if (n->data != NULL) {
+		uint64_t	 pos;
+
+		if (out == shmout && n->dlen >= SHMMIN &&
+		    zkshm_put(&shm, n->data, (size_t)n->dlen, &pos) == 0)
+			zkbuf_printf(out, " shm=%" PRIu64 ",%" PRId32, pos,
+			    n->dlen);
+		else
+			zkl_put(out, "data", n->data, (size_t)n->dlen);
+	}
 	putstat(out, n);
 	return 0;
 }
@@ -2281,7 +2294,10 @@ serve(struct zkconn *c, struct zkline *l)
 	replyhead(o, &r, lastzxid);
 	at = ZKBUF_LEN(o);
 	zkl_putd(o, "err", 0);
+	if (c == gatec && gateshm && opc == ZOP_GETDATA)
+		shmout = o;		/* a big value goes through the ring */
 	e = rd_op(&r, l, &top, opc, o);
+	shmout = NULL;
 	bufcheck(o);
 	if (e != 0) {
 		o->len = o->off + at;
@@ -2336,6 +2352,12 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 		zkl_end(&c->out);
 		return 0;
 	}
+	if (strcmp(role, "shm") == 0) {		/* a gate asks for the ring */
+		if (zkshm_send(&shm, c->fd) == -1)
+			warn("sending the ring");
+		zkloop_kill(c);
+		return 0;
+	}
 	if (strcmp(role, "gate") != 0 && strcmp(role, "sessiond") != 0) {
 		warnx("unknown role %s", role);
 		zkloop_kill(c);
@@ -2348,6 +2370,9 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 		if (gatec != NULL && gatec != c)
 			wdropall();
 		gatec = c;
+		gateshm = shm.map != NULL && zkl_intdef(&hline, "shm", 0) == 1;
+		if (gateshm)
+			zkshm_reset(&shm);
 		zkl_begin(&c->out, "ready");
 		zkl_putx(&c->out, "zxid", lastzxid);
 		zkl_end(&c->out);
@@ -2416,6 +2441,7 @@ conn_close(struct zkconn *c)
 	}
 	if (c == gatec) {
 		gatec = NULL;
+		gateshm = 0;
 		wdropall();
 	}
 	if (c == sessc)
@@ -3254,6 +3280,8 @@ main(int argc, char *argv[])
 	inittree();
 	loadsnap(argv);
 	snapat = snapthreshold();
+	if (zkshm_create(&shm, SHMSIZE) == -1)
+		warn("no ring for big values (memfd): they go in the lines");
 	if ((fd = zk_listen_unix(sock)) == -1)
 		err(EX_OSERR, "%s", sock);
 	if ((lp = zkloop_new()) == NULL || zkloop_listen(lp, fd, onaccept,

@@ -28,6 +28,9 @@ put_str(struct zkbuf *b, const char *key, struct jr *r)
 	zkl_put(b, key, p == NULL ? "" : p, n < 0 ? 0 : (size_t)n);
 }
 
+/* zk-gate's mapping of zk-tree's ring (shm.c), for replies with shm= */
+struct zkshm	*zkrep_shm;
+
 /* buffer field: null is absent */
 static void
 put_data(struct zkbuf *b, const char *key, struct jr *r)
@@ -383,6 +386,18 @@ body(struct zkbuf *b, int type, const struct zkline *l, size_t from,
 	case ZOP_EXISTS: case ZOP_SETDATA: case ZOP_SETACL:
 		return put_stat(b, l, from, to);
 	case ZOP_GETDATA:
+		if ((f = field(l, "shm", from, to)) != NULL) {
+			const char	*p;
+			uint64_t	 pos, len;
+
+			if (zkrep_shm == NULL ||
+			    zkshm_parse(f->val, &pos, &len) == -1 ||
+			    len > INT32_MAX ||
+			    (p = zkshm_at(zkrep_shm, pos, len)) == NULL)
+				return -1;
+			jw_buf(b, p, (int32_t)len);
+			return put_stat(b, l, from, to);
+		}
 		f = field(l, "data", from, to);
 		jw_buf(b, f ? f->val : NULL, f ? (int32_t)f->len : -1);
 		return put_stat(b, l, from, to);

@@ -346,4 +346,26 @@ int	 zksnap_read(const char *, struct zksnapinfo *,
 	    int (*)(struct zkline *, void *, const char **), void *,
 	    const char **);
 
+/* shm.c: the ring zk-tree hands big values to zk-gate in */
+struct zkshm {
+	void		*map;
+	size_t		 maplen;
+	char		*data;
+	uint64_t	 size;
+	_Atomic uint64_t *done;		/* in the header: the gate's */
+	uint64_t	 head;		/* zk-tree's next position */
+	int		 fd;		/* zk-tree's memfd, else -1 */
+};
+int	 zkshm_create(struct zkshm *, size_t);
+int	 zkshm_send(const struct zkshm *, int);
+int	 zkshm_fetch(struct zkshm *, const char *, int);
+int	 zkshm_map(struct zkshm *, int);
+void	 zkshm_close(struct zkshm *);
+int	 zkshm_put(struct zkshm *, const void *, size_t, uint64_t *);
+void	 zkshm_reset(struct zkshm *);
+const char *zkshm_at(const struct zkshm *, uint64_t, uint64_t);
+void	 zkshm_release(struct zkshm *, uint64_t);
+int	 zkshm_parse(const char *, uint64_t *, uint64_t *);
+extern struct zkshm	*zkrep_shm;	/* where zkrep_encode finds shm= */
+
 #endif

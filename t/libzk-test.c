@@ -2,7 +2,7 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    connect | connect-sup
+ *	    shm | connect | connect-sup
  *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -12,12 +12,15 @@
  *		print zk_digest_id(TEXT)
  */
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +42,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | connect | connect-sup | cfg file | "
+	    "int | stat | fmt | crc | shm | connect | connect-sup | cfg file | "
 	    "digest text\n");
 	exit(EX_USAGE);
 }
@@ -419,6 +422,104 @@ crcbits(uint32_t crc, const unsigned char *p, size_t len)
 }
 
 /* zk_crc32c (whichever way it computes) against the definition. */
+/* a tree.sock that answers one connection: with the ring, or by closing */
+static pid_t
+ringserver(const char *path, const struct zkshm *t)
+{
+	char	 buf[64];
+	pid_t	 pid;
+	int	 l, c;
+
+	if ((l = zk_listen_unix(path)) == -1)
+		err(EX_OSERR, "%s", path);
+	if ((pid = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (pid == 0) {
+		if ((c = accept(l, NULL, NULL)) == -1 ||
+		    read(c, buf, sizeof(buf)) <= 0)
+			_exit(1);
+		if (t != NULL && zkshm_send(t, c) == -1)
+			_exit(1);
+		_exit(0);
+	}
+	close(l);
+	return pid;
+}
+
+static void
+t_shm(void)
+{
+	struct zkshm	 t, g;
+	const char	*tmp = getenv("TMPDIR"), *p;
+	char		 path[PATH_MAX], v[1001];
+	uint64_t	 pos, len;
+	pid_t		 pid;
+	int		 fd, st;
+
+	CHECK(zkshm_create(&t, 1000) == 0 && t.fd != -1);	/* zk-tree's */
+	CHECK(zkshm_map(&g, t.fd) == 0 && g.size == 1000);	/* the gate's */
+	memset(v, 'a', sizeof(v));
+	CHECK(zkshm_put(&t, v, 400, &pos) == 0 && pos == 0);
+	memset(v, 'b', sizeof(v));
+	CHECK(zkshm_put(&t, v, 400, &pos) == 0 && pos == 400);
+	memset(v, 'c', sizeof(v));
+	CHECK(zkshm_put(&t, v, 400, &pos) == -1);	/* full: no wrap */
+	CHECK((p = zkshm_at(&g, 0, 400)) != NULL && p[0] == 'a' &&
+	    p[399] == 'a');
+	zkshm_release(&g, 400);
+	zkshm_release(&g, 100);				/* never back */
+	CHECK(zkshm_put(&t, v, 400, &pos) == 0 && pos == 1000);
+	CHECK((p = zkshm_at(&g, 1000, 400)) != NULL && p[0] == 'c' &&
+	    p[399] == 'c');
+	CHECK((p = zkshm_at(&g, 400, 400)) != NULL && p[0] == 'b');
+	CHECK(zkshm_put(&t, v, 1, &pos) == -1);		/* 801 in use */
+	zkshm_release(&g, 1400);
+	CHECK(zkshm_put(&t, v, 1, &pos) == 0 && pos == 1400);
+	CHECK(zkshm_put(&t, v, 0, &pos) == -1);
+	CHECK(zkshm_put(&t, v, 1001, &pos) == -1);
+	CHECK(zkshm_at(&g, 900, 200) == NULL);		/* would wrap */
+	CHECK(zkshm_at(&g, 0, 0) == NULL && zkshm_at(&g, 0, 1001) == NULL);
+	zkshm_reset(&t);				/* a new gate */
+	CHECK(zkshm_put(&t, v, 599, &pos) == 0 && pos == 1401);	/* to the end */
+	CHECK(zkshm_put(&t, v, 1, &pos) == 0 && pos == 2000);
+	zkshm_close(&g);
+
+	CHECK(zkshm_parse("12,34", &pos, &len) == 0 && pos == 12 && len == 34);
+	CHECK(zkshm_parse("18446744073709551615,1", &pos, &len) == -1);
+	CHECK(zkshm_parse("1844674407370955161,1", &pos, &len) == 0);
+	CHECK(zkshm_parse("12", &pos, &len) == -1);
+	CHECK(zkshm_parse(",3", &pos, &len) == -1);
+	CHECK(zkshm_parse("1,", &pos, &len) == -1);
+	CHECK(zkshm_parse("1,2x", &pos, &len) == -1);
+
+	/* the fd over a socket: the same ring; a peer without one */
+	snprintf(path, sizeof(path), "%s/ring.%d", tmp ? tmp : "/tmp",
+	    (int)getpid());
+	unlink(path);
+	pid = ringserver(path, &t);
+	CHECK(zkshm_fetch(&g, path, 5000) == 0 && g.size == 1000 &&
+	    (p = zkshm_at(&g, 2000, 1)) != NULL && *p == 'c');
+	zkshm_release(&g, 2001);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	zkshm_close(&g);
+	unlink(path);
+	pid = ringserver(path, NULL);
+	errno = 0;
+	CHECK(zkshm_fetch(&g, path, 5000) == -1 && errno == ENOENT);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	unlink(path);
+	CHECK(zkshm_put(&t, v, 999, &pos) == 0 && pos == 2001);	/* freed */
+	zkshm_close(&t);
+
+	/* not a ring: refused */
+	if ((fd = memfd_create("junk", 0)) == -1 || write(fd, v, 1001) != 1001)
+		err(EX_OSERR, "memfd");
+	errno = 0;
+	CHECK(zkshm_map(&g, fd) == -1 && errno == EINVAL);
+	close(fd);
+}
+
 static void
 t_crc(void)
 {
@@ -689,6 +790,8 @@ main(int argc, char *argv[])
 		t_fmt();
 	else if (strcmp(argv[1], "crc") == 0)
 		t_crc();
+	else if (strcmp(argv[1], "shm") == 0)
+		t_shm();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "connect-sup") == 0 &&

@@ -34,6 +34,11 @@ setup() {
 	[ "$output" = "ok line" ]
 }
 
+@test "shm: the big-value ring: put, full, release, skip the end, reset, parse, its fd over a socket" {
+	run -0 "$drv" shm
+	[ "$output" = "ok shm" ]
+}
+
 @test "zkl_parseint: decimal, hex, sign, range; junk refused" {
 	run -0 "$drv" int
 	[ "$output" = "ok int" ]

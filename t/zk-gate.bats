@@ -811,6 +811,9 @@ EOF
 	assert_line -n 1 "-1"
 	run codec enc 106 <<<'r session=0x1 xid=2 zxid=0x5 err=0'
 	assert_output "000000140000000200000000000000050000000000000000"
+	# a value in zk-tree's ring, with no ring mapped: not a reply
+	run codec enc 4 <<<'r session=0x1 xid=3 zxid=0x5 err=0 shm=0,2 stat=0x1,0x2,3,4,5,6,7,0x8,2,0,0x9'
+	assert_output "-1"
 }
 
 @test "codec: the stat parser reads what zkl_parsestat reads, refuses what it refuses" {

@@ -12,18 +12,23 @@ setup_file() {
 #   L <line>   send to the log connection      G <line>  to the gate
 #   S <line>   to the sessiond connection      gate | sess  connect (hello)
 #   sleep MS   wait                            expect-log  print one line zk-tree wrote to the log
+#   gateshm    connect as a gate that maps the ring (hello role=shm on a
+#              connection of its own for the fd, then hello shm=1)
+#   ring POS LEN   print the distinct bytes of that region of the ring
+#   release END    as the gate does: done with the ring before END
 # After every command a `stats` barrier on the gate makes output ordered.
-import socket, sys, time, select
+import socket, sys, time, select, mmap
 sock = sys.argv[1] + '/tree.sock'
 conns = {}
-def connect(role):
+ring = None
+def connect(role, extra=b''):
     s = socket.socket(socket.AF_UNIX)
     for _ in range(200):
         try:
             s.connect(sock); break
         except OSError:
             time.sleep(0.02)
-    s.sendall(b'hello role=' + role.encode() + b'\n')
+    s.sendall(b'hello role=' + role.encode() + extra + b'\n')
     conns[role] = [s, b'']
 def readline(role, timeout=3.0):
     c = conns[role]
@@ -72,8 +77,24 @@ for cmd in sys.stdin:
         conns['sessiond'][0].sendall(rest.encode() + b'\n')
     elif k == 'gate':
         connect('gate'); print('G> ' + str(readline('gate'))); continue
+    elif k == 'gateshm':
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.sendall(b'hello role=shm\n')
+        msg, fds, _, _ = socket.recv_fds(s, 64, 1)
+        print('shm> ' + msg.decode().strip() + ' fds=%d' % len(fds))
+        ring = mmap.mmap(fds[0], 0)
+        connect('gate', b' shm=1'); print('G> ' + str(readline('gate'))); continue
     elif k == 'sess':
         connect('sessiond'); continue
+    elif k == 'ring':
+        pos, n = map(int, rest.split())
+        size = len(ring) - 4096
+        d = ring[4096 + pos % size:4096 + pos % size + n]
+        print('ring %d %s' % (len(d), sorted(set(d)))); continue
+    elif k == 'release':
+        ring[64:72] = int(rest).to_bytes(8, 'little')
+        continue
     elif k == 'sleep':
         time.sleep(int(rest) / 1000.0)
     elif k == 'expect-log':
@@ -101,7 +122,7 @@ teardown() {
 # drive <<script: the log says ready, the gate connects, two sessions exist
 drive() {
 	{
-		printf 'L ready zxid=0x0\ngate\n'
+		printf 'L ready zxid=0x0\n%s\n' "${GATE:-gate}"
 		printf 'L createSession zxid=0x1 time=1 session=0x1 xid=0 timeout=10000 passwd=00ff\n'
 		printf 'L createSession zxid=0x2 time=1 session=0x2 xid=0 timeout=10000 passwd=00ff\n'
 		cat
@@ -344,6 +365,33 @@ A='acl=31:world:anyone'
 		# no event for session 0x2: gone dropped its watch
 		assert_line -n 10 'G> r session=0x1 xid=6 zxid=0x5 err=0 stat=0x3,0x5,1,1,2,0,0,0x0,1,0,0x3'
 		assert_equal "${#lines[@]}" 11
+}
+
+@test "zk-tree: a big value goes through the ring to a gate that maps it, in the line once the ring is full, through it again once released" {
+	big=$(head -c 1000000 /dev/zero | tr '\0' v)
+	{
+		echo "L create zxid=0x3 time=1 session=0x1 xid=1 path=/big $A data=$big flags=0"
+		echo "L create zxid=0x4 time=1 session=0x1 xid=2 path=/small $A data=$(head -c 4095 /dev/zero | tr '\0' s) flags=0"
+		echo "G getData session=0x1 xid=3 path=/small"
+		for x in $(seq 4 20); do
+			echo "G getData session=0x1 xid=$x path=/big"
+		done
+		echo "ring 15000000 1000000"
+		echo "release 16000000"
+		echo "G getData session=0x1 xid=21 path=/big"
+		echo "ring 16777216 1000000"
+	} >"$D/script"
+	GATE=gateshm run drive <"$D/script"
+	assert_line 'shm> shm size=16777216 fds=1'
+	assert_line 'G> ready zxid=0x0'
+	assert_line --partial 'G> r session=0x1 xid=3 zxid=0x4 err=0 data=sss'
+	assert_line 'G> r session=0x1 xid=4 zxid=0x4 err=0 shm=0,1000000 stat=0x3,0x3,1,1,0,0,0,0x0,1000000,0,0x3'
+	assert_line --partial 'G> r session=0x1 xid=19 zxid=0x4 err=0 shm=15000000,1000000 stat='
+	assert_line --partial 'G> r session=0x1 xid=20 zxid=0x4 err=0 data=vvvv'
+	assert_line --partial 'G> r session=0x1 xid=21 zxid=0x4 err=0 shm=16777216,1000000 stat='
+	# the regions hold the value (the 16th, then the one after release)
+	[ "$(grep -cx 'ring 1000000 \[118\]' <<<"$output")" -eq 2 ]
+	[ "$(grep -c ' shm=' <<<"$output")" -eq 17 ]
 }
 
 @test "zk-tree: setWatches replays events before its reply" {
