@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -153,6 +154,7 @@ static struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
 static struct zkloop	*loop;
 static struct zkconn	*tree, *zlog, *sess;
 static struct zkshm	 shm;		/* zk-tree's ring (zkrep_shm) */
+static struct zkbuf	 splithead, splittail;	/* sendsplit's pieces */
 static int		 ready;
 static int64_t		 lastzxid;
 static struct idtree	 byid = RB_INITIALIZER(&byid);
@@ -574,13 +576,44 @@ w4keep(const struct zkline *l, const char *raw, size_t n)
 	(void)l;
 }
 
+/*
+ * Write a reply split by zkrep_split to an idle client: head, the value
+ * from zk-tree's ring, tail, with one writev(2).  What the socket does
+ * not take now goes to the output, as any reply; so does everything on
+ * an error, which the loop's own write then meets.
+ */
+static void
+sendsplit(struct client *cl, const char *val, size_t vlen)
+{
+	struct iovec	 iov[3];
+	size_t		 i, k, n;
+	ssize_t		 w;
+
+	iov[0].iov_base = splithead.p;
+	iov[0].iov_len = ZKBUF_LEN(&splithead);
+	iov[1].iov_base = (void *)(uintptr_t)val;
+	iov[1].iov_len = vlen;
+	iov[2].iov_base = splittail.p;
+	iov[2].iov_len = ZKBUF_LEN(&splittail);
+	while ((w = writev(cl->c->fd, iov, 3)) == -1 && errno == EINTR)
+		;
+	n = w == -1 ? 0 : (size_t)w;
+	for (i = 0; i < 3; i++) {
+		k = n < iov[i].iov_len ? n : iov[i].iov_len;
+		zkbuf_add(&cl->c->out, (char *)iov[i].iov_base + k,
+		    iov[i].iov_len - k);
+		n -= k;
+	}
+}
+
 static void
 tree_r(const struct zkline *l)
 {
 	struct client	*cl;
 	struct pend	*p;
 	struct zkbuf	*o;
-	size_t		 at;
+	const char	*val;
+	size_t		 at, vlen;
 	int64_t		 sid, xid, z = lastzxid, err;
 
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
@@ -607,10 +640,14 @@ tree_r(const struct zkline *l)
 		return;
 	}
 	/* the reply next in line goes straight to the output: a big
-	 * getData is copied once */
+	 * getData is copied once, or not at all when it can go from the
+	 * ring to the socket now */
 	p->direct = p == TAILQ_FIRST(&cl->pq);
 	o = p->direct ? &cl->c->out : &p->frame;
-	if (zkrep_encode(o, l, p->type) == -1) {
+	if (p->direct && p->type == ZOP_GETDATA && ZKBUF_LEN(o) == 0 &&
+	    zkrep_split(l, &splithead, &val, &vlen, &splittail) == 0)
+		sendsplit(cl, val, vlen);
+	else if (zkrep_encode(o, l, p->type) == -1) {
 		warnx("zk-tree: bad reply for %s xid %" PRId64,
 		    zk_opname(p->type), xid);
 		if (o->err)

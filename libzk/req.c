@@ -466,6 +466,39 @@ multibody(struct zkbuf *b, const struct zkline *l)
 	return 0;
 }
 
+/*
+ * A getData reply whose value is in zk-tree's ring, in three pieces for
+ * a writev(2): head (frame length, header, the value's length) and tail
+ * (the stat) encoded, the value where *val points.  -1 when r is not
+ * such a reply: zkrep_encode encodes it, or says why not.
+ */
+int
+zkrep_split(const struct zkline *r, struct zkbuf *head, const char **val,
+    size_t *vlen, struct zkbuf *tail)
+{
+	const struct zkfield	*f;
+	int64_t			 xid, zxid, err;
+	uint64_t		 pos, len;
+
+	if (zkrep_shm == NULL || (f = zkl_get(r, "shm")) == NULL ||
+	    zkl_int(r, "xid", &xid) == -1 || zkl_int(r, "zxid", &zxid) == -1 ||
+	    zkl_int(r, "err", &err) == -1 || err != 0 ||
+	    zkshm_parse(f->val, &pos, &len) == -1 || len > INT32_MAX / 2 ||
+	    (*val = zkshm_at(zkrep_shm, pos, len)) == NULL)
+		return -1;
+	zkbuf_reset(tail);
+	if (put_stat(tail, r, 0, r->nf) == -1 || tail->err)
+		return -1;
+	zkbuf_reset(head);
+	jw_int(head, (int32_t)(4 + 8 + 4 + 4 + len + ZKBUF_LEN(tail)));
+	jw_int(head, (int32_t)xid);
+	jw_long(head, zxid);
+	jw_int(head, 0);
+	jw_int(head, (int32_t)len);
+	*vlen = (size_t)len;
+	return head->err ? -1 : 0;
+}
+
 int
 zkrep_encode(struct zkbuf *frame, const struct zkline *r, int32_t type)
 {

@@ -367,5 +367,7 @@ const char *zkshm_at(const struct zkshm *, uint64_t, uint64_t);
 void	 zkshm_release(struct zkshm *, uint64_t);
 int	 zkshm_parse(const char *, uint64_t *, uint64_t *);
 extern struct zkshm	*zkrep_shm;	/* where zkrep_encode finds shm= */
+int	 zkrep_split(const struct zkline *, struct zkbuf *, const char **,
+	    size_t *, struct zkbuf *);
 
 #endif
