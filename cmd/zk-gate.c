@@ -763,7 +763,7 @@ peer_line(struct zkconn *c, char *s, size_t n)
 		}
 	}
 	/* zk-log sends nothing the gate needs */
-	if (c == tree && zkrep_shm != NULL) {
+	if (c == tree && zkrep_shm != NULL && strcmp(l.verb, "r") == 0) {
 		const struct zkfield	*f;
 		uint64_t		 pos, len;
 
