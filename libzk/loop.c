@@ -27,6 +27,7 @@ struct listener {
 #define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
 
 struct zkloop {
+	TAILQ_HEAD(, zkconn)	 live;		/* open: every one reachable */
 	TAILQ_HEAD(, zkconn)	 dead;		/* closed, freed next pass */
 	TAILQ_HEAD(, zkconn)	 queue;		/* output, closing or pause */
 	struct listener		*l;
@@ -108,6 +109,7 @@ zkloop_new(void)
 		free(lp);
 		return NULL;
 	}
+	TAILQ_INIT(&lp->live);
 	TAILQ_INIT(&lp->dead);
 	TAILQ_INIT(&lp->queue);
 	lp->accepted = -1;
@@ -137,6 +139,7 @@ zkloop_conn(struct zkloop *lp, int fd, void (*onread)(struct zkconn *),
 		free(c);
 		return NULL;
 	}
+	TAILQ_INSERT_TAIL(&lp->live, c, entry);
 	return c;
 }
 
@@ -231,6 +234,7 @@ zkloop_kill(struct zkconn *c)
 		c->queued = 0;
 	}
 	c->dead = 1;
+	TAILQ_REMOVE(&c->loop->live, c, entry);
 	TAILQ_INSERT_TAIL(&c->loop->dead, c, entry);
 	if (c->onclose != NULL)
 		c->onclose(c);

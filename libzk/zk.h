@@ -198,7 +198,7 @@ struct zkconn {
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
 	struct zkloop	*loop;
-	TAILQ_ENTRY(zkconn) entry;	/* on the loop's dead list */
+	TAILQ_ENTRY(zkconn) entry;	/* on the loop's live or dead list */
 	TAILQ_ENTRY(zkconn) qentry;	/* on its to-flush queue */
 };
 struct zkloop	*zkloop_new(void);
