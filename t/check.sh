@@ -2,7 +2,8 @@
 # make check: every test, against the ASan/UBSan build (make all san first).
 #
 #   1 mandoc -Tlint over man/*
-#   2 every t/*.bats but diff.bats (ZK_BIN=build/san/cmd)
+#   2 every t/*.bats but diff.bats (ZK_BIN=build/san/cmd; valgrind.bats
+#     runs the plain build in cmd/ under valgrind)
 #   3 the libFuzzer targets, ZK_FUZZ_SECS each (default 30)
 #   4 the differential test against Apache (t/diff.bats)
 #   5 kazoo's own suite through t/kazoo/run.sh zk, compared with
