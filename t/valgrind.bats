@@ -52,9 +52,12 @@ setup_file() {
 	echo "$PORT" >"$d/port"
 }
 
+# both nodes, the first and the restarted one, whatever failed
 teardown_file() {
-	local f=$BATS_FILE_TMPDIR/node/node.pid
-	[ -f "$f" ] && node_stop "$(cat "$f")"
+	local f
+	for f in "$BATS_FILE_TMPDIR"/node*/node.pid; do
+		[ -f "$f" ] && node_stop "$(cat "$f")"
+	done
 	true
 }
 
