@@ -230,7 +230,8 @@ serve(int argc, char *argv[])
 	}
 	if (optind != argc || cfgfile == NULL || rundir == NULL)
 		usage();
-	if (zkcfg_load(&cfg, cfgfile, errbuf, sizeof(errbuf)) == -1)
+	if (zkcfg_load(&cfg, cfgfile, errbuf, sizeof(errbuf)) == -1 ||
+	    zkcfg_standalone(&cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	signal(SIGPIPE, SIG_IGN);
 	faultinit();

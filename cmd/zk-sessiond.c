@@ -106,7 +106,8 @@ main(int argc, char *argv[])
 			usage();
 	if (optind != argc || cfgfile == NULL || S.rundir == NULL)
 		usage();
-	if (zkcfg_load(&S.cfg, cfgfile, errbuf, sizeof(errbuf)) == -1)
+	if (zkcfg_load(&S.cfg, cfgfile, errbuf, sizeof(errbuf)) == -1 ||
+	    zkcfg_standalone(&S.cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	signal(SIGPIPE, SIG_IGN);
 	RB_INIT(&S.sessions);

@@ -3269,7 +3269,8 @@ main(int argc, char *argv[])
 			usage();
 	if (cfile == NULL || rundir == NULL || optind != argc)
 		usage();
-	if (zkcfg_load(&cfg, cfile, errbuf, sizeof(errbuf)) == -1)
+	if (zkcfg_load(&cfg, cfile, errbuf, sizeof(errbuf)) == -1 ||
+	    zkcfg_standalone(&cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if ((size_t)snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
 	    sizeof(sock))

@@ -299,6 +299,8 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 		if (r == 1)
 			warnx("%s:%d: %s is not used by zk, ignored", file,
 			    lineno, k);
+		else if (strncmp(k, "server.", 7) == 0)
+			c->servers[c->nservers - 1].line = lineno;
 	}
 	if (rc == 0 && ferror(fp)) {
 		snprintf(errbuf, errlen, "%s: %s", file, strerror(errno));
@@ -325,6 +327,28 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 		return -1;
 	}
 	readmyid(c);
+	return 0;
+}
+
+/*
+ * A node runs standalone: no server.N line, or one, which Apache's
+ * standalone mode ignores (serverId 0; myid is not read).  Two or more
+ * make an ensemble, which zk does not replicate yet: -1 with
+ * "file:line: server.N: ..." in errbuf, so that servers meant as one
+ * ensemble never run as separate trees.
+ */
+int
+zkcfg_standalone(struct zkcfg *c, char *errbuf, size_t errlen)
+{
+	if (c->nservers > 1) {
+		snprintf(errbuf, errlen, "%s:%d: server.%d: %d servers make an "
+		    "ensemble, and zk runs standalone only (replication is not "
+		    "built yet): keep at most one server.N line", c->file,
+		    c->servers[1].line, c->servers[1].id, c->nservers);
+		return -1;
+	}
+	c->nservers = 0;
+	c->myid = 0;
 	return 0;
 }
 

@@ -154,6 +154,7 @@ struct zkserver {
 	int		 observer;
 	char		 clienthost[256];
 	int		 clientport;
+	int		 line;		/* its line in the file */
 };
 struct zkcfg {
 	char		 file[1024];
@@ -180,6 +181,7 @@ struct zkcfg {
 	int		 nservers;
 };
 int	 zkcfg_load(struct zkcfg *, const char *, char *, size_t);
+int	 zkcfg_standalone(struct zkcfg *, char *, size_t);
 void	 zkcfg_defaults(struct zkcfg *);
 int	 zkcfg_4lw_allowed(const struct zkcfg *, const char *);
 

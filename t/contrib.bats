@@ -139,9 +139,17 @@ until_output() {
 	PORT=$p
 }
 
-@test "zoo.cfg.ensemble says it is not supported yet" {
-	grep -q 'NOT YET SUPPORTED' "$C/zoo.cfg.ensemble"
-	grep -q '^server\.3=' "$C/zoo.cfg.ensemble"
+@test "zoo.cfg.ensemble: zk-node refuses it (78), naming server.2's line" {
+	local port line
+	port=$(freeport)
+	sed -e "s|^dataDir=.*|dataDir=$D/edata|" \
+	    -e "s|^clientPort=.*|clientPort=$port|" \
+	    -e "s|^metricsProvider.httpPort=.*|metricsProvider.httpPort=0|" \
+	    "$C/zoo.cfg.ensemble" >"$D/ens.cfg"
+	run -78 timeout 60 "$ZK_BIN/zk-node" "$D/ens.cfg"
+	line=$(grep -n '^server\.2=' "$D/ens.cfg" | cut -d: -f1)
+	assert_output --partial "$D/ens.cfg:$line: server.2: 3 servers make an ensemble"
+	assert_output --partial "zk-node: bad configuration, not restarting"
 	[ ! -e "$ZK_BIN/zk-elect" ]
 }
 

@@ -8,6 +8,9 @@
  *	libzk-test cfg FILE
  *		load FILE with zkcfg_load and print the result, key=value
  *		per line; on error print the message and exit 1
+ *	libzk-test standalone FILE
+ *		zkcfg_load, then zkcfg_standalone: print nservers and myid
+ *		as they are then, or the message and exit 1
  *	libzk-test digest TEXT
  *		print zk_digest_id(TEXT)
  */
@@ -43,7 +46,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
 	    "int | stat | fmt | crc | shm | connect | connect-sup | cfg file | "
-	    "digest text\n");
+	    "standalone file | digest text\n");
 	exit(EX_USAGE);
 }
 
@@ -755,6 +758,21 @@ t_connect_sup(void)
 	rmdir(dir);
 }
 
+static int
+t_standalone(const char *file)
+{
+	struct zkcfg	 c;
+	char		 errbuf[1200];
+
+	if (zkcfg_load(&c, file, errbuf, sizeof(errbuf)) == -1 ||
+	    zkcfg_standalone(&c, errbuf, sizeof(errbuf)) == -1) {
+		printf("%s\n", errbuf);
+		return 1;
+	}
+	printf("nservers=%d myid=%d\n", c.nservers, c.myid);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -764,6 +782,8 @@ main(int argc, char *argv[])
 		usage();
 	if (strcmp(argv[1], "cfg") == 0 && argc == 3)
 		return t_cfg(argv[2]);
+	if (strcmp(argv[1], "standalone") == 0 && argc == 3)
+		return t_standalone(argv[2]);
 	if (strcmp(argv[1], "digest") == 0 && argc == 3) {
 		if ((id = malloc(strlen(argv[2]) + 30)) == NULL)
 			err(EX_OSERR, NULL);

@@ -152,6 +152,28 @@ setup() {
 	[[ "$output" == "$cfg:2: server.1: "* ]]
 }
 
+@test "zkcfg_standalone: two server lines are an ensemble, refused at the second's line" {
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	echo 2 >"$BATS_TEST_TMPDIR/d/myid"
+	printf 'dataDir=%s\nserver.1=a:2888:3888\n# c\nserver.2=b:2888:3888:observer\n' \
+	    "$BATS_TEST_TMPDIR/d" >"$cfg"
+	run -1 "$drv" standalone "$cfg"
+	[ "$output" = "$cfg:4: server.2: 2 servers make an ensemble, and zk runs standalone only (replication is not built yet): keep at most one server.N line" ]
+}
+
+@test "zkcfg_standalone: one server line is ignored, as Apache's standalone mode does (myid too)" {
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	echo 5 >"$BATS_TEST_TMPDIR/d/myid"
+	printf 'dataDir=%s\nserver.5=a:2888:3888\n' "$BATS_TEST_TMPDIR/d" >"$cfg"
+	run -0 "$drv" cfg "$cfg"
+	[[ "$output" == *$'\nmyid=5\npeerTypeObserver=0\nnservers=1\n'* ]]
+	run -0 "$drv" standalone "$cfg"
+	[ "$output" = "nservers=0 myid=0" ]
+	printf 'dataDir=%s\n' "$BATS_TEST_TMPDIR/d" >"$cfg"
+	run -0 "$drv" standalone "$cfg"
+	[ "$output" = "nservers=0 myid=0" ]
+}
+
 @test "zkcfg_load: no dataDir is an error" {
 	printf 'tickTime=2000\n' >"$cfg"
 	run -1 "$drv" cfg "$cfg"
