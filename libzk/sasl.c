@@ -510,7 +510,8 @@ discase(const struct dfield *d, const char *s)
  * answers the challenge; step 1 checks the digest-response and answers
  * rspauth (done: s->user is the authenticated name).  Returns 0 with the
  * token to send appended to out, or -1 (with *why) when authentication
- * failed; the exchange is then over.
+ * failed; the exchange is then over.  tok may be NULL (a null token) when
+ * len is 0.
  */
 int
 zksasl_step(struct zksasl *s, const struct zkjaas *j, const void *tok,
@@ -542,6 +543,8 @@ zksasl_step(struct zksasl *s, const struct zkjaas *j, const void *tok,
 		return -1;
 	}
 	s->step = 2;
+	if (tok == NULL)
+		tok = "";	/* no arithmetic on a null pointer in dparse */
 	if (len > SASL_MAXTOKEN) {
 		*why = "response too long";
 		return -1;

@@ -409,6 +409,7 @@ case(lambda ch: b"=,=,\"\"\\")
 case(lambda ch: b"\0\xff" * 3000)
 case(lambda ch: b"username=jaasuser,nonce=" + b"a" * 5000)
 case(lambda ch: b"")
+case(lambda ch: None)
 s, sid, pw = session(PORT)
 print(sasl(s, 1, b"initial response"), closed(s))
 s, sid, pw = session(PORT)
@@ -416,11 +417,11 @@ s.sendall(req(1, 102, b"\0\0"))        # no record: as any undecodable one
 print(recvframe(s).hex())
 EOF
 	assert_success
-	for i in $(seq 0 10); do
+	for i in $(seq 0 11); do
 		assert_line -n "$i" "2 0 -115 ffffffff True"
 	done
-	assert_line -n 11 "(1, 0, -115, b'\\xff\\xff\\xff\\xff') True"
-	assert_line -n 12 --regexp "^00000001[0-9a-f]{16}fffffffb\$"
+	assert_line -n 12 "(1, 0, -115, b'\\xff\\xff\\xff\\xff') True"
+	assert_line -n 13 --regexp "^00000001[0-9a-f]{16}fffffffb\$"
 	kill -0 "$GATE"
 	grep -q 'SASL authentication failed: wrong password' "$BATS_TEST_TMPDIR/gate.err"
 	grep -q 'SASL authentication failed: unknown user' "$BATS_TEST_TMPDIR/gate.err"
