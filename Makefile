@@ -63,11 +63,11 @@ FUZZCC	= clang
 FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
 	    -Wall -Wextra -Werror -Ilibzk -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line
+FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl
 
 fuzz: $(FUZZERS)
 
-build/fuzz/fuzz-%: t/fuzz/fuzz-%.c $(LIBSRC) libzk/zk.h
+build/fuzz/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(LIBSRC) libzk/zk.h
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) $(LDLIBS)
 

@@ -14,14 +14,7 @@
 #include <string.h>
 
 #include "zk.h"
-
-#define ASSERT(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz-line: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
+#include "fuzz.h"
 
 static void
 roundtrip(const struct zkline *l)

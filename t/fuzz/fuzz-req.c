@@ -18,17 +18,10 @@
 #include <string.h>
 
 #include "zk.h"
+#include "fuzz.h"
 
 #define SESSION	0x1000002a0b0c0dLL
 #define AUTH	" auth=ip:127.0.0.1 auth=digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E="
-
-#define ASSERT(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz-req: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
 
 static void
 reply(const struct zkline *req, int32_t type)

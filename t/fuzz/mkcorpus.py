@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Write the fuzzers' seed corpora: t/fuzz/corpus-req (request frame
-bodies, jute, no length prefix) and t/fuzz/corpus-line (internal lines).
+bodies, jute, no length prefix), t/fuzz/corpus-line (internal lines) and
+t/fuzz/corpus-sasl (DIGEST-MD5 digest-responses).
 
     /usr/bin/python3 t/fuzz/mkcorpus.py      (from the top of the tree)
 """
@@ -118,7 +119,25 @@ lines = {
     "bad": b"verb novalue \\q k=\\777",
 }
 
-for name, corpus in (("corpus-req", reqs), ("corpus-line", lines)):
+# digest-responses for fuzz-sasl ("@N": the challenge's nonce), right in
+# every part but the response itself, and a few that fail earlier
+R = b"0123456789abcdef0123456789abcdef"
+sasl = {
+    "full": b'charset=utf-8,username="alice",realm="zk-sasl-md5",nonce="@N",'
+            b'nc=00000001,cnonce="c0ffee",digest-uri="zookeeper/zk-sasl-md5",'
+            b'maxbuf=65536,response=' + R + b',qop=auth',
+    "spaces": b' username = "bob" , nonce="@N",nc=00000001 ,, cnonce=x,'
+              b'digest-uri="zookeeper/zk-sasl-md5",response=' + R,
+    "quoted": b'username="al\\"ice",nonce="@N",nc=00000001,cnonce="a,b",'
+              b'digest-uri="zookeeper/zk-sasl-md5",response="' + R + b'"',
+    "twice": b'username=alice,username=bob,nonce="@N"',
+    "authzid": b'username=alice,nonce="@N",nc=00000001,cnonce=c,'
+               b'digest-uri=zookeeper/zk-sasl-md5,authzid="bob",response=' + R,
+    "empty": b"",
+}
+
+for name, corpus in (("corpus-req", reqs), ("corpus-line", lines),
+                     ("corpus-sasl", sasl)):
     d = os.path.join(here, name)
     os.makedirs(d, exist_ok=True)
     for k, v in corpus.items():
