@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <err.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -25,6 +26,8 @@ struct listener {
 };
 
 #define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
+#define ACCEPTPAUSE	10	/* ms without accepting when out of fds */
+#define ACCEPTWARN	10000	/* ms between two warnings of that */
 
 struct zkloop {
 	TAILQ_HEAD(, zkconn)	 live;		/* open: every one reachable */
@@ -38,6 +41,8 @@ struct zkloop {
 	struct sockaddr_storage	 peer;		/* the accepted one's address */
 	socklen_t		 peerlen;
 	uint64_t		 seq;		/* connections opened */
+	int64_t			 acceptpause;	/* listeners off until then */
+	int64_t			 acceptwarn;	/* last warning of that */
 	struct epoll_event	 ev[MAXEVENTS];
 };
 
@@ -298,6 +303,56 @@ flushall(struct zkloop *lp)
 	}
 }
 
+/* Watch the listeners for connections (EPOLLIN) or not (0). */
+static void
+listening(struct zkloop *lp, uint32_t events)
+{
+	size_t	 i;
+
+	for (i = 0; i < lp->nl; i++)
+		if (watch(lp, EPOLL_CTL_MOD, lp->l[i].fd, events, LTAG(i)) == -1)
+			warn("listener");
+}
+
+/*
+ * Accept up to 64 connections on l.  Out of file descriptors (or of
+ * kernel memory), a level-triggered listener would wake every pass and
+ * spin: the listeners are taken off for ACCEPTPAUSE ms instead (as
+ * Apache's accept thread pauses), the waiting connections stay queued in
+ * the kernel, and the loop says so at most every ACCEPTWARN ms.
+ */
+static void
+acceptsome(struct zkloop *lp, const struct listener *l)
+{
+	int64_t	 now;
+	int	 k, fd;
+
+	for (k = 0; k < 64; k++) {
+		lp->peerlen = sizeof(lp->peer);
+		fd = accept4(l->fd, (struct sockaddr *)&lp->peer,
+		    &lp->peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			break;
+		}
+		lp->accepted = fd;
+		l->onaccept(lp, fd, l->arg);
+		lp->accepted = -1;
+	}
+	if (k == 64)
+		return;
+	now = zk_mono_ms();
+	if (lp->acceptwarn == 0 || now - lp->acceptwarn >= ACCEPTWARN) {
+		warn("accept: not accepting for %d ms", ACCEPTPAUSE);
+		lp->acceptwarn = now;
+	}
+	lp->acceptpause = now + ACCEPTPAUSE;
+	listening(lp, 0);
+}
+
 /* One pass: wait up to timeout ms, serve what is ready.  -1 on a poll
  * error other than EINTR, and with EOWNERDEAD once the supervisor named
  * by ZK_NODE_PID is gone (then a pass waits at most a second). */
@@ -307,7 +362,8 @@ zkloop_run(struct zkloop *lp, int timeout)
 	struct zkconn	*c;
 	uint64_t	 tag;
 	ssize_t		 r;
-	int		 n, i, k, fd;
+	int64_t		 left;
+	int		 n, i;
 
 	flushall(lp);
 	reap(lp);
@@ -317,6 +373,13 @@ zkloop_run(struct zkloop *lp, int timeout)
 	}
 	if (zk_supervisor() != 0 && (timeout < 0 || timeout > 1000))
 		timeout = 1000;
+	if (lp->acceptpause != 0) {
+		if ((left = lp->acceptpause - zk_mono_ms()) <= 0) {
+			lp->acceptpause = 0;
+			listening(lp, EPOLLIN);
+		} else if (timeout < 0 || timeout > left)
+			timeout = (int)left;
+	}
 	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1)
 		return errno == EINTR ? 0 : -1;
 	if (n > 1)
@@ -326,16 +389,8 @@ zkloop_run(struct zkloop *lp, int timeout)
 		if (tag & 1) {
 			struct listener	l = lp->l[tag >> 1];
 
-			for (k = 0; k < 64; k++) {
-				lp->peerlen = sizeof(lp->peer);
-				fd = accept4(l.fd, (struct sockaddr *)&lp->peer,
-				    &lp->peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (fd == -1)
-					break;
-				lp->accepted = fd;
-				l.onaccept(lp, fd, l.arg);
-				lp->accepted = -1;
-			}
+			if (lp->acceptpause == 0)
+				acceptsome(lp, &l);
 			continue;
 		}
 		c = (struct zkconn *)(uintptr_t)tag;

@@ -227,6 +227,34 @@ EOF
 	assert_output $'True\nTrue\nTrue\nTrue\n2048 (1, 0)\nTrue'
 }
 
+@test "out of file descriptors: accepting pauses (no busy loop), said once, served again after" {
+	ulimit -Sn 40
+	start_gate
+	export GATE
+	run zkpy <<'EOF'
+import resource
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+def cpu():
+    f = open("/proc/%s/stat" % os.environ["GATE"]).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+socks = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(80)]
+time.sleep(0.5)
+t0 = cpu()
+time.sleep(2)
+print("busy" if cpu() - t0 > 40 else "idle")
+for s in socks:
+    s.close()
+s, sid, pw = session(PORT)
+print("served", sid != 0)
+EOF
+	assert_success
+	assert_output $'idle\nserved True'
+	run grep -c 'accept: not accepting for 10 ms: Too many open files' \
+	    "$BATS_TEST_TMPDIR/gate.err"
+	assert_output 1
+}
+
 @test "framing: a truncated record is a -5 reply, not a close" {
 	start_gate
 	run zkpy <<'EOF'
