@@ -6,6 +6,7 @@
  * on metricsProvider.httpPort, Prometheus scrapes of /metrics.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
@@ -246,6 +247,25 @@ peer(const char *rundir, const char *name, const char *hello)
 	return c;
 }
 
+/*
+ * A connection is a descriptor: raise the soft limit on them to the hard
+ * one, as the JVM does for Apache ZooKeeper (MaxFDLimit), so that a gate
+ * started from a shell's 1024 takes as many clients as Apache would.
+ */
+static void
+nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		err(EX_OSERR, "getrlimit");
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		warn("setrlimit RLIMIT_NOFILE");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -269,6 +289,7 @@ main(int argc, char *argv[])
 		errx(EX_CONFIG, "%s", errbuf);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
+	nofile();
 	if ((loop = zkloop_new()) == NULL)
 		err(EX_OSERR, "zkloop_new");
 	started = zk_mono_ms();

@@ -227,9 +227,17 @@ EOF
 	assert_output $'True\nTrue\nTrue\nTrue\n2048 (1, 0)\nTrue'
 }
 
-@test "out of file descriptors: accepting pauses (no busy loop), said once, served again after" {
-	ulimit -Sn 40
+@test "the soft limit on open files is raised to the hard one, as the JVM does for Apache" {
+	ulimit -Sn 64
 	start_gate
+	run awk '/^Max open files/ { print ($4 == $5) ? "raised" : $4 " " $5 }' \
+	    "/proc/$GATE/limits"
+	assert_output raised
+}
+
+@test "out of file descriptors: accepting pauses (no busy loop), said once, served again after" {
+	start_gate
+	prlimit --pid "$GATE" --nofile=40:40
 	export GATE
 	run zkpy <<'EOF'
 import resource
