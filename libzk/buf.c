@@ -31,7 +31,7 @@ zkbuf_reserve(struct zkbuf *b, size_t n)
 		if (b->cap - b->len >= n)
 			return 0;
 	}
-	cap = b->cap ? b->cap : 4096;
+	cap = b->cap ? b->cap : 64;
 	while (cap - b->len < n) {
 		if (cap > SIZE_MAX / 2) {
 			b->err = ENOMEM;

@@ -28,6 +28,8 @@ struct listener {
 #define MAXEVENTS	256	/* ready sockets taken per epoll_wait */
 #define ACCEPTPAUSE	10	/* ms without accepting when out of fds */
 #define ACCEPTWARN	10000	/* ms between two warnings of that */
+#define NSPARE		8	/* input buffers kept for the next reads */
+#define SPARECAP	(4 << 20) /* ... if no bigger than this */
 
 struct zkloop {
 	TAILQ_HEAD(, zkconn)	 live;		/* open: every one reachable */
@@ -41,6 +43,8 @@ struct zkloop {
 	struct sockaddr_storage	 peer;		/* the accepted one's address */
 	socklen_t		 peerlen;
 	uint64_t		 seq;		/* connections opened */
+	struct zkbuf		 spare[NSPARE];	/* empty input buffers */
+	int			 nspare;
 	int64_t			 acceptpause;	/* listeners off until then */
 	int64_t			 acceptwarn;	/* last warning of that */
 	struct epoll_event	 ev[MAXEVENTS];
@@ -303,6 +307,33 @@ flushall(struct zkloop *lp)
 	}
 }
 
+/*
+ * A connection's input buffer is only lent to it while it reads: one that
+ * empties goes back to the loop's spares, so that an idle connection holds
+ * none (of thousands of clients, most are idle) and a busy one takes a
+ * spare again without a malloc.  Buffers grown past SPARECAP by a big
+ * request, and those beyond NSPARE, are freed.
+ */
+static void
+lend(struct zkloop *lp, struct zkconn *c)
+{
+	if (c->in.p == NULL && lp->nspare > 0)
+		c->in = lp->spare[--lp->nspare];
+}
+
+static void
+giveback(struct zkloop *lp, struct zkconn *c)
+{
+	if (c->in.p == NULL || ZKBUF_LEN(&c->in) > 0)
+		return;
+	if (lp->nspare < NSPARE && c->in.cap <= SPARECAP && !c->in.err) {
+		c->in.off = c->in.len = c->in.scan = 0;
+		lp->spare[lp->nspare++] = c->in;
+		memset(&c->in, 0, sizeof(c->in));
+	} else
+		zkbuf_free(&c->in);
+}
+
 /* Watch the listeners for connections (EPOLLIN) or not (0). */
 static void
 listening(struct zkloop *lp, uint32_t events)
@@ -412,6 +443,7 @@ zkloop_run(struct zkloop *lp, int timeout)
 			continue;
 		}
 		if (lp->ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+			lend(lp, c);
 			r = zkbuf_read(&c->in, c->fd);
 			if (r == 0 || (r == -1 && errno != EAGAIN)) {
 				if (ZKBUF_LEN(&c->in) > 0 && c->onread != NULL)
@@ -421,6 +453,8 @@ zkloop_run(struct zkloop *lp, int timeout)
 			}
 			if (r > 0 && c->onread != NULL)
 				c->onread(c);
+			if (!c->dead)
+				giveback(lp, c);
 		}
 	}
 	flushall(lp);
