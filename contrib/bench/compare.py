@@ -112,6 +112,8 @@ ROWS = [
      "<= 0.3x"),
     ("fanout_mt_ms", "watch fan-out to {w} sessions (libzookeeper-mt, a "
      "handle each)", ""),
+    ("fanout_mem_kb", "server memory (PSS) per idle session, the fan-out's "
+     "{w} raw sessions open", ""),
     ("get_100k_tput", "get throughput, 100 kB values ({c} x %d in flight)"
      % BIG_INFLIGHT, ""),
     ("set_100k_tput", "set throughput, 100 kB values", ""),

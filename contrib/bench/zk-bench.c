@@ -41,7 +41,9 @@
  *		seconds: session_mt_rate, session_mt_cpu, session_mt_err
  *	fanout	raw client: watchers sessions each exists(watch) one node,
  *		one more sets it; the time from the set until every watcher
- *		has read its event, median of rounds rounds: fanout_ms
+ *		has read its event, median of rounds rounds: fanout_ms; with
+ *		-p, fanout_mem_kb: the server's memory (PSS) growth from
+ *		opening those sessions, per session
  *	fanout-mt
  *		the same with a libzookeeper-mt handle per session:
  *		fanout_mt_ms
@@ -1964,6 +1966,7 @@ fanout(void)
 	double		*ms;
 	size_t		 plen;
 	int64_t		 t0;
+	long		 kb0 = 0, vm;
 	int		 i, k, n = watchers + 1;
 
 	ss = open_many(1);		/* the node, made as fanout-mt does */
@@ -1977,7 +1980,14 @@ fanout(void)
 	set = &cs[watchers];		/* the last one sets */
 	memset(&ty, 0, sizeof ty);
 	ty.name = "fanout";
+	if (srvpid != 0)
+		kb0 = srvrss(&vm);
 	tally_open(&rs, &ty, cs, n);
+	if (srvpid != 0) {	/* what an idle session costs the server */
+		sleep_ms(500);
+		figure("fanout", "_mem_kb", (double)(srvrss(&vm) - kb0) / n,
+		    "kB");
+	}
 	ms = xcalloc(rounds, sizeof *ms);
 	ty.want = watchers;
 	for (k = 0; k < rounds; k++) {
