@@ -60,8 +60,12 @@ JAVA_CP = "/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
 # lat-get, lat-set, session and fanout: zk-bench's raw single-thread
 # client; the -mt ones: libzookeeper-mt, whose client threads rather than
 # the server set the pace
-OPS = ["get", "set", "create", "mixed", "lat-get", "lat-set", "session",
-       "fanout", "lat-get-mt", "lat-set-mt", "session-mt", "fanout-mt", "big"]
+OPS = ["conns", "get", "set", "create", "mixed", "lat-get", "lat-set",
+       "session", "fanout", "lat-get-mt", "lat-set-mt", "session-mt",
+       "fanout-mt", "big"]
+# conns: this many idle sessions, first on the fresh server (memory that
+# a later workload frees is reused, and a JVM's heap only grows)
+CONNS = 5000
 # big: set and get throughput again with values of these sizes (names in
 # the figures), BIG_INFLIGHT in flight per connection, after the others
 # (it rewrites their keys)
@@ -112,8 +116,8 @@ ROWS = [
      "<= 0.3x"),
     ("fanout_mt_ms", "watch fan-out to {w} sessions (libzookeeper-mt, a "
      "handle each)", ""),
-    ("fanout_mem_kb", "server memory (PSS) per idle session, the fan-out's "
-     "{w} raw sessions open", ""),
+    ("conn_mem_kb", "server memory (PSS) per idle session, %d raw "
+     "sessions open on a fresh server" % CONNS, ""),
     ("get_100k_tput", "get throughput, 100 kB values ({c} x %d in flight)"
      % BIG_INFLIGHT, ""),
     ("set_100k_tput", "set throughput, 100 kB values", ""),
@@ -230,11 +234,11 @@ def stop(kind):
 
 
 def bench(args, port, pid, workloads, d=None, kind=None, bindir=None,
-          pin=None, size=100, inflight=None):
+          pin=None, size=100, inflight=None, watchers=None):
     argv = taskset(pin) + [args.bench, "-z", "127.0.0.1:%d" % port, "-p", str(pid),
             "-c", str(args.conns), "-n", str(inflight or args.inflight),
             "-d", str(args.secs), "-s", str(size), "-Z", str(args.znodes),
-            "-W", str(args.watchers), "-r", str(FANOUT_SETS)]
+            "-W", str(watchers or args.watchers), "-r", str(FANOUT_SETS)]
     if d is not None:
         argv += ["-K", stop_cmd(d), "-R", server_cmd(kind, d, bindir)]
     argv += workloads
@@ -271,8 +275,12 @@ def one(kind, args, phase):
         pid = readpid(d)
         bench(args, port, pid, ["wait"])
         if phase == "ops":
-            rest = [w for w in args.ops if w != "big"]
-            figs = bench(args, port, pid, rest) if rest else {}
+            figs = {}
+            if "conns" in args.ops:
+                figs = bench(args, port, pid, ["conns"], watchers=CONNS)
+            rest = [w for w in args.ops if w not in ("big", "conns")]
+            if rest:
+                figs.update(bench(args, port, pid, rest))
             if "big" in args.ops:
                 figs.update(big(args, port, pid))
             return figs
@@ -474,8 +482,10 @@ def main():
                 "server and other people's builds share the CPUs.\n\n" % (
                     nproc, model, kernel, load0, load1))
         f.write("Workloads (contrib/bench/zk-bench, on libzookeeper-mt "
-                "unless said otherwise): %d connections x %d requests in "
-                "flight, 100-byte values, %d s per throughput figure after 1 "
+                "unless said otherwise): first, on the fresh server, "
+                "%d idle raw sessions opened at once and the server's "
+                "memory (PSS) before and after; then %d connections x %d "
+                "requests in flight, 100-byte values, %d s per throughput figure after 1 "
                 "s of warm-up; latency with 1 request in flight, 20000 "
                 "requests or %d s after 200 not counted; fan-out to %d "
                 "sessions (median of %d sets); %d znodes of 100 bytes for RSS "
@@ -495,7 +505,7 @@ def main():
                 "Rounds: %d, each starting a fresh zk, then a fresh Apache "
                 "(default settings, fsync on, Debian's zookeeper 3.8.0); "
                 "median and min-max of the rounds.\n\n" % (
-                    args.conns, args.inflight, args.secs, args.secs,
+                    CONNS, args.conns, args.inflight, args.secs, args.secs,
                     args.watchers, FANOUT_SETS, args.znodes, BIG_INFLIGHT,
                     args.k,
                     args.conns,

@@ -41,9 +41,11 @@
  *		seconds: session_mt_rate, session_mt_cpu, session_mt_err
  *	fanout	raw client: watchers sessions each exists(watch) one node,
  *		one more sets it; the time from the set until every watcher
- *		has read its event, median of rounds rounds: fanout_ms; with
- *		-p, fanout_mem_kb: the server's memory (PSS) growth from
- *		opening those sessions, per session
+ *		has read its event, median of rounds rounds: fanout_ms
+ *	conns	raw client: opens watchers idle sessions at once and
+ *		measures the server's memory (PSS of pid and descendants)
+ *		before and after: conn_mem_kb, per session.  Run it first on a
+ *		fresh server: memory an earlier workload freed is reused.
  *	fanout-mt
  *		the same with a libzookeeper-mt handle per session:
  *		fanout_mt_ms
@@ -151,6 +153,7 @@ static void	sessions(void);
 static void	sessions_mt(void);
 static void	fanout(void);
 static void	fanout_mt(void);
+static void	conns(void);
 static void	rss(void);
 static void	restart(void);
 
@@ -161,7 +164,7 @@ usage(void)
 	    "[-k count] [-n inflight] [-p pid] [-R startcmd] [-r rounds] "
 	    "[-s size] [-W watchers] [-Z znodes] [-z hosts] workload ...\n"
 	    "workloads: wait get set create mixed lat-get lat-set lat-get-mt "
-	    "lat-set-mt session session-mt fanout fanout-mt rss restart\n");
+	    "lat-set-mt session session-mt fanout fanout-mt conns rss restart\n");
 	exit(EX_USAGE);
 }
 
@@ -170,7 +173,8 @@ known(const char *w)
 {
 	static const char *const names[] = { "wait", "get", "set", "create",
 	    "mixed", "lat-get", "lat-set", "lat-get-mt", "lat-set-mt",
-	    "session", "session-mt", "fanout", "fanout-mt", "rss", "restart" };
+	    "session", "session-mt", "fanout", "fanout-mt", "conns", "rss",
+	    "restart" };
 	size_t	i;
 
 	for (i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -297,6 +301,8 @@ workload(const char *w)
 		fanout();
 	else if (strcmp(w, "fanout-mt") == 0)
 		fanout_mt();
+	else if (strcmp(w, "conns") == 0)
+		conns();
 	else if (strcmp(w, "rss") == 0)
 		rss();
 	else if (strcmp(w, "restart") == 0)
@@ -1966,7 +1972,6 @@ fanout(void)
 	double		*ms;
 	size_t		 plen;
 	int64_t		 t0;
-	long		 kb0 = 0, vm;
 	int		 i, k, n = watchers + 1;
 
 	ss = open_many(1);		/* the node, made as fanout-mt does */
@@ -1980,14 +1985,7 @@ fanout(void)
 	set = &cs[watchers];		/* the last one sets */
 	memset(&ty, 0, sizeof ty);
 	ty.name = "fanout";
-	if (srvpid != 0)
-		kb0 = srvrss(&vm);
 	tally_open(&rs, &ty, cs, n);
-	if (srvpid != 0) {	/* what an idle session costs the server */
-		sleep_ms(500);
-		figure("fanout", "_mem_kb", (double)(srvrss(&vm) - kb0) / n,
-		    "kB");
-	}
 	ms = xcalloc(rounds, sizeof *ms);
 	ty.want = watchers;
 	for (k = 0; k < rounds; k++) {
@@ -2010,4 +2008,27 @@ fanout(void)
 	figure("fanout", "_ms", ms[rounds / 2], "ms");
 	tally_close(&rs, &ty, cs, n);
 	free(ms);
+}
+
+/* What an idle session costs the server in memory. */
+static void
+conns(void)
+{
+	struct rawset	 rs;
+	struct tally	 ty;
+	struct raw	*cs;
+	long		 kb0, vm;
+
+	if (srvpid == 0)
+		errx(EX_USAGE, "conns: needs the server's pid (-p)");
+	nofile(watchers + 64);
+	raw_init(&rs);
+	cs = raw_new(watchers);
+	memset(&ty, 0, sizeof ty);
+	ty.name = "conns";
+	kb0 = srvrss(&vm);
+	tally_open(&rs, &ty, cs, watchers);
+	sleep_ms(500);		/* a JVM may still be at work */
+	figure("conn", "_mem_kb", (double)(srvrss(&vm) - kb0) / watchers, "kB");
+	tally_close(&rs, &ty, cs, watchers);
 }
