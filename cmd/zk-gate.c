@@ -174,17 +174,21 @@ static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
 static struct addrtree	 byaddr = RB_INITIALIZER(&byaddr);
 
 /*
- * What a connection that went away with requests outstanding leaves
- * behind, for the connection that takes its session over: replies still
- * to come, which must not reach the new connection (kazoo starts its xids
- * at 1 again, so they could match its requests) and come before any of
- * its own; and its `gone` if it went through zk-log (see forward).
+ * What a connection that went away leaves behind, for the connection that
+ * takes its session over: replies still to come, which must not reach the
+ * new connection (kazoo starts its xids at 1 again, so they could match
+ * its requests) and come before any of its own; its `gone` if it went
+ * through zk-log (see forward); and, until zk-tree echoes that `gone`,
+ * the events of the old connection's watches, which are dropped as Apache
+ * drops those of a closed connection (the new one sets its own watches
+ * again, with setWatches).
  */
 struct leftover {
 	TAILQ_ENTRY(leftover) entry;
 	int64_t		 session;
 	int		 nreplies;	/* to drop */
-	int		 gonewait;	/* `gone` not yet echoed */
+	int		 gonewait;	/* `gone` in zk-log, not yet echoed */
+	int		 echo;		/* `gone` not yet echoed: drop events */
 };
 static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
 static TAILQ_HEAD(, http) scrapes = TAILQ_HEAD_INITIALIZER(scrapes);
@@ -209,10 +213,11 @@ static void	client_read(struct zkconn *);
 static void	client_close(struct zkconn *);
 static void	process(struct client *);
 static void	dispatch(struct client *);
-static void	leave(int64_t, int, int);
+static void	leave(int64_t, int, int, int);
 static int	leftreply(int64_t);
 static void	forget(int64_t);
-static void	goneback(int64_t);
+static void	goneback(int64_t, int);
+static int	oldevents(int64_t);
 static int	goneinlog(int64_t);
 static void	flushreplies(struct client *);
 static void	fourletter(struct client *, const char *);
@@ -704,7 +709,7 @@ tree_ev(const struct zkline *l)
 	    zkl_int(l, "type", &type) == -1 ||
 	    (path = zkl_get(l, "path")) == NULL ||
 	    (cl = bysession(sid)) == NULL || cl->c->dead ||
-	    cl->state != C_OPEN)
+	    cl->state != C_OPEN || oldevents(sid))
 		return;
 	at = jw_frame_begin(&cl->c->out);
 	jw_int(&cl->c->out, -1);
@@ -766,7 +771,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 		else if (strcmp(l.verb, "closed") == 0)
 			tree_closed(&l);
 		else if (strcmp(l.verb, "gone") == 0)
-			goneback(zkl_intdef(&l, "session", 0));
+			goneback(zkl_intdef(&l, "session", 0),
+			    zkl_intdef(&l, "direct", 0) != 0);
 		else if (strcmp(l.verb, "ready") == 0)
 			ready_line(&l);
 		else if (strcmp(l.verb, "stats") == 0 ||
@@ -936,7 +942,7 @@ client_close(struct zkconn *c)
 		pend_free(p);
 	}
 	if (cl->session != 0)
-		leave(cl->session, n, gonesent && cl->nlog > 0);
+		leave(cl->session, n, gonesent && cl->nlog > 0, gonesent);
 	cl->unsent = NULL;
 	strlcpy(key.ip, cl->ip, sizeof(key.ip));
 	if ((ac = RB_FIND(addrtree, &byaddr, &key)) != NULL && --ac->n == 0) {
@@ -1073,37 +1079,48 @@ flushreplies(struct client *cl)
 
 /* Leftovers of closed connections: a few at most, and mostly none. */
 static void
-leave(int64_t session, int nreplies, int gonewait)
+leave(int64_t session, int nreplies, int gonewait, int echo)
 {
 	struct leftover	*lo;
 
-	if (nreplies == 0 && !gonewait)
+	if (nreplies == 0 && !gonewait && !echo)
 		return;
 	if ((lo = malloc(sizeof(*lo))) == NULL)
 		err(EX_OSERR, NULL);
 	lo->session = session;
 	lo->nreplies = nreplies;
 	lo->gonewait = gonewait;
+	lo->echo = echo;
 	TAILQ_INSERT_TAIL(&leftovers, lo, entry);
 }
 
-/* The oldest leftover of session with replies due (0) or `gone` (1). */
+enum { L_REPLIES, L_INLOG, L_DIRECT, L_ECHO };
+
+/*
+ * The oldest leftover of session with replies due, its `gone` in zk-log,
+ * its `gone` sent straight to zk-tree, or either `gone` not yet echoed.
+ */
 static struct leftover *
-leftof(int64_t session, int gone)
+leftof(int64_t session, int what)
 {
 	struct leftover	*lo;
 
-	TAILQ_FOREACH(lo, &leftovers, entry)
-		if (lo->session == session &&
-		    (gone ? lo->gonewait : lo->nreplies > 0))
+	TAILQ_FOREACH(lo, &leftovers, entry) {
+		if (lo->session != session)
+			continue;
+		if ((what == L_REPLIES && lo->nreplies > 0) ||
+		    (what == L_INLOG && lo->gonewait) ||
+		    (what == L_DIRECT && lo->echo && !lo->gonewait) ||
+		    (what == L_ECHO && lo->echo))
 			return lo;
+	}
 	return NULL;
 }
 
 static void
 unleave(struct leftover *lo)
 {
-	if (lo->nreplies == 0 && !lo->gonewait) {
+	if (lo->nreplies == 0 && !lo->gonewait && !lo->echo) {
 		TAILQ_REMOVE(&leftovers, lo, entry);
 		free(lo);
 	}
@@ -1115,20 +1132,22 @@ leftreply(int64_t session)
 {
 	struct leftover	*lo;
 
-	if ((lo = leftof(session, 0)) == NULL)
+	if ((lo = leftof(session, L_REPLIES)) == NULL)
 		return 0;
 	lo->nreplies--;
 	unleave(lo);
 	return 1;
 }
 
+/* zk-tree echoed a `gone` of session, one that came through zk-log or
+ * (direct) one sent to it straight: each kind comes back in order */
 static void
-goneback(int64_t session)
+goneback(int64_t session, int direct)
 {
 	struct leftover	*lo;
 
-	if ((lo = leftof(session, 1)) != NULL) {
-		lo->gonewait = 0;
+	if ((lo = leftof(session, direct ? L_DIRECT : L_INLOG)) != NULL) {
+		lo->gonewait = lo->echo = 0;
 		unleave(lo);
 	}
 }
@@ -1136,7 +1155,14 @@ goneback(int64_t session)
 static int
 goneinlog(int64_t session)
 {
-	return leftof(session, 1) != NULL;
+	return leftof(session, L_INLOG) != NULL;
+}
+
+/* 1 while events of session are still those of a connection gone */
+static int
+oldevents(int64_t session)
+{
+	return leftof(session, L_ECHO) != NULL;
 }
 
 static void

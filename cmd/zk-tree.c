@@ -2250,7 +2250,12 @@ static void
 gate_line(struct zkconn *c, struct zkline *l)
 {
 	if (strcmp(l->verb, "gone") == 0) {
+		/* echoed too: the gate drops the session's events until then */
 		wdropsess(zkl_intdef(l, "session", 0));
+		zkl_begin(&c->out, "gone");
+		zkl_putx(&c->out, "session", zkl_intdef(l, "session", 0));
+		zkl_puts(&c->out, "direct", "1");
+		zkl_end(&c->out);
 		return;
 	}
 	if (strcmp(l->verb, "stats") == 0) {

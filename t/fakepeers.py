@@ -7,7 +7,8 @@ Every line received is appended to RUNDIR/peers.log as "<sock> <line>".
 Canned behaviour (see t/zk-gate.bats):
   tree: answers `hello` with `ready zxid=0x5`; reads get fixed answers;
         getData /ev first sends a watch event; getData /slow is answered
-        after 0.5 s; getData /bad gets a reply
+        after 0.5 s; `gone` is echoed with direct=1, 0.3 s late and after
+        an event (/old) for its session when getData /arm came before; getData /bad gets a reply
         the gate cannot encode; `stats` and `text` get fixed text.
   log:  every write becomes an `r` from tree with the next zxid, a read
         (behind a write) gets the tree's answer, `gone` is echoed; a create of /slow is
@@ -75,6 +76,7 @@ class Peers:
         self.lock = threading.Lock()
         self.tree = None
         self.zxid = 5
+        self.arm = False
         self.nextsess = 0x100000000000001
         self.sessions = {}
         self.logf = open(os.path.join(rundir, "peers.log"), "a")
@@ -135,7 +137,13 @@ class Peers:
             self.send_tree("text word=%s data=%s" %
                            (w, esc("%s from tree\n" % w)))
             return
-        if verb == "gone":
+        if verb == "gone":          # echoed, as zk-tree does
+            if self.arm:            # an event of the gone connection first
+                self.arm = False
+                time.sleep(0.3)
+                self.send_tree("ev session=%s type=3 path=/old" %
+                               get(f, "session"))
+            self.send_tree("gone session=%s direct=1" % get(f, "session"))
             return
         sess, xid = get(f, "session"), get(f, "xid")
         head = "r session=%s xid=%s zxid=0x%x" % (sess, xid, self.zxid)
@@ -145,6 +153,8 @@ class Peers:
                 time.sleep(0.5)
             if path == "/ev":
                 self.send_tree("ev session=%s type=3 path=/ev" % sess)
+            if path == "/arm":
+                self.arm = True
             if path == "/bad":
                 self.send_tree(head + " err=0 data=x")
                 return

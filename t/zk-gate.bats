@@ -539,6 +539,29 @@ EOF
 	assert_line -n 6 --partial "log.sock getData session=0x100000000000001 xid=4 "
 }
 
+@test "FIFO: events of the old connection's watches do not reach the one that takes its session over" {
+	start_gate
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+a.sendall(req(1, 4, ustr("/arm") + b"\1"))
+recvframe(a)
+a.close()			# its gone: the fake tree answers late, an
+time.sleep(0.1)			# event of a's watch first
+b = connect(PORT)
+b.sendall(connreq(sid, pw))
+recvframe(b)
+b.sendall(req(1, 4, ustr("/ev") + b"\1"))
+for _ in range(2):
+    r = recvframe(b)
+    x, z, e = hdr(r)
+    print(x, r[28:].decode() if x == -1 else e)    # an event's path
+EOF
+	assert_success
+	assert_line -n 0 '-1 /ev'
+	assert_line -n 1 '1 0'
+	grep -q '^sent ev session=0x100000000000001 type=3 path=/old$' "$RUN/peers.log"
+}
+
 @test "FIFO: a connection that takes a session over gets none of the old one's replies, and reads through zk-log until its gone is echoed" {
 	start_gate
 	run zkpy <<'EOF'

@@ -320,7 +320,7 @@ A='acl=31:world:anyone'
 		assert_line -n 17 'G> r session=0x2 xid=11 zxid=0x7 err=-121'
 }
 
-@test "zk-tree: persistent recursive watch, its halves, gone" {
+@test "zk-tree: persistent recursive watch, its halves, gone (echoed direct=1)" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/w $A flags=0
 	G addWatch session=0x2 xid=2 path=/w mode=1
@@ -342,7 +342,8 @@ A='acl=31:world:anyone'
 		assert_line -n 11 'G> r session=0x1 xid=7 zxid=0x6 err=0 stat=0x4,0x6,1,1,2,0,0,0x0,1,0,0x4'
 		assert_line -n 12 'G> ev session=0x2 type=2 path=/w/y'
 		assert_line -n 13 'G> r session=0x1 xid=8 zxid=0x7 err=0'
-		assert_line -n 14 'G> r session=0x1 xid=9 zxid=0x8 err=0'
+		assert_line -n 14 'G> gone session=0x2 direct=1'
+		assert_line -n 15 'G> r session=0x1 xid=9 zxid=0x8 err=0'
 }
 
 @test "zk-tree: reads and gone behind writes on the log stream: served in order, gone echoed" {
