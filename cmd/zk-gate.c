@@ -1077,7 +1077,8 @@ flushreplies(struct client *cl)
 	}
 }
 
-/* Leftovers of closed connections: a few at most, and mostly none. */
+/* Leftovers of closed connections: one until its `gone` is echoed, a few
+ * at a time. */
 static void
 leave(int64_t session, int nreplies, int gonewait, int echo)
 {

@@ -149,6 +149,7 @@ static void	 attached(struct node *);
 static void	 snapreq(struct peer *);
 static void	 snapunwait(struct peer *);
 static void	 serve(struct zkconn *, struct zkline *);
+static void	 gone(struct zkconn *, const struct zkline *, int);
 static int	 nodecmp(struct node *, struct node *);
 static int	 aclcmp(struct acl *, struct acl *);
 static int	 sesscmp(struct sess *, struct sess *);
@@ -1771,14 +1772,11 @@ apply(struct zkline *l)
 			serve(gatec, l);
 		return;
 	}
-	if (strcmp(l->verb, "gone") == 0) {	/* echoed: zk-gate waits for it */
-		wdropsess(zkl_intdef(l, "session", 0));
-		if (gatec != NULL) {
-			zkl_begin(&gatec->out, "gone");
-			zkl_putx(&gatec->out, "session",
-			    zkl_intdef(l, "session", 0));
-			zkl_end(&gatec->out);
-		}
+	if (strcmp(l->verb, "gone") == 0) {
+		if (gatec != NULL)
+			gone(gatec, l, 0);
+		else
+			wdropsess(zkl_intdef(l, "session", 0));
 		return;
 	}
 	reqinit(&r, l, &top);
@@ -2245,17 +2243,30 @@ stats(struct zkconn *c)
 	zkl_end(o);
 }
 
+/*
+ * A connection of the gate went away: drop its session's watches and echo
+ * the `gone` to the gate (direct: it came from the gate, not through
+ * zk-log), which drops the session's events until then.
+ */
+static void
+gone(struct zkconn *g, const struct zkline *l, int direct)
+{
+	int64_t	 sid = zkl_intdef(l, "session", 0);
+
+	wdropsess(sid);
+	zkl_begin(&g->out, "gone");
+	zkl_putx(&g->out, "session", sid);
+	if (direct)
+		zkl_puts(&g->out, "direct", "1");
+	zkl_end(&g->out);
+}
+
 /* A line from zk-gate: a read, gone, stats or text. */
 static void
 gate_line(struct zkconn *c, struct zkline *l)
 {
 	if (strcmp(l->verb, "gone") == 0) {
-		/* echoed too: the gate drops the session's events until then */
-		wdropsess(zkl_intdef(l, "session", 0));
-		zkl_begin(&c->out, "gone");
-		zkl_putx(&c->out, "session", zkl_intdef(l, "session", 0));
-		zkl_puts(&c->out, "direct", "1");
-		zkl_end(&c->out);
+		gone(c, l, 1);
 		return;
 	}
 	if (strcmp(l->verb, "stats") == 0) {
