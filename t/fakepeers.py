@@ -271,11 +271,13 @@ def req(xid, op, body=b""):
     return frame(struct.pack(">ii", xid, op) + body)
 
 
-def createbody(path):
-    """A create request's body: null data, world:anyone, persistent."""
+def createbody(path, flags=0):
+    """A create request's body: null data, world:anyone, the create mode
+    flags (0 persistent, 1 ephemeral, 4 container, 5 persistent with TTL:
+    append the TTL)."""
     return (ustr(path) + ustr(None) + struct.pack(">i", 1) +
             struct.pack(">i", 31) + ustr("world") + ustr("anyone") +
-            struct.pack(">i", 0))
+            struct.pack(">i", flags))
 
 
 def recvn(s, n):

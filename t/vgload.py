@@ -23,7 +23,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fakepeers import hdr, recvframe, req, session, ustr  # noqa: E402
+from fakepeers import (closed, connect, createbody, hdr,  # noqa: E402
+                       recvframe, req, session, ustr)
 from kazoo.client import KazooClient  # noqa: E402
 from kazoo.exceptions import (BadVersionError, NoAuthError, NodeExistsError,
                               NoNodeError, NotEmptyError)
@@ -59,19 +60,12 @@ def fourlw(word):
         return s.makefile("rb").read().decode()
 
 
-def cbody(path, flags, data=b""):
-    """a create request's body: world:anyone, the create mode flags"""
-    return (ustr(path) + ustr(data) + struct.pack(">i", 1) +
-            struct.pack(">i", 31) + ustr("world") + ustr("anyone") +
-            struct.pack(">i", flags))
-
-
 class Raw:
     """a session on a raw socket: call() sends one request and reads up
     to its reply, collecting the watch events that come before it"""
 
     def __init__(self, timeout=TIMEOUT * 1000):
-        self.s, self.sid, _ = session(PORT, timeout=timeout)
+        self.s = session(PORT, timeout=timeout)[0]
         self.s.settimeout(TIMEOUT)
         self.xid = 0
 
@@ -96,14 +90,12 @@ class Raw:
 
 def closed_after(payload):
     """send payload on a new connection: True if the server closes it"""
-    s = socket.create_connection(("127.0.0.1", PORT), timeout=TIMEOUT)
+    s = connect(PORT)
+    s.settimeout(TIMEOUT)
     s.sendall(payload)
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    finally:
-        s.close()
+    r = closed(s)
+    s.close()
+    return r
 
 
 def main():
@@ -119,9 +111,10 @@ def main():
     zk.create("/vg/es-", b"", ephemeral=True, sequence=True)
     # container and TTL: kazoo has no call for them, a raw session does
     raw = Raw()
-    check(raw.call(19, cbody("/vg/c", 4))[0] == 0, "createContainer")
+    check(raw.call(19, createbody("/vg/c", 4))[0] == 0, "createContainer")
     zk.create("/vg/c/kid", b"")
-    check(raw.call(21, cbody("/vg/t", 5) + struct.pack(">q", 60000))[0] == 0,
+    check(raw.call(21, createbody("/vg/t", 5) +
+                   struct.pack(">q", 60000))[0] == 0,
           "createTTL")
     try:
         zk.create("/vg/p", b"")
@@ -211,7 +204,7 @@ def main():
     check(err == 0 and struct.unpack(">i", r[:4])[0] == 2,
           "getAllChildrenNumber")
     for name in ("/vg/re1", "/vg/re2"):
-        check(raw.call(1, cbody(name, 1))[0] == 0, "ephemeral create")
+        check(raw.call(1, createbody(name, 1))[0] == 0, "ephemeral create")
     err, r, _ = raw.call(103, ustr("/vg"))
     check(err == 0 and struct.unpack(">i", r[:4])[0] == 2,
           "getEphemerals %r" % r)
@@ -281,7 +274,7 @@ def main():
     # a session that expires: a raw session with the shortest timeout
     # makes an ephemeral, then sends nothing more; the ephemeral goes
     x = Raw(timeout=4000)
-    check(x.call(1, cbody("/vg/eexp", 1))[0] == 0, "ephemeral create")
+    check(x.call(1, createbody("/vg/eexp", 1))[0] == 0, "ephemeral create")
     gone = threading.Event()
     check(zk.exists("/vg/eexp", watch=lambda ev: gone.set()) is not None,
           "the ephemeral is there")
