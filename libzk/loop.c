@@ -47,11 +47,15 @@ struct zkloop {
 	int			 nspare;
 	int64_t			 acceptpause;	/* listeners off until then */
 	int64_t			 acceptwarn;	/* last warning of that */
+	int			 supwatch;	/* the supervisor's pidfd watched */
+	int			 orphaned;	/* ... and it fired */
 	struct epoll_event	 ev[MAXEVENTS];
 };
 
-/* A listener's epoll tag: its index, odd; a zkconn's is its (even) address. */
+/* A listener's epoll tag: its index, odd; a zkconn's is its (even) address;
+ * the supervisor's pidfd (zk_supervisor_fd) has one of its own. */
 #define LTAG(i)		(((uint64_t)(i) << 1) | 1)
+#define SUPTAG		UINT64_MAX
 
 /*
  * The ready sockets of a pass are served listeners first, then in the
@@ -68,7 +72,7 @@ evcmp(const void *a, const void *b)
 	if ((x & 1) != (y & 1))
 		return (x & 1) ? -1 : 1;	/* the listener first */
 	if (x & 1)
-		return (x > y) - (x < y);	/* two listeners: by index */
+		return (x > y) - (x < y);	/* listeners by index, pidfd last */
 	x = ((const struct zkconn *)(uintptr_t)x)->seq;
 	y = ((const struct zkconn *)(uintptr_t)y)->seq;
 	return (x > y) - (x < y);
@@ -111,6 +115,7 @@ struct zkloop *
 zkloop_new(void)
 {
 	struct zkloop	*lp;
+	int		 fd, e;
 
 	if ((lp = calloc(1, sizeof(*lp))) == NULL)
 		return NULL;
@@ -122,6 +127,17 @@ zkloop_new(void)
 	TAILQ_INIT(&lp->dead);
 	TAILQ_INIT(&lp->queue);
 	lp->accepted = -1;
+	/* the supervisor's death wakes the loop at once */
+	if ((fd = zk_supervisor_fd()) >= 0) {
+		if (watch(lp, EPOLL_CTL_ADD, fd, EPOLLIN, SUPTAG) == -1) {
+			e = errno;
+			close(lp->ep);
+			free(lp);
+			errno = e;
+			return NULL;
+		}
+		lp->supwatch = 1;
+	}
 	return lp;
 }
 
@@ -398,11 +414,13 @@ zkloop_run(struct zkloop *lp, int timeout)
 
 	flushall(lp);
 	reap(lp);
-	if (zk_orphaned()) {
+	if (lp->orphaned || zk_orphaned()) {
 		errno = EOWNERDEAD;
 		return -1;
 	}
-	if (zk_supervisor() != 0 && (timeout < 0 || timeout > 1000))
+	/* without a pidfd, look for the supervisor once a second */
+	if (zk_supervisor() != 0 && !lp->supwatch &&
+	    (timeout < 0 || timeout > 1000))
 		timeout = 1000;
 	if (lp->acceptpause != 0) {
 		if ((left = lp->acceptpause - zk_mono_ms()) <= 0) {
@@ -417,6 +435,10 @@ zkloop_run(struct zkloop *lp, int timeout)
 		qsort(lp->ev, (size_t)n, sizeof(lp->ev[0]), evcmp);
 	for (i = 0; i < n; i++) {
 		tag = lp->ev[i].data.u64;
+		if (tag == SUPTAG) {
+			lp->orphaned = 1;	/* after this pass */
+			continue;
+		}
 		if (tag & 1) {
 			struct listener	l = lp->l[tag >> 1];
 
@@ -458,5 +480,9 @@ zkloop_run(struct zkloop *lp, int timeout)
 		}
 	}
 	flushall(lp);
+	if (lp->orphaned) {
+		errno = EOWNERDEAD;
+		return -1;
+	}
 	return 0;
 }

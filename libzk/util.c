@@ -2,6 +2,7 @@
 #include <sys/types.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -139,17 +140,55 @@ zk_supervisor(void)
 }
 
 /*
+ * A pidfd of that supervisor, opened once: it polls readable as soon as
+ * the supervisor dies, a zombie too (kill(pid, 0) would still find a
+ * zombie).  -1 without a supervisor or where pidfd_open(2) is missing;
+ * -2 when the supervisor was gone already.
+ */
+int
+zk_supervisor_fd(void)
+{
+	static int	 fd = -3;
+
+	if (fd != -3)
+		return fd;
+	fd = -1;
+	if (zk_supervisor() == 0)
+		return fd;
+	if ((fd = (int)syscall(SYS_pidfd_open, zk_supervisor(), 0)) == -1)
+		fd = errno == ESRCH ? -2 : -1;
+	else if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
  * 1 once that supervisor is gone: a zk-node killed with -9 cannot stop
- * its programs, so they stop themselves.  Looked at once a second at
- * most.
+ * its programs, so they stop themselves.  With a pidfd this is one
+ * poll(2) that does not wait (and the loop watches the pidfd itself);
+ * without one, kill(pid, 0) once a second at most.
  */
 int
 zk_orphaned(void)
 {
 	static int64_t	 next;
+	struct pollfd	 pfd;
 	int64_t		 now;
+	int		 fd;
 
-	if (zk_supervisor() == 0 || (now = zk_mono_ms()) < next)
+	if (zk_supervisor() == 0)
+		return 0;
+	if ((fd = zk_supervisor_fd()) == -2)
+		return 1;
+	if (fd >= 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+	}
+	if ((now = zk_mono_ms()) < next)
 		return 0;
 	next = now + 1000;
 	return kill(zk_supervisor(), 0) == -1 && errno == ESRCH;
@@ -195,7 +234,7 @@ int
 zk_connect_unix(const char *path, int wait_ms)
 {
 	struct sockaddr_un	 sun;
-	struct pollfd		 pfd;
+	struct pollfd		 pfd[2];
 	char			 ev[4096];
 	int64_t			 until = zk_mono_ms() + wait_ms, left;
 	int			 fd, e, in = -1, noinotify = 0;
@@ -235,9 +274,11 @@ zk_connect_unix(const char *path, int wait_ms)
 			}
 			continue;
 		}
-		pfd.fd = in;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) == -1 &&
+		pfd[0].fd = in;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = zk_supervisor_fd();	/* -1: ignored by poll */
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, left > 1000 ? 1000 : (int)left) == -1 &&
 		    errno != EINTR)
 			break;
 		while (read(in, ev, sizeof(ev)) > 0)

@@ -300,6 +300,7 @@ int	 zk_nonblock(int);
 int	 zk_listen_unix(const char *);
 int	 zk_connect_unix(const char *, int);
 pid_t	 zk_supervisor(void);		/* ZK_NODE_PID, or 0 */
+int	 zk_supervisor_fd(void);	/* its pidfd, or < 0 */
 int	 zk_orphaned(void);		/* 1 once it is gone */
 int	 zk_listen_tcp(const char *, int);
 uint32_t zk_crc32c(uint32_t, const void *, size_t);

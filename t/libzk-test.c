@@ -758,6 +758,51 @@ t_connect_sup(void)
 	rmdir(dir);
 }
 
+/*
+ * The loop wakes as soon as its supervisor dies, a zombie one too (a
+ * supervisor killed with -9 whose parent does not reap it): within a
+ * pass, not after the once-a-second look that kill(pid, 0) would need,
+ * and kill(pid, 0) would not even see the zombie as gone.
+ */
+static void
+t_orphan(void)
+{
+	struct zkloop	*lp;
+	char		 num[32];
+	pid_t		 sup;
+	int64_t		 t0, took;
+	int		 rc, e;
+
+	if ((sup = fork()) == -1)
+		err(EX_OSERR, "fork");
+	if (sup == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(num, sizeof(num), "%d", (int)sup);
+	if (setenv("ZK_NODE_PID", num, 1) == -1)
+		err(EX_OSERR, "setenv");
+	CHECK(zk_supervisor() == sup);
+	CHECK(zk_supervisor_fd() >= 0);
+	if ((lp = zkloop_new()) == NULL)
+		err(EX_OSERR, "zkloop_new");
+	CHECK(zkloop_run(lp, 0) == 0);		/* alive: nothing to do */
+	CHECK(!zk_orphaned());
+	if (kill(sup, SIGKILL) == -1)
+		err(EX_OSERR, "kill");
+	alarm(10);
+	t0 = zk_mono_ms();
+	rc = zkloop_run(lp, -1);		/* no timeout of its own */
+	e = errno;
+	took = zk_mono_ms() - t0;
+	CHECK(rc == -1 && e == EOWNERDEAD);
+	CHECK(took < 500);
+	CHECK(kill(sup, 0) == 0);		/* a zombie, not reaped */
+	CHECK(zk_orphaned());
+	alarm(0);
+	waitpid(sup, NULL, 0);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -814,6 +859,8 @@ main(int argc, char *argv[])
 		t_shm();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
+	else if (strcmp(argv[1], "orphan") == 0)
+		t_orphan();
 	else if (strcmp(argv[1], "connect-sup") == 0 &&
 	    zk_supervisor() != 0)
 		t_connect_sup();

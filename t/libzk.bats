@@ -49,6 +49,11 @@ setup() {
 	[ "$output" = "ok connect" ]
 }
 
+@test "the loop wakes at once when its supervisor dies, a zombie one too (pidfd)" {
+	run -0 env -u ZK_NODE_PID "$drv" orphan
+	[ "$output" = "ok orphan" ]
+}
+
 @test "zk_connect_unix: under a live supervisor waits past the bound; a dead one is EOWNERDEAD" {
 	run -0 env ZK_NODE_PID=$$ "$drv" connect-sup
 	[ "$output" = "ok connect-sup" ]
