@@ -51,7 +51,7 @@ struct pend {
 	int		 direct;	/* reply went straight to out */
 	int		 patchzxid;	/* set zxid at flush (local replies) */
 	int		 closeafter;	/* close once this reply is out */
-	int		 vialog;	/* sent through zk-log (dispatch) */
+	int		 vialog;	/* a write, sent to zk-log */
 	int64_t		 born;
 	struct zkbuf	 line;		/* held request line */
 	struct zkbuf	 frame;		/* the reply */
@@ -156,6 +156,9 @@ static struct zkloop	*loop;
 static struct zkconn	*tree, *zlog, *sess;
 static struct zkshm	 shm;		/* zk-tree's ring (zkrep_shm) */
 static struct zkbuf	 splithead, splittail;	/* sendsplit's pieces */
+/* zk-log's last fsyncstats line, for the fsynctime metric */
+static int64_t		 fsynccount, fsyncsumus;
+static char		 fsynchist[32 * 21];
 static int		 ready;
 static int64_t		 lastzxid;
 static struct idtree	 byid = RB_INITIALIZER(&byid);
@@ -177,17 +180,16 @@ static struct addrtree	 byaddr = RB_INITIALIZER(&byaddr);
  * What a connection that went away leaves behind, for the connection that
  * takes its session over: replies still to come, which must not reach the
  * new connection (kazoo starts its xids at 1 again, so they could match
- * its requests) and come before any of its own; its `gone` if it went
- * through zk-log (see forward); and, until zk-tree echoes that `gone`,
- * the events of the old connection's watches, which are dropped as Apache
- * drops those of a closed connection (the new one sets its own watches
- * again, with setWatches).
+ * its requests), so the new one sends nothing until they are in (see
+ * cango); and, until zk-tree echoes its `gone`, the events of the old
+ * connection's watches, which are dropped as Apache drops those of a
+ * closed connection (the new one sets its own watches again, with
+ * setWatches).
  */
 struct leftover {
 	TAILQ_ENTRY(leftover) entry;
 	int64_t		 session;
 	int		 nreplies;	/* to drop */
-	int		 gonewait;	/* `gone` in zk-log, not yet echoed */
 	int		 echo;		/* `gone` not yet echoed: drop events */
 };
 static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
@@ -213,12 +215,12 @@ static void	client_read(struct zkconn *);
 static void	client_close(struct zkconn *);
 static void	process(struct client *);
 static void	dispatch(struct client *);
-static void	leave(int64_t, int, int, int);
+static void	leave(int64_t, int, int);
 static int	leftreply(int64_t);
 static void	forget(int64_t);
-static void	goneback(int64_t, int);
+static void	goneback(int64_t);
+static void	fsyncstats(const struct zkline *);
 static int	oldevents(int64_t);
-static int	goneinlog(int64_t);
 static void	flushreplies(struct client *);
 static void	fourletter(struct client *, const char *);
 static void	w4finish(struct client *);
@@ -771,8 +773,7 @@ peer_line(struct zkconn *c, char *s, size_t n)
 		else if (strcmp(l.verb, "closed") == 0)
 			tree_closed(&l);
 		else if (strcmp(l.verb, "gone") == 0)
-			goneback(zkl_intdef(&l, "session", 0),
-			    zkl_intdef(&l, "direct", 0) != 0);
+			goneback(zkl_intdef(&l, "session", 0));
 		else if (strcmp(l.verb, "ready") == 0)
 			ready_line(&l);
 		else if (strcmp(l.verb, "stats") == 0 ||
@@ -789,8 +790,12 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			w4keep(&l, copy, n);
 			w4answer(&sessq, &l);
 		}
+	} else if (c == zlog) {
+		if (strcmp(l.verb, "fail") == 0)	/* a write not stored */
+			tree_r(&l);
+		else if (strcmp(l.verb, "fsyncstats") == 0)
+			fsyncstats(&l);
 	}
-	/* zk-log sends nothing the gate needs */
 	if (c == tree && zkrep_shm != NULL && strcmp(l.verb, "r") == 0) {
 		const struct zkfield	*f;
 		uint64_t		 pos, len;
@@ -931,8 +936,8 @@ client_close(struct zkconn *c)
 		gonesent = 1;
 		snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n",
 		    cl->session);
-		/* after the reads still in zk-log, which may set watches */
-		putline(cl->nlog > 0 ? zlog : tree, line, strlen(line));
+		/* after its reads, which may set watches */
+		putline(tree, line, strlen(line));
 	}
 	n = 0;
 	while ((p = TAILQ_FIRST(&cl->pq)) != NULL) {
@@ -942,7 +947,7 @@ client_close(struct zkconn *c)
 		pend_free(p);
 	}
 	if (cl->session != 0)
-		leave(cl->session, n, gonesent && cl->nlog > 0, gonesent);
+		leave(cl->session, n, gonesent);
 	cl->unsent = NULL;
 	strlcpy(key.ip, cl->ip, sizeof(key.ip));
 	if ((ac = RB_FIND(addrtree, &byaddr, &key)) != NULL && --ac->n == 0) {
@@ -1080,27 +1085,24 @@ flushreplies(struct client *cl)
 /* Leftovers of closed connections: one until its `gone` is echoed, a few
  * at a time. */
 static void
-leave(int64_t session, int nreplies, int gonewait, int echo)
+leave(int64_t session, int nreplies, int echo)
 {
 	struct leftover	*lo;
 
-	if (nreplies == 0 && !gonewait && !echo)
+	if (nreplies == 0 && !echo)
 		return;
 	if ((lo = malloc(sizeof(*lo))) == NULL)
 		err(EX_OSERR, NULL);
 	lo->session = session;
 	lo->nreplies = nreplies;
-	lo->gonewait = gonewait;
 	lo->echo = echo;
 	TAILQ_INSERT_TAIL(&leftovers, lo, entry);
 }
 
-enum { L_REPLIES, L_INLOG, L_DIRECT, L_ECHO };
+enum { L_REPLIES, L_ECHO };
 
-/*
- * The oldest leftover of session with replies due, its `gone` in zk-log,
- * its `gone` sent straight to zk-tree, or either `gone` not yet echoed.
- */
+/* The oldest leftover of session with replies due, or its `gone` not yet
+ * echoed. */
 static struct leftover *
 leftof(int64_t session, int what)
 {
@@ -1110,8 +1112,6 @@ leftof(int64_t session, int what)
 		if (lo->session != session)
 			continue;
 		if ((what == L_REPLIES && lo->nreplies > 0) ||
-		    (what == L_INLOG && lo->gonewait) ||
-		    (what == L_DIRECT && lo->echo && !lo->gonewait) ||
 		    (what == L_ECHO && lo->echo))
 			return lo;
 	}
@@ -1121,42 +1121,43 @@ leftof(int64_t session, int what)
 static void
 unleave(struct leftover *lo)
 {
-	if (lo->nreplies == 0 && !lo->gonewait && !lo->echo) {
+	if (lo->nreplies == 0 && !lo->echo) {
 		TAILQ_REMOVE(&leftovers, lo, entry);
 		free(lo);
 	}
 }
 
-/* 1 when an `r` of session is one a closed connection still had coming */
+/*
+ * 1 when a reply of session is one a closed connection still had coming.
+ * Once the last is in, the connection that took the session over may
+ * send what it held.
+ */
 static int
 leftreply(int64_t session)
 {
 	struct leftover	*lo;
+	struct client	*cl;
 
 	if ((lo = leftof(session, L_REPLIES)) == NULL)
 		return 0;
 	lo->nreplies--;
 	unleave(lo);
+	if (leftof(session, L_REPLIES) == NULL &&
+	    (cl = bysession(session)) != NULL && !cl->c->dead)
+		dispatch(cl);
 	return 1;
 }
 
-/* zk-tree echoed a `gone` of session, one that came through zk-log or
- * (direct) one sent to it straight: each kind comes back in order */
+/* zk-tree echoed a `gone` of session: its `gone`s come back in order */
 static void
-goneback(int64_t session, int direct)
+goneback(int64_t session)
 {
 	struct leftover	*lo;
 
-	if ((lo = leftof(session, direct ? L_DIRECT : L_INLOG)) != NULL) {
-		lo->gonewait = lo->echo = 0;
+	if ((lo = leftof(session, L_ECHO)) != NULL) {
+		lo->echo = 0;
 		unleave(lo);
 	}
-}
-
-static int
-goneinlog(int64_t session)
-{
-	return leftof(session, L_INLOG) != NULL;
 }
 
 /* 1 while events of session are still those of a connection gone */
@@ -1179,26 +1180,27 @@ forget(int64_t session)
 }
 
 /*
- * The FIFO rule.  A session's outstanding requests are all at zk-tree or
- * all on their way through zk-log, never some of each, so its replies
- * come back in the order it sent them.  A read goes straight to zk-tree
- * while nothing of its session is in zk-log; otherwise it follows the
- * session's writes through zk-log, which passes it on in order without
- * storing it, and zk-tree serves it right after them.  A write waits
- * until the session's reads at zk-tree are answered.  So only a write
- * behind reads is ever held, and only for a round trip to zk-tree: a
- * mixed stream of reads and writes goes on pipelined.
- *
- * A connection that goes away with requests in zk-log sends its `gone`
- * that way too, after the watches they may set; until zk-tree echoes it,
- * the reads of a connection that takes the session over follow it
- * through zk-log as well, or they could set watches that `gone` would
- * then drop.
+ * The FIFO rule.  A session's outstanding requests are all reads at
+ * zk-tree or all writes on their way through zk-log (and back from
+ * zk-tree once applied), never some of each, so its replies come back in
+ * the order it sent them.  A read (sync too) waits until the session's
+ * writes are answered, as Apache's commit processor holds it; a write
+ * waits until the session's reads are answered.  Runs of reads and runs
+ * of writes go on pipelined.  A connection that takes over a session
+ * sends nothing until the replies its old connection had coming are in.
  */
+static int
+cango(struct client *cl, int kind)
+{
+	if (kind == K_READ ? cl->nlog > 0 : cl->ntree > 0)
+		return 0;
+	return cl->session == 0 || leftof(cl->session, L_REPLIES) == NULL;
+}
+
 static void
 forward(struct client *cl, struct pend *p, const char *line, size_t len)
 {
-	if (p->kind == K_READ && cl->nlog == 0 && !goneinlog(cl->session)) {
+	if (p->kind == K_READ) {
 		putline(tree, line, len);
 		cl->ntree++;
 	} else {
@@ -1222,7 +1224,7 @@ dispatch(struct client *cl)
 	for (p = cl->unsent; p != NULL; p = TAILQ_NEXT(p, entry)) {
 		if (p->kind == K_LOCAL)
 			continue;
-		if (p->kind == K_WRITE && cl->ntree > 0)
+		if (!cango(cl, p->kind))
 			break;
 		forward(cl, p, ZKBUF_DATA(&p->line), ZKBUF_LEN(&p->line));
 		zkbuf_reset(&p->line);
@@ -1427,6 +1429,33 @@ lastop(int type)
 	return "NA";
 }
 
+/*
+ * The fields a request carries besides its own: the connection's auth=
+ * ids and, where a TTL node could be made while zoo.cfg leaves
+ * extendedTypesEnabled off, nottl=1, so that zk-tree refuses it on every
+ * node that applies the txn, whatever their own zoo.cfg says.
+ */
+static const char *
+reqfields(struct client *cl, const char *body, size_t len)
+{
+	static struct zkbuf	 b;
+	struct jr		 r;
+	int32_t			 type;
+
+	jr_init(&r, body, len);
+	(void)jr_int(&r);
+	type = jr_int(&r);
+	if (cfg.extendedTypesEnabled || r.bad ||
+	    (type != ZOP_CREATETTL && type != ZOP_MULTI))
+		return ZKBUF_LEN(&cl->auth) ? ZKBUF_DATA(&cl->auth) : "";
+	zkbuf_reset(&b);
+	zkbuf_add(&b, ZKBUF_DATA(&cl->auth), ZKBUF_LEN(&cl->auth));
+	zkbuf_add(&b, " nottl=1", 9);		/* its NUL too */
+	if (b.err)
+		errx(EX_OSERR, "out of memory");
+	return ZKBUF_DATA(&b);
+}
+
 /* one request frame of an open session */
 static void
 request(struct client *cl, const char *body, size_t len)
@@ -1437,7 +1466,7 @@ request(struct client *cl, const char *body, size_t len)
 
 	zkbuf_reset(&scratch);
 	rc = zkreq_decode(&scratch, body, len, cl->session,
-	    ZKBUF_LEN(&cl->auth) ? ZKBUF_DATA(&cl->auth) : "", &xid, &type);
+	    reqfields(cl, body, len), &xid, &type);
 	if (scratch.err)
 		errx(EX_OSERR, "out of memory");
 	cl->touched = 1;
@@ -1481,9 +1510,9 @@ request(struct client *cl, const char *body, size_t len)
 		    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
 		return;
 	}
-	kind = zk_isreadop(type) ? K_READ : K_WRITE;
+	kind = zk_isreadop(type) || type == ZOP_SYNC ? K_READ : K_WRITE;
 	p = pend_new(cl, xid, type, kind);
-	if (cl->unsent == NULL && (kind == K_READ || cl->ntree == 0)) {
+	if (cl->unsent == NULL && cango(cl, kind)) {
 		forward(cl, p, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
 	} else {		/* held behind an unsent request or reads */
 		zkbuf_add(&p->line, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
@@ -2231,22 +2260,31 @@ gauge(struct zkbuf *b, const char *name, const char *help, int64_t v)
 	zkbuf_printf(b, "%s %" PRId64 "\n", name, v);
 }
 
+/* zk-log's fsync times, sent to us at most once a second */
+static void
+fsyncstats(const struct zkline *l)
+{
+	const char	*h = zkl_str(l, "hist");
+
+	fsynccount = zkl_intdef(l, "count", 0);
+	fsyncsumus = zkl_intdef(l, "sumus", 0);
+	strlcpy(fsynchist, h != NULL ? h : "", sizeof(fsynchist));
+}
+
 /*
  * fsynctime, as Apache's summary (ms): zk-log's log2 histogram of its
- * fdatasync times reaches us in zk-tree's stats line; a quantile is the
- * upper bound of the bucket it falls in.
+ * fdatasync times (fsyncstats); a quantile is the upper bound of the
+ * bucket it falls in.
  */
 static void
 fsynctime(struct zkbuf *b)
 {
 	static const double	 q[] = { 0.5, 0.9, 0.99 };
-	int64_t			 h[32], n, sum, seen;
-	const char		*s = zkl_str(&lastw4, "fsynchist"), *e;
+	int64_t			 h[32], n = fsynccount, sum = fsyncsumus, seen;
+	const char		*s = fsynchist, *e;
 	size_t			 i;
 	int			 k;
 
-	n = zkl_intdef(&lastw4, "fsynccount", 0);
-	sum = zkl_intdef(&lastw4, "fsyncsumus", 0);
 	metric(b, "fsynctime", "summary", "Time to fsync the transaction "
 	    "log in ms");
 	for (k = 0; k < 32; k++)

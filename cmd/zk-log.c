@@ -5,10 +5,10 @@
  * own sweeps); each pass of the loop takes every line that arrived, gives the
  * writes a zxid and a time, appends them to the current segment with one
  * write(2), makes them durable with one fdatasync(2) and only then
- * forwards them, in order, to zk-tree.  sync, and the reads that follow
- * their session's writes (zk-gate's FIFO rule), are forwarded in their
- * place in that order but neither numbered nor stored.  On disk (DIR is
- * dataLogDir):
+ * forwards them, in order, to zk-tree: the stream to zk-tree carries
+ * transactions and nothing else.  A batch that cannot be stored is
+ * answered `fail` on the connection each request came from; the fsync
+ * times go to the gate on its connection.  On disk (DIR is dataLogDir):
  *
  *	DIR/zk/log.<16 hex digits: zxid of the first record>
  *
@@ -92,6 +92,8 @@ struct replaying {
 
 struct client {
 	struct zkconn		*c;
+	int			 gate;	/* said hello role=gate */
+	struct zkbuf		 fail;	/* its batch's `fail` lines */
 	LIST_ENTRY(client)	 entry;
 };
 
@@ -106,7 +108,6 @@ static struct {
 	int64_t		 last;			/* last durable zxid */
 	struct zkbuf	 rec;			/* framed records of the batch */
 	struct zkbuf	 fwd;			/* the batch for zk-tree */
-	struct zkbuf	 failfwd;		/* ... if it cannot be stored */
 	struct zkbuf	 tmp;
 	int64_t		 next;			/* zxid for the next txn */
 	int64_t		 first;			/* first zxid of the batch */
@@ -116,7 +117,7 @@ static struct {
 	long		 faultn, nwrite, nsync, nalloc;
 } L;
 
-/* fdatasync times, reported to zk-tree for the metrics (log2 us buckets) */
+/* fdatasync times, reported to the gate for the metrics (log2 us buckets) */
 static struct {
 	uint64_t	 count, sumus, hist[32];
 	uint64_t	 sent;		/* count when last reported */
@@ -159,8 +160,8 @@ static void	 onaccept(struct zkloop *, int, void *);
 static void	 onread(struct zkconn *);
 static void	 onclose(struct zkconn *);
 static void	 ontreeclose(struct zkconn *);
-static void	 take(char *, size_t);
-static int	 passthrough(const char *, size_t);
+static void	 take(struct client *, char *, size_t);
+static int	 istxn(const char *, size_t);
 static const char *field(const char *, size_t, const char *, size_t *);
 static void	 commit(void);
 static int	 append(void);
@@ -235,6 +236,7 @@ serve(int argc, char *argv[])
 		errx(EX_CONFIG, "%s", errbuf);
 	signal(SIGPIPE, SIG_IGN);
 	faultinit();
+	fst.at = zk_mono_ms();		/* the first report a second in */
 
 	opendir_zk(cfg.dataLogDir);
 	listsegs(L.dir, &segs);
@@ -1000,6 +1002,7 @@ onclose(struct zkconn *c)
 
 	zk_dbg("connection %d closed", c->fd);
 	LIST_REMOVE(cl, entry);
+	zkbuf_free(&cl->fail);
 	free(cl);
 	c->arg = NULL;
 }
@@ -1018,14 +1021,17 @@ onread(struct zkconn *c)
 	size_t	 len;
 
 	while (zkl_next(&c->in, &line, &len)) {
-		take(line, len);
+		take(c->arg, line, len);
 		zkbuf_consume(&c->in, len + 1);
 	}
 }
 
-/* One request line into the batch. */
+/*
+ * One request line into the batch; cl is the client it came from (NULL:
+ * zk-tree's sweeps, on the tree connection).
+ */
 static void
-take(char *line, size_t len)
+take(struct client *cl, char *line, size_t len)
 {
 	const char	*v, *sp;
 	size_t		 vlen, n;
@@ -1040,13 +1046,13 @@ take(char *line, size_t len)
 	vlen = sp ? (size_t)(sp - line) : len;
 	if (vlen == 5 && memcmp(line, "hello", 5) == 0) {
 		zk_dbg("%.*s", (int)len, line);
+		if (cl != NULL && (v = field(line, len, "role", &n)) != NULL &&
+		    n == 4 && memcmp(v, "gate", 4) == 0)
+			cl->gate = 1;
 		return;
 	}
-	if (passthrough(line, vlen)) {
-		zkbuf_add(&L.fwd, line, len);
-		zkbuf_addc(&L.fwd, '\n');
-		zkbuf_add(&L.failfwd, line, len);
-		zkbuf_addc(&L.failfwd, '\n');
+	if (!istxn(line, vlen)) {
+		warnx("%.*s: not a transaction, dropped", (int)vlen, line);
 		return;
 	}
 	if (ZKBUF_LEN(&L.rec) == 0)
@@ -1068,22 +1074,21 @@ take(char *line, size_t len)
 	zkbuf_add(&L.rec, ZKBUF_DATA(&L.tmp), n);
 	zkbuf_add(&L.fwd, ZKBUF_DATA(&L.tmp), n);
 
-	zkbuf_add(&L.failfwd, "fail", 4);
+	/* what its client hears if the batch cannot be stored */
+	if (cl == NULL)
+		return;
+	zkbuf_add(&cl->fail, "fail", 4);
 	if ((v = field(line, len, "session", &n)) != NULL)
-		zkl_put(&L.failfwd, "session", v, n);
+		zkl_put(&cl->fail, "session", v, n);
 	if ((v = field(line, len, "xid", &n)) != NULL)
-		zkl_put(&L.failfwd, "xid", v, n);
-	zkl_putd(&L.failfwd, "err", -1);
-	zkl_end(&L.failfwd);
+		zkl_put(&cl->fail, "xid", v, n);
+	zkl_putd(&cl->fail, "err", -1);
+	zkl_end(&cl->fail);
 }
 
-/*
- * A line forwarded in order but neither numbered nor stored: sync, a read
- * that follows its session's writes, `gone` after such reads
- * (zk-streams(7)).
- */
+/* A verb that is a transaction: a write op, or a sweep's deleteTTL. */
 static int
-passthrough(const char *verb, size_t vlen)
+istxn(const char *verb, size_t vlen)
 {
 	char	 v[32];
 
@@ -1091,8 +1096,7 @@ passthrough(const char *verb, size_t vlen)
 		return 0;
 	memcpy(v, verb, vlen);
 	v[vlen] = '\0';
-	return strcmp(v, "sync") == 0 || strcmp(v, "gone") == 0 ||
-	    zk_isreadop(zk_opcode(v));
+	return zk_iswriteop(zk_opcode(v)) || strcmp(v, "deleteTTL") == 0;
 }
 
 /* The raw value of the first key= field of a line. */
@@ -1139,51 +1143,71 @@ fsynced(int64_t us)
 
 /*
  * At most once a second, after a batch: `fsyncstats count=N sumus=N
- * hist=h0,...,h31` (bucket b counts fsyncs of at most 2^b us) for
- * zk-tree, which passes it on in its stats line for the gate's metrics.
+ * hist=h0,...,h31` (bucket b counts fsyncs of at most 2^b us) to each
+ * gate, for its metrics.
  */
 static void
-fsyncreport(struct zkbuf *o)
+fsyncreport(void)
 {
-	int64_t	 now = zk_mono_ms();
-	int	 b;
+	struct client	*cl;
+	int64_t		 now = zk_mono_ms();
+	int		 b;
 
 	if (fst.count == fst.sent || now - fst.at < 1000)
 		return;
 	fst.sent = fst.count;
 	fst.at = now;
-	zkl_begin(o, "fsyncstats");
-	zkl_putd(o, "count", (int64_t)fst.count);
-	zkl_putd(o, "sumus", (int64_t)fst.sumus);
-	zkbuf_add(o, " hist=", 6);
+	zkbuf_reset(&L.tmp);
+	zkl_begin(&L.tmp, "fsyncstats");
+	zkl_putd(&L.tmp, "count", (int64_t)fst.count);
+	zkl_putd(&L.tmp, "sumus", (int64_t)fst.sumus);
+	zkbuf_add(&L.tmp, " hist=", 6);
 	for (b = 0; b < 32; b++)
-		zkbuf_printf(o, "%s%" PRIu64, b ? "," : "", fst.hist[b]);
-	zkl_end(o);
+		zkbuf_printf(&L.tmp, "%s%" PRIu64, b ? "," : "", fst.hist[b]);
+	zkl_end(&L.tmp);
+	if (L.tmp.err)
+		errc(EX_OSERR, L.tmp.err, "fsyncstats");
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->gate)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(&L.tmp),
+			    ZKBUF_LEN(&L.tmp));
 }
 
+/*
+ * The group commit: the batch goes to zk-tree once it is durable; if it
+ * cannot be stored, each client hears `fail` for its requests instead.
+ */
 static void
 commit(void)
 {
-	struct zkbuf	*out;
+	struct client	*cl;
+	int		 stored;
 
-	if (L.rec.err || L.fwd.err || L.failfwd.err)
+	if (L.rec.err || L.fwd.err)
 		errx(EX_OSERR, "batch: out of memory");
-	if (ZKBUF_LEN(&L.fwd) == 0)
+	if (ZKBUF_LEN(&L.rec) == 0)
 		return;
-	out = &L.fwd;
-	if (ZKBUF_LEN(&L.rec) > 0 && append() == -1) {
+	stored = append() == 0;
+	if (stored) {
+		zkbuf_add(&L.tree->out, ZKBUF_DATA(&L.fwd), ZKBUF_LEN(&L.fwd));
+		if (L.tree->out.err)
+			errc(EX_OSERR, L.tree->out.err, "tree connection");
+		fsyncreport();
+	} else {
 		warn("%s: %" PRIu64 " txns not stored", L.fd != -1 ? L.path :
 		    L.dir, (uint64_t)(L.next - L.first));
 		L.next = L.first;
-		out = &L.failfwd;
 	}
-	zkbuf_add(&L.tree->out, ZKBUF_DATA(out), ZKBUF_LEN(out));
-	fsyncreport(&L.tree->out);
-	if (L.tree->out.err)
-		errc(EX_OSERR, L.tree->out.err, "tree connection");
+	LIST_FOREACH(cl, &L.clients, entry) {
+		if (cl->fail.err)
+			errx(EX_OSERR, "batch: out of memory");
+		if (!stored && ZKBUF_LEN(&cl->fail) > 0)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(&cl->fail),
+			    ZKBUF_LEN(&cl->fail));
+		zkbuf_reset(&cl->fail);
+	}
 	zkbuf_reset(&L.rec);
 	zkbuf_reset(&L.fwd);
-	zkbuf_reset(&L.failfwd);
 }
 
 /* Append and fdatasync the batch's records; -1 with errno, nothing kept. */

@@ -133,7 +133,8 @@ main(int argc, char *argv[])
 		if (S.ready) {
 			now = zk_mono_ms();
 			if (now >= S.nextcheck) {
-				expire();
+				if (zkcfg_leads(&S.cfg))	/* the leader's */
+					expire();
 				S.nextcheck = now + (S.cfg.tickTime + 1) / 2;
 			}
 			wait = S.nextcheck - now;
@@ -185,6 +186,7 @@ onpeerclose(struct zkconn *c)
 static void
 onlogread(struct zkconn *c)
 {
+	/* `fail` of a closeSession not stored: expire sends it again */
 	zkbuf_reset(&c->in);
 }
 

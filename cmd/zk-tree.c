@@ -140,6 +140,7 @@ struct authid {
 struct req {
 	int64_t		 session, xid, zxid, time;
 	int		 hasxid, super;
+	int		 nottl;		/* TTL nodes disabled where accepted */
 	struct sess	*s;
 	struct authid	*auth;
 	size_t		 nauth;
@@ -149,7 +150,7 @@ static void	 attached(struct node *);
 static void	 snapreq(struct peer *);
 static void	 snapunwait(struct peer *);
 static void	 serve(struct zkconn *, struct zkline *);
-static void	 gone(struct zkconn *, const struct zkline *, int);
+static void	 gone(struct zkconn *, const struct zkline *);
 static int	 nodecmp(struct node *, struct node *);
 static int	 aclcmp(struct acl *, struct acl *);
 static int	 sesscmp(struct sess *, struct sess *);
@@ -1361,6 +1362,7 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 	r->hasxid = fint(top, "xid", &r->xid) == 0;
 	r->zxid = fintdef(top, "zxid", lastzxid);
 	r->time = fintdef(top, "time", 0);
+	r->nottl = fintdef(top, "nottl", 0) != 0;
 	for (i = 0; i < top->n; i++) {
 		f = &top->f[i];
 		if (strcmp(f->key, "auth") != 0)
@@ -1370,12 +1372,9 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 		auths[r->nauth].scheme = f->val;
 		auths[r->nauth].slen = c ? (size_t)(c - f->val) : strlen(f->val);
 		auths[r->nauth].id = c ? c + 1 : "";
+		/* the gate says super: (superDigest, superUser), not us */
 		if (auths[r->nauth].slen == 5 &&
 		    memcmp(f->val, "super", 5) == 0)
-			r->super = 1;
-		if (c != NULL && cfg.superDigest[0] != '\0' &&
-		    strncmp(f->val, "digest:", 7) == 0 &&
-		    strcmp(f->val + 7, cfg.superDigest) == 0)
 			r->super = 1;
 		r->nauth++;
 	}
@@ -1414,7 +1413,7 @@ op_create(const struct req *r, const struct fv *v, int opc, int inmulti,
 	else if (inmulti)	/* inside multi the flag decides */
 		opc = flags == 4 ? ZOP_CREATECONTAINER : ZOP_CREATE;
 	ttlmode = flags == 5 || flags == 6;
-	if (ttlmode && !cfg.extendedTypesEnabled)
+	if (ttlmode && r->nottl)	/* as the gate's zoo.cfg said */
 		return ZUNIMPLEMENTED;
 	if (ttlmode ? ttl <= 0 || ttl > MAXTTL : opc == ZOP_CREATETTL)
 		return ZBADARGUMENTS;
@@ -1753,11 +1752,12 @@ op_createsession(const struct req *r, const struct fv *top)
 	reply(gatec, r, r->zxid, 0, NULL);
 }
 
-/* zk-log's last fsyncstats line (see zk-log.c) */
-static int64_t		 fsynccount, fsyncsumus;
-static char		 fsynchist[32 * 21];
-
-/* One txn from zk-log. */
+/*
+ * One line from zk-log: a txn (the stream carries nothing else), the
+ * `ready` that ends the replay.  What it does depends on the line and
+ * the tree alone, never on this node's zoo.cfg: every node that applies
+ * the same txns has the same tree.
+ */
 static void
 apply(struct zkline *l)
 {
@@ -1765,20 +1765,7 @@ apply(struct zkline *l)
 	struct fv	 top;
 	int		 opc, e, ws;
 
-	/* reads and `gone` that followed their session's writes, unstored */
 	opc = zk_opcode(l->verb);
-	if (zk_isreadop(opc)) {
-		if (gatec != NULL)
-			serve(gatec, l);
-		return;
-	}
-	if (strcmp(l->verb, "gone") == 0) {
-		if (gatec != NULL)
-			gone(gatec, l, 0);
-		else
-			wdropsess(zkl_intdef(l, "session", 0));
-		return;
-	}
 	reqinit(&r, l, &top);
 	if (strcmp(l->verb, "ready") == 0) {
 		r.zxid = fintdef(&top, "zxid", lastzxid);
@@ -1790,24 +1777,8 @@ apply(struct zkline *l)
 	}
 	if (strcmp(l->verb, "hello") == 0)
 		return;
-	if (strcmp(l->verb, "fsyncstats") == 0) {
-		/* zk-log's fsync times, passed on in stats for the metrics */
-		fsynccount = fintdef(&top, "count", 0);
-		fsyncsumus = fintdef(&top, "sumus", 0);
-		strlcpy(fsynchist, zkl_str(l, "hist") ? zkl_str(l, "hist") : "",
-		    sizeof(fsynchist));
-		return;
-	}
-	if (strcmp(l->verb, "fail") == 0) {
-		e = (int)fintdef(&top, "err", ZRUNTIMEINCONSISTENCY);
-		reply(gatec, &r, lastzxid, e, NULL);
-		return;
-	}
-	if (strcmp(l->verb, "sync") == 0) {
-		zkbuf_reset(&res);
-		zkl_puts(&res, "path", zkl_str(l, "path") ? zkl_str(l, "path") :
-		    "");
-		reply(gatec, &r, lastzxid, 0, &res);
+	if (!zk_iswriteop(opc) && strcmp(l->verb, "deleteTTL") != 0) {
+		warnx("zk-log: %s is not a txn, ignored", l->verb);
 		return;
 	}
 	if (fget(&top, "zxid") != NULL) {
@@ -2236,37 +2207,30 @@ stats(struct zkconn *c)
 	zkl_putd(o, "sessions", (int64_t)nsess);
 	zkl_putd(o, "watchpaths", (int64_t)nwpath);
 	zkl_putd(o, "watchsessions", (int64_t)nwsess);
-	zkl_putd(o, "fsynccount", fsynccount);
-	zkl_putd(o, "fsyncsumus", fsyncsumus);
-	if (fsynchist[0] != '\0')
-		zkl_puts(o, "fsynchist", fsynchist);
 	zkl_end(o);
 }
 
 /*
  * A connection of the gate went away: drop its session's watches and echo
- * the `gone` to the gate (direct: it came from the gate, not through
- * zk-log), which drops the session's events until then.
+ * the `gone` to the gate, which drops the session's events until then.
  */
 static void
-gone(struct zkconn *g, const struct zkline *l, int direct)
+gone(struct zkconn *g, const struct zkline *l)
 {
 	int64_t	 sid = zkl_intdef(l, "session", 0);
 
 	wdropsess(sid);
 	zkl_begin(&g->out, "gone");
 	zkl_putx(&g->out, "session", sid);
-	if (direct)
-		zkl_puts(&g->out, "direct", "1");
 	zkl_end(&g->out);
 }
 
-/* A line from zk-gate: a read, gone, stats or text. */
+/* A line from zk-gate: a read, sync, gone, stats or text. */
 static void
 gate_line(struct zkconn *c, struct zkline *l)
 {
 	if (strcmp(l->verb, "gone") == 0) {
-		gone(c, l, 1);
+		gone(c, l);
 		return;
 	}
 	if (strcmp(l->verb, "stats") == 0) {
@@ -2282,7 +2246,11 @@ gate_line(struct zkconn *c, struct zkline *l)
 	serve(c, l);
 }
 
-/* A read: from zk-gate, or from zk-log behind its session's writes. */
+/*
+ * A read from zk-gate, which sends it once its session's writes are
+ * answered.  sync is one too: standalone, the writes before it are all
+ * applied by then.
+ */
 static void
 serve(struct zkconn *c, struct zkline *l)
 {
@@ -2294,6 +2262,14 @@ serve(struct zkconn *c, struct zkline *l)
 
 	reqinit(&r, l, &top);
 	opc = zk_opcode(l->verb);
+	if (opc == ZOP_SYNC) {
+		zkbuf_reset(&res);
+		zkl_puts(&res, "path", zkl_str(l, "path") ? zkl_str(l, "path") :
+		    "");
+		bufcheck(&res);
+		reply(c, &r, lastzxid, 0, &res);
+		return;
+	}
 	if (c == NULL || !r.hasxid || (opc != ZOP_GETDATA &&
 	    opc != ZOP_GETCHILDREN && opc != ZOP_GETCHILDREN2 &&
 	    opc != ZOP_MULTIREAD)) {
@@ -3327,7 +3303,8 @@ main(int argc, char *argv[])
 			snapstart();
 
 		if ((now = zk_mono_ms()) >= next) {
-			if (ready && logc != NULL && nspecial > 0)
+			if (ready && logc != NULL && nspecial > 0 &&
+			    zkcfg_leads(&cfg))		/* the leader's */
 				sweep(root, zk_now_ms());
 			next = now + cfg.containerCheckMs;
 		}

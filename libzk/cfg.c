@@ -349,7 +349,15 @@ zkcfg_standalone(struct zkcfg *c, char *errbuf, size_t errlen)
 	}
 	c->nservers = 0;
 	c->myid = 0;
+	c->role = ZKR_STANDALONE;
 	return 0;
+}
+
+/* 1 where the ensemble's own work is done: standalone, or the leader. */
+int
+zkcfg_leads(const struct zkcfg *c)
+{
+	return c->role == ZKR_STANDALONE || c->role == ZKR_LEADING;
 }
 
 /* srvr is always allowed; "*" allows every word. */

@@ -487,6 +487,20 @@ zk_isreadop(int code)
 	return 0;
 }
 
+/* The ops that change the tree: transactions in the log (zk-streams(7)). */
+int
+zk_iswriteop(int code)
+{
+	switch (code) {
+	case ZOP_CREATE: case ZOP_DELETE: case ZOP_SETDATA: case ZOP_SETACL:
+	case ZOP_CHECK: case ZOP_MULTI: case ZOP_CREATE2:
+	case ZOP_CREATECONTAINER: case ZOP_DELETECONTAINER:
+	case ZOP_CREATETTL: case ZOP_CREATESESSION: case ZOP_CLOSESESSION:
+		return 1;
+	}
+	return 0;
+}
+
 void
 zk_dbg(const char *fmt, ...)
 {

@@ -179,7 +179,17 @@ struct zkcfg {
 	int		 peerTypeObserver;
 	struct zkserver	 servers[ZK_MAXSERVERS];
 	int		 nservers;
+	int		 role;			/* ZKR_*: what this node does */
 };
+/*
+ * A node's part: standalone (the only one zk has yet), or in an ensemble
+ * looking for a leader, leading, following or observing.  The work one
+ * node of an ensemble does for all (session expiry, the container and TTL
+ * sweep) is done where zkcfg_leads says so.
+ */
+enum { ZKR_STANDALONE, ZKR_LOOKING, ZKR_LEADING, ZKR_FOLLOWING,
+    ZKR_OBSERVING };
+int	 zkcfg_leads(const struct zkcfg *);
 int	 zkcfg_load(struct zkcfg *, const char *, char *, size_t);
 int	 zkcfg_standalone(struct zkcfg *, char *, size_t);
 void	 zkcfg_defaults(struct zkcfg *);
@@ -307,6 +317,7 @@ uint32_t zk_crc32c(uint32_t, const void *, size_t);
 const char *zk_opname(int);
 int	 zk_opcode(const char *);
 int	 zk_isreadop(int);
+int	 zk_iswriteop(int);
 extern int zk_debug;
 void	 zk_dbg(const char *, ...) __attribute__((format(printf, 1, 2)));
 

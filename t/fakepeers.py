@@ -5,14 +5,17 @@
 
 Every line received is appended to RUNDIR/peers.log as "<sock> <line>".
 Canned behaviour (see t/zk-gate.bats):
-  tree: answers `hello` with `ready zxid=0x5`; reads get fixed answers;
-        getData /ev first sends a watch event; getData /slow is answered
-        after 0.5 s; `gone` is echoed with direct=1, 0.3 s late and after
-        an event (/old) for its session when getData /arm came before; getData /bad gets a reply
-        the gate cannot encode; `stats` and `text` get fixed text.
-  log:  every write becomes an `r` from tree with the next zxid, a read
-        (behind a write) gets the tree's answer, `gone` is echoed; a create of /slow is
-        answered after 0.5 s; setData /expire sends
+  tree: answers `hello` with `ready zxid=0x5`; reads and sync get fixed
+        answers; getData /ev first sends a watch event; getData /slow is
+        answered after 0.5 s; `gone` is echoed, 0.3 s late and after an
+        event (/old) for its session when getData /arm came before;
+        getData /bad gets a reply the gate cannot encode; `stats` and
+        `text` get fixed text.
+  log:  every write becomes an `r` from tree with the next zxid (the log
+        takes writes only: anything else is logged as "log.sock
+        NOT A TXN"); a create of /slow is answered after 0.5 s; a create
+        of /fail gets `fail` back on the log connection, as zk-log
+        answers a write it could not store; setData /expire sends
         `closed session=..` instead; closeSession sends r then closed.
   sess: mints sessions 0x100000000000001.., password 00..0f, clamps the
         timeout to 4000..40000; attach checks the password.
@@ -143,7 +146,7 @@ class Peers:
                 time.sleep(0.3)
                 self.send_tree("ev session=%s type=3 path=/old" %
                                get(f, "session"))
-            self.send_tree("gone session=%s direct=1" % get(f, "session"))
+            self.send_tree("gone session=%s" % get(f, "session"))
             return
         sess, xid = get(f, "session"), get(f, "xid")
         head = "r session=%s xid=%s zxid=0x%x" % (sess, xid, self.zxid)
@@ -165,6 +168,8 @@ class Peers:
                            (esc("data of " + path), STAT))
         elif verb == "exists":
             self.send_tree(head + " err=0 stat=" + STAT)
+        elif verb == "sync":
+            self.send_tree(head + " err=0 path=" + path)
         elif verb in ("getChildren",):
             self.send_tree(head + " err=0 child=a child=b")
         elif verb == "multiRead":
@@ -177,15 +182,16 @@ class Peers:
         verb, f = parse(line)
         if verb == "hello":
             return
-        if verb == "gone":          # passed on; zk-tree echoes it
-            self.send_tree("gone session=%s" % get(f, "session"))
-            return
-        if verb in READS:
-            self.on_tree(c, line)   # passed on in order, as zk-log does
+        if verb in READS or verb in ("gone", "sync"):
+            self.log("log.sock", "NOT A TXN")
             return
         sess, xid, path = get(f, "session"), get(f, "xid"), get(f, "path")
         if verb == "create" and path == "/slow":
             time.sleep(0.5)
+        if verb == "create" and path == "/fail":
+            c.sendall(("fail session=%s xid=%s err=-1\n" %
+                       (sess, xid)).encode())
+            return
         if verb == "setData" and path == "/expire":
             self.send_tree("closed session=%s" % sess)
             return
@@ -193,7 +199,7 @@ class Peers:
             self.zxid += 1
             z = self.zxid
         head = "r session=%s xid=%s zxid=0x%x err=0" % (sess, xid, z)
-        if verb in ("create", "sync"):
+        if verb == "create":
             self.send_tree(head + " path=" + path)
         elif verb in ("create2", "createContainer", "createTTL"):
             self.send_tree(head + " path=%s stat=%s" % (path, STAT))

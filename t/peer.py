@@ -51,17 +51,7 @@ def serve(path, logpath, feed=None):
             st[1] += data
             if b"\n" in st[1]:
                 whole, _, st[1] = st[1].rpartition(b"\n")
-                # zk-log's fsync statistics come and go with timing:
-                # kept apart so that tests compare the txn stream exactly
-                keep = [ln for ln in whole.split(b"\n")
-                        if not ln.startswith(b"fsyncstats ")]
-                stats = [ln for ln in whole.split(b"\n")
-                         if ln.startswith(b"fsyncstats ")]
-                if keep:
-                    log.write(b"\n".join(keep) + b"\n")
-                if stats:
-                    with open(logpath + ".fsyncstats", "ab") as sf:
-                        sf.write(b"\n".join(stats) + b"\n")
+                log.write(whole + b"\n")
         if feed is not None and conns and os.path.exists(feed):
             with open(feed, "rb") as f:
                 text = f.read()

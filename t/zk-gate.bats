@@ -498,13 +498,14 @@ EOF
 	assert_output "00000004fffffffffffffffffffffffa True"
 }
 
-@test "FIFO: a read behind a write follows it through zk-log, unheld" {
+@test "FIFO: a read (sync too) behind a write waits for the write's reply, then goes to zk-tree; only writes go to zk-log" {
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
 create = createbody("/slow")
-s.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\0") + req(3, 11))
-for _ in range(3):
+s.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\0") + req(3, 11) +
+          req(4, 1, createbody("/n")) + req(5, 9, ustr("/n")))
+for _ in range(5):
     r = recvframe(s)
     print(hdr(r), r[16:].hex()[:20])
 EOF
@@ -512,14 +513,34 @@ EOF
 	assert_line -n 0 "(1, 7, 0) 000000052f736c6f77"
 	assert_line -n 1 "(2, 7, 0) 0000000a64617461206f"
 	assert_line -n 2 "(-2, 7, 0) "
-	run grep -c '^tree.sock getData' "$RUN/peers.log"
-	assert_output 0
-	run grep -e '^log.sock [a-zA-Z]* session=0x100000000000001 xid=[12] ' "$RUN/peers.log"
+	assert_line -n 3 "(4, 8, 0) 000000022f6e"
+	assert_line -n 4 "(5, 8, 0) 000000022f6e"
+	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent r) session=0x100000000000001 xid=[1-5] ' "$RUN/peers.log"
 	assert_line -n 0 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
-	assert_line -n 1 --partial "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a"
+	assert_line -n 1 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 2 --partial "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a"
+	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=2 "
+	assert_line -n 4 --partial "log.sock create session=0x100000000000001 xid=4 "
+	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=4 "
+	assert_line -n 6 --partial "tree.sock sync session=0x100000000000001 xid=5 "
+	assert_line -n 7 --partial "sent r session=0x100000000000001 xid=5 "
+	run grep -c 'NOT A TXN' "$RUN/peers.log"
+	assert_output 0
 }
 
-@test "FIFO: a write behind reads waits for their replies, the reads behind it follow it" {
+@test "FIFO: a write zk-log could not store is answered by its fail, in request order" {
+	start_gate
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.sendall(req(1, 1, createbody("/slow")) + req(2, 1, createbody("/fail")) +
+          req(3, 1, createbody("/c")) + req(4, 4, ustr("/a") + b"\0"))
+print([hdr(recvframe(s)) for _ in range(4)])
+EOF
+	assert_success
+	assert_output "[(1, 7, 0), (2, 7, -1), (3, 8, 0), (4, 8, 0)]"
+}
+
+@test "FIFO: a write behind reads waits for their replies, the reads behind it wait for it" {
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
@@ -535,8 +556,8 @@ EOF
 	assert_line -n 1 --partial "sent r session=0x100000000000001 xid=1 "
 	assert_line -n 2 --partial "log.sock create session=0x100000000000001 xid=2 "
 	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=2 "
-	assert_line -n 4 --partial "log.sock exists session=0x100000000000001 xid=3 "
-	assert_line -n 6 --partial "log.sock getData session=0x100000000000001 xid=4 "
+	assert_line -n 4 --partial "tree.sock exists session=0x100000000000001 xid=3 "
+	assert_line -n 6 --partial "tree.sock getData session=0x100000000000001 xid=4 "
 }
 
 @test "FIFO: events of the old connection's watches do not reach the one that takes its session over" {
@@ -562,14 +583,14 @@ EOF
 	grep -q '^sent ev session=0x100000000000001 type=3 path=/old$' "$RUN/peers.log"
 }
 
-@test "FIFO: a connection that takes a session over gets none of the old one's replies, and reads through zk-log until its gone is echoed" {
+@test "FIFO: a connection that takes a session over gets none of the old one's replies, and sends nothing until they are in" {
 	start_gate
 	run zkpy <<'EOF'
 a, sid, pw = session(PORT)
 create = createbody("/slow")
 a.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\1"))
 time.sleep(0.2)
-a.close()			# its create and getData are in zk-log
+a.close()			# its create is in zk-log, its getData held
 time.sleep(0.1)
 b = connect(PORT)		# xids from 1 again, as kazoo does
 b.sendall(connreq(sid, pw))
@@ -586,14 +607,17 @@ EOF
 	assert_line -n 1 --partial "(2, 7, 0) b'\x00\x00\x00\ndata of /c"
 	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent (gone|r)) session=0x100000000000001( |$)' "$RUN/peers.log"
 	assert_line -n 2 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
-	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=1 "
-	assert_line -n 4 --partial "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a "
-	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=2 "
-	assert_line -n 6 "log.sock gone session=0x100000000000001"
-	assert_line -n 7 "sent gone session=0x100000000000001"
-	assert_line -n 8 --partial "log.sock getData session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/b "
-	assert_line -n 9 --partial "sent r session=0x100000000000001 xid=1 "
-	assert_line -n 10 "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/c"
+	assert_line -n 3 "tree.sock gone session=0x100000000000001"
+	assert_line -n 4 "sent gone session=0x100000000000001"
+	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 6 --partial "tree.sock getData session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/b "
+	assert_line -n 7 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 8 "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/c"
+	assert_line -n 9 --partial "sent r session=0x100000000000001 xid=2 "
+	assert_line -n 10 "tree.sock gone session=0x100000000000001"
+	assert_equal "${#lines[@]}" 12
+	run grep -c 'path=/a' "$RUN/peers.log"
+	assert_output 0
 }
 
 @test "back-pressure: a client that does not read is stalled, the others go on, and it resumes once it reads" {
@@ -749,7 +773,7 @@ EOF
 s, sid, pw = session(PORT)
 s.sendall(req(7, 4, ustr("/a") + b"\0"))
 recvframe(s)
-time.sleep(5)
+time.sleep(15)
 EOF
 	local keeper=$!
 	sleep 0.5

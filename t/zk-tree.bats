@@ -320,7 +320,7 @@ A='acl=31:world:anyone'
 		assert_line -n 17 'G> r session=0x2 xid=11 zxid=0x7 err=-121'
 }
 
-@test "zk-tree: persistent recursive watch, its halves, gone (echoed direct=1)" {
+@test "zk-tree: persistent recursive watch, its halves, gone (echoed)" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/w $A flags=0
 	G addWatch session=0x2 xid=2 path=/w mode=1
@@ -342,30 +342,33 @@ A='acl=31:world:anyone'
 		assert_line -n 11 'G> r session=0x1 xid=7 zxid=0x6 err=0 stat=0x4,0x6,1,1,2,0,0,0x0,1,0,0x4'
 		assert_line -n 12 'G> ev session=0x2 type=2 path=/w/y'
 		assert_line -n 13 'G> r session=0x1 xid=8 zxid=0x7 err=0'
-		assert_line -n 14 'G> gone session=0x2 direct=1'
+		assert_line -n 14 'G> gone session=0x2'
 		assert_line -n 15 'G> r session=0x1 xid=9 zxid=0x8 err=0'
 }
 
-@test "zk-tree: reads and gone behind writes on the log stream: served in order, gone echoed" {
+@test "zk-tree: the log stream is txns only (a read, gone, sync or fail there is ignored); sync from the gate" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/r $A flags=0
 	L getData session=0x1 xid=2 auth=ip:127.0.0.1 path=/r watch=1
-	L setData zxid=0x4 time=1 session=0x1 xid=3 path=/r data=v version=-1
-	L multiRead session=0x1 xid=4 op=getData path=/r op=getChildren path=/nope
-	L exists session=0x2 xid=5 path=/r watch=1
+	L sync session=0x1 xid=3 path=/r
+	L fail session=0x1 xid=4 err=-1
+	G exists session=0x2 xid=5 path=/r watch=1
 	L gone session=0x2
-	L setData zxid=0x5 time=1 session=0x1 xid=6 path=/r data=w version=-1
+	G sync session=0x1 xid=6 path=/r
+	L setData zxid=0x4 time=1 session=0x1 xid=7 path=/r data=w version=-1
 	EOF
 		assert_line -n 3 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/r'
-		assert_line -n 4 'G> r session=0x1 xid=2 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
-		assert_line -n 5 'G> ev session=0x1 type=3 path=/r'
-		assert_line -n 6 'G> r session=0x1 xid=3 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
-		assert_line -n 7 'G> r session=0x1 xid=4 zxid=0x4 err=0 op=getData err=0 data=v stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3 op=error err=-101'
-		assert_line -n 8 'G> r session=0x2 xid=5 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
-		assert_line -n 9 'G> gone session=0x2'
-		# no event for session 0x2: gone dropped its watch
-		assert_line -n 10 'G> r session=0x1 xid=6 zxid=0x5 err=0 stat=0x3,0x5,1,1,2,0,0,0x0,1,0,0x3'
-		assert_equal "${#lines[@]}" 11
+		assert_line -n 4 'G> r session=0x2 xid=5 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+		assert_line -n 5 'G> r session=0x1 xid=6 zxid=0x3 err=0 path=/r'
+		# the watch of session 0x2 is still set: the gone was ignored
+		assert_line -n 6 'G> ev session=0x2 type=3 path=/r'
+		assert_line -n 7 'G> r session=0x1 xid=7 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+		assert_equal "${#lines[@]}" 8
+		run -0 cat "$D/stderr"
+		assert_output --partial 'zk-log: getData is not a txn, ignored'
+		assert_output --partial 'zk-log: sync is not a txn, ignored'
+		assert_output --partial 'zk-log: fail is not a txn, ignored'
+		assert_output --partial 'zk-log: gone is not a txn, ignored'
 }
 
 @test "zk-tree: a big value goes through the ring to a gate that maps it, in the line once the ring is full, through it again once released" {
@@ -451,17 +454,27 @@ A='acl=31:world:anyone'
 	assert_line 'G> r session=0x2 xid=6 zxid=0x8 err=-101'
 }
 
-@test "zk-tree: TTL needs extendedTypesEnabled" {
-	# setup's zk-tree was started a moment ago: a TERM that lands
-	# between bash's fork and its exec can be lost, KILL cannot
-	kill -9 "$PID"; wait "$PID" || true
-	printf 'dataDir=%s\n' "$D" >"$D/zoo.cfg"
-	"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>"$D/stderr" &
-	PID=$!
-	run drive <<-EOF
-	L createTTL zxid=0x3 time=1 session=0x1 xid=1 path=/t $A flags=5 ttl=100
-	EOF
-	assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=-6'
+@test "zk-tree: a TTL node is refused where the txn says nottl=1, whatever zk-tree's own zoo.cfg says" {
+	for ext in false true; do
+		# setup's zk-tree was started a moment ago: a TERM that lands
+		# between bash's fork and its exec can be lost, KILL cannot
+		kill -9 "$PID" 2>/dev/null || true	# gone once drive closed
+		wait "$PID" || true
+		rm -rf "$D/zk" "$D"/snapshot.*
+		printf 'dataDir=%s\nextendedTypesEnabled=%s\n' "$D" "$ext" >"$D/zoo.cfg"
+		"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>"$D/stderr" &
+		PID=$!
+		run drive <<-EOF
+		L createTTL zxid=0x3 time=1 session=0x1 xid=1 nottl=1 path=/t $A flags=5 ttl=100
+		L createTTL zxid=0x4 time=1 session=0x1 xid=2 path=/u $A flags=5 ttl=100
+		L multi zxid=0x5 time=1 session=0x1 xid=3 nottl=1 op=create path=/m $A flags=0 op=createTTL path=/m/t $A flags=6 ttl=100
+		G exists session=0x1 xid=4 path=/m
+		EOF
+		assert_line 'G> r session=0x1 xid=1 zxid=0x3 err=-6'
+		assert_line --regexp '^G> r session=0x1 xid=2 zxid=0x4 err=0 path=/u stat=0x4,0x4,'
+		assert_line 'G> r session=0x1 xid=3 zxid=0x5 err=0 op=error err=0 op=error err=-6'
+		assert_line 'G> r session=0x1 xid=4 zxid=0x5 err=-101'
+	done
 }
 
 @test "zk-tree: stats and the ephemeral dump" {
@@ -473,5 +486,5 @@ A='acl=31:world:anyone'
 	raw
 	EOF
 	assert_line 'G> text word=dump data=ephemeral\snodes\sdump:\nSessions\swith\sEphemerals\s(1):\n0x1:\n\t/e\n'
-	assert_line 'G> stats nodes=6 watches=0 ephemerals=1 datasize=49 zxid=0x3 sessions=2 watchpaths=0 watchsessions=0 fsynccount=0 fsyncsumus=0'
+	assert_line 'G> stats nodes=6 watches=0 ephemerals=1 datasize=49 zxid=0x3 sessions=2 watchpaths=0 watchsessions=0'
 }
