@@ -6,6 +6,8 @@
 #			ASan/UBSan), run every test
 #
 # B is the build root: objects and programs go to $(B)/libzk and $(B)/cmd.
+# A program zk-X is either one file, cmd/zk-X.c, or every cmd/X/*.c (with
+# its private headers cmd/X/*.h), whose objects go to $(B)/cmd/X/.
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -38,6 +40,20 @@ $(LIB): $(LIBOBJ)
 $(B)/cmd/zk-%: cmd/zk-%.c $(LIB) libzk/zk.h
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Programs of a directory: cmd/X/ makes $(B)/cmd/zk-X.
+PROGDIRS = $(patsubst cmd/%/,%,$(sort $(dir $(wildcard cmd/*/*.c))))
+
+define progdir
+$(B)/cmd/zk-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ZKCFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+
+$(B)/cmd/$(1)/%.o: cmd/$(1)/%.c $(wildcard cmd/$(1)/*.h) libzk/zk.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(ZKCFLAGS) -c -o $$@ $$<
+endef
+$(foreach d,$(PROGDIRS),$(eval $(call progdir,$(d))))
 
 $(B)/cmd/zk-cli: LDLIBS += -ledit
 
@@ -107,6 +123,7 @@ lint:
 
 clean:
 	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%) \
+	    $(PROGDIRS:%=cmd/%/*.o) \
 	    contrib/bench/zk-bench contrib/bench/zk-null
 
 .PHONY: all san fuzz testprogs deps run check lint clean bench
