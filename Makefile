@@ -1,7 +1,9 @@
 # zk: a ZooKeeper-compatible coordination service as small Unix tools.
 #
 #   make		build every program into cmd/
-#   make run		a standalone node on 127.0.0.1:2181, data in var/
+#   make run		install missing build packages, build, run a standalone
+#			node on 127.0.0.1:2181 (ZK_NODE_PORT), data in var/data
+#			(ZK_NODE_DATADIR)
 #   make check		install missing test dependencies, build (plain and
 #			ASan/UBSan), run every test
 #
@@ -109,7 +111,12 @@ bench: all $(BENCH) $(NULLSRV)
 deps:
 	sh t/deps.sh
 
-run: all
+# only the build's packages, then the build: on a fresh machine too
+builddeps:
+	sh t/deps.sh build
+
+run: builddeps
+	$(MAKE) all
 	cmd/zk-node
 
 check: deps all san
@@ -126,4 +133,4 @@ clean:
 	    $(PROGDIRS:%=cmd/%/*.o) \
 	    contrib/bench/zk-bench contrib/bench/zk-null
 
-.PHONY: all san fuzz testprogs deps run check lint clean bench
+.PHONY: all san fuzz testprogs deps builddeps run check lint clean bench
