@@ -327,3 +327,30 @@ EOF
 	run -1 pgrep -f -- "$D/co/cmd/zk-"
 	run -1 socat -t1 - "TCP:127.0.0.1:$port" </dev/null
 }
+
+@test "zk-node: after kill -9 of the node, a new start links dataDir/rundir to its own run directory" {
+	reals
+	port=$(freeport)
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	echo '4lw.commands.whitelist=*' >>"$D/zoo.cfg"
+	setsid "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err1" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err1"; false; }
+	old=$(readlink "$D/data/rundir")
+	[ -d "$old" ]
+	kill -9 -- -"$NODE"		# the whole group: no cleanup runs
+	wait "$NODE" 2>/dev/null || true
+	NODE=
+	[ -d "$old" ]
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err2" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err2"; false; }
+	new=$(sed -n 's/.*(run directory \(.*\))$/\1/p' "$D/err2")
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	run -0 readlink "$D/data/rundir"
+	assert_output "$new"
+	[ ! -e "$old/rundir.tmp" ] && [ ! -e "$old/zk-node.${new##*.}" ]
+	run -0 "$BIN/zk-snap" take "$D/data/rundir"
+	[ -f "$output" ]
+}
