@@ -292,6 +292,8 @@ main(int argc, char *argv[])
 	if (cfg.jaasFile[0] != '\0' &&
 	    zkjaas_load(&jaas, cfg.jaasFile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	if (!cfg.clientPortSet)		/* no silent default of 2181 */
+		errx(EX_CONFIG, "%s: clientPort is not set", file);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
 	nofile();

@@ -162,6 +162,7 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->clientPort = (int)n;
+		c->clientPortSet = 1;
 	} else if (strcmp(k, "clientPortAddress") == 0) {
 		*why = "address too long";
 		if (strlcpy(c->clientPortAddress, v,

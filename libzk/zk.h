@@ -161,7 +161,7 @@ struct zkcfg {
 	int		 tickTime, initLimit, syncLimit;
 	int		 minSessionTimeout, maxSessionTimeout;
 	char		 dataDir[1024], dataLogDir[1024];
-	int		 clientPort;
+	int		 clientPort, clientPortSet;	/* set: in the file */
 	char		 clientPortAddress[256];
 	int		 maxClientCnxns;
 	long		 snapCount;

@@ -354,3 +354,13 @@ EOF
 	run -0 "$BIN/zk-snap" take "$D/data/rundir"
 	[ -f "$output" ]
 }
+
+@test "zk-node: a zoo.cfg without clientPort is 78 naming the file, said once, nothing served" {
+	reals
+	printf 'dataDir=%s/data\nclientport=2181\n' "$D" >"$D/zoo.cfg"
+	run -78 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_line "zk-gate: $D/zoo.cfg: clientPort is not set"
+	assert_equal "$(grep -c 'clientPort is not set' <<<"$output")" 1
+	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
