@@ -311,9 +311,9 @@ c_get(int argc, char **argv)
 		printf(",\"stat\":");
 		jstat(&st);
 		printf("}\n");
-	} else if (data != NULL)
-		putval(data, (size_t)len, interactive);
-	else if (escape || interactive)
+	} else if (data != NULL)	/* a newline on a terminal: prompt */
+		putval(data, (size_t)len, interactive || isatty(STDOUT_FILENO));
+	else if (escape || interactive || isatty(STDOUT_FILENO))
 		putchar('\n');
 	return 0;
 }
@@ -511,7 +511,13 @@ c_rm(int argc, char **argv)
 	argv += optind;
 	if (argc != 1 || (rflag && vflag))
 		return cmdusage();
-	if ((rc = badpath(argv[0], 0)) != 0 || (rc = conn()) != 0)
+	if ((rc = badpath(argv[0], 0)) != 0)
+		return rc;
+	if (!rflag && strcmp(argv[0], "/") == 0) {
+		warnx("/: the root node cannot be removed");
+		return EX_USAGE;
+	}
+	if ((rc = conn()) != 0)
 		return rc;
 	rc = rflag ? rmr(argv[0], 1) : delete(argv[0], v);
 	return rc != 0 ? fail(rc, argv[0]) : 0;
