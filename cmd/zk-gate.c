@@ -271,6 +271,10 @@ nofile(void)
 		warn("setrlimit RLIMIT_NOFILE");
 }
 
+/* a configured address in use, not ours or privileged: no restart cures it */
+#define BINDX(e)	((e) == EADDRINUSE || (e) == EADDRNOTAVAIL || \
+			    (e) == EACCES ? EX_CONFIG : EX_OSERR)
+
 int
 main(int argc, char *argv[])
 {
@@ -315,7 +319,7 @@ main(int argc, char *argv[])
 		if (zkloop_run(loop, 1000) == -1)
 			err(EX_OSERR, "poll");
 	if ((fd = zk_listen_tcp(cfg.clientPortAddress, cfg.clientPort)) == -1)
-		err(EX_OSERR, "%s:%d", cfg.clientPortAddress[0] ?
+		err(BINDX(errno), "%s:%d", cfg.clientPortAddress[0] ?
 		    cfg.clientPortAddress : "*", cfg.clientPort);
 	/* accepted sockets inherit TCP_NODELAY from the listener (Linux,
 	 * the BSDs): one setsockopt here instead of one per connection */
@@ -327,7 +331,8 @@ main(int argc, char *argv[])
 	if (cfg.metricsPort != 0 &&
 	    ((fd = zk_listen_tcp("0.0.0.0", cfg.metricsPort)) == -1 ||
 	    zkloop_listen(loop, fd, onscrape, NULL) == -1))
-		err(EX_OSERR, "metricsProvider.httpPort %d", cfg.metricsPort);
+		err(BINDX(errno), "metricsProvider.httpPort %d",
+		    cfg.metricsPort);
 	zk_dbg("serving on %s:%d, zxid 0x%" PRIx64, cfg.clientPortAddress,
 	    cfg.clientPort, lastzxid);
 	tick = cfg.tickTime / 2 > 0 ? cfg.tickTime / 2 : 1;

@@ -364,3 +364,20 @@ EOF
 	refute_output --partial 'zk-node: restarting'
 	run -1 pgrep -f -- "$D/"
 }
+
+@test "zk-node: a client port in use is final at once: 78 naming the address, no restart" {
+	reals
+	port=$(freeport)
+	/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(60)' "$port" &
+	busy=$!
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	sleep 0.5
+	run -78 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	kill "$busy"
+	assert_line --partial "zk-gate: 127.0.0.1:$port: Address already in use"
+	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
