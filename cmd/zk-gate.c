@@ -327,12 +327,12 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "TCP_NODELAY");
 	if (zkloop_listen(loop, fd, onaccept, NULL) == -1)
 		err(EX_OSERR, "listen");
-	/* Apache's Prometheus provider listens on all addresses too */
-	if (cfg.metricsPort != 0 &&
-	    ((fd = zk_listen_tcp("0.0.0.0", cfg.metricsPort)) == -1 ||
+	/* on every address without httpHost, as Apache's provider */
+	if (cfg.metricsPort != 0 && ((fd = zk_listen_tcp(cfg.metricsHost[0] ?
+	    cfg.metricsHost : "0.0.0.0", cfg.metricsPort)) == -1 ||
 	    zkloop_listen(loop, fd, onscrape, NULL) == -1))
-		err(BINDX(errno), "metricsProvider.httpPort %d",
-		    cfg.metricsPort);
+		err(BINDX(errno), "metricsProvider.httpHost:httpPort %s:%d",
+		    cfg.metricsHost[0] ? cfg.metricsHost : "*", cfg.metricsPort);
 	zk_dbg("serving on %s:%d, zxid 0x%" PRIx64, cfg.clientPortAddress,
 	    cfg.clientPort, lastzxid);
 	tick = cfg.tickTime / 2 > 0 ? cfg.tickTime / 2 : 1;

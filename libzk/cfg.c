@@ -222,6 +222,16 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->metricsPort = (int)n;
+	} else if (strcmp(k, "metricsProvider.httpHost") == 0) {
+		*why = "address too long";
+		if (strlcpy(c->metricsHost, v, sizeof(c->metricsHost)) >=
+		    sizeof(c->metricsHost))
+			return -1;
+	} else if (strcmp(k, "metricsProvider.className") == 0) {
+		/* the one provider zk has, on httpHost:httpPort */
+		if (strcmp(v, "org.apache.zookeeper.metrics.prometheus."
+		    "PrometheusMetricsProvider") != 0)
+			return 1;
 	} else if (strcmp(k, "jute.maxbuffer") == 0) {
 		if (num(v, 1024, INT_MAX, &n) == -1)
 			return -1;

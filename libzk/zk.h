@@ -174,6 +174,7 @@ struct zkcfg {
 	char		 superUser[256];	/* SASL user that is super, or "" */
 	long		 containerCheckMs;
 	int		 metricsPort;
+	char		 metricsHost[256];	/* "" = every address */
 	long		 maxbuffer;
 	int		 myid;			/* from dataDir/myid, 0 = none */
 	int		 peerTypeObserver;
