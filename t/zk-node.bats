@@ -39,6 +39,7 @@ fakes() {
 	for p in $PROGS; do
 		cat >"$D/co/cmd/$p" <<EOF
 #!/bin/sh
+[ "\$1" = -n ] && exit 0	# zk-node's check of zoo.cfg: good
 echo "\$\$" >>"$D/$p.starts"
 [ -f "$D/$p.sh" ] && . "$D/$p.sh"
 exec sleep 1000
@@ -379,5 +380,26 @@ time.sleep(60)' "$port" &
 	kill "$busy"
 	assert_line --partial "zk-gate: 127.0.0.1:$port: Address already in use"
 	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: a config error or warning is said once, not by every program" {
+	reals
+	port=$(freeport)
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	printf '4lw.commands.whitelist=*\nnoSuchKey=1\n' >>"$D/zoo.cfg"
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	kill -TERM "$NODE"
+	wait "$NODE"
+	NODE=
+	assert_equal "$(grep -c 'noSuchKey is not used by zk' "$D/err")" 1
+
+	printf 'dataDir=%s/data\nclientPort=%s\ntickTime=abc\n' "$D" "$port" \
+	    >"$D/bad.cfg"
+	run -78 "$D/co/cmd/zk-node" "$D/bad.cfg"
+	assert_equal "$(grep -c "$D/bad.cfg:3: tickTime" <<<"$output")" 1
 	run -1 pgrep -f -- "$D/"
 }
