@@ -1,11 +1,15 @@
 # zk: a ZooKeeper-compatible coordination service as small Unix tools.
 #
 #   make		build every program into cmd/
-#   make run		a standalone node on 127.0.0.1:2181, data in var/
+#   make run		install missing build packages, build, run a standalone
+#			node on 127.0.0.1:2181 (ZK_NODE_PORT), data in var/data
+#			(ZK_NODE_DATADIR)
 #   make check		install missing test dependencies, build (plain and
 #			ASan/UBSan), run every test
 #
 # B is the build root: objects and programs go to $(B)/libzk and $(B)/cmd.
+# A program zk-X is either one file, cmd/zk-X.c, or every cmd/X/*.c (with
+# its private headers cmd/X/*.h), whose objects go to $(B)/cmd/X/.
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -38,6 +42,20 @@ $(LIB): $(LIBOBJ)
 $(B)/cmd/zk-%: cmd/zk-%.c $(LIB) libzk/zk.h
 	@mkdir -p $(@D)
 	$(CC) $(ZKCFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Programs of a directory: cmd/X/ makes $(B)/cmd/zk-X.
+PROGDIRS = $(patsubst cmd/%/,%,$(sort $(dir $(wildcard cmd/*/*.c))))
+
+define progdir
+$(B)/cmd/zk-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ZKCFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+
+$(B)/cmd/$(1)/%.o: cmd/$(1)/%.c $(wildcard cmd/$(1)/*.h) libzk/zk.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(ZKCFLAGS) -c -o $$@ $$<
+endef
+$(foreach d,$(PROGDIRS),$(eval $(call progdir,$(d))))
 
 $(B)/cmd/zk-cli: LDLIBS += -ledit
 
@@ -93,7 +111,12 @@ bench: all $(BENCH) $(NULLSRV)
 deps:
 	sh t/deps.sh
 
-run: all
+# only the build's packages, then the build: on a fresh machine too
+builddeps:
+	sh t/deps.sh build
+
+run: builddeps
+	$(MAKE) all
 	cmd/zk-node
 
 check: deps all san
@@ -107,6 +130,7 @@ lint:
 
 clean:
 	rm -rf build t/libzk-test libzk/*.o libzk/libzk.a $(NAMES:%=cmd/%) \
+	    $(PROGDIRS:%=cmd/%/*.o) \
 	    contrib/bench/zk-bench contrib/bench/zk-null
 
-.PHONY: all san fuzz testprogs deps run check lint clean bench
+.PHONY: all san fuzz testprogs deps builddeps run check lint clean bench

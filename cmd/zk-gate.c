@@ -273,6 +273,10 @@ nofile(void)
 		warn("setrlimit RLIMIT_NOFILE");
 }
 
+/* a configured address in use, not ours or privileged: no restart cures it */
+#define BINDX(e)	((e) == EADDRINUSE || (e) == EADDRNOTAVAIL || \
+			    (e) == EACCES ? EX_CONFIG : EX_OSERR)
+
 int
 main(int argc, char *argv[])
 {
@@ -294,6 +298,8 @@ main(int argc, char *argv[])
 	if (cfg.jaasFile[0] != '\0' &&
 	    zkjaas_load(&jaas, cfg.jaasFile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	if (!cfg.clientPortSet)		/* no silent default of 2181 */
+		errx(EX_CONFIG, "%s: clientPort is not set", file);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
 	nofile();
@@ -315,7 +321,7 @@ main(int argc, char *argv[])
 		if (zkloop_run(loop, 1000) == -1)
 			err(EX_OSERR, "poll");
 	if ((fd = zk_listen_tcp(cfg.clientPortAddress, cfg.clientPort)) == -1)
-		err(EX_OSERR, "%s:%d", cfg.clientPortAddress[0] ?
+		err(BINDX(errno), "%s:%d", cfg.clientPortAddress[0] ?
 		    cfg.clientPortAddress : "*", cfg.clientPort);
 	/* accepted sockets inherit TCP_NODELAY from the listener (Linux,
 	 * the BSDs): one setsockopt here instead of one per connection */
@@ -323,11 +329,12 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "TCP_NODELAY");
 	if (zkloop_listen(loop, fd, onaccept, NULL) == -1)
 		err(EX_OSERR, "listen");
-	/* Apache's Prometheus provider listens on all addresses too */
-	if (cfg.metricsPort != 0 &&
-	    ((fd = zk_listen_tcp("0.0.0.0", cfg.metricsPort)) == -1 ||
+	/* on every address without httpHost, as Apache's provider */
+	if (cfg.metricsPort != 0 && ((fd = zk_listen_tcp(cfg.metricsHost[0] ?
+	    cfg.metricsHost : "0.0.0.0", cfg.metricsPort)) == -1 ||
 	    zkloop_listen(loop, fd, onscrape, NULL) == -1))
-		err(EX_OSERR, "metricsProvider.httpPort %d", cfg.metricsPort);
+		err(BINDX(errno), "metricsProvider.httpHost:httpPort %s:%d",
+		    cfg.metricsHost[0] ? cfg.metricsHost : "*", cfg.metricsPort);
 	zk_dbg("serving on %s:%d, zxid 0x%" PRIx64, cfg.clientPortAddress,
 	    cfg.clientPort, lastzxid);
 	tick = cfg.tickTime / 2 > 0 ? cfg.tickTime / 2 : 1;

@@ -88,8 +88,8 @@ static void	 newpw(unsigned char *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n",
-	    getprogname());
+	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n"
+	    "       %s -n -c zoo.cfg\n", getprogname(), getprogname());
 	exit(EX_USAGE);
 }
 
@@ -99,16 +99,20 @@ main(int argc, char *argv[])
 	char		 errbuf[1200], path[PATH_MAX];
 	const char	*cfgfile = NULL;
 	int64_t		 now, wait;
-	int		 ch, fd, top;
+	int		 ch, fd, top, nflag = 0;
 
-	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
-		if (!zk_daemonopt(ch, optarg, &cfgfile, &S.rundir))
+	while ((ch = getopt(argc, argv, "c:dnr:")) != -1)
+		if (ch == 'n')
+			nflag = 1;
+		else if (!zk_daemonopt(ch, optarg, &cfgfile, &S.rundir))
 			usage();
-	if (optind != argc || cfgfile == NULL || S.rundir == NULL)
+	if (optind != argc || cfgfile == NULL || (S.rundir == NULL) != nflag)
 		usage();
 	if (zkcfg_load(&S.cfg, cfgfile, errbuf, sizeof(errbuf)) == -1 ||
 	    zkcfg_standalone(&S.cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
+	if (nflag)		/* zk-node's check, once for every program */
+		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	RB_INIT(&S.sessions);
 

@@ -162,6 +162,7 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->clientPort = (int)n;
+		c->clientPortSet = 1;
 	} else if (strcmp(k, "clientPortAddress") == 0) {
 		*why = "address too long";
 		if (strlcpy(c->clientPortAddress, v,
@@ -221,6 +222,16 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->metricsPort = (int)n;
+	} else if (strcmp(k, "metricsProvider.httpHost") == 0) {
+		*why = "address too long";
+		if (strlcpy(c->metricsHost, v, sizeof(c->metricsHost)) >=
+		    sizeof(c->metricsHost))
+			return -1;
+	} else if (strcmp(k, "metricsProvider.className") == 0) {
+		/* the one provider zk has, on httpHost:httpPort */
+		if (strcmp(v, "org.apache.zookeeper.metrics.prometheus."
+		    "PrometheusMetricsProvider") != 0)
+			return 1;
 	} else if (strcmp(k, "jute.maxbuffer") == 0) {
 		if (num(v, 1024, INT_MAX, &n) == -1)
 			return -1;
@@ -251,14 +262,16 @@ readmyid(struct zkcfg *c)
 	if (fgets(line, sizeof(line), fp) != NULL &&
 	    num(trim(line), 0, 255, &n) == 0)
 		c->myid = (int)n;
-	else
+	else if (getenv("ZK_CFG_QUIET") == NULL)
 		warnx("%s: not a server id", path);
 	fclose(fp);
 }
 
 /*
- * Read a zoo.cfg.  Keys zk does not use are accepted with a warning.  On
- * a bad line returns -1 with "file:line: message" in errbuf.
+ * Read a zoo.cfg.  Keys zk does not use are accepted with a warning
+ * (none with ZK_CFG_QUIET set: zk-node has had the file checked once,
+ * warnings said, before it starts the programs).  On a bad line returns
+ * -1 with "file:line: message" in errbuf.
  */
 int
 zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
@@ -296,7 +309,7 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 			rc = -1;
 			break;
 		}
-		if (r == 1)
+		if (r == 1 && getenv("ZK_CFG_QUIET") == NULL)
 			warnx("%s:%d: %s is not used by zk, ignored", file,
 			    lineno, k);
 		else if (strncmp(k, "server.", 7) == 0)

@@ -161,7 +161,7 @@ struct zkcfg {
 	int		 tickTime, initLimit, syncLimit;
 	int		 minSessionTimeout, maxSessionTimeout;
 	char		 dataDir[1024], dataLogDir[1024];
-	int		 clientPort;
+	int		 clientPort, clientPortSet;	/* set: in the file */
 	char		 clientPortAddress[256];
 	int		 maxClientCnxns;
 	long		 snapCount;
@@ -174,6 +174,7 @@ struct zkcfg {
 	char		 superUser[256];	/* SASL user that is super, or "" */
 	long		 containerCheckMs;
 	int		 metricsPort;
+	char		 metricsHost[256];	/* "" = every address */
 	long		 maxbuffer;
 	int		 myid;			/* from dataDir/myid, 0 = none */
 	int		 peerTypeObserver;

@@ -125,7 +125,7 @@ until_output() {
 	run -1 "$X/master.sh" who nosuch
 }
 
-@test "zoo.cfg.standalone serves, with its dataDir and port replaced" {
+@test "zoo.cfg.standalone serves, with its dataDir and port replaced, without a warning" {
 	local p=$PORT
 	sed -e "s|^dataDir=.*|dataDir=$D/data|" \
 	    -e "s|^clientPort=.*|clientPort=$(freeport)|" \
@@ -137,6 +137,9 @@ until_output() {
 	until_output imok fourlw ruok
 	run -0 "$CLI" -z "127.0.0.1:$PORT" create /x y
 	PORT=$p
+	run -0 cat "$D/node.err"
+	assert_line --index 0 --regexp '^zk-node: starting with '
+	assert_equal "${#lines[@]}" 1
 }
 
 @test "zoo.cfg.ensemble: zk-node refuses it (78), naming server.2's line" {

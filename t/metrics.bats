@@ -20,6 +20,11 @@ teardown_file() {
 setup() {
 	MPORT=$(cat "$BATS_FILE_TMPDIR/mport")
 	export MPORT
+	HPID=
+}
+
+teardown() {
+	[ -z "$HPID" ] || node_stop "$HPID"
 }
 
 # scrape: print "name type value" per sample, parsed by prometheus_client
@@ -133,4 +138,25 @@ PY
 	[ "$(fourlw ruok)" = imok ]
 	exec 5>&-
 	run -0 scrape
+}
+
+@test "metricsProvider.httpHost: the endpoint listens on that address only" {
+	local d=$BATS_TEST_TMPDIR/hnode mport
+	mport=$(freeport)
+	node_start "$d" "metricsProvider.httpPort=$mport" \
+	    metricsProvider.httpHost=127.0.0.2 \
+	    metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider
+	HPID=$NODEPID
+	run -0 /usr/bin/python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.2:%s/metrics" % sys.argv[1],
+    timeout=10).status)' "$mport"
+	assert_output 200
+	run -1 /usr/bin/python3 -c 'import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+except ConnectionRefusedError:
+    sys.exit(1)' "$mport"
+	node_stop "$HPID"
+	HPID=
+	refute grep -q 'ignored' "$d/node.err"
 }

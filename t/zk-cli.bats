@@ -247,6 +247,19 @@ assert g["stat"]["dataLength"] == 22, g'
 	run -7 "$CLI" rm /zookeeper
 }
 
+@test "rm /: a usage error (64, as zk-cli(1) says), nothing sent" {
+	run -64 --separate-stderr "$CLI" -z 127.0.0.1:1 rm /
+	[ "$stderr" = "zk-cli: /: the root node cannot be removed" ]
+}
+
+@test "get on a terminal ends the value with a newline; in a pipe it adds none" {
+	"$CLI" create "$T/a" hello >/dev/null
+	script -qec "$CLI get $T/a" /dev/null >"$D/tty"
+	run -0 od -An -c "$D/tty"
+	assert_output --regexp '^ +h +e +l +l +o +\\r +\\n$'
+	[ "$("$CLI" get "$T/a" | wc -c)" -eq 5 ]
+}
+
 @test "exit 8: no children for an ephemeral (interactive, one session)" {
 	run -8 --separate-stderr "$CLI" <<EOT
 create -e $T/e

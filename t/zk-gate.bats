@@ -100,6 +100,13 @@ sys.stdout.write(d.decode())" "$1"
 	assert_output --partial "tickTime"
 }
 
+@test "zk-gate: a zoo.cfg without clientPort is 78 naming the file" {
+	printf 'dataDir=%s/data\nclientport=2181\n' "$BATS_TEST_TMPDIR" \
+	    >"$BATS_TEST_TMPDIR/noport.cfg"
+	run -78 "$BIN/zk-gate" -c "$BATS_TEST_TMPDIR/noport.cfg" -r "$RUN"
+	assert_line --partial "$BATS_TEST_TMPDIR/noport.cfg: clientPort is not set"
+}
+
 @test "zk-gate: says hello to its peers and exits 75 when one goes" {
 	start_gate
 	grep -q '^tree.sock hello role=gate$' "$RUN/peers.log"

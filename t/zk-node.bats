@@ -39,6 +39,7 @@ fakes() {
 	for p in $PROGS; do
 		cat >"$D/co/cmd/$p" <<EOF
 #!/bin/sh
+[ "\$1" = -n ] && exit 0	# zk-node's check of zoo.cfg: good
 echo "\$\$" >>"$D/$p.starts"
 [ -f "$D/$p.sh" ] && . "$D/$p.sh"
 exec sleep 1000
@@ -326,4 +327,79 @@ EOF
 	done
 	run -1 pgrep -f -- "$D/co/cmd/zk-"
 	run -1 socat -t1 - "TCP:127.0.0.1:$port" </dev/null
+}
+
+@test "zk-node: after kill -9 of the node, a new start links dataDir/rundir to its own run directory" {
+	reals
+	port=$(freeport)
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	echo '4lw.commands.whitelist=*' >>"$D/zoo.cfg"
+	setsid "$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err1" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err1"; false; }
+	old=$(readlink "$D/data/rundir")
+	[ -d "$old" ]
+	kill -9 -- -"$NODE"		# the whole group: no cleanup runs
+	wait "$NODE" 2>/dev/null || true
+	NODE=
+	[ -d "$old" ]
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err2" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err2"; false; }
+	new=$(sed -n 's/.*(run directory \(.*\))$/\1/p' "$D/err2")
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	run -0 readlink "$D/data/rundir"
+	assert_output "$new"
+	[ ! -e "$old/rundir.tmp" ] && [ ! -e "$old/zk-node.${new##*.}" ]
+	run -0 "$BIN/zk-snap" take "$D/data/rundir"
+	[ -f "$output" ]
+}
+
+@test "zk-node: a zoo.cfg without clientPort is 78 naming the file, said once, nothing served" {
+	reals
+	printf 'dataDir=%s/data\nclientport=2181\n' "$D" >"$D/zoo.cfg"
+	run -78 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	assert_line "zk-gate: $D/zoo.cfg: clientPort is not set"
+	assert_equal "$(grep -c 'clientPort is not set' <<<"$output")" 1
+	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: a client port in use is final at once: 78 naming the address, no restart" {
+	reals
+	port=$(freeport)
+	/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(60)' "$port" &
+	busy=$!
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	sleep 0.5
+	run -78 "$D/co/cmd/zk-node" "$D/zoo.cfg"
+	kill "$busy"
+	assert_line --partial "zk-gate: 127.0.0.1:$port: Address already in use"
+	refute_output --partial 'zk-node: restarting'
+	run -1 pgrep -f -- "$D/"
+}
+
+@test "zk-node: a config error or warning is said once, not by every program" {
+	reals
+	port=$(freeport)
+	printf 'dataDir=%s/data\nclientPort=%s\nclientPortAddress=127.0.0.1\n' \
+	    "$D" "$port" >"$D/zoo.cfg"
+	printf '4lw.commands.whitelist=*\nnoSuchKey=1\n' >>"$D/zoo.cfg"
+	"$D/co/cmd/zk-node" "$D/zoo.cfg" 2>"$D/err" &
+	NODE=$!
+	ruok "$port" || { cat "$D/err"; false; }
+	kill -TERM "$NODE"
+	wait "$NODE"
+	NODE=
+	assert_equal "$(grep -c 'noSuchKey is not used by zk' "$D/err")" 1
+
+	printf 'dataDir=%s/data\nclientPort=%s\ntickTime=abc\n' "$D" "$port" \
+	    >"$D/bad.cfg"
+	run -78 "$D/co/cmd/zk-node" "$D/bad.cfg"
+	assert_equal "$(grep -c "$D/bad.cfg:3: tickTime" <<<"$output")" 1
+	run -1 pgrep -f -- "$D/"
 }

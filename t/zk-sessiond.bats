@@ -155,3 +155,15 @@ gate() {
 	run -78 "$BIN/zk-sessiond" -c "$D/bad.cfg" -r "$D/run"
 	assert_output --partial "$D/bad.cfg:2: maxSessionTimeout"
 }
+
+@test "zk-sessiond -n: checks zoo.cfg only: 0 good (its warnings said), 78 bad, 64 with -r" {
+	printf 'dataDir=%s/data\nnoSuchKey=1\n' "$D" >"$D/good.cfg"
+	run -0 "$BIN/zk-sessiond" -n -c "$D/good.cfg"
+	assert_output "zk-sessiond: $D/good.cfg:2: noSuchKey is not used by zk, ignored"
+	run -0 env ZK_CFG_QUIET=1 "$BIN/zk-sessiond" -n -c "$D/good.cfg"
+	assert_output ''
+	printf 'dataDir=%s/data\nmaxSessionTimeout=x\n' "$D" >"$D/bad.cfg"
+	run -78 "$BIN/zk-sessiond" -n -c "$D/bad.cfg"
+	assert_output --partial "$D/bad.cfg:2: maxSessionTimeout"
+	run -64 "$BIN/zk-sessiond" -n -c "$D/good.cfg" -r "$D/run"
+}
