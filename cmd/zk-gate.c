@@ -383,41 +383,6 @@ bysession(int64_t session)
 }
 
 static void
-hex(char *dst, const unsigned char *p, size_t n)
-{
-	static const char	 x[] = "0123456789abcdef";
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		dst[2 * i] = x[p[i] >> 4];
-		dst[2 * i + 1] = x[p[i] & 15];
-	}
-	dst[2 * n] = '\0';
-}
-
-static int
-unhex(unsigned char *dst, size_t n, const char *s)
-{
-	size_t	 i;
-	int	 hi, lo;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		hi = s[2 * i];
-		lo = s[2 * i + 1];
-		hi = hi >= 'a' ? hi - 'a' + 10 : hi >= 'A' ? hi - 'A' + 10 :
-		    hi - '0';
-		lo = lo >= 'a' ? lo - 'a' + 10 : lo >= 'A' ? lo - 'A' + 10 :
-		    lo - '0';
-		if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
-			return -1;
-		dst[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static void
 latency(struct client *cl, int64_t ms)
 {
 	if (ms < 0)
@@ -535,7 +500,7 @@ sess_new(const struct zkline *l)
 		return;
 	if (zkl_int(l, "session", &sid) == -1 || sid == 0 ||
 	    (pw = zkl_str(l, "passwd")) == NULL ||
-	    unhex(cl->passwd, 16, pw) == -1 ||
+	    zk_hexdec(cl->passwd, 16, pw) == -1 ||
 	    zkl_int(l, "timeout", &to) == -1) {
 		warnx("zk-sessiond: bad new line");
 		invalid_session(cl);
@@ -543,7 +508,7 @@ sess_new(const struct zkline *l)
 	}
 	cl->timeout = (int)to;
 	bind_session(cl, sid);
-	hex(hx, cl->passwd, 16);
+	zk_hexenc(hx, cl->passwd, 16);
 	zkbuf_reset(&scratch);
 	zkl_begin(&scratch, "createSession");
 	zkl_putx(&scratch, "session", sid);
@@ -1583,7 +1548,7 @@ handshake(struct client *cl, const char *body, size_t len)
 			pl = 0;
 		memset(cl->passwd, 0, sizeof(cl->passwd));
 		memcpy(cl->passwd, pw, (size_t)(pl < 16 ? pl : 16));
-		hex(hx, (const unsigned char *)pw, (size_t)pl);
+		zk_hexenc(hx, pw, (size_t)pl);
 		zkbuf_printf(&scratch, "attach conn=%d session=0x%" PRIx64
 		    " passwd=%s timeout=%d\n", cl->id, sid, hx, to);
 	}

@@ -80,7 +80,6 @@ static void	 drop(struct sess *);
 static void	 expire(void);
 static void	 closesession(struct sess *);
 static int	 parsesid(const char *, uint64_t *);
-static int	 parsepw(const char *, unsigned char *);
 static int	 samepw(const unsigned char *, const unsigned char *);
 static void	 putpw(struct zkbuf *, const unsigned char *);
 static void	 newpw(unsigned char *);
@@ -231,7 +230,7 @@ treeline(const struct zkline *l)
 		s->state = S_LIVE;
 	s->known = 1;
 	if ((v = zkl_str(l, "passwd")) == NULL ||
-	    parsepw(v, s->passwd) == -1)
+	    zk_hexdec(s->passwd, PWLEN, v) == -1)
 		warnx("tree: session 0x%" PRIx64 " has no good passwd", id);
 	zk_dbg("sess 0x%" PRIx64 " timeout %d", id, s->timeout);
 }
@@ -360,7 +359,8 @@ attach(struct zkconn *c, const struct zkline *l)
 
 	if ((v = zkl_str(l, "session")) != NULL && parsesid(v, &id) == 0 &&
 	    (s = lookup(id)) != NULL && s->state != S_CLOSING &&
-	    (v = zkl_str(l, "passwd")) != NULL && parsepw(v, pw) == 0 &&
+	    (v = zkl_str(l, "passwd")) != NULL &&
+	    zk_hexdec(pw, PWLEN, v) == 0 &&
 	    samepw(pw, s->passwd)) {
 		ok = 1;
 		s->timeout = clamp(zkl_intdef(l, "timeout", 0));
@@ -548,34 +548,6 @@ parsesid(const char *v, uint64_t *id)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-parsepw(const char *v, unsigned char *pw)
-{
-	int	 i, hi, lo;
-
-	if (strlen(v) != 2 * PWLEN)
-		return -1;
-	for (i = 0; i < PWLEN; i++) {
-		if ((hi = hexval(v[2 * i])) == -1 ||
-		    (lo = hexval(v[2 * i + 1])) == -1)
-			return -1;
-		pw[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Constant time, as timingsafe_bcmp(3) (not in Debian's libbsd). */
 static int
 samepw(const unsigned char *a, const unsigned char *b)
@@ -591,15 +563,9 @@ samepw(const unsigned char *a, const unsigned char *b)
 static void
 putpw(struct zkbuf *b, const unsigned char *pw)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	char			 s[2 * PWLEN + 1];
-	int			 i;
+	char	 s[2 * PWLEN + 1];
 
-	for (i = 0; i < PWLEN; i++) {
-		s[2 * i] = hex[pw[i] >> 4];
-		s[2 * i + 1] = hex[pw[i] & 15];
-	}
-	s[2 * PWLEN] = '\0';
+	zk_hexenc(s, pw, PWLEN);
 	zkl_puts(b, "passwd", s);
 }
 

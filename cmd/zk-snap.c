@@ -734,16 +734,18 @@ appasswd(int64_t id, char hex[33])
 	const uint64_t	 mult = 0x5DEECE66DULL, mask = (1ULL << 48) - 1;
 	uint64_t	 seed = ((uint64_t)id ^ (uint64_t)AP_SECRET ^ mult) & mask;
 	uint32_t	 r;
+	unsigned char	 pw[16];
 	int		 i, k;
 
 	for (i = 0; i < 16;) {
 		seed = (seed * mult + 0xB) & mask;
 		r = (uint32_t)(seed >> 16);		/* next(32) */
 		for (k = 0; k < 4 && i < 16; k++, i++) {
-			snprintf(hex + 2 * i, 3, "%02x", r & 0xff);
+			pw[i] = r & 0xff;
 			r >>= 8;
 		}
 	}
+	zk_hexenc(hex, pw, sizeof(pw));
 }
 
 static void __attribute__((noreturn))

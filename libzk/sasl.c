@@ -413,16 +413,10 @@ dparse(const char *p, size_t len, struct dfield *f)
 static void
 md5hex(MD5_CTX *ctx, char hex[33])
 {
-	static const char	 dig[] = "0123456789abcdef";
-	uint8_t			 md[MD5_DIGEST_LENGTH];
-	int			 i;
+	uint8_t		 md[MD5_DIGEST_LENGTH];
 
 	MD5Final(md, ctx);
-	for (i = 0; i < MD5_DIGEST_LENGTH; i++) {
-		hex[2 * i] = dig[md[i] >> 4];
-		hex[2 * i + 1] = dig[md[i] & 15];
-	}
-	hex[32] = '\0';
+	zk_hexenc(hex, md, sizeof(md));
 }
 
 static void

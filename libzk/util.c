@@ -425,6 +425,62 @@ zk_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crcsoft(~crc, buf, len);
 }
 
+/*
+ * Hex, lowercase: the n bytes at src as 2n digits and a NUL at dst
+ * (session passwords on the lines between tools).
+ */
+void
+zk_hexenc(char *dst, const void *src, size_t n)
+{
+	static const char	 dig[] = "0123456789abcdef";
+	const unsigned char	*p = src;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = dig[p[i] >> 4];
+		dst[2 * i + 1] = dig[p[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+static int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The n bytes that s spells in exactly 2n hex digits (either case) into
+ * dst; -1 with EINVAL for any other s, and then dst may be half written.
+ */
+int
+zk_hexdec(void *dst, size_t n, const char *s)
+{
+	unsigned char	*p = dst;
+	size_t		 i;
+	int		 hi, lo;
+
+	if (strnlen(s, 2 * n + 1) != 2 * n) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((hi = hexdigit((unsigned char)s[2 * i])) == -1 ||
+		    (lo = hexdigit((unsigned char)s[2 * i + 1])) == -1) {
+			errno = EINVAL;
+			return -1;
+		}
+		p[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 static const struct {
 	int		 code;
 	const char	*name;

@@ -2,7 +2,7 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    shm | connect | connect-sup
+ *	    hex | shm | connect | connect-sup
  *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -45,7 +45,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | shm | connect | connect-sup | cfg file | "
+	    "int | stat | fmt | crc | hex | shm | connect | connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
 }
@@ -126,6 +126,7 @@ t_jute(void)
 	jw_int(&b, INT32_MAX);
 	jr_init(&r, b.p, b.len);
 	CHECK(jr_buf(&r, &p) == -1 && r.bad);
+
 
 	/* frames: the length excludes itself */
 	zkbuf_reset(&b);
@@ -547,6 +548,40 @@ t_crc(void)
 	}
 }
 
+/* zk_hexenc and zk_hexdec: every byte both ways; bad input refused. */
+static void
+t_hex(void)
+{
+	unsigned char	 all[256], back[256], one[2];
+	char		 s[2 * 256 + 1];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)i;
+	zk_hexenc(s, all, sizeof(all));
+	CHECK(strlen(s) == 512);
+	CHECK(strncmp(s, "000102", 6) == 0);
+	CHECK(strcmp(s + 500, "fafbfcfdfeff") == 0);
+	memset(back, 0, sizeof(back));
+	CHECK(zk_hexdec(back, sizeof(back), s) == 0);
+	CHECK(memcmp(all, back, sizeof(all)) == 0);
+	zk_hexenc(s, all, 0);
+	CHECK(s[0] == '\0');
+	CHECK(zk_hexdec(one, 0, "") == 0);
+	CHECK(zk_hexdec(one, 2, "AbC9") == 0 && one[0] == 0xab &&
+	    one[1] == 0xc9);
+	errno = 0;
+	CHECK(zk_hexdec(one, 2, "abc") == -1 && errno == EINVAL);
+	CHECK(zk_hexdec(one, 2, "abcde") == -1);	/* too long */
+	CHECK(zk_hexdec(one, 2, "") == -1);
+	CHECK(zk_hexdec(one, 2, "ab:0") == -1);	/* ':' is '9' + 1 */
+	CHECK(zk_hexdec(one, 2, "ab0g") == -1);
+	CHECK(zk_hexdec(one, 2, "ab/0") == -1);	/* '/' is '0' - 1 */
+	CHECK(zk_hexdec(one, 2, "@b00") == -1);	/* '@' is 'A' - 1 */
+	CHECK(zk_hexdec(one, 2, "ab 0") == -1);
+	CHECK(zk_hexdec(one, 1, "\xc3\xa9") == -1);
+}
+
 /* A random value of a random magnitude, either sign. */
 static int64_t
 rnd64(void)
@@ -855,6 +890,8 @@ main(int argc, char *argv[])
 		t_fmt();
 	else if (strcmp(argv[1], "crc") == 0)
 		t_crc();
+	else if (strcmp(argv[1], "hex") == 0)
+		t_hex();
 	else if (strcmp(argv[1], "shm") == 0)
 		t_shm();
 	else if (strcmp(argv[1], "connect") == 0)

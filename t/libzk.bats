@@ -34,6 +34,11 @@ setup() {
 	[ "$output" = "ok line" ]
 }
 
+@test "hex codec: every byte round trips; odd, long, short and non-hex input refused" {
+	run -0 "$drv" hex
+	[ "$output" = "ok hex" ]
+}
+
 @test "shm: the big-value ring: put, full, release, skip the end, reset, parse, its fd over a socket" {
 	run -0 "$drv" shm
 	[ "$output" = "ok shm" ]
