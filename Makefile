@@ -23,7 +23,7 @@ NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
-	  libzk/snap.c libzk/sasl.c libzk/shm.c
+	  libzk/snap.c libzk/sasl.c libzk/shm.c libzk/seg.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
@@ -81,7 +81,8 @@ FUZZCC	= clang
 FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
 	    -Wall -Wextra -Werror -Ilibzk -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl
+FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl \
+	  build/fuzz/fuzz-seg
 
 fuzz: $(FUZZERS)
 

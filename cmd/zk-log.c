@@ -8,27 +8,17 @@
  * forwards them, in order, to zk-tree: the stream to zk-tree carries
  * transactions and nothing else.  A batch that cannot be stored is
  * answered `fail` on the connection each request came from; the fsync
- * times go to the gate on its connection.  On disk (DIR is dataLogDir):
- *
- *	DIR/zk/log.<16 hex digits: zxid of the first record>
- *
- * a sequence of records
- *
- *	be32 length | be32 crc32c(line) | line, trailing newline included
- *
- * followed by zeros to the preallocated end of the segment.  A length of
- * zero ends the segment.  zxids go up by one from record to record; the
- * first record of a segment has the zxid in its name.
+ * times go to the gate on its connection.  On disk (DIR is dataLogDir)
+ * the records are in segments DIR/zk/log.<16 hex digits: zxid of the
+ * first record>, whose format libzk/seg.c owns: it reads, appends and
+ * truncates them for this program and zk-snap.
  *
  * At start zk-tree tells which snapshot it loaded (`loaded zxid=Z`) and
  * only the records after Z are replayed.
  */
 #include <sys/types.h>
-#include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +26,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,43 +35,13 @@
 
 #include "zk.h"
 
-#define HDRLEN		8
 #define SEGSIZE		(64LL << 20)
 #define MAXBACKLOG	(64 << 20)	/* stop reading while the tree lags */
 #define REPLAYCHUNK	(4 << 20)	/* replay writes to zk-tree */
 
-/* What a walk over the log found. */
-enum { WALK_OK, WALK_BAD, WALK_GAP };
-
-struct seg {
-	char		 path[PATH_MAX];
-	int64_t		 first;		/* from the name */
-};
-
 struct segs {
-	struct seg	*v;
+	struct zkseg	*v;
 	size_t		 n;
-};
-
-/*
- * A walk over the stored records, oldest first.  Records after floor
- * go to fn; with strict set, the first of them must be floor + 1.
- */
-struct walk {
-	int64_t		 floor;
-	int		 strict;
-	void		(*fn)(struct walk *, const char *, size_t, int64_t);
-	void		*arg;
-	/* filled in */
-	int64_t		 last;		/* last zxid seen, 0 none */
-	size_t		 nrec, ndeliv;
-	size_t		 seg;		/* segment being read, or bad */
-	off_t		 off;		/* end of the record just read, bad
-					   offset, or end of the last segment */
-	const char	*why;		/* what is bad */
-	int		 torn;		/* the last segment has a torn tail */
-	int64_t		 gapz;		/* WALK_GAP: the first zxid after floor */
-	char		 whybuf[128];
 };
 
 struct replaying {
@@ -98,14 +57,8 @@ struct client {
 };
 
 static struct {
-	char		 dir[PATH_MAX];		/* DIR/zk */
-	int		 dirfd;
-	int		 fd;			/* current segment, -1 none */
-	char		 path[PATH_MAX];
-	off_t		 end;			/* logical end of fd */
+	struct zklog	 log;			/* DIR/zk: libzk/seg.c */
 	long long	 segsize;
-	int		 noprealloc;		/* preallocation failed on fd */
-	int64_t		 last;			/* last durable zxid */
 	struct zkbuf	 rec;			/* framed records of the batch */
 	struct zkbuf	 fwd;			/* the batch for zk-tree */
 	struct zkbuf	 tmp;
@@ -140,21 +93,13 @@ static int	 truncate_log(const char *, int64_t);
 static int64_t	 zxidarg(const char *, const char *);
 static void	 toolsdir(const char *, char *, size_t);
 static void	 listsegs(const char *, struct segs *);
-static int	 walk(struct segs *, struct walk *);
-static int	 scanseg(struct segs *, struct walk *, const unsigned char *,
-		    size_t);
-static int	 bad(struct walk *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static int	 zerolen(const unsigned char *, size_t, size_t);
-static int	 validat(const unsigned char *, size_t, size_t);
-static int	 findvalid(const unsigned char *, size_t, size_t);
-static int	 linezxid(const char *, size_t, int64_t *);
+static int	 walk(struct segs *, struct zkscan *);
 static void	 opendir_zk(const char *);
-static void	 recover(struct segs *, struct walk *, int64_t, int);
-static void	 printline(struct walk *, const char *, size_t, int64_t);
-static void	 dumpline(struct walk *, const char *, size_t, int64_t);
-static void	 replayline(struct walk *, const char *, size_t, int64_t);
-static void	 cutline(struct walk *, const char *, size_t, int64_t);
+static void	 recover(struct segs *, struct zkscan *, int64_t, int);
+static void	 allocwarn(void);
+static int	 printline(struct zkscan *, const char *, size_t, int64_t);
+static int	 dumpline(struct zkscan *, const char *, size_t, int64_t);
+static int	 replayline(struct zkscan *, const char *, size_t, int64_t);
 static void	 writeall(int, const void *, size_t);
 static void	 onaccept(struct zkloop *, int, void *);
 static void	 onread(struct zkconn *);
@@ -164,13 +109,9 @@ static void	 take(struct client *, char *, size_t);
 static int	 istxn(const char *, size_t);
 static const char *field(const char *, size_t, const char *, size_t *);
 static void	 commit(void);
-static int	 append(void);
-static int	 newseg(int64_t);
-static void	 cutback(off_t);
-static int	 prealloc(int, off_t);
 static void	 backpressure(void);
 static void	 faultinit(void);
-static int	 faulty(int, long *);
+static int	 faulty(void *, int);
 
 static void
 usage(void)
@@ -201,7 +142,7 @@ serve(int argc, char *argv[])
 {
 	struct zkcfg	 cfg;
 	struct segs	 segs = { NULL, 0 };
-	struct walk	 w;
+	struct zkscan	 w;
 	struct zkbuf	 early;
 	struct zkloop	*lp;
 	char		 errbuf[1200], sock[PATH_MAX];
@@ -239,7 +180,7 @@ serve(int argc, char *argv[])
 	fst.at = zk_mono_ms();		/* the first report a second in */
 
 	opendir_zk(cfg.dataLogDir);
-	listsegs(L.dir, &segs);
+	listsegs(L.log.dir, &segs);
 
 	if (snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
 	    (int)sizeof(sock))
@@ -267,14 +208,14 @@ serve(int argc, char *argv[])
 	    zkloop_listen(lp, lfd, onaccept, NULL) == -1)
 		err(EX_OSERR, "loop");
 	zkl_begin(&L.tree->out, "ready");
-	zkl_putx(&L.tree->out, "zxid", L.last);
+	zkl_putx(&L.tree->out, "zxid", L.log.last);
 	zkl_end(&L.tree->out);
 	if (ZKBUF_LEN(&early) > 0) {
 		zkbuf_add(&L.tree->in, ZKBUF_DATA(&early), ZKBUF_LEN(&early));
 		onread(L.tree);
 	}
 	zkbuf_free(&early);
-	zk_dbg("serving, last zxid 0x%" PRIx64, L.last);
+	zk_dbg("serving, last zxid 0x%" PRIx64, L.log.last);
 
 	for (;;) {
 		if (zkloop_run(lp, -1) == -1)
@@ -341,7 +282,7 @@ tool(int argc, char *argv[])
 		{ NULL,			0,		   NULL, 0 }
 	};
 	struct segs	 segs = { NULL, 0 };
-	struct walk	 w;
+	struct zkscan	 w;
 	static char	 obuf[1 << 16];
 	const char	*cmd = argv[0];
 	char		 dir[PATH_MAX];
@@ -417,19 +358,19 @@ tool(int argc, char *argv[])
 	r = walk(&segs, &w);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EX_IOERR, "stdout");
-	if (r == WALK_GAP)
+	if (r == ZKSEG_GAP)
 		errx(EX_DATAERR, "%s: no zxid 0x%" PRIx64 " after 0x%" PRIx64
 		    ": the log goes on at 0x%" PRIx64, dir, w.floor + 1,
 		    w.floor, w.gapz);
-	if (r == WALK_BAD)
+	if (r == ZKSEG_BAD)
 		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    segs.v[w.seg].path, (long long)w.off, w.why);
+		    w.path, (long long)w.off, w.why);
 	if (w.torn && strcmp(cmd, "verify") == 0)
 		errx(EX_DATAERR, "%s: bad record at offset %lld (a torn tail)",
-		    segs.v[segs.n - 1].path, (long long)w.off);
+		    w.path, (long long)w.off);
 	if (w.torn)
 		warnx("%s: torn tail at offset %lld ignored",
-		    segs.v[segs.n - 1].path, (long long)w.off);
+		    w.path, (long long)w.off);
 	if (strcmp(cmd, "last") == 0)
 		printf("0x%" PRIx64 "\n", w.last);
 	if (fflush(stdout) == EOF || ferror(stdout))
@@ -454,13 +395,6 @@ zxidarg(const char *opt, const char *s)
 	return (int64_t)v;
 }
 
-struct cut {
-	int64_t		 to;
-	size_t		 seg;		/* the record <= to that ends last */
-	off_t		 off;		/* ... and where it ends */
-	int		 found;
-};
-
 /*
  * Cut every record after zxid to: later segments go, the one holding
  * the cut is truncated there.  Damage before the cut is refused.
@@ -468,61 +402,23 @@ struct cut {
 static int
 truncate_log(const char *dir, int64_t to)
 {
-	struct segs	 segs = { NULL, 0 };
-	struct walk	 w;
-	struct cut	 c;
-	size_t		 i, keep;
-	int		 dfd, fd, r;
+	struct zklog	 lg;
+	struct zkscan	 w;
+	int		 r;
 
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err(EX_NOINPUT, "%s", dir);
-	if (flock(dfd, LOCK_EX | LOCK_NB) == -1) {
+	if (zklog_open(&lg, dir, 0) == -1) {
 		if (errno == EWOULDBLOCK)
 			errx(EX_TEMPFAIL, "%s: in use by zk-log serve", dir);
-		err(EX_OSERR, "%s: flock", dir);
+		err(errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT : EX_OSERR,
+		    "%s", dir);
 	}
-	listsegs(dir, &segs);
-	memset(&w, 0, sizeof(w));
-	memset(&c, 0, sizeof(c));
-	c.to = to;
-	w.fn = cutline;
-	w.arg = &c;
-	r = walk(&segs, &w);
-	if (r == WALK_BAD && w.last < to)
+	if ((r = zklog_truncate(&lg, to, &w)) == -1)
+		err(EX_IOERR, "%s", w.path);
+	if (r == ZKSEG_BAD)
 		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    segs.v[w.seg].path, (long long)w.off, w.why);
-	if (w.last <= to && r == WALK_OK && !w.torn)
-		goto done;		/* nothing after it */
-	keep = c.found ? c.seg + 1 : 0;
-	for (i = segs.n; i > keep; i--)
-		if (unlink(segs.v[i - 1].path) == -1)
-			err(EX_IOERR, "%s", segs.v[i - 1].path);
-	if (fsync(dfd) == -1)
-		err(EX_IOERR, "%s", dir);
-	if (c.found) {
-		if ((fd = open(segs.v[c.seg].path, O_RDWR | O_CLOEXEC)) ==
-		    -1 || ftruncate(fd, c.off) == -1 || fsync(fd) == -1)
-			err(EX_IOERR, "%s", segs.v[c.seg].path);
-		close(fd);
-	}
-done:
-	close(dfd);
-	free(segs.v);
+		    w.path, (long long)w.off, w.why);
+	zklog_close(&lg);
 	return 0;
-}
-
-static void
-cutline(struct walk *w, const char *line, size_t len, int64_t z)
-{
-	struct cut	*c = w->arg;
-
-	(void)line;
-	(void)len;
-	if (z <= c->to) {
-		c->seg = w->seg;
-		c->off = w->off;
-		c->found = 1;
-	}
 }
 
 /* DIR/zk if it is there, else DIR itself (a copy of the zk directory). */
@@ -541,297 +437,54 @@ toolsdir(const char *arg, char *dir, size_t len)
 		strlcpy(dir, arg, len);
 }
 
-static int
-segcmp(const void *a, const void *b)
-{
-	const struct seg	*x = a, *y = b;
-
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
 /* The segments of dir in zxid order. */
 static void
 listsegs(const char *dir, struct segs *s)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct seg	*v;
-	char		*end;
-	size_t		 cap = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		err(EX_NOINPUT, "%s", dir);
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "log.", 4) != 0 ||
-		    strlen(de->d_name) != 20 ||
-		    strspn(de->d_name + 4, "0123456789abcdef") != 16)
-			continue;
-		if (s->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
-				err(EX_OSERR, NULL);
-			s->v = v;
-		}
-		if ((size_t)snprintf(s->v[s->n].path, sizeof(s->v[s->n].path),
-		    "%s/%s", dir, de->d_name) >= sizeof(s->v[s->n].path))
-			errx(EX_NOINPUT, "%s: path too long", dir);
-		s->v[s->n].first = (int64_t)strtoull(de->d_name + 4, &end, 16);
-		s->n++;
-	}
-	if (errno != 0)
-		err(EX_IOERR, "%s", dir);
-	closedir(d);
-	if (s->n > 0)
-		qsort(s->v, s->n, sizeof(*s->v), segcmp);
+	if (zkseg_list(dir, &s->v, &s->n) == -1)
+		err(errno == ENOMEM ? EX_OSERR : errno == EIO ? EX_IOERR :
+		    EX_NOINPUT, "%s", dir);
 }
 
-/*
- * Walk every segment, each mapped whole.  WALK_BAD: w->seg and w->off
- * say where, w->why what.  Otherwise w->off is the logical end of the
- * last segment and w->torn says whether a torn tail starts there.
- */
+/* zkseg_walk, or die naming the segment that could not be read. */
 static int
-walk(struct segs *s, struct walk *w)
+walk(struct segs *s, struct zkscan *w)
 {
-	struct stat	 st;
-	void		*m;
-	size_t		 len;
-	int		 fd, r;
+	int	 r;
 
-	w->off = 0;
-	w->torn = 0;
-	for (w->seg = 0; w->seg < s->n; w->seg++) {
-		const char *path = s->v[w->seg].path;
-
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-		    fstat(fd, &st) == -1)
-			err(EX_IOERR, "%s", path);
-		len = (size_t)st.st_size;
-		m = NULL;
-		if (len > 0 && (m = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
-		    MAP_POPULATE, fd, 0)) == MAP_FAILED)
-			err(EX_IOERR, "%s: mmap", path);
-		close(fd);
-		if (m != NULL)
-			(void)madvise(m, len, MADV_SEQUENTIAL);
-		r = scanseg(s, w, m, len);
-		if (m != NULL && munmap(m, len) == -1)
-			err(EX_OSERR, "%s: munmap", path);
-		if (r != WALK_OK)
-			return r;
-	}
-	if (w->seg > 0)
-		w->seg--;
-	return WALK_OK;
-}
-
-static int
-bad(struct walk *w, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(w->whybuf, sizeof(w->whybuf), fmt, ap);
-	va_end(ap);
-	w->why = w->whybuf;
-	return WALK_BAD;
-}
-
-static uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-putbe32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-/* Do the length bytes at p (as many as there are) say zero? */
-static int
-zerolen(const unsigned char *b, size_t p, size_t size)
-{
-	size_t	 i;
-
-	for (i = p; i < size && i < p + 4; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
-/*
- * One segment: hand each good record to w->fn.  A record that does not
- * check out is a torn tail when it is in the last segment and no whole
- * record follows it; anything else is damage.  A whole record whose
- * zxid does not follow on is damage too: no crash writes one.
- */
-static int
-scanseg(struct segs *s, struct walk *w, const unsigned char *b, size_t size)
-{
-	const char	*buf = (const char *)b;
-	int64_t		 first = s->v[w->seg].first, z;
-	size_t		 p = 0, len;
-	int		 islast = w->seg == s->n - 1;
-
-	for (;;) {
-		w->off = (off_t)p;
-		if (p == size || zerolen(b, p, size)) {
-			/* zeros (preallocated) or end of file */
-			if (findvalid(b, p, size))
-				return bad(w, "a whole record after the end");
-			return WALK_OK;
-		}
-		if (!validat(b, p, size)) {
-			if (islast && !findvalid(b, p + 1, size)) {
-				w->torn = 1;
-				return WALK_OK;
-			}
-			return bad(w, "bad length or checksum");
-		}
-		len = be32(b + p);
-		if (linezxid(buf + p + HDRLEN, len, &z) == -1 || z <= 0)
-			return bad(w, "no zxid");
-		if (p == 0 && z != first)
-			return bad(w, "zxid 0x%" PRIx64 " in log.%016" PRIx64,
-			    z, (uint64_t)first);
-		if (p > 0 && z != w->last + 1)
-			return bad(w, "zxid 0x%" PRIx64 " after 0x%" PRIx64,
-			    z, w->last);
-		if (p == 0 && w->last != 0 && z <= w->last)
-			return bad(w, "zxid 0x%" PRIx64 " after 0x%" PRIx64,
-			    z, w->last);
-		if (p == 0 && w->last != 0 && z != w->last + 1 &&
-		    z - 1 > w->floor)
-			return bad(w, "zxids 0x%" PRIx64 " to 0x%" PRIx64
-			    " are missing", w->last + 1, z - 1);
-		if (z > w->floor) {
-			if (w->ndeliv == 0 && w->strict && z != w->floor + 1) {
-				w->gapz = z;
-				return WALK_GAP;
-			}
-			w->off = (off_t)(p + HDRLEN + len);
-			if (w->fn != NULL)
-				w->fn(w, buf + p + HDRLEN, len, z);
-			w->ndeliv++;
-		}
-		w->last = z;
-		w->nrec++;
-		p += HDRLEN + len;
-	}
-}
-
-/* A whole record with a good checksum at p? */
-static int
-validat(const unsigned char *b, size_t p, size_t size)
-{
-	uint32_t	 len;
-
-	if (size - p < HDRLEN)
-		return 0;
-	len = be32(b + p);
-	if (len < 2 || len > size - p - HDRLEN || b[p + HDRLEN + len - 1] !=
-	    '\n')
-		return 0;
-	return zk_crc32c(0, b + p + HDRLEN, len) == be32(b + p + 4);
-}
-
-static uint64_t
-load64(const unsigned char *p)
-{
-	uint64_t	 v;
-
-	memcpy(&v, p, sizeof(v));	/* any alignment; one load */
-	return v;
-}
-
-/* Is there a whole record anywhere from p on?  Runs of zeros are skipped
- * a word at a time: preallocated space is mostly zeros. */
-static int
-findvalid(const unsigned char *b, size_t p, size_t size)
-{
-	size_t	 q;
-
-	while (p + HDRLEN < size) {
-		for (q = p; q < size && b[q] == 0 && (q & 7) != 0; q++)
-			;
-		while (q + 32 <= size && (load64(b + q) | load64(b + q + 8) |
-		    load64(b + q + 16) | load64(b + q + 24)) == 0)
-			q += 32;
-		while (q < size && b[q] == 0)
-			q++;
-		if (q == size)
-			return 0;
-		/* a nonzero length has a nonzero byte in p..p+3 */
-		if (q > p + 3)
-			p = q - 3;
-		if (validat(b, p, size))
-			return 1;
-		p++;
-	}
-	return 0;
-}
-
-/* The zxid of a stored line: "verb zxid=0x... ..." */
-static int
-linezxid(const char *line, size_t len, int64_t *z)
-{
-	const char	*p, *e = line + len;
-	uint64_t	 v = 0;
-	int		 n = 0;
-
-	if ((p = memchr(line, ' ', len)) == NULL || e - p < 9 ||
-	    memcmp(p, " zxid=0x", 8) != 0)
-		return -1;
-	for (p += 8; p < e && n < 17; p++, n++) {
-		if (*p >= '0' && *p <= '9')
-			v = v << 4 | (uint64_t)(*p - '0');
-		else if (*p >= 'a' && *p <= 'f')
-			v = v << 4 | (uint64_t)(*p - 'a' + 10);
-		else
-			break;
-	}
-	if (n == 0 || n > 16 || p == e || (*p != ' ' && *p != '\n') ||
-	    v > INT64_MAX)
-		return -1;
-	*z = (int64_t)v;
-	return 0;
+	if ((r = zkseg_walk(s->v, s->n, w)) == -1)
+		err(EX_IOERR, "%s", w->path);
+	return r;
 }
 
 /* Make and lock DIR/zk. */
 static void
 opendir_zk(const char *datalogdir)
 {
+	char	 dir[PATH_MAX];
 	int	 made = 0, pfd;
 
 	if (mkdir(datalogdir, 0755) == -1 && errno != EEXIST)
 		err(EX_CANTCREAT, "%s", datalogdir);
-	if ((size_t)snprintf(L.dir, sizeof(L.dir), "%s/zk", datalogdir) >=
-	    sizeof(L.dir))
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/zk", datalogdir) >=
+	    sizeof(dir) || strlen(dir) >= sizeof(L.log.dir))
 		errx(EX_CONFIG, "%s: path too long", datalogdir);
-	if (mkdir(L.dir, 0755) == 0)
+	if (mkdir(dir, 0755) == 0)
 		made = 1;
 	else if (errno != EEXIST)
-		err(EX_CANTCREAT, "%s", L.dir);
-	if ((L.dirfd = open(L.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err(EX_NOINPUT, "%s", L.dir);
-	if (flock(L.dirfd, LOCK_EX | LOCK_NB) == -1) {
+		err(EX_CANTCREAT, "%s", dir);
+	if (zklog_open(&L.log, dir, L.segsize) == -1) {
 		if (errno == EWOULDBLOCK)
-			errx(EX_TEMPFAIL, "%s: in use by another zk-log", L.dir);
-		err(EX_OSERR, "%s: flock", L.dir);
+			errx(EX_TEMPFAIL, "%s: in use by another zk-log", dir);
+		err(EX_NOINPUT, "%s", dir);
 	}
+	L.log.fault = faulty;
 	if (made) {
 		if ((pfd = open(datalogdir, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC)) == -1 || fsync(pfd) == -1)
 			err(EX_IOERR, "%s", datalogdir);
 		close(pfd);
 	}
-	L.fd = -1;
 }
 
 /*
@@ -840,70 +493,67 @@ opendir_zk(const char *datalogdir)
  * node (zk-tree never hears ready, so nothing is served).
  */
 static void
-recover(struct segs *s, struct walk *w, int64_t loaded, int treefd)
+recover(struct segs *s, struct zkscan *w, int64_t loaded, int treefd)
 {
 	struct replaying r;
-	struct stat	 st;
-	size_t		 lastseg;
+	struct zkseg	*last;
 	int		 rc;
 
 	memset(&r, 0, sizeof(r));
 	r.fd = treefd;
 	w->arg = &r;
 	rc = walk(s, w);
-	if (rc == WALK_BAD)
+	if (rc == ZKSEG_BAD)
 		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    s->v[w->seg].path, (long long)w->off, w->why);
-	if (rc == WALK_GAP)
+		    w->path, (long long)w->off, w->why);
+	if (rc == ZKSEG_GAP)
 		errx(EX_DATAERR, "%s: the snapshot is at 0x%" PRIx64 " but the "
 		    "log goes on at 0x%" PRIx64 ": zxids are missing",
-		    L.dir, loaded, w->gapz);
+		    L.log.dir, loaded, w->gapz);
 	if (r.b.err)
 		errc(EX_OSERR, r.b.err, "replay");
 	writeall(treefd, ZKBUF_DATA(&r.b), ZKBUF_LEN(&r.b));
 	zkbuf_free(&r.b);
 	zk_dbg("replayed %zu of %zu records", w->ndeliv, w->nrec);
-	L.last = w->last;
-	if (s->n == 0)
-		goto ahead;
-	lastseg = s->n - 1;
-	strlcpy(L.path, s->v[lastseg].path, sizeof(L.path));
-	if ((L.fd = open(L.path, O_RDWR | O_CLOEXEC)) == -1)
-		err(EX_IOERR, "%s", L.path);
-	if (w->torn) {
-		warnx("%s: torn tail at offset %lld cut off", L.path,
-		    (long long)w->off);
-		if (ftruncate(L.fd, w->off) == -1 || fdatasync(L.fd) == -1)
-			err(EX_IOERR, "%s", L.path);
+	L.log.last = w->last;
+	if (s->n > 0) {
+		last = &s->v[s->n - 1];
+		if (w->torn)
+			warnx("%s: torn tail at offset %lld cut off",
+			    last->path, (long long)w->off);
+		if (zklog_resume(&L.log, last->path, last->first, w->off,
+		    w->torn, w->last) == -1)
+			err(EX_IOERR, "%s%s%s", last->path, L.log.dead ?
+			    ": " : "", L.log.dead ? L.log.deadwhy : "");
+		allocwarn();
 	}
-	if (fstat(L.fd, &st) == -1)
-		err(EX_IOERR, "%s", L.path);
-	L.end = w->off;
-	if (st.st_size < L.segsize && prealloc(L.fd, L.end) == -1)
-		L.noprealloc = 1;
-ahead:
-	if (loaded > L.last) {
+	if (loaded > L.log.last) {
 		/* restored from a snapshot, or the log lost its end */
-		if (L.last != 0)
+		if (L.log.last != 0)
 			warnx("%s: the log ends at 0x%" PRIx64 ", before the "
 			    "snapshot's 0x%" PRIx64 ": going on from there",
-			    L.dir, L.last, loaded);
-		if (L.fd != -1 && L.end == 0 &&
-		    s->v[s->n - 1].first != loaded + 1 &&
-		    unlink(L.path) == -1)
-			err(EX_IOERR, "%s", L.path);
-		if (L.fd != -1 && (L.end > 0 ||
-		    s->v[s->n - 1].first != loaded + 1)) {
-			close(L.fd);
-			L.fd = -1;	/* the next batch starts a segment */
-		}
-		L.last = loaded;
+			    L.log.dir, L.log.last, loaded);
+		/* the next batch starts a segment */
+		if (zklog_skip(&L.log, loaded) == -1)
+			err(EX_IOERR, "%s", L.log.path);
 	}
-	L.next = L.last + 1;
+	L.next = L.log.last + 1;
 }
 
+/* Say once that segments cannot be preallocated (a full disk). */
 static void
-replayline(struct walk *w, const char *line, size_t len, int64_t z)
+allocwarn(void)
+{
+	static int	 warned;
+
+	if (L.log.allocerr == 0 || warned)
+		return;
+	warnc(L.log.allocerr, "%s: preallocate", L.log.dir);
+	warned = 1;
+}
+
+static int
+replayline(struct zkscan *w, const char *line, size_t len, int64_t z)
 {
 	struct replaying	*r = w->arg;
 
@@ -915,20 +565,22 @@ replayline(struct walk *w, const char *line, size_t len, int64_t z)
 		writeall(r->fd, ZKBUF_DATA(&r->b), ZKBUF_LEN(&r->b));
 		zkbuf_reset(&r->b);
 	}
+	return 0;
 }
 
-static void
-printline(struct walk *w, const char *line, size_t len, int64_t z)
+static int
+printline(struct zkscan *w, const char *line, size_t len, int64_t z)
 {
 	(void)w;
 	(void)z;
 	if (fwrite(line, 1, len, stdout) != len)
 		err(EX_IOERR, "stdout");
+	return 0;
 }
 
 /* dump with filters: every one given must match. */
-static void
-dumpline(struct walk *w, const char *line, size_t len, int64_t z)
+static int
+dumpline(struct zkscan *w, const char *line, size_t len, int64_t z)
 {
 	const char	*v, *p, *e = line + len;
 	char		*end;
@@ -936,12 +588,12 @@ dumpline(struct walk *w, const char *line, size_t len, int64_t z)
 	int		 hit;
 
 	if (z < F.from || z > F.to)
-		return;
+		return 0;
 	if (F.hassession) {
 		if ((v = field(line, len - 1, "session", &n)) == NULL ||
 		    (int64_t)strtoull(v, &end, 0) != F.session ||
 		    end != v + n)
-			return;
+			return 0;
 	}
 	if (F.prefix != NULL) {
 		/* any path= field: a multi matches if one sub-op does */
@@ -950,9 +602,9 @@ dumpline(struct walk *w, const char *line, size_t len, int64_t z)
 			hit = (size_t)(e - p - 6) >= F.prefixlen &&
 			    memcmp(p + 6, F.prefix, F.prefixlen) == 0;
 		if (!hit)
-			return;
+			return 0;
 	}
-	printline(w, line, len, z);
+	return printline(w, line, len, z);
 }
 
 /* Blocking write of everything (before the loop runs). */
@@ -1035,8 +687,6 @@ take(struct client *cl, char *line, size_t len)
 {
 	const char	*v, *sp;
 	size_t		 vlen, n;
-	uint32_t	 crc;
-	unsigned char	 hdr[HDRLEN];
 
 	while (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -1067,11 +717,7 @@ take(struct client *cl, char *line, size_t len)
 		errc(EX_OSERR, L.tmp.err, "batch");
 	L.next++;
 	n = ZKBUF_LEN(&L.tmp);
-	crc = zk_crc32c(0, ZKBUF_DATA(&L.tmp), n);
-	putbe32(hdr, (uint32_t)n);
-	putbe32(hdr + 4, crc);
-	zkbuf_add(&L.rec, hdr, sizeof(hdr));
-	zkbuf_add(&L.rec, ZKBUF_DATA(&L.tmp), n);
+	zkseg_frame(&L.rec, ZKBUF_DATA(&L.tmp), n);
 	zkbuf_add(&L.fwd, ZKBUF_DATA(&L.tmp), n);
 
 	/* what its client hears if the batch cannot be stored */
@@ -1120,15 +766,6 @@ field(const char *line, size_t len, const char *key, size_t *vlen)
 }
 
 /* The group commit: store the batch, then forward it (or its failures). */
-static int64_t
-usecs(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 fsynced(int64_t us)
 {
@@ -1187,17 +824,23 @@ commit(void)
 		errx(EX_OSERR, "batch: out of memory");
 	if (ZKBUF_LEN(&L.rec) == 0)
 		return;
-	stored = append() == 0;
+	stored = zklog_append(&L.log, ZKBUF_DATA(&L.rec), ZKBUF_LEN(&L.rec),
+	    L.first, L.next - 1) == 0;
+	if (!stored && L.log.dead)
+		errc(EX_IOERR, L.log.dead, "%s: %s", L.log.fd != -1 ?
+		    L.log.path : L.log.dir, L.log.deadwhy);
 	if (stored) {
+		fsynced(L.log.syncus);
 		zkbuf_add(&L.tree->out, ZKBUF_DATA(&L.fwd), ZKBUF_LEN(&L.fwd));
 		if (L.tree->out.err)
 			errc(EX_OSERR, L.tree->out.err, "tree connection");
 		fsyncreport();
 	} else {
-		warn("%s: %" PRIu64 " txns not stored", L.fd != -1 ? L.path :
-		    L.dir, (uint64_t)(L.next - L.first));
+		warn("%s: %" PRIu64 " txns not stored", L.log.fd != -1 ?
+		    L.log.path : L.log.dir, (uint64_t)(L.next - L.first));
 		L.next = L.first;
 	}
+	allocwarn();
 	LIST_FOREACH(cl, &L.clients, entry) {
 		if (cl->fail.err)
 			errx(EX_OSERR, "batch: out of memory");
@@ -1208,133 +851,6 @@ commit(void)
 	}
 	zkbuf_reset(&L.rec);
 	zkbuf_reset(&L.fwd);
-}
-
-/* Append and fdatasync the batch's records; -1 with errno, nothing kept. */
-static int
-append(void)
-{
-	const char	*p = ZKBUF_DATA(&L.rec);
-	size_t		 len = ZKBUF_LEN(&L.rec), done = 0, n;
-	ssize_t		 w;
-	int64_t		 t0;
-	int		 e;
-
-	if ((L.fd == -1 || (L.end > 0 && L.end + (off_t)len > L.segsize)) &&
-	    newseg(L.first) == -1)
-		return -1;
-	while (done < len) {
-		n = len - done;
-		if (faulty('w', &L.nwrite)) {
-			n = n / 2;
-			if (n > 0 && pwrite(L.fd, p + done, n, L.end +
-			    (off_t)done) > 0)
-				done += n;
-			errno = ENOSPC;
-			goto bad;
-		}
-		if ((w = pwrite(L.fd, p + done, n, L.end + (off_t)done)) ==
-		    -1) {
-			if (errno == EINTR)
-				continue;
-			goto bad;
-		}
-		done += (size_t)w;
-	}
-	if (faulty('s', &L.nsync)) {
-		errno = EIO;
-		goto bad;
-	}
-	t0 = usecs();
-	if (fdatasync(L.fd) == -1)
-		goto bad;
-	fsynced(usecs() - t0);
-	L.end += (off_t)len;
-	L.last = L.next - 1;
-	return 0;
-bad:
-	e = errno;
-	cutback(L.end);
-	errno = e;
-	return -1;
-}
-
-/*
- * Start log.<first> and make its name durable.  When it cannot be
- * preallocated (a full disk) it starts empty and grows as it is written:
- * the writes themselves then fail while there is no room.
- */
-static int
-newseg(int64_t first)
-{
-	char	 path[PATH_MAX];
-	int	 fd, e;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/log.%016" PRIx64, L.dir,
-	    (uint64_t)first) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) ==
-	    -1)
-		return -1;
-	L.noprealloc = 0;
-	if (prealloc(fd, 0) == -1)
-		L.noprealloc = 1;
-	errno = 0;
-	if (faulty('s', &L.nsync) || fsync(L.dirfd) == -1) {
-		e = errno ? errno : EIO;
-		close(fd);
-		unlink(path);
-		fsync(L.dirfd);
-		errno = e;
-		return -1;
-	}
-	if (L.fd != -1)
-		close(L.fd);
-	L.fd = fd;
-	L.end = 0;
-	strlcpy(L.path, path, sizeof(L.path));
-	zk_dbg("new segment %s", path);
-	return 0;
-}
-
-/* Forget whatever a failed append left after off. */
-static void
-cutback(off_t off)
-{
-	if (ftruncate(L.fd, off) == -1)
-		err(EX_IOERR, "%s: truncate after a failed append", L.path);
-	if (!L.noprealloc && prealloc(L.fd, off) == -1)
-		L.noprealloc = 1;
-	if (fdatasync(L.fd) == -1)
-		warn("%s: fdatasync", L.path);
-}
-
-/*
- * Zeros to the segment size.  On failure (no room) what it took is
- * given back and -1 returned: it only costs speed.
- */
-static int
-prealloc(int fd, off_t from)
-{
-	static int	 warned;
-	int		 e;
-
-	if (from >= L.segsize)
-		return 0;
-	if (faulty('a', &L.nalloc))
-		e = ENOSPC;
-	else
-		e = posix_fallocate(fd, from, L.segsize - from);
-	if (e == 0)
-		return 0;
-	if (!warned)
-		warnc(e, "%s: preallocate", L.dir);
-	warned = 1;
-	if (ftruncate(fd, from) == -1)
-		err(EX_IOERR, "%s: truncate after preallocation", L.dir);
-	return -1;
 }
 
 /* Stop reading requests while zk-tree is far behind. */
@@ -1377,9 +893,14 @@ faultinit(void)
 		errx(EX_USAGE, "ZK_LOG_FAULT=%s: count is %s", s, errstr);
 }
 
+/* The fault hook of L.log: what is ZKLOG_FWRITE, FSYNC or FALLOC. */
 static int
-faulty(int what, long *count)
+faulty(void *arg, int what)
 {
+	long	*count = what == 'w' ? &L.nwrite : what == 's' ? &L.nsync :
+		    &L.nalloc;
+
+	(void)arg;
 	if (L.fault == 0 || L.fault != what)
 		return 0;
 	(*count)++;

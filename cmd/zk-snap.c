@@ -9,7 +9,6 @@
  * See zk-snap(1).
  */
 #include <sys/types.h>
-#include <sys/endian.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
@@ -359,56 +358,6 @@ cmd_restore(int argc, char *argv[])
 	return 0;
 }
 
-/* log.<16 hex> segments in zdir, oldest first */
-static int
-segcmp(const void *a, const void *b)
-{
-	const struct zksnapent	*x = a, *y = b;
-
-	return x->zxid < y->zxid ? -1 : x->zxid > y->zxid;
-}
-
-static struct zksnapent *
-segments(const char *zdir, size_t *n)
-{
-	struct zksnapent	*v = NULL;
-	struct dirent		*de;
-	DIR			*d;
-	size_t			 cap = 0;
-	char			*end;
-	uint64_t		 z;
-
-	*n = 0;
-	if ((d = opendir(zdir)) == NULL) {
-		if (errno == ENOENT)
-			return NULL;
-		err(EX_IOERR, "%s", zdir);
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "log.", 4) != 0 ||
-		    strlen(de->d_name) != 4 + 16)
-			continue;
-		errno = 0;
-		z = strtoull(de->d_name + 4, &end, 16);
-		if (errno != 0 || *end != '\0')
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((v = reallocarray(v, cap, sizeof(*v))) == NULL)
-				err(EX_OSERR, NULL);
-		}
-		v[*n].zxid = (int64_t)z;
-		if ((size_t)snprintf(v[*n].path, sizeof(v[*n].path), "%s/%s",
-		    zdir, de->d_name) >= sizeof(v[*n].path))
-			errx(EX_USAGE, "%s: name too long", zdir);
-		(*n)++;
-	}
-	closedir(d);
-	if (*n > 0)
-		qsort(v, *n, sizeof(*v), segcmp);
-	return v;
-}
-
 /*
  * autopurge: keep the newest COUNT snapshots and every log segment a
  * kept snapshot may need.  A segment goes only when the next one
@@ -417,7 +366,8 @@ segments(const char *zdir, size_t *n)
 static int
 cmd_purge(int argc, char *argv[])
 {
-	struct zksnapent	*snaps, *segs;
+	struct zksnapent	*snaps;
+	struct zkseg		*segs;
 	const char		*errstr, *logdir;
 	char			 zdir[PATH_MAX], ldir[PATH_MAX];
 	size_t			 nsnap, nseg, i;
@@ -464,9 +414,10 @@ cmd_purge(int argc, char *argv[])
 		printf("removed %s\n", snaps[i].path);
 		gone++;
 	}
-	segs = segments(ldir, &nseg);
+	if (zkseg_list(ldir, &segs, &nseg) == -1 && errno != ENOENT)
+		err(EX_IOERR, "%s", ldir);
 	for (i = 0; i + 1 < nseg; i++) {
-		if (segs[i + 1].zxid > snaps[nsnap - (size_t)keep].zxid + 1)
+		if (segs[i + 1].first > snaps[nsnap - (size_t)keep].zxid + 1)
 			break;
 		if (unlink(segs[i].path) == -1)
 			err(EX_IOERR, "%s", segs[i].path);
@@ -1224,9 +1175,9 @@ impsnap(const char *file, int64_t zxid)
 }
 
 struct apout {
-	int		 fd;
+	struct zklog	 log;		/* stage/zk */
 	int64_t		 first, next, n, noops;
-	char		 path[PATH_MAX];
+	int64_t		 chunk;		/* zxid of the first record in rec */
 	struct zkbuf	 rec, f, sf;
 };
 
@@ -1360,21 +1311,13 @@ outwrite(struct apout *o, int all)
 {
 	const char	*p = ZKBUF_DATA(&o->rec);
 	size_t		 n = ZKBUF_LEN(&o->rec);
-	ssize_t		 w;
 
 	if (o->rec.err)
 		errc(EX_OSERR, o->rec.err, NULL);
 	if (n < (all ? 1 : 1 << 20))
 		return;
-	while (n > 0) {
-		if ((w = write(o->fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EX_IOERR, "%s", o->path);
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (zklog_append(&o->log, p, n, o->chunk, o->next - 1) == -1)
+		err(EX_IOERR, "%s", o->log.fd != -1 ? o->log.path : stagezk);
 	zkbuf_reset(&o->rec);
 }
 
@@ -1384,9 +1327,8 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
     int type)
 {
 	const char	*verb = NULL;
-	unsigned char	 hdr[8];
+	unsigned char	 hdr[ZKSEG_HDRLEN];
 	size_t		 start, len;
-	uint32_t	 crc;
 	char		 pw[33];
 
 	zkbuf_reset(&o->f);
@@ -1418,6 +1360,8 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
 		zkl_putd(&o->f, "version", -1);
 		o->noops++;
 	}
+	if (ZKBUF_LEN(&o->rec) == 0)
+		o->chunk = o->next;
 	start = o->rec.len;
 	zkbuf_add(&o->rec, hdr, sizeof(hdr));
 	zkl_begin(&o->rec, verb);
@@ -1431,9 +1375,7 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
 	if (o->rec.err || o->f.err)
 		errc(EX_OSERR, ENOMEM, NULL);
 	len = o->rec.len - start - sizeof(hdr);
-	crc = zk_crc32c(0, o->rec.p + start + sizeof(hdr), len);
-	be32enc(o->rec.p + start, (uint32_t)len);
-	be32enc(o->rec.p + start + 4, crc);
+	zkseg_header(o->rec.p + start, o->rec.p + start + sizeof(hdr), len);
 	o->n++;
 	o->next++;
 	outwrite(o, 0);
@@ -1505,16 +1447,8 @@ implog(struct apout *o, const char *file, int last)
 			    "(zk's log has no holes)", file, (uint64_t)zxid,
 			    at, (uint64_t)o->next);
 		}
-		if (o->fd == -1) {
+		if (o->n == 0)
 			o->first = zxid;
-			if ((size_t)snprintf(o->path, sizeof(o->path),
-			    "%s/log.%016" PRIx64, stagezk, (uint64_t)zxid) >=
-			    sizeof(o->path))
-				errx(EX_USAGE, "%s: name too long", stagezk);
-			if ((o->fd = open(o->path, O_WRONLY | O_CREAT |
-			    O_EXCL | O_CLOEXEC, 0644)) == -1)
-				err(EX_CANTCREAT, "%s", o->path);
-		}
 		imptxn(o, &t, session, time, type);
 	}
 	apunmap(&c);
@@ -1608,7 +1542,8 @@ zkimport(const char *src, const char *dst)
 		impsnap(snaps[nsnap - 1].path, zxid);
 	}
 	memset(&o, 0, sizeof(o));
-	o.fd = -1;
+	if (zklog_open(&o.log, stagezk, 0) == -1)
+		err(EX_CANTCREAT, "%s", stagezk);
 	o.next = zxid + 1;
 	/* from the newest log that starts at or before the snapshot */
 	for (first = 0, i = 0; i < nlog; i++)
@@ -1616,15 +1551,14 @@ zkimport(const char *src, const char *dst)
 			first = i;
 	for (i = first; i < nlog; i++)
 		implog(&o, logs[i].path, i == nlog - 1);
-	if (o.fd != -1) {
-		outwrite(&o, 1);
-		if (fsync(o.fd) == -1 || close(o.fd) == -1)
-			err(EX_IOERR, "%s", o.path);
+	if (o.n > 0) {
+		outwrite(&o, 1);	/* fdatasync'd, its name too */
 		printf("log.%016" PRIx64 " txns=%" PRId64 " last=0x%"
 		    PRIx64 " noops=%" PRId64 "\n", (uint64_t)o.first,
 		    o.n, (uint64_t)(o.next - 1), o.noops);
 	} else if (nsnap == 0)
 		errx(EX_NOINPUT, "%s: no Apache snapshot and no txns", v2);
+	zklog_close(&o.log);
 	fsyncdir(stagezk);
 	if (rmdir(dst) == -1 && errno != ENOENT)
 		err(EX_CANTCREAT, "%s", dst);

@@ -363,6 +363,70 @@ int	 zksnap_read(const char *, struct zksnapinfo *,
 	    int (*)(struct zkline *, void *, const char **), void *,
 	    const char **);
 
+/*
+ * seg.c: the transaction log's segments, DIR/log.<16 hex: first zxid>,
+ * records be32 length | be32 crc32c(line) | line, zeros to the
+ * preallocated end (zk-log(1)).
+ */
+#define ZKSEG_HDRLEN	8
+enum { ZKSEG_OK, ZKSEG_BAD, ZKSEG_GAP };	/* or -1 with errno */
+struct zkseg {
+	int64_t		 first;		/* from the name */
+	char		 path[4096];
+};
+/*
+ * A walk over the stored records, oldest first.  Records after floor go
+ * to fn (-1 stops the walk); with strict set, the first of them must be
+ * floor + 1.
+ */
+struct zkscan {
+	int64_t		 floor;
+	int		 strict;
+	int		(*fn)(struct zkscan *, const char *, size_t, int64_t);
+	void		*arg;
+	/* filled in */
+	int64_t		 last;		/* last zxid seen, 0 none */
+	size_t		 nrec, ndeliv;
+	size_t		 seg;		/* segment being read, or bad */
+	off_t		 off;		/* end of the record just read, bad
+					   offset, or end of the last segment */
+	const char	*why;		/* ZKSEG_BAD: what is bad */
+	int		 torn;		/* the last segment has a torn tail */
+	int64_t		 gapz;		/* ZKSEG_GAP: first zxid after floor */
+	char		 path[4096];	/* segment seg */
+	char		 whybuf[128];
+};
+/* what a fault hook is asked before each step (tests make one fail) */
+enum { ZKLOG_FWRITE = 'w', ZKLOG_FSYNC = 's', ZKLOG_FALLOC = 'a' };
+struct zklog {
+	char		 dir[4096];
+	int		 dirfd;		/* locked */
+	int		 fd;		/* current segment, -1 none */
+	char		 path[4096];
+	int64_t		 first;		/* its name */
+	off_t		 end;		/* its logical end */
+	long long	 segsize;	/* 0: no preallocation, no limit */
+	int		 noprealloc;	/* preallocation failed on fd */
+	int		 allocerr;	/* errno of a failed preallocation */
+	int		 dead;		/* errno: could not undo a failure */
+	const char	*deadwhy;
+	int64_t		 last;		/* last durable zxid */
+	int64_t		 syncus;	/* the last append's fdatasync */
+	int		(*fault)(void *, int);	/* 1: fail this step */
+	void		*faultarg;
+};
+int	 zkseg_list(const char *, struct zkseg **, size_t *);
+int	 zkseg_walk(const struct zkseg *, size_t, struct zkscan *);
+int	 zkseg_scan(struct zkscan *, int64_t, int, const void *, size_t);
+void	 zkseg_header(void *, const void *, size_t);
+void	 zkseg_frame(struct zkbuf *, const void *, size_t);
+int	 zklog_open(struct zklog *, const char *, long long);
+int	 zklog_resume(struct zklog *, const char *, int64_t, off_t, int,
+	    int64_t);
+int	 zklog_skip(struct zklog *, int64_t);
+int	 zklog_append(struct zklog *, const void *, size_t, int64_t, int64_t);
+int	 zklog_truncate(struct zklog *, int64_t, struct zkscan *);
+void	 zklog_close(struct zklog *);
 /* shm.c: the ring zk-tree hands big values to zk-gate in */
 struct zkshm {
 	void		*map;

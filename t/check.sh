@@ -80,7 +80,7 @@ for f in t/*.bats; do
 	runbats "$f"
 done
 
-# 3 fuzzers
+# 4 fuzzers
 t0=$(now)
 echo "== make fuzz"
 make -s fuzz >"$out/fuzz-build.log" 2>&1
@@ -88,7 +88,7 @@ rc=$?
 cat "$out/fuzz-build.log"
 part "fuzz build" $rc "$t0"
 if [ $rc -eq 0 ]; then
-	for fz in req line sasl; do
+	for fz in req line sasl seg; do
 		t0=$(now)
 		echo "== fuzz-$fz, ${fuzzsecs}s"
 		mkdir -p "$out/corpus-$fz"

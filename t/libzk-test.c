@@ -2,7 +2,7 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    hex | shm | connect | connect-sup
+ *	    hex | shm | seg | orphan | connect | connect-sup
  *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -17,10 +17,12 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -45,7 +47,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | connect | connect-sup | cfg file | "
+	    "int | stat | fmt | crc | hex | shm | seg | orphan | connect | "
+	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
 }
@@ -838,6 +841,265 @@ t_orphan(void)
 	waitpid(sup, NULL, 0);
 }
 
+/* A batch of framed records, zxids first..last, ~460 bytes each. */
+static void
+segbatch(struct zkbuf *b, int64_t first, int64_t last)
+{
+	char	 line[600];
+	int64_t	 z;
+	int	 n;
+
+	zkbuf_reset(b);
+	for (z = first; z <= last; z++) {
+		n = snprintf(line, sizeof(line), "create zxid=0x%" PRIx64
+		    " time=1 session=0x1 path=/n%" PRId64 " data=%0400d\n", z,
+		    z, 7);
+		zkseg_frame(b, line, (size_t)n);
+	}
+	if (b->err)
+		errc(EX_OSERR, b->err, "batch");
+}
+
+struct segseen {
+	int64_t		 want;		/* next zxid expected */
+	int		 bad;
+};
+
+static int
+segline(struct zkscan *w, const char *line, size_t len, int64_t z)
+{
+	struct segseen	*s = w->arg;
+	char		 pre[64];
+	int		 n;
+
+	n = snprintf(pre, sizeof(pre), "create zxid=0x%" PRIx64 " ", z);
+	if (z != s->want || len < (size_t)n || memcmp(line, pre, (size_t)n) !=
+	    0 || line[len - 1] != '\n')
+		s->bad++;
+	s->want = z + 1;
+	return 0;
+}
+
+/* Walk dir: the scan's result, w filled in, every record checked. */
+static int
+segscan(const char *dir, struct zkscan *w, size_t *nseg)
+{
+	struct zkseg	*v;
+	struct segseen	 s = { 1, 0 };
+	size_t		 n;
+	int		 r;
+
+	if (zkseg_list(dir, &v, &n) == -1)
+		err(EX_OSERR, "%s", dir);
+	memset(w, 0, sizeof(*w));
+	w->fn = segline;
+	w->arg = &s;
+	r = zkseg_walk(v, n, w);
+	CHECK(s.bad == 0);
+	CHECK(r != ZKSEG_OK || (int64_t)w->ndeliv == w->last);
+	free(v);
+	if (nseg != NULL)
+		*nseg = n;
+	return r;
+}
+
+static off_t
+fsize(const char *path)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1)
+		err(EX_OSERR, "%s", path);
+	return st.st_size;
+}
+
+static void
+touch(const char *dir, const char *name)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
+		err(EX_OSERR, "%s", path);
+	close(fd);
+}
+
+static void
+flipat(const char *path, off_t off)
+{
+	unsigned char	 c;
+	int		 fd;
+
+	if ((fd = open(path, O_RDWR)) == -1 || pread(fd, &c, 1, off) != 1)
+		err(EX_OSERR, "%s", path);
+	c ^= 0x20;
+	if (pwrite(fd, &c, 1, off) != 1)
+		err(EX_OSERR, "%s", path);
+	close(fd);
+}
+
+static int	 segfailing;
+
+static int
+segfault(void *arg, int what)
+{
+	(void)arg;
+	return what == segfailing;
+}
+
+/*
+ * The log-segment format: list, append (segments roll and are
+ * preallocated), scan good / torn / damaged, a failed append keeps
+ * nothing, truncate online within a segment, across segments, before
+ * the whole log, damage before the cut refused; appends go on at Z+1.
+ */
+static void
+t_seg(void)
+{
+	char		 dir[] = "/tmp/libzk-test.XXXXXX", path[PATH_MAX];
+	char		 cmd[PATH_MAX + 16];
+	struct zkbuf	 b = { 0 };
+	struct zklog	 lg, lg2;
+	struct zkscan	 w;
+	struct zkseg	*v;
+	size_t		 n, nseg;
+	off_t		 end;
+	int		 fd;
+
+	if (mkdtemp(dir) == NULL)
+		err(EX_OSERR, "mkdtemp");
+
+	/* list: log.<16 lowercase hex> only, in zxid order */
+	touch(dir, "log.0000000000000100");
+	touch(dir, "log.000000000000000a");
+	touch(dir, "log.00000000000000A0");
+	touch(dir, "log.0000000000000001.tmp");
+	touch(dir, "log.1");
+	touch(dir, "snapshot.0000000000000005");
+	CHECK(zkseg_list(dir, &v, &n) == 0);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(v[0].first == 0xa && v[1].first == 0x100);
+		snprintf(path, sizeof(path), "%s/log.000000000000000a", dir);
+		CHECK(strcmp(v[0].path, path) == 0);
+	}
+	free(v);
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*", dir);
+	if (system(cmd) != 0)
+		errx(EX_OSERR, "%s", cmd);
+	CHECK(zkseg_list("/nonexistent/libzk-test", &v, &n) == -1 &&
+	    errno == ENOENT && n == 0);
+
+	/* an empty log scans clean */
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 0 &&
+	    nseg == 0 && !w.torn);
+
+	/* append: 4096-byte segments roll, each preallocated */
+	CHECK(zklog_open(&lg, dir, 4096) == 0);
+	CHECK(zklog_open(&lg2, dir, 4096) == -1 && errno == EWOULDBLOCK);
+	segbatch(&b, 1, 5);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 1, 5) == 0);
+	CHECK(lg.last == 5 && lg.first == 1 && lg.end == (off_t)b.len);
+	CHECK(fsize(lg.path) == 4096);
+	segbatch(&b, 6, 10);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 6, 10) == 0);
+	CHECK(lg.first == 6);
+	segbatch(&b, 11, 12);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 11, 12) == 0);
+	CHECK(lg.first == 6 && lg.last == 12);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 12 &&
+	    nseg == 2 && w.nrec == 12 && !w.torn && w.off == lg.end);
+
+	/* a failed write or fsync keeps nothing, and the log goes on */
+	lg.fault = segfault;
+	end = lg.end;
+	segbatch(&b, 13, 13);
+	segfailing = ZKLOG_FWRITE;
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 13, 13) == -1 &&
+	    errno == ENOSPC && lg.end == end && lg.last == 12 && !lg.dead);
+	segfailing = ZKLOG_FSYNC;
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 13, 13) == -1 &&
+	    errno == EIO && lg.end == end && lg.last == 12);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 12 && !w.torn);
+	CHECK(fsize(lg.path) == 4096);
+	segfailing = 0;
+
+	/* a torn tail: half a record after the last one */
+	if ((fd = open(lg.path, O_RDWR)) == -1 ||
+	    pwrite(fd, ZKBUF_DATA(&b), b.len / 2, lg.end) != (ssize_t)(b.len / 2))
+		err(EX_OSERR, "%s", lg.path);
+	close(fd);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.torn && w.last == 12 &&
+	    w.off == lg.end && strcmp(w.path, lg.path) == 0);
+	strlcpy(path, lg.path, sizeof(path));
+	zklog_close(&lg);
+	CHECK(zklog_open(&lg, dir, 4096) == 0);
+	CHECK(zklog_resume(&lg, path, 6, w.off, w.torn, w.last) == 0);
+	CHECK(fsize(path) == 4096);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && !w.torn && w.last == 12);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 13, 13) == 0);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 13);
+
+	/* damage: a flipped byte in the second record of log.1 */
+	snprintf(path, sizeof(path), "%s/log.0000000000000001", dir);
+	segbatch(&b, 1, 1);
+	end = (off_t)b.len;
+	flipat(path, end + 40);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_BAD && w.seg == 0 &&
+	    strcmp(w.path, path) == 0 && w.last == 1 && w.why != NULL);
+	CHECK(w.off == end);
+
+	/* damage before the cut is refused, and nothing changes */
+	CHECK(zklog_truncate(&lg, 3, &w) == ZKSEG_BAD &&
+	    strcmp(w.path, path) == 0);
+	CHECK(zkseg_list(dir, &v, &n) == 0 && n == 2);
+	free(v);
+	flipat(path, end + 40);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 13);
+
+	/* online truncate inside the newest segment, then Z+1 */
+	CHECK(zklog_truncate(&lg, 9, &w) == 0);
+	CHECK(lg.last == 9 && lg.first == 6 && lg.fd != -1);
+	CHECK(fsize(lg.path) == 4096);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 9 &&
+	    nseg == 2 && !w.torn && w.off == lg.end);
+	segbatch(&b, 10, 10);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 10, 10) == 0);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 10);
+
+	/* beyond the end: nothing changes */
+	end = lg.end;
+	CHECK(zklog_truncate(&lg, 99, &w) == 0 && lg.last == 10 &&
+	    lg.end == end);
+
+	/* across segments: the newer one goes, the older one is cut */
+	CHECK(zklog_truncate(&lg, 3, &w) == 0);
+	CHECK(lg.last == 3 && lg.first == 1 && lg.fd != -1);
+	CHECK(fsize(lg.path) == 4096);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 3 &&
+	    nseg == 1 && w.off == lg.end);
+	segbatch(&b, 4, 4);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 4, 4) == 0);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 4 &&
+	    nseg == 1);
+
+	/* before the whole log: every segment goes, Z+1 starts one */
+	CHECK(zklog_truncate(&lg, 0, &w) == 0 && lg.last == 0 &&
+	    lg.fd == -1);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && nseg == 0);
+	segbatch(&b, 1, 2);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 1, 2) == 0);
+	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 2 &&
+	    nseg == 1);
+
+	zklog_close(&lg);
+	zkbuf_free(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		errx(EX_OSERR, "%s", cmd);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -894,6 +1156,8 @@ main(int argc, char *argv[])
 		t_hex();
 	else if (strcmp(argv[1], "shm") == 0)
 		t_shm();
+	else if (strcmp(argv[1], "seg") == 0)
+		t_seg();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

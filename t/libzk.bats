@@ -201,3 +201,8 @@ setup() {
 	run -1 "$drv" cfg "$BATS_TEST_TMPDIR/nonexistent.cfg"
 	[[ "$output" == "$BATS_TEST_TMPDIR/nonexistent.cfg: "* ]]
 }
+
+@test "seg: list, append, scan good/torn/damaged, failed appends, online truncate in and across segments, then Z+1" {
+	run -0 "$drv" seg
+	[ "$output" = "ok seg" ]
+}

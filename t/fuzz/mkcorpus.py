@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Write the fuzzers' seed corpora: t/fuzz/corpus-req (request frame
-bodies, jute, no length prefix), t/fuzz/corpus-line (internal lines) and
-t/fuzz/corpus-sasl (DIGEST-MD5 digest-responses).
+bodies, jute, no length prefix), t/fuzz/corpus-line (internal lines),
+t/fuzz/corpus-sasl (DIGEST-MD5 digest-responses) and t/fuzz/corpus-seg
+(log segments after fuzz-seg's flags and name bytes).
 
     /usr/bin/python3 t/fuzz/mkcorpus.py      (from the top of the tree)
 """
@@ -136,8 +137,47 @@ sasl = {
     "empty": b"",
 }
 
+
+
+def crc32c(b):
+    crc = 0xffffffff
+    for c in b:
+        crc ^= c
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+
+
+def record(z, extra=b""):
+    line = b"create zxid=0x%x time=1700000000123 session=0x1 xid=%d " \
+        b"path=/n%d data=hi acl=31:world:anyone flags=0%s\n" % (z, z, z, extra)
+    return struct.pack(">II", len(line), crc32c(line)) + line
+
+
+def segment(flags, first, body, zeros=64):
+    return bytes([flags, first]) + body + b"\0" * zeros
+
+
+three = record(5) + record(6) + record(7)
+flipped = bytearray(three)
+flipped[len(record(5)) + 20] ^= 0x20
+segs = {
+    "good": segment(1, 5, three),
+    "good-floor": segment(1 | 2 | 5 << 2, 5, three),
+    "gap": segment(1 | 2 | 2 << 2, 5, three),
+    "torn": segment(1, 5, three[:-7], 0),
+    "torn-not-last": segment(0, 5, three[:-7], 0),
+    "flipped": segment(1, 5, bytes(flipped)),
+    "after-end": segment(1, 5, record(5) + b"\0" * 16 + record(6), 0),
+    "wrong-name": segment(1, 4, three),
+    "skips": segment(1, 5, record(5) + record(7)),
+    "no-zxid": segment(1, 5, struct.pack(">II", 6, crc32c(b"check\n")) +
+                       b"check\n"),
+    "empty": segment(1, 1, b"", 0),
+}
+
 for name, corpus in (("corpus-req", reqs), ("corpus-line", lines),
-                     ("corpus-sasl", sasl)):
+                     ("corpus-sasl", sasl), ("corpus-seg", segs)):
     d = os.path.join(here, name)
     os.makedirs(d, exist_ok=True)
     for k, v in corpus.items():

@@ -1,0 +1,98 @@
+/*
+ * fuzz-seg: libFuzzer target over libzk's log-segment scanner.
+ *
+ * The input is a flags byte (bit 0: the segment is the log's last;
+ * bit 1: strict; the rest: floor), a byte for the zxid in the segment's
+ * name, then the segment's bytes.  zkseg_scan must not crash, must say
+ * OK, BAD or GAP with an offset inside the segment, and hand on only
+ * newline-ended records with zxids after floor that go up by one.  The
+ * records a plain scan finds, framed again with zkseg_frame, must scan
+ * back clean: the same records, no torn tail, ending where they end.
+ */
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+#include "fuzz.h"
+
+struct seen {
+	struct zkbuf	 again;		/* the records, framed again */
+	int64_t		 prev;		/* zxid of the last one, 0 none */
+	size_t		 n;
+};
+
+static int
+check(struct zkscan *w, const char *line, size_t len, int64_t z)
+{
+	struct seen	*s = w->arg;
+
+	ASSERT(len >= 2 && line[len - 1] == '\n');
+	ASSERT(z > w->floor);
+	ASSERT(s->prev == 0 || z == s->prev + 1);
+	ASSERT(w->off > 0);
+	s->prev = z;
+	s->n++;
+	zkseg_frame(&s->again, line, len);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct zkscan	 w, w2;
+	struct seen	 s, s2;
+	const uint8_t	*seg;
+	int64_t		 first;
+	size_t		 len;
+	int		 islast, r;
+
+	if (size < 2)
+		return 0;
+	islast = data[0] & 1;
+	first = data[1];
+	seg = data + 2;
+	len = size - 2;
+
+	/* as the flags say */
+	memset(&w, 0, sizeof(w));
+	memset(&s, 0, sizeof(s));
+	w.strict = (data[0] & 2) != 0;
+	w.floor = data[0] >> 2;
+	w.fn = check;
+	w.arg = &s;
+	r = zkseg_scan(&w, first, islast, seg, len);
+	ASSERT(r == ZKSEG_OK || r == ZKSEG_BAD || r == ZKSEG_GAP);
+	ASSERT(w.off >= 0 && (size_t)w.off <= len);
+	ASSERT(w.ndeliv == s.n && w.nrec >= w.ndeliv);
+	ASSERT(!w.torn || islast);
+	ASSERT(r != ZKSEG_BAD || w.why != NULL);
+	zkbuf_free(&s.again);
+
+	/* every record: framed again they scan back clean */
+	memset(&w, 0, sizeof(w));
+	memset(&s, 0, sizeof(s));
+	w.fn = check;
+	w.arg = &s;
+	r = zkseg_scan(&w, first, islast, seg, len);
+	ASSERT(!s.again.err);
+	ASSERT(s.n == w.nrec);
+	memset(&w2, 0, sizeof(w2));
+	memset(&s2, 0, sizeof(s2));
+	w2.fn = check;
+	w2.arg = &s2;
+	r = zkseg_scan(&w2, first, 0, s.again.p == NULL ? "" :
+	    ZKBUF_DATA(&s.again), ZKBUF_LEN(&s.again));
+	ASSERT(r == ZKSEG_OK && !w2.torn);
+	ASSERT(w2.nrec == w.nrec && w2.last == w.last);
+	ASSERT((size_t)w2.off == ZKBUF_LEN(&s.again));
+	ASSERT(ZKBUF_LEN(&s2.again) == ZKBUF_LEN(&s.again));
+	ASSERT(s.again.p == NULL || memcmp(ZKBUF_DATA(&s2.again),
+	    ZKBUF_DATA(&s.again), ZKBUF_LEN(&s.again)) == 0);
+	zkbuf_free(&s.again);
+	zkbuf_free(&s2.again);
+	return 0;
+}
