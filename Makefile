@@ -23,11 +23,11 @@ NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
-	  libzk/snap.c libzk/sasl.c libzk/shm.c libzk/seg.c
+	  libzk/snap.c libzk/sasl.c libzk/shm.c libzk/elect.c libzk/seg.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
-TESTPROGS = $(B)/t/libzk-test
+TESTPROGS = $(B)/t/libzk-test $(B)/t/sim-elect
 
 all: $(PROGS) $(B)/cmd/zk-node
 
@@ -82,7 +82,7 @@ FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
 	    -Wall -Wextra -Werror -Ilibzk -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl \
-	  build/fuzz/fuzz-seg
+	  build/fuzz/fuzz-seg build/fuzz/fuzz-vote
 
 fuzz: $(FUZZERS)
 
@@ -123,6 +123,13 @@ run: builddeps
 check: deps all san
 	sh t/check.sh
 
+# The seeded simulations of the consensus state machines, longer than
+# make check runs them (t/sim.bats): SEEDS seeds per configuration.
+SEEDS	?= 200000
+sim: testprogs
+	for c in "-n 3" "-n 3 -o 1" "-n 5" "-n 5 -o 2" "-n 7"; do \
+		$(B)/t/sim-elect $$c -s 1 -c $(SEEDS) || exit 1; done
+
 lint:
 	set -- man/*.[178]; [ ! -e "$$1" ] || mandoc -Tlint -W warning "$$@"
 	for f in t/*.sh t/kazoo/run.sh cmd/zk-node; do \
@@ -134,4 +141,4 @@ clean:
 	    $(PROGDIRS:%=cmd/%/*.o) \
 	    contrib/bench/zk-bench contrib/bench/zk-null
 
-.PHONY: all san fuzz testprogs deps builddeps run check lint clean bench
+.PHONY: all san sim fuzz testprogs deps builddeps run check lint clean bench

@@ -427,6 +427,58 @@ int	 zklog_skip(struct zklog *, int64_t);
 int	 zklog_append(struct zklog *, const void *, size_t, int64_t, int64_t);
 int	 zklog_truncate(struct zklog *, int64_t, struct zkscan *);
 void	 zklog_close(struct zklog *);
+/* elect.c: fast leader election, a state machine without I/O */
+enum { FLE_LOOKING, FLE_FOLLOWING, FLE_LEADING, FLE_OBSERVING };
+#define FLE_FINALIZE	200	/* ms a settled count waits for a better vote */
+#define FLE_RESEND	200	/* ms before a looker sends its vote again, */
+#define FLE_RESENDMAX	1600	/* ... doubling up to this */
+#define FLE_MAXSEND	(2 * ZK_MAXSERVERS)
+struct fle_vote {
+	int64_t		 leader;	/* its myid; -1: no one (an observer) */
+	int64_t		 zxid;		/* the last zxid it logged */
+	int64_t		 epoch;		/* its current epoch */
+};
+struct fle_msg {
+	int		 from, to;	/* myids */
+	int		 state;		/* the sender's, FLE_* */
+	int64_t		 round;		/* its election round */
+	struct fle_vote	 vote;
+};
+struct fle_seen {
+	int		 has, state;
+	int64_t		 round;
+	struct fle_vote	 vote;
+};
+struct fle {
+	int		 myid, me, n, nvoters;	/* me: our slot */
+	int		 ids[ZK_MAXSERVERS];	/* every server, us too */
+	int		 voter[ZK_MAXSERVERS];	/* 0: an observer */
+	int		 state;
+	int64_t		 round;
+	struct fle_vote	 mine, prop, settled;
+	int64_t		 leader;		/* settled on, or -1 */
+	struct fle_seen	 recv[ZK_MAXSERVERS];	/* this round's votes */
+	struct fle_seen	 out[ZK_MAXSERVERS];	/* those out of election */
+	int64_t		 finalize;		/* settle then, 0: not yet */
+	int64_t		 resend, interval;
+};
+struct fle_out {
+	struct fle_msg	 send[FLE_MAXSEND];
+	size_t		 nsend;
+	int		 settled;	/* state, leader and round are new */
+};
+int	 fle_init(struct fle *, int, const int *, const int *, int);
+void	 fle_start(struct fle *, int64_t, int64_t, int64_t, struct fle_out *);
+void	 fle_recv(struct fle *, int64_t, const struct fle_msg *,
+	    struct fle_out *);
+void	 fle_tick(struct fle *, int64_t, struct fle_out *);
+void	 fle_peerup(struct fle *, int, struct fle_out *);
+int64_t	 fle_deadline(const struct fle *);
+int	 fle_better(const struct fle_vote *, const struct fle_vote *);
+const char *fle_statename(int);
+void	 fle_put(struct zkbuf *, const struct fle_msg *);
+int	 fle_parse(const struct zkline *, struct fle_msg *);
+
 /* shm.c: the ring zk-tree hands big values to zk-gate in */
 struct zkshm {
 	void		*map;

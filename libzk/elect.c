@@ -1,0 +1,424 @@
+/*
+ * elect.c: fast leader election (Apache ZooKeeper's FLE) as a state
+ * machine.  No sockets, no clock, no disk: the caller (zk-elect, or the
+ * simulation in t/sim-elect.c) feeds it events with the time they
+ * happened at, and does what comes out in struct fle_out: votes to send
+ * and, once the node settles, its new role.  Every event goes through
+ * the state x event table below; each cell is one function.
+ *
+ *                 START        VOTE                TIMER         PEERUP
+ *	LOOKING    new round    look()              resend or     send our
+ *	                                            settle        vote
+ *	FOLLOWING  new round    answer a looker     -             send
+ *	LEADING    new round    answer a looker     -             send
+ *	OBSERVING  new round    answer a looker     -             send
+ *
+ * A vote is (leader, zxid, epoch): the proposed leader's myid, the last
+ * zxid it logged and its current epoch.  One vote beats another by a
+ * higher epoch, then a higher zxid, then a higher myid.  Each looking
+ * voter starts by voting for itself and adopts any better vote it hears;
+ * a round (the election epoch, Apache's logical clock) restarts the
+ * count.  A voter settles once a quorum of voters agrees with its
+ * proposal in its round and no better vote came within FLE_FINALIZE ms.
+ * Votes from peers already out of the election (following or leading)
+ * are matched on (leader, epoch), and count only if the leader itself
+ * says it leads.  Observers never vote: they propose no one (leader -1),
+ * count for nothing, and settle on what a quorum of voters follow.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+
+static const char *const statenames[] = {
+	"looking", "following", "leading", "observing"
+};
+
+const char *
+fle_statename(int state)
+{
+	if (state < 0 || state > FLE_OBSERVING)
+		return "?";
+	return statenames[state];
+}
+
+/*
+ * a beats b: higher epoch, then higher zxid, then higher myid.  An
+ * observer's vote for no one (leader -1) beats nothing.
+ */
+int
+fle_better(const struct fle_vote *a, const struct fle_vote *b)
+{
+	if (a->leader < 0)
+		return 0;
+	if (b->leader < 0)
+		return 1;
+	if (a->epoch != b->epoch)
+		return a->epoch > b->epoch;
+	if (a->zxid != b->zxid)
+		return a->zxid > b->zxid;
+	return a->leader > b->leader;
+}
+
+static int
+samevote(const struct fle_vote *a, const struct fle_vote *b)
+{
+	return a->leader == b->leader && a->zxid == b->zxid &&
+	    a->epoch == b->epoch;
+}
+
+/* the slot of myid id among the peers, -1 for none */
+static int
+slot(const struct fle *f, int id)
+{
+	int	 i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->ids[i] == id)
+			return i;
+	return -1;
+}
+
+int
+fle_init(struct fle *f, int myid, const int *ids, const int *voter, int n)
+{
+	int	 i, me = -1;
+
+	if (n < 1 || n > ZK_MAXSERVERS) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->myid = myid;
+	f->n = n;
+	for (i = 0; i < n; i++) {
+		if (ids[i] < 0 || slot(f, ids[i]) != -1) {
+			errno = EINVAL;	/* a negative or repeated id */
+			return -1;
+		}
+		f->ids[i] = ids[i];
+		f->voter[i] = voter[i] != 0;
+		f->nvoters += f->voter[i];
+		if (ids[i] == myid)
+			me = i;
+	}
+	if (me == -1 || f->nvoters == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	f->me = me;
+	f->state = FLE_LOOKING;
+	f->leader = -1;
+	return 0;
+}
+
+static void
+emit(struct fle *f, struct fle_out *o, int to)
+{
+	struct fle_msg	*m;
+
+	if (to == f->myid || o->nsend >= FLE_MAXSEND)
+		return;
+	m = &o->send[o->nsend++];
+	memset(m, 0, sizeof(*m));
+	m->from = f->myid;
+	m->to = to;
+	m->state = f->state;
+	m->round = f->round;
+	m->vote = f->state == FLE_LOOKING ? f->prop : f->settled;
+}
+
+/* our vote to every peer, voter or observer */
+static void
+broadcast(struct fle *f, struct fle_out *o)
+{
+	int	 i;
+
+	for (i = 0; i < f->n; i++)
+		emit(f, o, f->ids[i]);
+}
+
+enum { Q_LOOKING, Q_ROUND, Q_ANY };
+
+/*
+ * Do a quorum of the voters in set agree with v?  Q_LOOKING: the same
+ * vote in this round; Q_ROUND: the same leader and epoch in this round
+ * (votes out of the election are matched so, as Apache does); Q_ANY: the
+ * same leader and epoch in any round.
+ */
+static int
+quorum(const struct fle *f, const struct fle_seen *set, const struct fle_vote
+    *v, int64_t round, int how)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < f->n; i++) {
+		if (!f->voter[i] || !set[i].has ||
+		    (how != Q_ANY && set[i].round != round))
+			continue;
+		if (how == Q_LOOKING ? samevote(&set[i].vote, v) :
+		    set[i].vote.leader == v->leader &&
+		    set[i].vote.epoch == v->epoch)
+			n++;
+	}
+	return n > f->nvoters / 2;
+}
+
+/*
+ * Apache's checkLeader: a vote for another leader counts only once that
+ * leader says it leads; a vote for us only in our own round.
+ */
+static int
+leadercheck(const struct fle *f, const struct fle_seen *set, int64_t leader,
+    int64_t round)
+{
+	int	 i;
+
+	if (leader == f->myid)
+		return f->round == round;
+	if ((i = slot(f, (int)leader)) == -1 || !set[i].has)
+		return 0;
+	return set[i].state == FLE_LEADING;
+}
+
+static void
+settle(struct fle *f, const struct fle_vote *v, int64_t round,
+    struct fle_out *o)
+{
+	f->settled = *v;
+	f->leader = v->leader;
+	f->round = round;
+	f->finalize = 0;
+	f->resend = 0;
+	if (!f->voter[f->me])
+		f->state = FLE_OBSERVING;
+	else
+		f->state = v->leader == f->myid ? FLE_LEADING : FLE_FOLLOWING;
+	o->settled = 1;
+	broadcast(f, o);	/* the lookers hear the outcome at once */
+}
+
+/* START, in any state: a new round with a vote for ourselves */
+void
+fle_start(struct fle *f, int64_t now, int64_t zxid, int64_t epoch,
+    struct fle_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	f->state = FLE_LOOKING;
+	f->leader = -1;
+	f->round++;
+	f->mine.leader = f->voter[f->me] ? f->myid : -1;
+	f->mine.zxid = zxid;
+	f->mine.epoch = epoch;
+	f->prop = f->mine;
+	memset(f->recv, 0, sizeof(f->recv));
+	memset(f->out, 0, sizeof(f->out));
+	f->finalize = 0;
+	f->interval = FLE_RESEND;
+	f->resend = now + f->interval;
+	if (f->voter[f->me]) {		/* our own vote counts too */
+		f->recv[f->me].has = 1;
+		f->recv[f->me].round = f->round;
+		f->recv[f->me].vote = f->prop;
+		f->recv[f->me].state = FLE_LOOKING;
+	}
+	broadcast(f, o);
+	if (f->nvoters == 1 && f->voter[f->me])
+		f->finalize = now;	/* alone: nobody to wait for */
+}
+
+/* LOOKING x VOTE from a voter */
+static void
+look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
+    struct fle_out *o)
+{
+	struct fle_seen	*s;
+
+	if (m->state == FLE_LOOKING) {
+		if (m->round > f->round) {
+			/* a later round: start over in it */
+			f->round = m->round;
+			memset(f->recv, 0, sizeof(f->recv));
+			f->prop = fle_better(&m->vote, &f->mine) ? m->vote :
+			    f->mine;
+			f->finalize = 0;
+			if (f->voter[f->me]) {
+				f->recv[f->me].has = 1;
+				f->recv[f->me].round = f->round;
+				f->recv[f->me].vote = f->prop;
+			}
+			broadcast(f, o);
+		} else if (m->round < f->round) {
+			/* an old round: a voter tells it ours (an observer
+			 * does not: a voter answers it, and they would
+			 * answer each other for ever) */
+			if (f->voter[f->me])
+				emit(f, o, m->from);
+			return;
+		} else if (fle_better(&m->vote, &f->prop)) {
+			f->prop = m->vote;
+			f->finalize = 0;	/* a better vote: count again */
+			f->recv[f->me].vote = f->prop;
+			broadcast(f, o);
+		}
+		s = &f->recv[i];
+		s->has = 1;
+		s->round = m->round;
+		s->vote = m->vote;
+		s->state = m->state;
+		if (f->voter[f->me] && f->finalize == 0 &&
+		    quorum(f, f->recv, &f->prop, f->round, Q_LOOKING))
+			f->finalize = now + FLE_FINALIZE;
+		return;
+	}
+	/* following or leading: out of the election */
+	if (m->round == f->round) {
+		s = &f->recv[i];
+		s->has = 1;
+		s->round = m->round;
+		s->vote = m->vote;
+		s->state = m->state;
+		if (quorum(f, f->recv, &m->vote, m->round, Q_ROUND) &&
+		    leadercheck(f, f->recv, m->vote.leader, m->round)) {
+			settle(f, &m->vote, m->round, o);
+			return;
+		}
+	}
+	s = &f->out[i];
+	s->has = 1;
+	s->round = m->round;
+	s->vote = m->vote;
+	s->state = m->state;
+	if (quorum(f, f->out, &m->vote, m->round, Q_ANY) &&
+	    leadercheck(f, f->out, m->vote.leader, m->round))
+		settle(f, &m->vote, m->round, o);
+}
+
+/* VOTE, in any state.  m->from is the connection's peer, not the line's. */
+void
+fle_recv(struct fle *f, int64_t now, const struct fle_msg *m,
+    struct fle_out *o)
+{
+	int	 i, j;
+
+	memset(o, 0, sizeof(*o));
+	if ((i = slot(f, m->from)) == -1 || i == f->me ||
+	    m->state < FLE_LOOKING || m->state > FLE_OBSERVING)
+		return;
+	/* a voter votes for a voter: anything else is a peer gone wrong */
+	if (f->voter[i] && ((j = slot(f, (int)m->vote.leader)) == -1 ||
+	    m->vote.leader != f->ids[j] || !f->voter[j]))
+		return;
+	if (!f->voter[i]) {
+		/* an observer counts for nothing, but learns from a voter
+		 * (not from another observer: they would answer each other
+		 * for ever) */
+		if (m->state == FLE_LOOKING && f->voter[f->me])
+			emit(f, o, m->from);
+		return;
+	}
+	if (f->state != FLE_LOOKING) {
+		/* settled: a looker hears where we stand */
+		if (m->state == FLE_LOOKING)
+			emit(f, o, m->from);
+		return;
+	}
+	look(f, now, m, i, o);
+}
+
+/* TIMER: the finalize wait ran out (settle), or time to send again */
+void
+fle_tick(struct fle *f, int64_t now, struct fle_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (f->state != FLE_LOOKING)
+		return;
+	if (f->finalize != 0 && now >= f->finalize) {
+		if (quorum(f, f->recv, &f->prop, f->round, Q_LOOKING)) {
+			settle(f, &f->prop, f->round, o);
+			return;
+		}
+		f->finalize = 0;	/* the count fell apart: go on */
+	}
+	if (f->resend != 0 && now >= f->resend) {
+		broadcast(f, o);
+		f->interval *= 2;
+		if (f->interval > FLE_RESENDMAX)
+			f->interval = FLE_RESENDMAX;
+		f->resend = now + f->interval;
+	}
+}
+
+/* PEERUP: a connection to peer id came up: it hears our vote */
+void
+fle_peerup(struct fle *f, int id, struct fle_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (slot(f, id) != -1)
+		emit(f, o, id);
+}
+
+/* When fle_tick wants to run next; 0 for never. */
+int64_t
+fle_deadline(const struct fle *f)
+{
+	if (f->state != FLE_LOOKING)
+		return 0;
+	if (f->finalize != 0 && (f->resend == 0 || f->finalize < f->resend))
+		return f->finalize;
+	return f->resend;
+}
+
+/*
+ * The line of a vote (zk-streams(7)):
+ * vote from=1 state=looking round=3 leader=2 zxid=0x100000004 epoch=1
+ */
+void
+fle_put(struct zkbuf *b, const struct fle_msg *m)
+{
+	zkl_begin(b, "vote");
+	zkl_putd(b, "from", m->from);
+	zkl_puts(b, "state", fle_statename(m->state));
+	zkl_putd(b, "round", m->round);
+	zkl_putd(b, "leader", m->vote.leader);
+	zkl_putx(b, "zxid", m->vote.zxid);
+	zkl_putd(b, "epoch", m->vote.epoch);
+	zkl_end(b);
+}
+
+/* A vote line into m; -1 (EINVAL) for anything else or a bad field. */
+int
+fle_parse(const struct zkline *l, struct fle_msg *m)
+{
+	const char	*st;
+	int64_t		 from, leader;
+	int		 i;
+
+	memset(m, 0, sizeof(*m));
+	if (l->verb == NULL || strcmp(l->verb, "vote") != 0 ||
+	    zkl_int(l, "from", &from) == -1 || from < 0 || from > INT32_MAX ||
+	    (st = zkl_str(l, "state")) == NULL ||
+	    zkl_int(l, "round", &m->round) == -1 || m->round < 0 ||
+	    zkl_int(l, "leader", &leader) == -1 || leader < -1 ||
+	    leader > INT32_MAX ||
+	    zkl_int(l, "zxid", &m->vote.zxid) == -1 ||
+	    zkl_int(l, "epoch", &m->vote.epoch) == -1)
+		goto bad;
+	for (i = 0; i <= FLE_OBSERVING; i++)
+		if (strcmp(st, statenames[i]) == 0)
+			break;
+	if (i > FLE_OBSERVING)
+		goto bad;
+	m->from = (int)from;
+	m->state = i;
+	m->vote.leader = leader;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# The seeded simulations of the consensus state machines (t/sim-*.c),
+# a bounded number of seeds each; make sim runs many more.  A failing
+# seed prints itself and the command that replays it.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	bin=${ZK_BIN:-$top/cmd}
+	case $bin in /*) ;; *) bin=$top/$bin ;; esac
+	sim=$(dirname "$bin")/t/sim-elect
+	[ -x "$sim" ] || skip "$sim not built (make testprogs)"
+}
+
+@test "election: 3 voters, 3000 seeds of loss, delay, duplication, partitions, crashes" {
+	run -0 "$sim" -n 3 -s 1 -c 3000
+	[ "$output" = "sim-elect: 3000 seeds from 1 passed, 3 voters, 0 observers" ]
+}
+
+@test "election: 3 voters and an observer, 2000 seeds" {
+	run -0 "$sim" -n 3 -o 1 -s 10001 -c 2000
+	[ "$output" = "sim-elect: 2000 seeds from 10001 passed, 3 voters, 1 observers" ]
+}
+
+@test "election: 5 voters and 2 observers, 2000 seeds" {
+	run -0 "$sim" -n 5 -o 2 -s 20001 -c 2000
+	[ "$output" = "sim-elect: 2000 seeds from 20001 passed, 5 voters, 2 observers" ]
+}
+
+@test "election: a lone voter leads at once; a seed replays the same run" {
+	run -0 "$sim" -n 1 -s 7 -c 20
+	run -0 "$sim" -n 3 -o 1 -s 42 -c 1 -v
+	first=$output
+	run -0 "$sim" -n 3 -o 1 -s 42 -c 1 -v
+	[ "$output" = "$first" ]
+	[[ "$output" == *"ok: leader "* ]]
+}
+
+@test "sim-elect: usage" {
+	run -64 "$sim" -x
+	[[ "$output" == *"usage: sim-elect"* ]]
+	run -64 "$sim" -n 0
+}
