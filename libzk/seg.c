@@ -45,6 +45,8 @@ static void	 putbe32(unsigned char *, uint32_t);
 static int	 zerolen(const unsigned char *, size_t, size_t);
 static int	 validat(const unsigned char *, size_t, size_t);
 static int	 findvalid(const unsigned char *, size_t, size_t);
+static int	 nonzero(const unsigned char *, size_t, size_t);
+static int	 wholeat(const unsigned char *, size_t, size_t);
 static int	 linezxid(const char *, size_t, int64_t *);
 static int	 faulty(struct zklog *, int);
 static int	 newseg(struct zklog *, int64_t);
@@ -229,9 +231,11 @@ zerolen(const unsigned char *b, size_t p, size_t size)
 /*
  * One segment, log.<first>, in b: hand each good record to w->fn.  A
  * record that does not check out is a torn tail when the segment is the
- * last (islast) and no whole record follows it; anything else is damage.
- * A whole record whose zxid does not follow on is damage too: no crash
- * writes one.  Returns as zkseg_walk does.
+ * last (islast), no whole record follows it and its write stopped part
+ * way (wholeat); anything else is damage, a record written whole that
+ * fails its checksum too: it was acknowledged.  A whole record whose
+ * zxid does not follow on is damage too: no crash writes one.  Returns
+ * as zkseg_walk does.
  */
 int
 zkseg_scan(struct zkscan *w, int64_t first, int islast, const void *mem,
@@ -248,10 +252,16 @@ zkseg_scan(struct zkscan *w, int64_t first, int islast, const void *mem,
 			/* zeros (preallocated) or end of file */
 			if (findvalid(b, p, size))
 				return bad(w, "a whole record after the end");
+			/* a write that lost its start: never acknowledged */
+			if (islast && nonzero(b, p, size))
+				w->torn = 1;
 			return ZKSEG_OK;
 		}
 		if (!validat(b, p, size)) {
 			if (islast && !findvalid(b, p + 1, size)) {
+				if (wholeat(b, p, size))
+					return bad(w, "bad length or checksum "
+					    "in a record written whole");
 				w->torn = 1;
 				return ZKSEG_OK;
 			}
@@ -339,6 +349,51 @@ findvalid(const unsigned char *b, size_t p, size_t size)
 		p++;
 	}
 	return 0;
+}
+
+/* Is anything but zeros from p on? */
+static int
+nonzero(const unsigned char *b, size_t p, size_t size)
+{
+	for (; p < size && (p & 7) != 0; p++)
+		if (b[p] != 0)
+			return 1;
+	for (; p + 32 <= size; p += 32)
+		if ((load64(b + p) | load64(b + p + 8) | load64(b + p + 16) |
+		    load64(b + p + 24)) != 0)
+			return 1;
+	for (; p < size; p++)
+		if (b[p] != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Was the record at p (one that does not check out) written whole?
+ * Space not yet written reads as zeros (segments are preallocated, and
+ * cut back and truncated to zeros), and a written record never holds 8
+ * zero bytes in a row (a length below 2^24 and a checksum hold at most
+ * 7; lines hold none), so what was written ends at the first such run
+ * or at the end of the file, zeros before it dropped.  A write that
+ * stopped part way (a crash, a full disk) ends inside the record; one
+ * that completed ends where the record does: where its length says, or
+ * right after the only newline of its line.  Then a bad checksum is
+ * damage to an acknowledged write, not a torn tail.
+ */
+static int
+wholeat(const unsigned char *b, size_t p, size_t size)
+{
+	size_t	 d, z;
+
+	for (d = p, z = 0; d < size && z < 8; d++)
+		z = b[d] == 0 ? z + 1 : 0;
+	d -= z;				/* the end of what was written */
+	if (d <= p + HDRLEN)
+		return 0;
+	if ((uint64_t)p + HDRLEN + be32(b + p) == d)
+		return 1;
+	return b[d - 1] == '\n' &&
+	    memchr(b + p + HDRLEN, '\n', d - 1 - p - HDRLEN) == NULL;
 }
 
 /* The zxid of a stored line: "verb zxid=0x... ..." */

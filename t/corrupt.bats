@@ -117,10 +117,16 @@ judge() {
 		judge "$last+$off"
 		if [ -n "$KEPT" ]; then kept=$((kept + 1)); else refused=$((refused + 1)); fi
 	done
-	# a flip in the last record keeps all the others
+	# a flip in the last record: it was written whole (zeros follow),
+	# so it is damage to an acknowledged write, not a torn tail
 	fresh
 	flip "$D/c/zk/$last" $((end - 3))
 	judge "last record"
+	assert_equal "$REFUSED" 1
+	# cut short, it is a torn tail: all the others are kept
+	fresh
+	truncate -s $((end - 3)) "$D/c/zk/$last"
+	judge "last record cut"
 	assert_equal "$KEPT" $((nlast - 1))
 	# every segment but the last: each flip inside a record is refused
 	for seg in "${SEGS[@]:0:${#SEGS[@]}-1}"; do

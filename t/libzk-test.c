@@ -965,6 +965,7 @@ t_seg(void)
 	struct zkseg	*v;
 	size_t		 n, nseg;
 	off_t		 end;
+	char		*zeros;
 	int		 fd;
 
 	if (mkdtemp(dir) == NULL)
@@ -1039,6 +1040,48 @@ t_seg(void)
 	CHECK(fsize(path) == 4096);
 	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && !w.torn && w.last == 12);
 	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 13, 13) == 0);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 13);
+
+	/*
+	 * The last record written whole but damaged (in its header, line
+	 * or final newline) is refused, not taken for a torn tail; cut
+	 * short anywhere it is one.
+	 */
+	end = lg.end - (off_t)b.len;
+	for (n = 0; n < b.len; n += n < 12 ? 1 : 97) {
+		flipat(lg.path, end + (off_t)n);
+		CHECK(segscan(dir, &w, NULL) == ZKSEG_BAD && w.off == end &&
+		    w.last == 12 && strcmp(w.path, lg.path) == 0);
+		flipat(lg.path, end + (off_t)n);
+	}
+	flipat(lg.path, lg.end - 1);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_BAD && w.off == end);
+	flipat(lg.path, lg.end - 1);
+	zeros = calloc(1, b.len);
+	if (zeros == NULL || (fd = open(lg.path, O_RDWR)) == -1)
+		err(EX_OSERR, "%s", lg.path);
+	for (n = 1; n < b.len; n += n < 12 ? 1 : 89) {
+		if (pwrite(fd, zeros, b.len - n, end + (off_t)n) !=
+		    (ssize_t)(b.len - n))
+			err(EX_OSERR, "%s", lg.path);
+		/* a length's leading zeros alone read as the end */
+		CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && (w.torn || n < 3) &&
+		    w.off == end && w.last == 12);
+		if (pwrite(fd, ZKBUF_DATA(&b), b.len, end) != (ssize_t)b.len)
+			err(EX_OSERR, "%s", lg.path);
+	}
+	/* the end of a write that lost its start, after zeros: cut too */
+	if (pwrite(fd, ZKBUF_DATA(&b) + b.len / 2, b.len - b.len / 2,
+	    lg.end + 64) != (ssize_t)(b.len - b.len / 2))
+		err(EX_OSERR, "%s", lg.path);
+	close(fd);
+	free(zeros);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.torn &&
+	    w.off == lg.end && w.last == 13);
+	strlcpy(path, lg.path, sizeof(path));
+	CHECK(zklog_resume(&lg, path, lg.first, w.off, w.torn, w.last) == 0);
+	CHECK(fsize(path) == 4096);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && !w.torn && w.last == 13);
 	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 13);
 
 	/* damage: a flipped byte in the second record of log.1 */

@@ -213,6 +213,31 @@ ready zxid=0x0"
 	assert_output --partial "$f: bad record at offset 0"
 }
 
+@test "zk-log: a damaged last record is refused, not cut as a torn tail" {
+	two_txns
+	"$BIN/zk-log" dump "$D/data" >"$D/dump"
+	end=$(( $(wc -c <"$D/dump") + 8 * $(wc -l <"$D/dump") ))
+	off=$(( $(head -n 1 "$D/dump" | wc -c) + 8 ))
+	cp "$f" "$D/seg"
+	# its length, a byte of its line, its newline: it was written whole
+	# (zeros follow it), so the write was acknowledged
+	for at in $((off + 2)) $((end - 5)) $((end - 1)); do
+		cp "$D/seg" "$f"
+		printf 'X' | dd of="$f" bs=1 seek="$at" conv=notrunc status=none
+		run -65 "$BIN/zk-log" last "$D/data"
+		assert_output --partial "$f: bad record at offset $off"
+		start_tree
+		run timeout 20 "$BIN/zk-log" serve -c "$D/zoo.cfg" -r "$D/run"
+		assert_equal "$status" 65
+		assert_output --partial "$f: bad record at offset $off"
+		refute_output --partial 'torn tail'
+		kill "$TREE"
+		wait "$TREE" || true
+		# nothing cut
+		[ "$(stat -c %s "$f")" = "$(stat -c %s "$D/seg")" ]
+	done
+}
+
 @test "zk-log: a failed append answers fail to its sender, and later writes go on" {
 	start_tree
 	ZK_LOG_FAULT=write:2 start_log

@@ -161,6 +161,8 @@ def segment(flags, first, body, zeros=64):
 three = record(5) + record(6) + record(7)
 flipped = bytearray(three)
 flipped[len(record(5)) + 20] ^= 0x20
+flippedlast = bytearray(three)
+flippedlast[-3] ^= 0x20
 segs = {
     "good": segment(1, 5, three),
     "good-floor": segment(1 | 2 | 5 << 2, 5, three),
@@ -168,6 +170,7 @@ segs = {
     "torn": segment(1, 5, three[:-7], 0),
     "torn-not-last": segment(0, 5, three[:-7], 0),
     "flipped": segment(1, 5, bytes(flipped)),
+    "flipped-last": segment(1, 5, bytes(flippedlast)),
     "after-end": segment(1, 5, record(5) + b"\0" * 16 + record(6), 0),
     "wrong-name": segment(1, 4, three),
     "skips": segment(1, 5, record(5) + record(7)),
