@@ -90,12 +90,23 @@ ssize_t	 zkbuf_flush(struct zkbuf *, int);
 #define ZKBUF_DATA(b)	((b)->p + (b)->off)
 #define ZKBUF_LEN(b)	((b)->len - (b)->off)
 
-/* jute.c: ZooKeeper's big-endian record encoding */
+/*
+ * jute.c: ZooKeeper's big-endian record encoding.  A failed read sets
+ * bad, returns 0 (or -1 and NULL for a buffer) and leaves p where it
+ * was; later reads fail too.  why and at tell the first failure:
+ * "truncated" or "bad length", and its offset (base + bytes from start:
+ * set base when the record sits inside a file).
+ */
 struct jr {
 	const unsigned char	*p, *end;
 	int			 bad;	/* read past the end or bad length */
+	const unsigned char	*start;	/* where jr_init began */
+	size_t			 base;	/* the offset of start, 0 */
+	const char		*why;	/* the first failure, or NULL */
+	size_t			 at;	/* and its offset */
 };
 void	 jr_init(struct jr *, const void *, size_t);
+size_t	 jr_off(const struct jr *);		/* base + (p - start) */
 int32_t	 jr_int(struct jr *);
 int64_t	 jr_long(struct jr *);
 int	 jr_bool(struct jr *);
