@@ -587,14 +587,6 @@ main(int argc, char *argv[])
 #define AP_EXTMASK	((int64_t)0xff00000000000000ULL)
 #define AP_TTLMASK	((int64_t)0x0000ffffffffffffULL)
 
-/* Apache op codes (ZooDefs.OpCode) */
-enum {
-	AP_ERROR = -1, AP_CREATESESSION = -10, AP_CLOSESESSION = -11,
-	AP_CREATE = 1, AP_DELETE = 2, AP_SETDATA = 5, AP_SETACL = 7,
-	AP_CHECK = 13, AP_MULTI = 14, AP_CREATE2 = 15, AP_CREATECONTAINER = 19,
-	AP_DELETECONTAINER = 20, AP_CREATETTL = 21
-};
-
 struct apacl {
 	int64_t			 id;
 	size_t			 n;
@@ -1239,10 +1231,10 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 	int64_t			 ttl;
 
 	switch (type) {
-	case AP_CREATE:
-	case AP_CREATE2:
-	case AP_CREATECONTAINER:
-	case AP_CREATETTL:
+	case ZOP_CREATE:
+	case ZOP_CREATE2:
+	case ZOP_CREATECONTAINER:
+	case ZOP_CREATETTL:
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
 		if (pl <= 0)
@@ -1256,7 +1248,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 			    (uint64_t)o->next, (int)pl, p);
 			return NULL;
 		}
-		if (type == AP_CREATETTL) {
+		if (type == ZOP_CREATETTL) {
 			(void)apint(t);			/* parentCVersion */
 			ttl = aplong(t);
 			zkl_putd(f, "flags", 5);
@@ -1264,7 +1256,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 			ttlset(p, (size_t)pl, 1);
 			return "createTTL";
 		}
-		if (type == AP_CREATECONTAINER) {
+		if (type == ZOP_CREATECONTAINER) {
 			zkl_putd(f, "flags", 4);
 			return "createContainer";
 		}
@@ -1272,19 +1264,19 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 		apok(t);
 		zkl_putd(f, "flags", v);
 		return "create";
-	case AP_DELETE:
-	case AP_DELETECONTAINER:
+	case ZOP_DELETE:
+	case ZOP_DELETECONTAINER:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "delete without a path");
 		zkl_put(f, "path", p, (size_t)pl);
-		verb = type == AP_DELETE ? "delete" : ttlhas(p, (size_t)pl) ?
+		verb = type == ZOP_DELETE ? "delete" : ttlhas(p, (size_t)pl) ?
 		    "deleteTTL" : "deleteContainer";
-		if (type == AP_DELETE)
+		if (type == ZOP_DELETE)
 			zkl_putd(f, "version", -1);
 		ttlset(p, (size_t)pl, 0);
 		return verb;
-	case AP_SETDATA:
+	case ZOP_SETDATA:
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
 		v = apint(t);	/* the version after it (checkAndIncVersion) */
@@ -1295,7 +1287,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 			zkl_put(f, "data", d, (size_t)dl);
 		zkl_putd(f, "version", v - 1);
 		return "setData";
-	case AP_SETACL:
+	case ZOP_SETACL:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "setACL without a path");
@@ -1308,7 +1300,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 		}
 		zkl_putd(f, "version", apint(t) - 1);
 		return "setACL";
-	case AP_CHECK:
+	case ZOP_CHECK:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "check without a path");
@@ -1335,7 +1327,7 @@ multifields(struct apout *o, struct jr *t)
 		p = apbuf(t, &len);
 		jr_init(&sub, p, len < 0 ? 0 : (size_t)len);
 		sub.base = jr_off(t) - (size_t)(sub.end - sub.start);
-		if (type == AP_ERROR)
+		if (type == ZOP_ERROR)
 			return NULL;	/* Apache failed it: all or nothing */
 		zkbuf_reset(&o->sf);
 		if ((verb = txnfields(o, &o->sf, &sub, type)) == NULL ||
@@ -1388,19 +1380,19 @@ imptxn(struct apout *o, struct jr *t, int64_t session, int64_t time,
 
 	zkbuf_reset(&o->f);
 	switch (type) {
-	case AP_CREATESESSION:
+	case ZOP_CREATESESSION:
 		verb = "createSession";
 		zkl_putd(&o->f, "timeout", apint(t));
 		appasswd(session, pw);
 		zkl_puts(&o->f, "passwd", pw);
 		break;
-	case AP_CLOSESESSION:
+	case ZOP_CLOSESESSION:
 		verb = "closeSession";
 		break;
-	case AP_MULTI:
+	case ZOP_MULTI:
 		verb = multifields(o, t);
 		break;
-	case AP_ERROR:
+	case ZOP_ERROR:
 		break;
 	default:
 		if ((verb = txnfields(o, &o->f, t, type)) == NULL)
@@ -1421,7 +1413,7 @@ imptxn(struct apout *o, struct jr *t, int64_t session, int64_t time,
 	zkl_putx(&o->rec, "zxid", o->next);
 	zkl_putd(&o->rec, "time", time);
 	zkl_putx(&o->rec, "session", session);
-	if (type != AP_CREATESESSION && type != AP_CLOSESESSION)
+	if (type != ZOP_CREATESESSION && type != ZOP_CLOSESESSION)
 		zkl_puts(&o->rec, "auth", "super:");
 	zkbuf_add(&o->rec, o->f.p, o->f.len);
 	zkl_end(&o->rec);

@@ -19,7 +19,11 @@
 #define ZK_MAXBUFFER	0xfffff		/* jute.maxbuffer */
 #define ZK_TICKTIME	2000
 
-/* opcodes (ZooDefs.OpCode) */
+/*
+ * opcodes (ZooDefs.OpCode), which are also the txn types of Apache's
+ * logs (TxnHeader.type; createSession, closeSession and error occur
+ * only there)
+ */
 enum {
 	ZOP_NOTIFICATION = 0, ZOP_CREATE = 1, ZOP_DELETE = 2, ZOP_EXISTS = 3,
 	ZOP_GETDATA = 4, ZOP_SETDATA = 5, ZOP_GETACL = 6, ZOP_SETACL = 7,
