@@ -96,10 +96,10 @@ ssize_t	 zkbuf_flush(struct zkbuf *, int);
 
 /*
  * jute.c: ZooKeeper's big-endian record encoding.  A failed read sets
- * bad, returns 0 (or -1 and NULL for a buffer) and leaves p where it
- * was; later reads fail too.  why and at tell the first failure:
- * "truncated" or "bad length", and its offset (base + bytes from start:
- * set base when the record sits inside a file).
+ * bad and returns 0 (or -1 and NULL for a buffer); later reads fail
+ * too.  why and at tell the first failure: "truncated" or "bad length",
+ * and its offset (base + bytes from start: set base when the record
+ * sits inside a file).
  */
 struct jr {
 	const unsigned char	*p, *end;
