@@ -805,6 +805,21 @@ apmap(const char *path, struct jr *c)
 	close(fd);
 }
 
+/* FileHeader: the magic, version 2, the dbid */
+static void
+apheader(struct jr *c, uint32_t magic, const char *notit, const char *badver)
+{
+	if (c->end - c->start < 16 || (uint32_t)apint(c) != magic) {
+		c->p = c->start;
+		apbad(c, notit);
+	}
+	if (apint(c) != 2) {
+		c->p -= 4;
+		apbad(c, badver);
+	}
+	(void)aplong(c);			/* dbid */
+}
+
 static void
 apunmap(struct jr *c)
 {
@@ -996,15 +1011,7 @@ impsnap(const char *file, int64_t zxid)
 	char		 pw[33];
 
 	apmap(file, &c);
-	if (c.end - c.start < 16 || (uint32_t)apint(&c) != AP_SNAPMAGIC) {
-		c.p = c.start;
-		apbad(&c, "not an Apache snapshot");
-	}
-	if (apint(&c) != 2) {
-		c.p -= 4;
-		apbad(&c, "unknown snapshot version");
-	}
-	(void)aplong(&c);			/* dbid */
+	apheader(&c, AP_SNAPMAGIC, "not an Apache snapshot", "unknown snapshot version");
 	if ((cnt = apint(&c)) < 0 ||
 	    (size_t)cnt > (size_t)(c.end - c.start) / 12)
 		apbad(&c, "bad session count");
@@ -1443,15 +1450,7 @@ implog(struct apout *o, const char *file, int last)
 	size_t		 at;
 
 	apmap(file, &c);
-	if (c.end - c.start < 16 || (uint32_t)apint(&c) != AP_LOGMAGIC) {
-		c.p = c.start;
-		apbad(&c, "not an Apache transaction log");
-	}
-	if (apint(&c) != 2) {
-		c.p -= 4;
-		apbad(&c, "unknown log version");
-	}
-	(void)aplong(&c);			/* dbid */
+	apheader(&c, AP_LOGMAGIC, "not an Apache transaction log", "unknown log version");
 	while (c.p < c.end) {
 		at = jr_off(&c);
 		if (c.end - c.p >= 12) {
