@@ -538,26 +538,10 @@ main(int argc, char *argv[])
 #define AP_EXTMASK	((int64_t)0xff00000000000000ULL)
 #define AP_TTLMASK	((int64_t)0x0000ffffffffffffULL)
 
-/* Apache op codes (ZooDefs.OpCode) */
-enum {
-	AP_ERROR = -1, AP_CREATESESSION = -10, AP_CLOSESESSION = -11,
-	AP_CREATE = 1, AP_DELETE = 2, AP_SETDATA = 5, AP_SETACL = 7,
-	AP_CHECK = 13, AP_MULTI = 14, AP_CREATE2 = 15, AP_CREATECONTAINER = 19,
-	AP_DELETECONTAINER = 20, AP_CREATETTL = 21
-};
-
-/* A cursor over a mapped file, or over one record inside it. */
-struct apcur {
-	const unsigned char	*p;
-	size_t			 len, off;
-	size_t			 base;		/* file offset of p[0] */
-	const char		*file;
-};
-
 struct apacl {
 	int64_t			 id;
 	size_t			 n;
-	struct apcur		 at;		/* the vector's entries */
+	struct jr		 at;		/* the vector's entries */
 };
 
 struct apnode {
@@ -585,6 +569,7 @@ RB_PROTOTYPE(ttltree, ttlpath, entry, ttlcmp)
 RB_GENERATE(ttltree, ttlpath, entry, ttlcmp)
 
 static struct ttltree	 ttls = RB_INITIALIZER(&ttls);
+static const char	*apin;		/* the Apache file being read */
 static char		 stage[PATH_MAX], stagezk[PATH_MAX];
 static int		 staging;
 
@@ -699,63 +684,63 @@ appasswd(int64_t id, char hex[33])
 	zk_hexenc(hex, pw, sizeof(pw));
 }
 
+/*
+ * Reading an Apache file: libzk's jute reader over it (jr.base is the
+ * file offset of a record's start); its first failure, or a value
+ * that makes no sense here, ends the import.
+ */
 static void __attribute__((noreturn))
-apbad(const struct apcur *c, const char *why)
+apbad(const struct jr *c, const char *why)
 {
-	errx(EX_DATAERR, "%s: %s at offset %zu", c->file, why, c->base +
-	    c->off);
-}
-
-static const unsigned char *
-aptake(struct apcur *c, size_t n)
-{
-	const unsigned char	*p;
-
-	if (n > c->len - c->off)
-		apbad(c, "truncated");
-	p = c->p + c->off;
-	c->off += n;
-	return p;
-}
-
-static int32_t
-apint(struct apcur *c)
-{
-	const unsigned char	*p = aptake(c, 4);
-
-	return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static int64_t
-aplong(struct apcur *c)
-{
-	uint64_t	 hi = (uint32_t)apint(c);
-
-	return (int64_t)(hi << 32 | (uint32_t)apint(c));
-}
-
-/* A buffer or string: its bytes, *len -1 for null. */
-static const unsigned char *
-apbuf(struct apcur *c, int32_t *len)
-{
-	if ((*len = apint(c)) < -1) {
-		c->off -= 4;
-		apbad(c, "bad length");
-	}
-	return *len <= 0 ? (const unsigned char *)"" : aptake(c,
-	    (size_t)*len);
+	errx(EX_DATAERR, "%s: %s at offset %zu", apin, why, jr_off(c));
 }
 
 static void
-apmap(const char *path, struct apcur *c)
+apok(const struct jr *c)
+{
+	if (c->bad)
+		errx(EX_DATAERR, "%s: %s at offset %zu", apin, c->why != NULL ?
+		    c->why : "bad record", c->at);
+}
+
+static int32_t
+apint(struct jr *c)
+{
+	int32_t	 v = jr_int(c);
+
+	apok(c);
+	return v;
+}
+
+static int64_t
+aplong(struct jr *c)
+{
+	int64_t	 v = jr_long(c);
+
+	apok(c);
+	return v;
+}
+
+/* A buffer or string: its bytes ("" if none), *len -1 for null. */
+static const unsigned char *
+apbuf(struct jr *c, int32_t *len)
+{
+	const char	*p;
+
+	*len = jr_buf(c, &p);
+	apok(c);
+	return *len <= 0 ? (const unsigned char *)"" :
+	    (const unsigned char *)p;
+}
+
+static void
+apmap(const char *path, struct jr *c)
 {
 	struct stat	 sb;
 	void		*m;
 	int		 fd;
 
-	memset(c, 0, sizeof(*c));
-	c->file = path;
+	apin = path;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		err(errno == ENOENT || errno == EACCES ? EX_NOINPUT :
 		    EX_IOERR, "%s", path);
@@ -765,23 +750,39 @@ apmap(const char *path, struct apcur *c)
 		if ((m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
 		    fd, 0)) == MAP_FAILED)
 			err(EX_IOERR, "%s: mmap", path);
-		c->p = m;
-		c->len = (size_t)sb.st_size;
+		jr_init(c, m, (size_t)sb.st_size);
 	} else
-		c->p = (const unsigned char *)"";
+		jr_init(c, "", 0);
 	close(fd);
 }
 
+/* FileHeader: the magic, version 2, the dbid */
 static void
-apunmap(struct apcur *c)
+apheader(struct jr *c, uint32_t magic, const char *notit, const char *badver)
 {
-	if (c->len > 0 && munmap((void *)(uintptr_t)c->p, c->len) == -1)
-		err(EX_OSERR, "%s: munmap", c->file);
+	if (c->end - c->start < 16 || (uint32_t)apint(c) != magic) {
+		c->p = c->start;
+		apbad(c, notit);
+	}
+	if (apint(c) != 2) {
+		c->p -= 4;
+		apbad(c, badver);
+	}
+	(void)aplong(c);			/* dbid */
+}
+
+static void
+apunmap(struct jr *c)
+{
+	size_t	 len = (size_t)(c->end - c->start);
+
+	if (len > 0 && munmap((void *)(uintptr_t)c->start, len) == -1)
+		err(EX_OSERR, "%s: munmap", apin);
 }
 
 /* n entries of jute's ACL vector at c as acl= fields */
 static void
-putacls(struct zkbuf *b, struct apcur *c, int32_t n)
+putacls(struct zkbuf *b, struct jr *c, int32_t n)
 {
 	struct zkbuf		 ace = { 0 };
 	const unsigned char	*s, *id;
@@ -807,9 +808,9 @@ putacls(struct zkbuf *b, struct apcur *c, int32_t n)
 
 /* A txn's ACL vector: -1 when it holds a scheme zk-tree refuses. */
 static int
-txnacls(struct zkbuf *b, struct apcur *c)
+txnacls(struct zkbuf *b, struct jr *c)
 {
-	size_t		 start = c->off;
+	const unsigned char *start = c->p;
 	int32_t		 n, i, perms, sl, il;
 	const unsigned char *s;
 
@@ -825,30 +826,30 @@ txnacls(struct zkbuf *b, struct apcur *c)
 		    !(sl == 2 && memcmp(s, "ip", 2) == 0))
 			return -1;
 	}
-	c->off = start + 4;
+	c->p = start + 4;
 	putacls(b, c, n);
 	return 0;
 }
 
 /* Checks a seal: the Adler32 of everything before it, then "/". */
 static void
-apseal(struct apcur *c, uint32_t *sum, size_t *summed)
+apseal(struct jr *c, uint32_t *sum, size_t *summed)
 {
 	const unsigned char	*s;
 	int64_t			 val;
 	int32_t			 sl;
 
-	*sum = adler32(*sum, c->p + *summed, c->off - *summed);
+	*sum = adler32(*sum, c->start + *summed, jr_off(c) - *summed);
 	val = aplong(c);
 	if ((uint64_t)val != *sum) {
-		c->off -= 8;
+		c->p -= 8;
 		apbad(c, "Adler32 checksum mismatch");
 	}
 	s = apbuf(c, &sl);
 	if (sl != 1 || s[0] != '/')
 		apbad(c, "bad seal");
-	*summed = c->off;
-	*sum = adler32(*sum, c->p + c->off - 13, 13);
+	*summed = jr_off(c);
+	*sum = adler32(*sum, c->p - 13, 13);
 }
 
 static int
@@ -944,7 +945,7 @@ snapflush(struct zksnapw *w, struct zkbuf *b, int all)
 static void
 impsnap(const char *file, int64_t zxid)
 {
-	struct apcur	 c, ac;
+	struct jr	 c, ac;
 	struct apacl	*acls = NULL;
 	struct apnode	*nodes = NULL, *n;
 	struct zksnapw	 w;
@@ -961,26 +962,20 @@ impsnap(const char *file, int64_t zxid)
 	char		 pw[33];
 
 	apmap(file, &c);
-	if (c.len < 16 || (uint32_t)apint(&c) != AP_SNAPMAGIC) {
-		c.off = 0;
-		apbad(&c, "not an Apache snapshot");
-	}
-	if (apint(&c) != 2) {
-		c.off -= 4;
-		apbad(&c, "unknown snapshot version");
-	}
-	(void)aplong(&c);			/* dbid */
-	if ((cnt = apint(&c)) < 0 || (size_t)cnt > c.len / 12)
+	apheader(&c, AP_SNAPMAGIC, "not an Apache snapshot", "unknown snapshot version");
+	if ((cnt = apint(&c)) < 0 ||
+	    (size_t)cnt > (size_t)(c.end - c.start) / 12)
 		apbad(&c, "bad session count");
 	nsess = (size_t)cnt;
-	sessat = c.off;
+	sessat = jr_off(&c);
 	if ((sids = calloc(nsess + 1, sizeof(*sids))) == NULL)
 		err(EX_OSERR, NULL);
 	for (i = 0; i < nsess; i++) {
 		sids[i] = aplong(&c);
 		(void)apint(&c);		/* the timeout: below */
 	}
-	if ((cnt = apint(&c)) < 0 || (size_t)cnt > c.len / 12)
+	if ((cnt = apint(&c)) < 0 ||
+	    (size_t)cnt > (size_t)(c.end - c.start) / 12)
 		apbad(&c, "bad ACL count");
 	nacl = (size_t)cnt;
 	if ((acls = calloc(nacl + 1, sizeof(*acls))) == NULL)
@@ -1025,12 +1020,12 @@ impsnap(const char *file, int64_t zxid)
 		n->st.ephemeralOwner = aplong(&c);
 		n->st.pzxid = aplong(&c);
 		if ((nn == 1) != (len == 0) || (len > 0 && pp[0] != '/')) {
-			c.off -= (size_t)len + 72;
+			c.p -= (size_t)len + 72;
 			apbad(&c, "bad path");
 		}
 	}
 	apseal(&c, &sum, &summed);
-	if (c.off < c.len) {			/* 3.6+: the tree digest */
+	if (c.p < c.end) {			/* 3.6+: the tree digest */
 		(void)aplong(&c);
 		if ((dver = apint(&c)) < 2)
 			(void)apbuf(&c, &len);
@@ -1038,11 +1033,11 @@ impsnap(const char *file, int64_t zxid)
 			(void)aplong(&c);
 		apseal(&c, &sum, &summed);
 	}
-	if (c.off < c.len) {			/* the last processed zxid */
+	if (c.p < c.end) {			/* the last processed zxid */
 		(void)aplong(&c);
 		apseal(&c, &sum, &summed);
 	}
-	if (c.off < c.len)
+	if (c.p < c.end)
 		apbad(&c, "bytes after the last seal");
 	if (nn == 0)
 		apbad(&c, "no root node");
@@ -1139,7 +1134,7 @@ impsnap(const char *file, int64_t zxid)
 	}
 	free(sids);
 	/* the session table again, in file order, for the timeouts */
-	c.off = sessat;
+	c.p = c.start + sessat;
 	for (i = 0; i < nsess; i++) {
 		owner = aplong(&c);
 		len = apint(&c);
@@ -1186,7 +1181,7 @@ struct apout {
  * o->f; NULL when zk-tree cannot express it.
  */
 static const char *
-txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
+txnfields(struct apout *o, struct zkbuf *f, struct jr *t, int type)
 {
 	const unsigned char	*p, *d;
 	const char		*verb;
@@ -1194,10 +1189,10 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 	int64_t			 ttl;
 
 	switch (type) {
-	case AP_CREATE:
-	case AP_CREATE2:
-	case AP_CREATECONTAINER:
-	case AP_CREATETTL:
+	case ZOP_CREATE:
+	case ZOP_CREATE2:
+	case ZOP_CREATECONTAINER:
+	case ZOP_CREATETTL:
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
 		if (pl <= 0)
@@ -1211,7 +1206,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 			    (uint64_t)o->next, (int)pl, p);
 			return NULL;
 		}
-		if (type == AP_CREATETTL) {
+		if (type == ZOP_CREATETTL) {
 			(void)apint(t);			/* parentCVersion */
 			ttl = aplong(t);
 			zkl_putd(f, "flags", 5);
@@ -1219,25 +1214,27 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 			ttlset(p, (size_t)pl, 1);
 			return "createTTL";
 		}
-		if (type == AP_CREATECONTAINER) {
+		if (type == ZOP_CREATECONTAINER) {
 			zkl_putd(f, "flags", 4);
 			return "createContainer";
 		}
-		zkl_putd(f, "flags", *aptake(t, 1) ? 1 : 0);
+		v = jr_bool(t);			/* ephemeral */
+		apok(t);
+		zkl_putd(f, "flags", v);
 		return "create";
-	case AP_DELETE:
-	case AP_DELETECONTAINER:
+	case ZOP_DELETE:
+	case ZOP_DELETECONTAINER:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "delete without a path");
 		zkl_put(f, "path", p, (size_t)pl);
-		verb = type == AP_DELETE ? "delete" : ttlhas(p, (size_t)pl) ?
+		verb = type == ZOP_DELETE ? "delete" : ttlhas(p, (size_t)pl) ?
 		    "deleteTTL" : "deleteContainer";
-		if (type == AP_DELETE)
+		if (type == ZOP_DELETE)
 			zkl_putd(f, "version", -1);
 		ttlset(p, (size_t)pl, 0);
 		return verb;
-	case AP_SETDATA:
+	case ZOP_SETDATA:
 		p = apbuf(t, &pl);
 		d = apbuf(t, &dl);
 		v = apint(t);	/* the version after it (checkAndIncVersion) */
@@ -1248,7 +1245,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 			zkl_put(f, "data", d, (size_t)dl);
 		zkl_putd(f, "version", v - 1);
 		return "setData";
-	case AP_SETACL:
+	case ZOP_SETACL:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "setACL without a path");
@@ -1261,7 +1258,7 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 		}
 		zkl_putd(f, "version", apint(t) - 1);
 		return "setACL";
-	case AP_CHECK:
+	case ZOP_CHECK:
 		p = apbuf(t, &pl);
 		if (pl <= 0)
 			apbad(t, "check without a path");
@@ -1274,9 +1271,10 @@ txnfields(struct apout *o, struct zkbuf *f, struct apcur *t, int type)
 
 /* A MultiTxn's sub-txns as op= fields; NULL for a failed multi. */
 static const char *
-multifields(struct apout *o, struct apcur *t)
+multifields(struct apout *o, struct jr *t)
 {
-	struct apcur	 sub;
+	struct jr	 sub;
+	const unsigned char *p;
 	const char	*verb;
 	int32_t		 n, i, type, len;
 
@@ -1284,12 +1282,10 @@ multifields(struct apout *o, struct apcur *t)
 		apbad(t, "bad multi");
 	for (i = 0; i < n; i++) {
 		type = apint(t);
-		sub = *t;
-		sub.p = apbuf(t, &len);
-		sub.len = len < 0 ? 0 : (size_t)len;
-		sub.off = 0;
-		sub.base = t->base + t->off - sub.len;
-		if (type == AP_ERROR)
+		p = apbuf(t, &len);
+		jr_init(&sub, p, len < 0 ? 0 : (size_t)len);
+		sub.base = jr_off(t) - (size_t)(sub.end - sub.start);
+		if (type == ZOP_ERROR)
 			return NULL;	/* Apache failed it: all or nothing */
 		zkbuf_reset(&o->sf);
 		if ((verb = txnfields(o, &o->sf, &sub, type)) == NULL ||
@@ -1323,7 +1319,7 @@ outwrite(struct apout *o, int all)
 
 /* One Apache txn (header fields, body at t) as a zk-log record. */
 static void
-imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
+imptxn(struct apout *o, struct jr *t, int64_t session, int64_t time,
     int type)
 {
 	const char	*verb = NULL;
@@ -1333,19 +1329,19 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
 
 	zkbuf_reset(&o->f);
 	switch (type) {
-	case AP_CREATESESSION:
+	case ZOP_CREATESESSION:
 		verb = "createSession";
 		zkl_putd(&o->f, "timeout", apint(t));
 		appasswd(session, pw);
 		zkl_puts(&o->f, "passwd", pw);
 		break;
-	case AP_CLOSESESSION:
+	case ZOP_CLOSESESSION:
 		verb = "closeSession";
 		break;
-	case AP_MULTI:
+	case ZOP_MULTI:
 		verb = multifields(o, t);
 		break;
-	case AP_ERROR:
+	case ZOP_ERROR:
 		break;
 	default:
 		if ((verb = txnfields(o, &o->f, t, type)) == NULL)
@@ -1368,7 +1364,7 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
 	zkl_putx(&o->rec, "zxid", o->next);
 	zkl_putd(&o->rec, "time", time);
 	zkl_putx(&o->rec, "session", session);
-	if (type != AP_CREATESESSION && type != AP_CLOSESESSION)
+	if (type != ZOP_CREATESESSION && type != ZOP_CLOSESESSION)
 		zkl_puts(&o->rec, "auth", "super:");
 	zkbuf_add(&o->rec, o->f.p, o->f.len);
 	zkl_end(&o->rec);
@@ -1390,49 +1386,38 @@ imptxn(struct apout *o, struct apcur *t, int64_t session, int64_t time,
 static void
 implog(struct apout *o, const char *file, int last)
 {
-	struct apcur	 c, t;
+	struct jr	 c, t;
 	int64_t		 session, zxid, time, crc;
 	int32_t		 len, type;
 	size_t		 at;
 
 	apmap(file, &c);
-	if (c.len < 16 || (uint32_t)apint(&c) != AP_LOGMAGIC) {
-		c.off = 0;
-		apbad(&c, "not an Apache transaction log");
-	}
-	if (apint(&c) != 2) {
-		c.off -= 4;
-		apbad(&c, "unknown log version");
-	}
-	(void)aplong(&c);			/* dbid */
-	while (c.off < c.len) {
-		at = c.off;
-		if (c.len - c.off >= 12) {
+	apheader(&c, AP_LOGMAGIC, "not an Apache transaction log", "unknown log version");
+	while (c.p < c.end) {
+		at = jr_off(&c);
+		if (c.end - c.p >= 12) {
 			crc = aplong(&c);
 			len = apint(&c);
 			if (len == 0)
 				break;		/* preallocated: the end */
 		} else
 			len = -1;
-		if (len < 0 || (size_t)len >= c.len - c.off ||
-		    c.p[c.off + (size_t)len] != 'B') {
-			c.off = at;
+		if (len < 0 || (size_t)len >= (size_t)(c.end - c.p) ||
+		    c.p[len] != 'B') {
+			c.p = c.start + at;
 			if (!last)
 				apbad(&c, "truncated record");
 			warnx("%s: torn record at offset %zu: the log ends "
 			    "there, as for Apache", file, at);
 			break;
 		}
-		if (adler32(1, c.p + c.off, (size_t)len) != (uint64_t)crc) {
-			c.off = at;
+		if (adler32(1, c.p, (size_t)len) != (uint64_t)crc) {
+			c.p = c.start + at;
 			apbad(&c, "Adler32 checksum mismatch");
 		}
-		t = c;
-		t.p = c.p + c.off;
-		t.len = (size_t)len;
-		t.off = 0;
-		t.base = c.off;
-		c.off += (size_t)len + 1;
+		jr_init(&t, c.p, (size_t)len);
+		t.base = jr_off(&c);
+		c.p += (size_t)len + 1;
 		session = aplong(&t);
 		(void)apint(&t);			/* cxid */
 		zxid = aplong(&t);
@@ -1441,7 +1426,7 @@ implog(struct apout *o, const char *file, int last)
 		if (zxid < o->next)
 			continue;		/* in the snapshot */
 		if (zxid != o->next) {
-			c.off = at;
+			c.p = c.start + at;
 			errx(EX_DATAERR, "%s: zxid 0x%" PRIx64 " at offset %zu "
 			    "where 0x%" PRIx64 " was due: zxids are missing "
 			    "(zk's log has no holes)", file, (uint64_t)zxid,

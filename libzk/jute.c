@@ -10,16 +10,36 @@
 void
 jr_init(struct jr *r, const void *p, size_t len)
 {
-	r->p = p;
+	r->p = r->start = p;
 	r->end = r->p + len;
 	r->bad = 0;
+	r->base = 0;
+	r->why = NULL;
+	r->at = 0;
+}
+
+size_t
+jr_off(const struct jr *r)
+{
+	return r->base + (size_t)(r->p - r->start);
+}
+
+/* The first failure, back bytes before p. */
+static void
+jr_fail(struct jr *r, const char *why, size_t back)
+{
+	if (!r->bad) {
+		r->why = why;
+		r->at = jr_off(r) - back;
+	}
+	r->bad = 1;
 }
 
 static int
 jr_need(struct jr *r, size_t n)
 {
 	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = 1;
+		jr_fail(r, "truncated", 0);
 		return -1;
 	}
 	return 0;
@@ -69,10 +89,12 @@ jr_buf(struct jr *r, const char **p)
 		return -1;
 	if (len == -1)
 		return -1;
-	if (len < -1 || jr_need(r, (size_t)len) == -1) {
-		r->bad = 1;
+	if (len < -1) {
+		jr_fail(r, "bad length", 4);
 		return -1;
 	}
+	if (jr_need(r, (size_t)len) == -1)
+		return -1;
 	*p = (const char *)r->p;
 	r->p += len;
 	return len;

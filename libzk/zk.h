@@ -19,7 +19,11 @@
 #define ZK_MAXBUFFER	0xfffff		/* jute.maxbuffer */
 #define ZK_TICKTIME	2000
 
-/* opcodes (ZooDefs.OpCode) */
+/*
+ * opcodes (ZooDefs.OpCode), which are also the txn types of Apache's
+ * logs (TxnHeader.type; createSession, closeSession and error occur
+ * only there)
+ */
 enum {
 	ZOP_NOTIFICATION = 0, ZOP_CREATE = 1, ZOP_DELETE = 2, ZOP_EXISTS = 3,
 	ZOP_GETDATA = 4, ZOP_SETDATA = 5, ZOP_GETACL = 6, ZOP_SETACL = 7,
@@ -90,12 +94,23 @@ ssize_t	 zkbuf_flush(struct zkbuf *, int);
 #define ZKBUF_DATA(b)	((b)->p + (b)->off)
 #define ZKBUF_LEN(b)	((b)->len - (b)->off)
 
-/* jute.c: ZooKeeper's big-endian record encoding */
+/*
+ * jute.c: ZooKeeper's big-endian record encoding.  A failed read sets
+ * bad and returns 0 (or -1 and NULL for a buffer); later reads fail
+ * too.  why and at tell the first failure: "truncated" or "bad length",
+ * and its offset (base + bytes from start: set base when the record
+ * sits inside a file).
+ */
 struct jr {
 	const unsigned char	*p, *end;
 	int			 bad;	/* read past the end or bad length */
+	const unsigned char	*start;	/* where jr_init began */
+	size_t			 base;	/* the offset of start, 0 */
+	const char		*why;	/* the first failure, or NULL */
+	size_t			 at;	/* and its offset */
 };
 void	 jr_init(struct jr *, const void *, size_t);
+size_t	 jr_off(const struct jr *);		/* base + (p - start) */
 int32_t	 jr_int(struct jr *);
 int64_t	 jr_long(struct jr *);
 int	 jr_bool(struct jr *);

@@ -130,6 +130,27 @@ t_jute(void)
 	jr_init(&r, b.p, b.len);
 	CHECK(jr_buf(&r, &p) == -1 && r.bad);
 
+	/* the first failure says what and where, base counted in */
+	zkbuf_reset(&b);
+	jw_int(&b, 1);
+	jw_int(&b, -2);				/* bad length at 4 */
+	jw_int(&b, 9);
+	jr_init(&r, b.p, b.len);
+	CHECK(r.why == NULL && jr_off(&r) == 0);
+	r.base = 100;
+	CHECK(jr_int(&r) == 1 && jr_off(&r) == 104);
+	CHECK(jr_buf(&r, &p) == -1 && r.bad && p == NULL);
+	CHECK(r.why != NULL && strcmp(r.why, "bad length") == 0 &&
+	    r.at == 104);
+	CHECK(jr_long(&r) == 0 && strcmp(r.why, "bad length") == 0 &&
+	    r.at == 104);			/* the first one stays */
+	jr_init(&r, b.p, 10);
+	CHECK(jr_long(&r) == 0x1fffffffeLL && jr_off(&r) == 8);
+	CHECK(jr_int(&r) == 0 && r.bad && r.why != NULL &&
+	    strcmp(r.why, "truncated") == 0 && r.at == 8 && jr_off(&r) == 8);
+	jr_init(&r, b.p + 8, 4);		/* a body of 9 in 0 bytes */
+	CHECK(jr_buf(&r, &p) == -1 && r.why != NULL &&
+	    strcmp(r.why, "truncated") == 0 && r.at == 4);
 
 	/* frames: the length excludes itself */
 	zkbuf_reset(&b);
