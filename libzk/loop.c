@@ -283,6 +283,27 @@ reap(struct zkloop *lp)
 	}
 }
 
+/*
+ * Close every connection (their onclose runs) and free the loop; the
+ * listeners' descriptors stay the caller's.
+ */
+void
+zkloop_free(struct zkloop *lp)
+{
+	struct zkconn	*c;
+
+	if (lp == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&lp->live)) != NULL)
+		zkloop_kill(c);
+	reap(lp);
+	while (lp->nspare > 0)
+		zkbuf_free(&lp->spare[--lp->nspare]);
+	free(lp->l);
+	close(lp->ep);
+	free(lp);
+}
+
 /* Write the queued connections' output, close or pause them. */
 static void
 flushall(struct zkloop *lp)

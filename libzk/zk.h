@@ -240,6 +240,7 @@ void		 zkloop_forks(struct zkloop *);
 const struct sockaddr *zkloop_peer(struct zkloop *, socklen_t *);
 void		 zkloop_kill(struct zkconn *);
 int		 zkloop_run(struct zkloop *, int);
+void		 zkloop_free(struct zkloop *);
 
 /* digest.c */
 size_t	 zk_base64(char *, const void *, size_t);

@@ -61,7 +61,7 @@ copytree() {
 	sed -i '/^cmd_list(/{n;a\
 \tif (argc > 99)\
 \t\treturn 7;
-}' "$T/cmd/zk-snap.c"
+}' "$T/cmd/snap/main.c"
 	sed -i '0,/^\(\t*\)exit 69$/s//\1exit 68/' "$T/cmd/zk-node"
 	run -1 /usr/bin/python3 "$chk" -t "$T"
 	assert_line "zk-gate: code has 77, not in zk-gate.1"

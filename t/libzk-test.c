@@ -860,6 +860,7 @@ t_orphan(void)
 	CHECK(zk_orphaned());
 	alarm(0);
 	waitpid(sup, NULL, 0);
+	zkloop_free(lp);
 }
 
 /* A batch of framed records, zxids first..last, ~460 bytes each. */
