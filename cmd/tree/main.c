@@ -299,37 +299,6 @@ wscmp(struct wsess *a, struct wsess *b)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-/* ---- fields ---- */
-
-static const struct zkfield *
-fget(const struct fv *v, const char *k)
-{
-	size_t	 i;
-
-	for (i = 0; i < v->n; i++)
-		if (strcmp(v->f[i].key, k) == 0)
-			return &v->f[i];
-	return NULL;
-}
-
-static int
-fint(const struct fv *v, const char *k, int64_t *x)
-{
-	const struct zkfield	*f;
-
-	if ((f = fget(v, k)) == NULL)
-		return -1;
-	return zkl_parseint(f->val, x);
-}
-
-static int64_t
-fintdef(const struct fv *v, const char *k, int64_t def)
-{
-	int64_t	 x;
-
-	return fint(v, k, &x) == 0 ? x : def;
-}
-
 /* ---- ACLs ---- */
 
 static void
@@ -1358,11 +1327,11 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 	for (top->n = 0; top->n < l->nf; top->n++)
 		if (strcmp(l->f[top->n].key, "op") == 0)
 			break;
-	r->session = fintdef(top, "session", 0);
-	r->hasxid = fint(top, "xid", &r->xid) == 0;
-	r->zxid = fintdef(top, "zxid", lastzxid);
-	r->time = fintdef(top, "time", 0);
-	r->nottl = fintdef(top, "nottl", 0) != 0;
+	r->session = zkf_intdef(top->f, top->n, "session", 0);
+	r->hasxid = zkf_int(top->f, top->n, "xid", &r->xid) == 0;
+	r->zxid = zkf_intdef(top->f, top->n, "zxid", lastzxid);
+	r->time = zkf_intdef(top->f, top->n, "time", 0);
+	r->nottl = zkf_intdef(top->f, top->n, "nottl", 0) != 0;
 	for (i = 0; i < top->n; i++) {
 		f = &top->f[i];
 		if (strcmp(f->key, "auth") != 0)
@@ -1385,7 +1354,7 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 static int
 checkversion(const struct fv *v, int32_t cur)
 {
-	int64_t	 want = fintdef(v, "version", -1);
+	int64_t	 want = zkf_intdef(v->f, v->n, "version", -1);
 
 	return want == -1 || want == cur ? 0 : ZBADVERSION;
 }
@@ -1406,10 +1375,11 @@ op_create(const struct req *r, const struct fv *v, int opc, int inmulti,
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
-	if (fint(v, "flags", &flags) == -1 || flags < 0 || flags > 6)
+	if (zkf_int(v->f, v->n, "flags", &flags) == -1 || flags < 0 ||
+	    flags > 6)
 		return ZBADARGUMENTS;
 	if (opc == ZOP_CREATETTL)
-		ttl = fintdef(v, "ttl", -1);
+		ttl = zkf_intdef(v->f, v->n, "ttl", -1);
 	else if (inmulti)	/* inside multi the flag decides */
 		opc = flags == 4 ? ZOP_CREATECONTAINER : ZOP_CREATE;
 	ttlmode = flags == 5 || flags == 6;
@@ -1417,7 +1387,7 @@ op_create(const struct req *r, const struct fv *v, int opc, int inmulti,
 		return ZUNIMPLEMENTED;
 	if (ttlmode ? ttl <= 0 || ttl > MAXTTL : opc == ZOP_CREATETTL)
 		return ZBADARGUMENTS;
-	if ((pf = fget(v, "path")) == NULL)
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL)
 		return ZBADARGUMENTS;
 	p = pf->val;
 	len = pf->len;
@@ -1458,8 +1428,8 @@ op_create(const struct req *r, const struct fv *v, int opc, int inmulti,
 	else
 		kind = K_NORMAL;
 	n = newnode(parent, full + (slash - p) + 1,
-	    flen - (size_t)(slash - p) - 1, fget(v, "data"), acl, kind,
-	    kind == K_EPHEMERAL ? r->session : kind == K_TTL ? ttl : 0);
+	    flen - (size_t)(slash - p) - 1, zkf_get(v->f, v->n, "data"), acl,
+	    kind, kind == K_EPHEMERAL ? r->session : kind == K_TTL ? ttl : 0);
 	n->czxid = n->mzxid = n->pzxid = r->zxid;
 	n->ctime = n->mtime = r->time;
 	u = undopush(U_CREATE, n);
@@ -1488,7 +1458,7 @@ op_delete(const struct req *r, const struct fv *v)
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
-	if ((pf = fget(v, "path")) == NULL ||
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL ||
 	    (slash = memrchr(pf->val, '/', pf->len)) == NULL ||
 	    memchr(pf->val, '\0', pf->len) != NULL ||
 	    isspecial(pf->val, pf->len))
@@ -1519,7 +1489,8 @@ op_setdata(const struct req *r, const struct fv *v, int check,
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
-	if ((pf = fget(v, "path")) == NULL || !validpath(pf->val, pf->len))
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL ||
+	    !validpath(pf->val, pf->len))
 		return ZBADARGUMENTS;
 	if ((n = lookup(pf->val, pf->len)) == NULL)
 		return ZNONODE;
@@ -1535,7 +1506,7 @@ op_setdata(const struct req *r, const struct fv *v, int check,
 	u->version = n->version;
 	u->mzxid = n->mzxid;
 	u->mtime = n->mtime;
-	df = fget(v, "data");
+	df = zkf_get(v->f, v->n, "data");
 	if (df == NULL)
 		n->data = NULL;
 	else if (df->len == 0)
@@ -1564,7 +1535,8 @@ op_setacl(const struct req *r, const struct fv *v, struct zkbuf *out)
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
-	if ((pf = fget(v, "path")) == NULL || !validpath(pf->val, pf->len))
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL ||
+	    !validpath(pf->val, pf->len))
 		return ZBADARGUMENTS;
 	if ((e = fixacl(r, v, &acl)) != 0)
 		return e;
@@ -1718,7 +1690,7 @@ op_internal(const struct req *r, const struct fv *top, int ttl)
 	const struct zkfield	*pf;
 	struct node		*n;
 
-	if ((pf = fget(top, "path")) == NULL ||
+	if ((pf = zkf_get(top->f, top->n, "path")) == NULL ||
 	    (n = lookup(pf->val, pf->len)) == NULL || n == root ||
 	    n->nkids > 0)
 		return;
@@ -1734,7 +1706,10 @@ static void
 op_createsession(const struct req *r, const struct fv *top)
 {
 	struct sess	*s;
-	const char	*pw = fget(top, "passwd") ? fget(top, "passwd")->val : "";
+	const char	*pw = zkf_str(top->f, top->n, "passwd");
+
+	if (pw == NULL)
+		pw = "";
 
 	if ((s = r->s) == NULL) {
 		s = xmalloc(sizeof(*s));
@@ -1747,7 +1722,7 @@ op_createsession(const struct req *r, const struct fv *top)
 		free(s->passwd);
 	if ((s->passwd = strdup(pw)) == NULL)
 		err(EX_OSERR, NULL);
-	s->timeout = fintdef(top, "timeout", 0);
+	s->timeout = zkf_intdef(top->f, top->n, "timeout", 0);
 	sendsess(s);
 	reply(gatec, r, r->zxid, 0, NULL);
 }
@@ -1768,7 +1743,7 @@ apply(struct zkline *l)
 	opc = zk_opcode(l->verb);
 	reqinit(&r, l, &top);
 	if (strcmp(l->verb, "ready") == 0) {
-		r.zxid = fintdef(&top, "zxid", lastzxid);
+		r.zxid = zkf_intdef(top.f, top.n, "zxid", lastzxid);
 		if (r.zxid > lastzxid)
 			lastzxid = r.zxid;
 		ready = 1;
@@ -1781,7 +1756,7 @@ apply(struct zkline *l)
 		warnx("zk-log: %s is not a txn, ignored", l->verb);
 		return;
 	}
-	if (fget(&top, "zxid") != NULL) {
+	if (zkf_get(top.f, top.n, "zxid") != NULL) {
 		if (r.zxid <= loadedzxid)
 			return;		/* in the snapshot already */
 		if (r.zxid > lastzxid)
@@ -1836,7 +1811,7 @@ rd_getdata(const struct req *r, const struct fv *v, int watch,
 	const struct zkfield	*pf;
 	struct node		*n;
 
-	if ((pf = fget(v, "path")) == NULL ||
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL ||
 	    (n = lookup(pf->val, pf->len)) == NULL)
 		return ZNONODE;
 	if (!allowed(r, n->acl, ZPERM_READ))
@@ -1864,7 +1839,7 @@ rd_getchildren(const struct req *r, const struct fv *v, int watch,
 	const struct zkfield	*pf;
 	struct node		*n, *k;
 
-	if ((pf = fget(v, "path")) == NULL ||
+	if ((pf = zkf_get(v->f, v->n, "path")) == NULL ||
 	    (n = lookup(pf->val, pf->len)) == NULL)
 		return ZNONODE;
 	if (!allowed(r, n->acl, ZPERM_READ))
@@ -1920,12 +1895,12 @@ rd_multiread(const struct req *r, const struct zkline *l, size_t first,
 static int
 rd_watches(const struct req *r, const struct fv *v, int remove)
 {
-	const struct zkfield	*pf = fget(v, "path");
+	const struct zkfield	*pf = zkf_get(v->f, v->n, "path");
 	struct watch		*w;
 	int64_t			 type;
 	int			 has[2];
 
-	if (fint(v, "mode", &type) == -1 || type < 1 || type > 3 ||
+	if (zkf_int(v->f, v->n, "mode", &type) == -1 || type < 1 || type > 3 ||
 	    pf == NULL)
 		return ZMARSHALLINGERROR;
 	if ((w = wfind(wsfind(r->session), wpfind(pf->val, pf->len))) == NULL)
@@ -1949,7 +1924,7 @@ rd_setwatches(const struct req *r, const struct fv *top)
 	static const char	*keys[] = { "dw", "ew", "cw", "pw", "rw" };
 	const struct zkfield	*f;
 	struct node		*n;
-	int64_t			 rel = fintdef(top, "relzxid", 0);
+	int64_t			 rel = zkf_intdef(top->f, top->n, "relzxid", 0);
 	size_t			 k, i;
 
 	for (k = 0; k < 5; k++) {
@@ -2002,7 +1977,7 @@ rd_setwatches(const struct req *r, const struct fv *top)
 static int
 rd_ephemerals(const struct req *r, const struct fv *v, struct zkbuf *out)
 {
-	const struct zkfield	*pf = fget(v, "path");
+	const struct zkfield	*pf = zkf_get(v->f, v->n, "path");
 	const struct node	*n;
 	const char		*p = pf ? pf->val : "";
 	size_t			 plen = pf ? pf->len : 0, s = 0, e, off;
@@ -2029,10 +2004,11 @@ static int
 rd_op(const struct req *r, const struct zkline *l, const struct fv *top,
     int opc, struct zkbuf *out)
 {
-	const struct zkfield	*pf = fget(top, "path");
+	const struct zkfield	*pf = zkf_get(top->f, top->n, "path");
 	struct node		*n = pf ? lookup(pf->val, pf->len) : NULL;
-	int64_t			 watch = fintdef(top, "watch", 0), mode;
+	int64_t			 watch, mode;
 
+	watch = zkf_intdef(top->f, top->n, "watch", 0);
 	switch (opc) {
 	case ZOP_EXISTS:
 		if (watch && pf != NULL)
@@ -2071,8 +2047,8 @@ rd_op(const struct req *r, const struct zkline *l, const struct fv *top,
 	case ZOP_REMOVEWATCHES:
 		return rd_watches(r, top, opc == ZOP_REMOVEWATCHES);
 	case ZOP_ADDWATCH:
-		if (fint(top, "mode", &mode) == -1 || mode < 0 || mode > 1 ||
-		    pf == NULL)
+		if (zkf_int(top->f, top->n, "mode", &mode) == -1 || mode < 0 ||
+		    mode > 1 || pf == NULL)
 			return ZMARSHALLINGERROR;
 		wadd(r->session, pf->val, pf->len, WT_CHILD,
 		    mode ? WM_REC : WM_PERS);
