@@ -28,175 +28,20 @@
 #include <unistd.h>
 
 #include "zk.h"
-
-#define MAXTTL		0xffffffffffLL	/* EphemeralType.MAX_TTL */
-#define OUTMAX		(1 << 20)	/* stop reading a gate this far behind */
-#define SHMSIZE		(16 << 20)	/* the ring for big values (shm.c) */
-#define SHMMIN		4096		/* smaller values go in the line */
-
-enum { K_NORMAL, K_EPHEMERAL, K_CONTAINER, K_TTL };
-
-struct ace {
-	int32_t		 perms;
-	const char	*scheme, *id;
-};
-
-struct acl {
-	RB_ENTRY(acl)	 entry;
-	size_t		 refs, n;
-	char		*key;		/* "perms:scheme:id\n" per entry */
-	struct ace	 ent[];
-};
-RB_HEAD(acltree, acl);
-
-struct node;
-RB_HEAD(kids, node);
-struct node {
-	RB_ENTRY(node)	 entry;
-	struct kids	 kids;
-	LIST_ENTRY(node) eph;		/* the owner's ephemerals */
-	struct node	*parent;
-	char		*data;		/* NULL: null; may point after name */
-	struct acl	*acl;
-	int64_t		 czxid, mzxid, pzxid, ctime, mtime;
-	int64_t		 owner;		/* session (ephemeral) or ttl (TTL) */
-	int32_t		 version, cver, aversion, nkids, dlen;
-	uint32_t	 nlen;
-	uint8_t		 kind;
-	char		 name[];
-};
-
-struct sess {
-	RB_ENTRY(sess)	 entry;
-	int64_t		 id, timeout;
-	char		*passwd;
-	LIST_HEAD(, node) eph;
-	int		 hadeph;	/* Apache keeps an emptied set */
-};
-RB_HEAD(sesstree, sess);
-
-/* watches: mode per table, last registration wins as in Apache */
-enum { WT_DATA, WT_CHILD };
-enum { WM_NONE, WM_STD, WM_PERS, WM_REC };
-struct wpath;
-struct wsess;
-struct watch {
-	TAILQ_ENTRY(watch) bypath;
-	TAILQ_ENTRY(watch) bysess;
-	struct wpath	*wp;
-	struct wsess	*ws;
-	uint8_t		 mode[2];
-};
-struct wpath {
-	RB_ENTRY(wpath)	 entry;
-	TAILQ_HEAD(, watch) w;
-	size_t		 n, plen;
-	char		 path[];
-};
-RB_HEAD(wptree, wpath);
-struct wsess {
-	RB_ENTRY(wsess)	 entry;
-	TAILQ_HEAD(, watch) w;
-	size_t		 n;
-	int64_t		 id;
-	uint64_t	 seen;		/* trigger generation */
-};
-RB_HEAD(wstree, wsess);
-
-/* the undo log of one txn (multi rolls back with it) */
-enum { U_CREATE, U_DELETE, U_SETDATA };
-struct undo {
-	int		 kind;
-	struct node	*n;
-	char		*data;
-	int32_t		 dlen, version;
-	int64_t		 mzxid, mtime, ppzxid;
-};
-
-/* events to fire once the txn succeeds */
-enum { I_CREATED, I_DELETED, I_CHANGED };
-struct intent {
-	int		 kind;
-	size_t		 off, len;
-};
-
-enum { R_NONE, R_LOG, R_GATE, R_SESSD, R_SNAP };
-struct peer {
-	struct zkconn	*c;
-	int		 role, pending, wantsnap;
-	TAILQ_ENTRY(peer) entry;
-};
-
-struct fv {				/* a range of a line's fields */
-	struct zkfield	*f;
-	size_t		 n;
-};
-
-struct authid {
-	const char	*scheme, *id;
-	size_t		 slen;
-};
-
-struct req {
-	int64_t		 session, xid, zxid, time;
-	int		 hasxid, super;
-	int		 nottl;		/* TTL nodes disabled where accepted */
-	struct sess	*s;
-	struct authid	*auth;
-	size_t		 nauth;
-};
-
-static void	 attached(struct node *);
-static void	 snapreq(struct peer *);
-static void	 snapunwait(struct peer *);
-static void	 serve(struct zkconn *, struct zkline *);
-static void	 gone(struct zkconn *, const struct zkline *);
-static int	 nodecmp(struct node *, struct node *);
-static int	 aclcmp(struct acl *, struct acl *);
-static int	 sesscmp(struct sess *, struct sess *);
-static int	 wpcmp(struct wpath *, struct wpath *);
-static int	 wscmp(struct wsess *, struct wsess *);
-RB_PROTOTYPE(kids, node, entry, nodecmp)
-RB_PROTOTYPE(acltree, acl, entry, aclcmp)
-RB_PROTOTYPE(sesstree, sess, entry, sesscmp)
-RB_PROTOTYPE(wptree, wpath, entry, wpcmp)
-RB_PROTOTYPE(wstree, wsess, entry, wscmp)
-RB_GENERATE(kids, node, entry, nodecmp)
-RB_GENERATE(acltree, acl, entry, aclcmp)
-RB_GENERATE(sesstree, sess, entry, sesscmp)
-RB_GENERATE(wptree, wpath, entry, wpcmp)
-RB_GENERATE(wstree, wsess, entry, wscmp)
+#include "tree.h"
 
 static struct zkcfg	 cfg;
-static struct node	*root;
-static struct acltree	 acls = RB_INITIALIZER(&acls);
-static struct sesstree	 sessions = RB_INITIALIZER(&sessions);
-static struct wptree	 wpaths = RB_INITIALIZER(&wpaths);
-static struct wstree	 wsessions = RB_INITIALIZER(&wsessions);
-static size_t		 nwmode[2][4];	/* watches by table and mode */
-static size_t		 nwatch, nwpath, nwsess;
-static uint64_t		 tgen;
-static TAILQ_HEAD(, peer) pending = TAILQ_HEAD_INITIALIZER(pending);
-static struct zkconn	*logc, *gatec, *sessc;
-static struct zkshm	 shm;		/* the ring for big values */
+static struct peerq	 pending = TAILQ_HEAD_INITIALIZER(pending);
+struct zkconn	*logc, *gatec, *sessc;
+static struct zkshm	 shm;	/* the ring for big values */
 static int		 gateshm;	/* gatec said hello shm=1 */
 static struct zkbuf	*shmout;	/* a getData reply to gatec */
 static int		 ready, logclosed;
 static int64_t		 lastzxid;
-static size_t		 nnodes, nephem, nspecial, nsess;
-static int64_t		 datasize;
-static char		 empty[1];	/* data of an empty, non-null node */
-
 static struct undo	*ulog;
 static size_t		 nulog, culog;
-static struct intent	*ints;
-static size_t		 nints, cints;
 static struct authid	*auths;
 static size_t		 cauths;
-static struct zkbuf	 res, sub, tmp, ipath, pbuf, evbuf;
-static struct zkline	 line, hline;
-
-/* snapshots (zk-snap(1)) */
 static int64_t		 loadedzxid;	/* the snapshot we started from */
 static char		 snapprog[PATH_MAX];	/* zk-snap, beside us */
 static pid_t		 snappid = -1;	/* the child writing one */
@@ -204,19 +49,25 @@ static int64_t		 snapzxid;
 static long		 sincesnap, snapat;
 static struct peer	**snapwait;
 static size_t		 nsnapwait, csnapwait;
+static struct claim	*claims;
+static size_t		 nclaims, cclaims;
+static struct node	*lpnode;	/* loadparent's last */
+static struct zkbuf	 lppath;
+static struct zkbuf	 sbuf;
+static int		 sfd = -1;
+static struct zkbuf	 res, sub, pbuf;
+static struct zkbuf	 tmp;
+static struct zkline	 line, hline;
+
+static void	 serve(struct zkconn *, struct zkline *);
+static void	 snapreq(struct peer *);
+static void	 snapunwait(struct peer *);
 
 /* loading one: the numChildren and cversion each node line claimed */
 struct claim {
 	struct node	*n;
 	int32_t		 nkids, cversion;
 };
-static struct claim	*claims;
-static size_t		 nclaims, cclaims;
-static struct node	*lpnode;	/* loadparent's last */
-static struct {
-	struct node	*p, *max;	/* p's greatest child, for kidinsert */
-} kidmax;
-static struct zkbuf	 lppath;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -226,7 +77,7 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-static void *
+void *
 xmalloc(size_t n)
 {
 	void	*p;
@@ -236,7 +87,7 @@ xmalloc(size_t n)
 	return p;
 }
 
-static void *
+void *
 xgrow(void *p, size_t *cap, size_t need, size_t size)
 {
 	size_t	 ncap;
@@ -252,591 +103,11 @@ xgrow(void *p, size_t *cap, size_t need, size_t size)
 	return p;
 }
 
-static void
+void
 bufcheck(struct zkbuf *b)
 {
 	if (b->err)
 		errc(EX_OSERR, b->err, "buffer");
-}
-
-static int
-namecmp(const char *a, size_t al, const char *b, size_t bl)
-{
-	int	 c;
-
-	if ((c = memcmp(a, b, al < bl ? al : bl)) != 0)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
-static int
-nodecmp(struct node *a, struct node *b)
-{
-	return namecmp(a->name, a->nlen, b->name, b->nlen);
-}
-
-static int
-aclcmp(struct acl *a, struct acl *b)
-{
-	return strcmp(a->key, b->key);
-}
-
-static int
-sesscmp(struct sess *a, struct sess *b)
-{
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static int
-wpcmp(struct wpath *a, struct wpath *b)
-{
-	return namecmp(a->path, a->plen, b->path, b->plen);
-}
-
-static int
-wscmp(struct wsess *a, struct wsess *b)
-{
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-/* ---- ACLs ---- */
-
-static void
-aclunref(struct acl *a)
-{
-	if (a == NULL || --a->refs > 0)
-		return;
-	RB_REMOVE(acltree, &acls, a);
-	free(a);
-}
-
-/* The shared acl for tmp's key text (entries "perms:scheme:id\n"). */
-static struct acl *
-aclintern(const char *key, size_t klen)
-{
-	struct acl	 k, *a;
-	char		*text, *p, *e, *c1, *c2;
-	size_t		 n, i;
-
-	k.key = (char *)key;
-	if ((a = RB_FIND(acltree, &acls, &k)) != NULL) {
-		a->refs++;
-		return a;
-	}
-	for (n = 0, i = 0; i < klen; i++)
-		if (key[i] == '\n')
-			n++;
-	a = xmalloc(sizeof(*a) + n * sizeof(a->ent[0]) + 2 * (klen + 1));
-	a->refs = 1;
-	a->n = n;
-	a->key = (char *)&a->ent[n];
-	memcpy(a->key, key, klen + 1);
-	text = a->key + klen + 1;
-	memcpy(text, key, klen + 1);
-	for (p = text, i = 0; i < n; i++, p = e + 1) {
-		e = strchr(p, '\n');
-		*e = '\0';
-		c1 = strchr(p, ':');
-		c2 = strchr(c1 + 1, ':');
-		*c1 = *c2 = '\0';
-		a->ent[i].perms = (int32_t)strtol(p, NULL, 10);
-		a->ent[i].scheme = c1 + 1;
-		a->ent[i].id = c2 + 1;
-	}
-	RB_INSERT(acltree, &acls, a);
-	return a;
-}
-
-/* Java's Integer.parseInt */
-static int
-jint(const char *s, size_t len, int64_t *v)
-{
-	size_t	 i = 0;
-	int	 neg = 0;
-
-	*v = 0;
-	if (len > 0 && (s[0] == '-' || s[0] == '+')) {
-		neg = s[0] == '-';
-		i++;
-	}
-	if (i == len)
-		return -1;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-		if (*v > (int64_t)INT32_MAX + 1)
-			return -1;
-	}
-	if (neg)
-		*v = -*v;
-	return *v > INT32_MAX ? -1 : 0;
-}
-
-/* IPAuthenticationProvider: "a.b.c.d" or "a.b.c.d/bits"; bits -1 = none */
-static int
-ipparse(const char *s, size_t len, uint8_t b[4], int64_t *bits)
-{
-	const char	*p = s, *end, *slash;
-	int64_t		 v;
-	int		 i;
-
-	slash = memchr(s, '/', len);
-	end = slash ? slash : s + len;
-	*bits = -1;
-	for (i = 0; i < 4; i++) {
-		const char *dot = memchr(p, '.', (size_t)(end - p));
-
-		if ((dot == NULL) != (i == 3))
-			return -1;
-		if (dot == NULL)
-			dot = end;
-		if (jint(p, (size_t)(dot - p), &v) == -1 || v < 0 || v > 255)
-			return -1;
-		b[i] = (uint8_t)v;
-		p = dot + 1;
-	}
-	if (slash != NULL) {
-		if (jint(slash + 1, (size_t)(s + len - slash - 1), bits) == -1 ||
-		    *bits < 0 || *bits > 32)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-ipmatch(const char *addr, const char *expr)
-{
-	uint8_t		 a[4], e[4];
-	int64_t		 bits, nb;
-	int		 i;
-
-	if (ipparse(expr, strlen(expr), e, &bits) == -1 ||
-	    ipparse(addr, strlen(addr), a, &nb) == -1 || nb != -1)
-		return 0;
-	if (bits == -1)
-		bits = 32;
-	for (i = 0; i < 4; i++, bits -= 8) {
-		uint8_t m = bits >= 8 ? 0xff : bits <= 0 ? 0 :
-		    (uint8_t)(0xff << (8 - bits));
-
-		if ((a[i] & m) != (e[i] & m))
-			return 0;
-	}
-	return 1;
-}
-
-/* DigestAuthenticationProvider.isValid: id.split(":").length == 2 */
-static int
-digestvalid(const char *id, size_t len)
-{
-	size_t	 parts = 1, i, end = len;
-
-	while (end > 0 && id[end - 1] == ':')	/* split drops trailing "" */
-		end--;
-	if (end == 0)
-		return 0;
-	for (i = 0; i < end; i++)
-		if (id[i] == ':')
-			parts++;
-	return parts == 2;
-}
-
-/*
- * SASLAuthenticationProvider.isValid: a Kerberos name, so an id with an
- * '@' must read primary[/instance]@realm (no other '/' or '@').
- */
-static int
-saslvalid(const char *id, size_t len)
-{
-	const char	*at, *p;
-	size_t		 slash = 0;
-
-	if ((at = memchr(id, '@', len)) == NULL)
-		return 1;
-	for (p = id; p < at; p++)
-		if (*p == '/')
-			slash++;
-	if (slash > 1)
-		return 0;
-	for (p = at + 1; p < id + len; p++)
-		if (*p == '/' || *p == '@')
-			return 0;
-	return 1;
-}
-
-static void
-aceadd(struct zkbuf *b, int64_t perms, const char *s, size_t sl,
-    const char *id, size_t il)
-{
-	size_t	 start = b->len, n;
-	char	*p, *q;
-
-	zkbuf_printf(b, "%" PRId64 ":", perms);
-	zkbuf_add(b, s, sl);
-	zkbuf_addc(b, ':');
-	zkbuf_add(b, id, il);
-	zkbuf_addc(b, '\n');
-	bufcheck(b);
-	/* collapse duplicates, as Apache's LinkedHashSet does */
-	n = b->len - start;
-	for (p = b->p; p < b->p + start; p = q + 1) {
-		q = memchr(p, '\n', (size_t)(b->p + start - p));
-		if ((size_t)(q + 1 - p) == n && memcmp(p, b->p + start, n) == 0) {
-			b->len = start;
-			return;
-		}
-	}
-}
-
-/* PrepRequestProcessor.fixupACL: 0 and a referenced acl, or ZINVALIDACL */
-static int
-fixacl(const struct req *r, const struct fv *v, struct acl **out)
-{
-	const struct zkfield	*f;
-	const char		*c1, *c2, *s, *id;
-	size_t			 i, k, sl, il;
-	int64_t			 perms;
-	int			 any;
-
-	zkbuf_reset(&tmp);
-	for (i = 0; i < v->n; i++) {
-		f = &v->f[i];
-		if (strcmp(f->key, "acl") != 0)
-			continue;
-		if ((c1 = memchr(f->val, ':', f->len)) == NULL ||
-		    (c2 = memchr(c1 + 1, ':', (size_t)(f->val + f->len -
-		    c1 - 1))) == NULL ||
-		    jint(f->val, (size_t)(c1 - f->val), &perms) == -1)
-			return ZINVALIDACL;
-		s = c1 + 1;
-		sl = (size_t)(c2 - s);
-		id = c2 + 1;
-		il = (size_t)(f->val + f->len - id);
-		if (memchr(f->val, '\0', f->len) != NULL ||
-		    memchr(f->val, '\n', f->len) != NULL)
-			return ZINVALIDACL;
-		if (sl == 5 && memcmp(s, "world", 5) == 0 && il == 6 &&
-		    memcmp(id, "anyone", 6) == 0)
-			aceadd(&tmp, perms, s, sl, id, il);
-		else if (sl == 4 && memcmp(s, "auth", 4) == 0) {
-			/* the ids whose provider isAuthenticated() */
-			for (any = 0, k = 0; k < r->nauth; k++) {
-				if (!((r->auth[k].slen == 6 && memcmp(
-				    r->auth[k].scheme, "digest", 6) == 0) ||
-				    (r->auth[k].slen == 4 && memcmp(
-				    r->auth[k].scheme, "sasl", 4) == 0)))
-					continue;
-				any = 1;
-				aceadd(&tmp, perms, r->auth[k].scheme,
-				    r->auth[k].slen, r->auth[k].id,
-				    strlen(r->auth[k].id));
-			}
-			if (!any)
-				return ZINVALIDACL;
-		} else if (sl == 6 && memcmp(s, "digest", 6) == 0) {
-			if (!digestvalid(id, il))
-				return ZINVALIDACL;
-			aceadd(&tmp, perms, s, sl, id, il);
-		} else if (sl == 4 && memcmp(s, "sasl", 4) == 0) {
-			if (!saslvalid(id, il))
-				return ZINVALIDACL;
-			aceadd(&tmp, perms, s, sl, id, il);
-		} else if (sl == 2 && memcmp(s, "ip", 2) == 0) {
-			uint8_t	 b[4];
-			int64_t	 bits;
-
-			if (ipparse(id, il, b, &bits) == -1)
-				return ZINVALIDACL;
-			aceadd(&tmp, perms, s, sl, id, il);
-		} else
-			return ZINVALIDACL;
-	}
-	if (tmp.len == 0)
-		return ZINVALIDACL;
-	zkbuf_addc(&tmp, '\0');
-	bufcheck(&tmp);
-	*out = aclintern(tmp.p, tmp.len - 1);
-	return 0;
-}
-
-/* ZooKeeperServer.checkACL */
-static int
-allowed(const struct req *r, const struct acl *a, int perm)
-{
-	const struct ace	*e;
-	size_t			 i, k;
-
-	if (a == NULL || a->n == 0 || r->super)
-		return 1;
-	for (i = 0; i < a->n; i++) {
-		e = &a->ent[i];
-		if ((e->perms & perm) == 0)
-			continue;
-		if (strcmp(e->scheme, "world") == 0 &&
-		    strcmp(e->id, "anyone") == 0)
-			return 1;
-		for (k = 0; k < r->nauth; k++) {
-			if (strlen(e->scheme) != r->auth[k].slen ||
-			    memcmp(e->scheme, r->auth[k].scheme,
-			    r->auth[k].slen) != 0)
-				continue;
-			if ((strcmp(e->scheme, "digest") == 0 ||
-			    strcmp(e->scheme, "sasl") == 0) &&
-			    strcmp(e->id, r->auth[k].id) == 0)
-				return 1;
-			if (strcmp(e->scheme, "ip") == 0 &&
-			    ipmatch(r->auth[k].id, e->id))
-				return 1;
-		}
-	}
-	return 0;
-}
-
-static void
-putacl(struct zkbuf *b, const struct acl *a, int mask)
-{
-	const struct ace	*e;
-	const char		*c;
-	size_t			 i;
-
-	for (i = 0; i < a->n; i++) {
-		e = &a->ent[i];
-		zkbuf_reset(&tmp);
-		zkbuf_printf(&tmp, "%d:%s:", e->perms, e->scheme);
-		if (mask && strcmp(e->scheme, "digest") == 0 &&
-		    (c = strchr(e->id, ':')) != NULL) {
-			zkbuf_add(&tmp, e->id, (size_t)(c - e->id));
-			zkbuf_add(&tmp, ":x", 2);
-		} else
-			zkbuf_add(&tmp, e->id, strlen(e->id));
-		bufcheck(&tmp);
-		zkl_put(b, "acl", tmp.p, tmp.len);
-	}
-}
-
-/* ---- nodes ---- */
-
-static struct node *
-kid(const struct node *p, const char *name, size_t len)
-{
-	struct node	*n = RB_ROOT(&p->kids);
-	int		 c;
-
-	while (n != NULL) {
-		if ((c = namecmp(name, len, n->name, n->nlen)) < 0)
-			n = RB_LEFT(n, entry);
-		else if (c > 0)
-			n = RB_RIGHT(n, entry);
-		else
-			return n;
-	}
-	return NULL;
-}
-
-/* The node at exactly this path ("" is the root too, as in Apache). */
-static struct node *
-lookup(const char *p, size_t len)
-{
-	struct node	*n = root;
-	const char	*end = p + len, *s, *e;
-
-	if (len == 0 || (len == 1 && p[0] == '/'))
-		return root;
-	if (p[0] != '/')
-		return NULL;
-	for (s = p + 1; n != NULL; s = e + 1) {
-		if ((e = memchr(s, '/', (size_t)(end - s))) == NULL)
-			e = end;
-		n = kid(n, s, (size_t)(e - s));
-		if (e == end)
-			break;
-	}
-	return n;
-}
-
-static size_t
-pathlen(const struct node *n)
-{
-	size_t	 len = 0;
-
-	for (; n != root; n = n->parent)
-		len += n->nlen + 1;
-	return len ? len : 1;
-}
-
-/* Append n's full path to b; returns its offset. */
-static size_t
-nodepath(struct zkbuf *b, const struct node *n)
-{
-	size_t	 off = b->len, len = pathlen(n);
-	char	*p;
-
-	if (zkbuf_reserve(b, len + 1) == -1)
-		bufcheck(b);
-	b->len += len;
-	b->p[b->len] = '\0';
-	if (n == root) {
-		b->p[off] = '/';
-		return off;
-	}
-	for (p = b->p + off + len; n != root; n = n->parent) {
-		p -= n->nlen;
-		memcpy(p, n->name, n->nlen);
-		*--p = '/';
-	}
-	return off;
-}
-
-static void
-nodestat(const struct node *n, struct zkstat *st)
-{
-	st->czxid = n->czxid;
-	st->mzxid = n->mzxid;
-	st->ctime = n->ctime;
-	st->mtime = n->mtime;
-	st->version = n->version;
-	st->cversion = 2 * n->cver - n->nkids;
-	st->aversion = n->aversion;
-	st->ephemeralOwner = n->kind == K_EPHEMERAL ? n->owner : 0;
-	st->dataLength = n->dlen;
-	st->numChildren = n->nkids;
-	st->pzxid = n->pzxid;
-}
-
-static void
-putstat(struct zkbuf *b, const struct node *n)
-{
-	struct zkstat	 st;
-
-	nodestat(n, &st);
-	zkl_putstat(b, "stat", &st);
-}
-
-static struct sess *
-sessfind(int64_t id)
-{
-	struct sess	 k;
-
-	k.id = id;
-	return RB_FIND(sesstree, &sessions, &k);
-}
-
-static struct node *
-newnode(struct node *parent, const char *name, size_t nlen,
-    const struct zkfield *data, struct acl *acl, int kind, int64_t owner)
-{
-	struct node	*n;
-
-	/* name and the first data in one allocation */
-	n = xmalloc(sizeof(*n) + nlen + 1 + (data ? data->len : 0));
-	memset(n, 0, sizeof(*n));
-	RB_INIT(&n->kids);
-	n->parent = parent;
-	memcpy(n->name, name, nlen);
-	n->name[nlen] = '\0';
-	n->nlen = (uint32_t)nlen;
-	n->acl = acl;
-	n->kind = (uint8_t)kind;
-	n->owner = owner;
-	if (data == NULL)
-		n->data = NULL;
-	else if (data->len == 0)
-		n->data = empty;
-	else {
-		n->data = n->name + nlen + 1;
-		memcpy(n->data, data->val, data->len);
-	}
-	n->dlen = data ? (int32_t)data->len : 0;
-	return n;
-}
-
-static void
-freedata(const struct node *n, char *d)
-{
-	if (d != empty && d != n->name + n->nlen + 1)
-		free(d);
-}
-
-static void
-freenode(struct node *n)
-{
-	freedata(n, n->data);
-	aclunref(n->acl);
-	free(n);
-}
-
-/*
- * Insert n among its parent's children; the child already there by
- * that name, if any (n is then not inserted).  Children mostly come in
- * order (a snapshot lists them so, sequential names grow), so n is
- * first tried after the greatest child, with one comparison instead of
- * the log2(children) of RB_INSERT; it is linked as RB_INSERT would link
- * it.
- */
-static struct node *
-kidinsert(struct node *p, struct node *n)
-{
-	struct node	*max;
-
-	/* RB_MAX walks the right spine: a cache miss a level, in a big
-	 * tree, so the last one seen is kept (detach forgets it) */
-	max = kidmax.p == p ? kidmax.max : RB_MAX(kids, &p->kids);
-	kidmax.p = p;
-	kidmax.max = max;
-	if (max != NULL && nodecmp(n, max) <= 0)
-		return RB_INSERT(kids, &p->kids, n);
-	kidmax.max = n;
-	if (max == NULL)
-		return RB_INSERT(kids, &p->kids, n);
-	RB_SET(n, max, entry);
-	RB_RIGHT(max, entry) = n;
-	RB_AUGMENT(max);
-	kids_RB_INSERT_COLOR(&p->kids, n);
-	return NULL;
-}
-
-/* Link n under its parent and into the indexes. */
-static void
-attach(struct node *n)
-{
-	kidinsert(n->parent, n);
-	attached(n);
-}
-
-/* The counts and indexes of a node just linked under its parent. */
-static void
-attached(struct node *n)
-{
-	struct sess	*s;
-
-	n->parent->nkids++;
-	nnodes++;
-	datasize += (int64_t)pathlen(n) + n->dlen;
-	if (n->kind == K_CONTAINER || n->kind == K_TTL)
-		nspecial++;
-	if (n->kind == K_EPHEMERAL && (s = sessfind(n->owner)) != NULL) {
-		LIST_INSERT_HEAD(&s->eph, n, eph);
-		s->hadeph = 1;
-		nephem++;
-	}
-}
-
-static void
-detach(struct node *n)
-{
-	datasize -= (int64_t)pathlen(n) + n->dlen;
-	if (kidmax.p == n->parent || kidmax.p == n)
-		kidmax.p = NULL;
-	RB_REMOVE(kids, &n->parent->kids, n);
-	n->parent->nkids--;
-	nnodes--;
-	if (n->kind == K_CONTAINER || n->kind == K_TTL)
-		nspecial--;
-	if (n->kind == K_EPHEMERAL) {
-		LIST_REMOVE(n, eph);
-		nephem--;
-	}
 }
 
 static struct undo *
@@ -852,7 +123,7 @@ undopush(int kind, struct node *n)
 	return u;
 }
 
-static void
+void
 commit(void)
 {
 	size_t	 i;
@@ -897,34 +168,11 @@ rollback(void)
 			break;
 		}
 	}
-	nints = 0;
-	zkbuf_reset(&ipath);
-}
-
-static void
-intent(int kind, const char *p, size_t len)
-{
-	ints = xgrow(ints, &cints, nints + 1, sizeof(*ints));
-	ints[nints].kind = kind;
-	ints[nints].off = ipath.len;
-	ints[nints].len = len;
-	zkbuf_add(&ipath, p, len);
-	bufcheck(&ipath);
-	nints++;
-}
-
-static void
-intentnode(int kind, const struct node *n)
-{
-	size_t	 off;
-
-	zkbuf_reset(&pbuf);
-	off = nodepath(&pbuf, n);
-	intent(kind, pbuf.p + off, pbuf.len - off);
+	intentclear();
 }
 
 /* Delete leaf n as part of the current txn. */
-static void
+void
 delnode(struct node *n, int64_t zxid)
 {
 	struct undo	*u;
@@ -936,342 +184,6 @@ delnode(struct node *n, int64_t zxid)
 	n->parent->pzxid = zxid;
 }
 
-static int
-isspecial(const char *p, size_t len)
-{
-	static const char	*sp[] = { "/", "/zookeeper", "/zookeeper/quota",
-	    "/zookeeper/config" };
-	size_t			 i;
-
-	for (i = 0; i < sizeof(sp) / sizeof(sp[0]); i++)
-		if (strlen(sp[i]) == len && memcmp(sp[i], p, len) == 0)
-			return 1;
-	return 0;
-}
-
-/* PathUtils.validatePath, on UTF-8 */
-static int
-validpath(const char *p, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)p;
-	size_t			 i;
-	uint32_t		 cp;
-
-	if (len == 0 || s[0] != '/')
-		return 0;
-	if (len == 1)
-		return 1;
-	if (s[len - 1] == '/')
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (s[i] == 0 || s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-		if (s[i] == '/' && s[i - 1] == '/')
-			return 0;
-		if (s[i] == '.' && s[i - 1] == '/' &&
-		    (i + 1 == len || s[i + 1] == '/'))
-			return 0;
-		if (s[i] == '.' && s[i - 1] == '.' && s[i - 2] == '/' &&
-		    (i + 1 == len || s[i + 1] == '/'))
-			return 0;
-		if (s[i] < 0x80)
-			continue;
-		if (s[i] >= 0xc2 && s[i] <= 0xdf && i + 1 < len &&
-		    (s[i + 1] & 0xc0) == 0x80) {
-			cp = (uint32_t)(s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f);
-			i += 1;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef && i + 2 < len &&
-		    (s[i + 1] & 0xc0) == 0x80 && (s[i + 2] & 0xc0) == 0x80) {
-			cp = (uint32_t)(s[i] & 0x0f) << 12 |
-			    (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
-			if (cp < 0x800)
-				return 0;
-			i += 2;
-		} else
-			return 0;	/* 4-byte (surrogates) or malformed */
-		if (cp <= 0x9f || (cp >= 0xd800 && cp <= 0xf8ff) ||
-		    cp >= 0xfff0)
-			return 0;
-	}
-	return 1;
-}
-
-/* ---- watches ---- */
-
-static struct wpath *
-wpfind(const char *p, size_t len)
-{
-	struct wpath	*w = RB_ROOT(&wpaths);
-	int		 c;
-
-	while (w != NULL) {
-		if ((c = namecmp(p, len, w->path, w->plen)) < 0)
-			w = RB_LEFT(w, entry);
-		else if (c > 0)
-			w = RB_RIGHT(w, entry);
-		else
-			return w;
-	}
-	return NULL;
-}
-
-static struct wsess *
-wsfind(int64_t id)
-{
-	struct wsess	 k;
-
-	k.id = id;
-	return RB_FIND(wstree, &wsessions, &k);
-}
-
-static struct watch *
-wfind(struct wsess *ws, struct wpath *wp)
-{
-	struct watch	*w;
-
-	if (ws == NULL || wp == NULL)
-		return NULL;
-	if (ws->n < wp->n) {
-		TAILQ_FOREACH(w, &ws->w, bysess)
-			if (w->wp == wp)
-				return w;
-	} else {
-		TAILQ_FOREACH(w, &wp->w, bypath)
-			if (w->ws == ws)
-				return w;
-	}
-	return NULL;
-}
-
-static void
-wfree(struct watch *w)
-{
-	struct wpath	*wp = w->wp;
-	struct wsess	*ws = w->ws;
-
-	TAILQ_REMOVE(&wp->w, w, bypath);
-	TAILQ_REMOVE(&ws->w, w, bysess);
-	free(w);
-	nwatch--;
-	if (--wp->n == 0) {
-		RB_REMOVE(wptree, &wpaths, wp);
-		free(wp);
-		nwpath--;
-	}
-	if (--ws->n == 0) {
-		RB_REMOVE(wstree, &wsessions, ws);
-		free(ws);
-		nwsess--;
-	}
-}
-
-/* Set w's mode in table t; frees w once both modes are none. */
-static void
-wsetmode(struct watch *w, int t, int m)
-{
-	nwmode[t][w->mode[t]]--;
-	w->mode[t] = (uint8_t)m;
-	nwmode[t][m]++;
-	if (w->mode[WT_DATA] == WM_NONE && w->mode[WT_CHILD] == WM_NONE) {
-		nwmode[WT_DATA][WM_NONE]--;
-		nwmode[WT_CHILD][WM_NONE]--;
-		wfree(w);
-	}
-}
-
-static void
-wadd(int64_t sid, const char *p, size_t len, int t, int m)
-{
-	struct wsess	*ws;
-	struct wpath	*wp;
-	struct watch	*w;
-
-	if ((ws = wsfind(sid)) == NULL) {
-		ws = xmalloc(sizeof(*ws));
-		memset(ws, 0, sizeof(*ws));
-		TAILQ_INIT(&ws->w);
-		ws->id = sid;
-		RB_INSERT(wstree, &wsessions, ws);
-		nwsess++;
-	}
-	if ((wp = wpfind(p, len)) == NULL) {
-		wp = xmalloc(sizeof(*wp) + len + 1);
-		memset(wp, 0, sizeof(*wp));
-		TAILQ_INIT(&wp->w);
-		memcpy(wp->path, p, len);
-		wp->path[len] = '\0';
-		wp->plen = len;
-		RB_INSERT(wptree, &wpaths, wp);
-		nwpath++;
-	}
-	if ((w = wfind(ws, wp)) == NULL) {
-		w = xmalloc(sizeof(*w));
-		memset(w, 0, sizeof(*w));
-		w->wp = wp;
-		w->ws = ws;
-		TAILQ_INSERT_TAIL(&wp->w, w, bypath);
-		TAILQ_INSERT_TAIL(&ws->w, w, bysess);
-		wp->n++;
-		ws->n++;
-		nwatch++;
-		nwmode[WT_DATA][WM_NONE]++;
-		nwmode[WT_CHILD][WM_NONE]++;
-	}
-	wsetmode(w, t, m);
-}
-
-/* " type=T path=P\n": what follows the session in every event of one trigger */
-static void
-evtail(struct zkbuf *b, int type, const char *p, size_t len)
-{
-	zkbuf_reset(b);
-	zkl_putd(b, "type", type);
-	zkl_put(b, "path", p, len);
-	zkl_end(b);
-	bufcheck(b);
-}
-
-/* "ev session=S" then the tail, straight into the gate's out buffer. */
-static void
-emittail(int64_t sid, const struct zkbuf *tail)
-{
-	struct zkbuf	*o;
-
-	if (gatec == NULL)
-		return;
-	o = &gatec->out;
-	zkl_begin(o, "ev");
-	zkl_putx(o, "session", sid);
-	zkbuf_add(o, tail->p, tail->len);
-}
-
-static void
-emit(int64_t sid, int type, const char *p, size_t len)
-{
-	evtail(&evbuf, type, p, len);
-	emittail(sid, &evbuf);
-}
-
-/*
- * WatchManager.triggerWatch: the watches on path in table t, and the
- * recursive ones on its ancestors.  Sessions already in the set of the
- * trigger generation `suppress` get no event.  Returns this generation.
- */
-static uint64_t
-trigger(int t, const char *p, size_t plen, int type, uint64_t suppress)
-{
-	struct wpath	*wp;
-	struct watch	*w, *nw;
-	uint64_t	 gen = ++tgen;
-	size_t		 len = plen;
-	int		 atpath = 1, m, tailed = 0;
-
-	if (nwatch == 0)
-		return gen;
-	for (;;) {
-		if ((wp = wpfind(p, len)) != NULL) {
-			TAILQ_FOREACH_SAFE(w, &wp->w, bypath, nw) {
-				m = w->mode[t];
-				if (m == WM_NONE)
-					continue;
-				if (m == WM_REC) {
-					if (type == ZEV_CHILD)
-						continue;
-				} else if (!atpath)
-					continue;
-				if (w->ws->seen != gen) {
-					if (suppress == 0 ||
-					    w->ws->seen != suppress) {
-						/* the same tail for each */
-						if (!tailed++)
-							evtail(&evbuf, type, p,
-							    plen);
-						emittail(w->ws->id, &evbuf);
-					}
-					w->ws->seen = gen;
-				}
-				if (m == WM_STD)
-					wsetmode(w, t, WM_NONE);
-			}
-		}
-		if (nwmode[t][WM_REC] == 0 || len <= 1)
-			break;
-		while (len > 1 && p[len - 1] != '/')
-			len--;
-		if (len > 1)
-			len--;
-		atpath = 0;
-	}
-	return gen;
-}
-
-static size_t
-parentlen(const char *p, size_t len)
-{
-	while (len > 0 && p[len - 1] != '/')
-		len--;
-	return len > 1 ? len - 1 : 1;
-}
-
-static void
-fire(void)
-{
-	struct intent	*it;
-	const char	*p;
-	size_t		 i;
-	uint64_t	 g;
-
-	for (i = 0; i < nints && nwatch > 0; i++) {
-		it = &ints[i];
-		p = ipath.p + it->off;
-		switch (it->kind) {
-		case I_CREATED:
-			trigger(WT_DATA, p, it->len, ZEV_CREATED, 0);
-			trigger(WT_CHILD, p, parentlen(p, it->len), ZEV_CHILD, 0);
-			break;
-		case I_DELETED:
-			g = trigger(WT_DATA, p, it->len, ZEV_DELETED, 0);
-			trigger(WT_CHILD, p, it->len, ZEV_DELETED, g);
-			trigger(WT_CHILD, p, parentlen(p, it->len), ZEV_CHILD, 0);
-			break;
-		case I_CHANGED:
-			trigger(WT_DATA, p, it->len, ZEV_CHANGED, 0);
-			break;
-		}
-	}
-	nints = 0;
-	zkbuf_reset(&ipath);
-}
-
-/* Free w whatever its modes. */
-static void
-wkill(struct watch *w)
-{
-	nwmode[WT_DATA][w->mode[WT_DATA]]--;
-	nwmode[WT_CHILD][w->mode[WT_CHILD]]--;
-	wfree(w);
-}
-
-static void
-wdropsess(int64_t sid)
-{
-	struct wsess	*ws;
-
-	while ((ws = wsfind(sid)) != NULL)
-		wkill(TAILQ_FIRST(&ws->w));
-}
-
-static void
-wdropall(void)
-{
-	struct wsess	*ws;
-
-	while ((ws = RB_MIN(wstree, &wsessions)) != NULL)
-		wdropsess(ws->id);
-}
-
-/* ---- output ---- */
-
 /* A reply line up to its err field. */
 static void
 replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
@@ -1282,7 +194,7 @@ replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
 	zkl_putx(o, "zxid", zxid);
 }
 
-static void
+void
 reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
     const struct zkbuf *fields)
 {
@@ -1297,23 +209,6 @@ reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
 		zkbuf_add(o, fields->p, fields->len);
 	zkl_end(o);
 }
-
-static void
-sendsess(const struct sess *s)
-{
-	struct zkbuf	*o;
-
-	if (sessc == NULL)
-		return;
-	o = &sessc->out;
-	zkl_begin(o, "sess");
-	zkl_putx(o, "session", s->id);
-	zkl_putd(o, "timeout", s->timeout);
-	zkl_puts(o, "passwd", s->passwd);
-	zkl_end(o);
-}
-
-/* ---- requests ---- */
 
 static void
 reqinit(struct req *r, const struct zkline *l, struct fv *top)
@@ -1559,27 +454,6 @@ bad:
 	return e;
 }
 
-static void
-closesess(struct sess *s, int64_t zxid)
-{
-	struct node	*n;
-
-	while ((n = LIST_FIRST(&s->eph)) != NULL)
-		delnode(n, zxid);
-	commit();
-	fire();
-	RB_REMOVE(sesstree, &sessions, s);
-	nsess--;
-	if (sessc != NULL) {
-		zkl_begin(&sessc->out, "unsess");
-		zkl_putx(&sessc->out, "session", s->id);
-		zkl_end(&sessc->out);
-	}
-	wdropsess(s->id);
-	free(s->passwd);
-	free(s);
-}
-
 static const char *
 opresname(int opc, int withstat)
 {
@@ -1702,31 +576,6 @@ op_internal(const struct req *r, const struct fv *top, int ttl)
 	fire();
 }
 
-static void
-op_createsession(const struct req *r, const struct fv *top)
-{
-	struct sess	*s;
-	const char	*pw = zkf_str(top->f, top->n, "passwd");
-
-	if (pw == NULL)
-		pw = "";
-
-	if ((s = r->s) == NULL) {
-		s = xmalloc(sizeof(*s));
-		memset(s, 0, sizeof(*s));
-		s->id = r->session;
-		LIST_INIT(&s->eph);
-		RB_INSERT(sesstree, &sessions, s);
-		nsess++;
-	} else
-		free(s->passwd);
-	if ((s->passwd = strdup(pw)) == NULL)
-		err(EX_OSERR, NULL);
-	s->timeout = zkf_intdef(top->f, top->n, "timeout", 0);
-	sendsess(s);
-	reply(gatec, r, r->zxid, 0, NULL);
-}
-
 /*
  * One line from zk-log: a txn (the stream carries nothing else), the
  * `ready` that ends the replay.  What it does depends on the line and
@@ -1802,8 +651,6 @@ apply(struct zkline *l)
 	reply(gatec, &r, r.zxid, e, &res);
 }
 
-/* ---- reads ---- */
-
 static int
 rd_getdata(const struct req *r, const struct fv *v, int watch,
     struct zkbuf *out)
@@ -1851,17 +698,6 @@ rd_getchildren(const struct req *r, const struct fv *v, int watch,
 	if (withstat)
 		putstat(out, n);
 	return 0;
-}
-
-static int64_t
-countall(struct node *n)
-{
-	struct node	*k;
-	int64_t		 c = 0;
-
-	RB_FOREACH(k, kids, &n->kids)
-		c += 1 + countall(k);
-	return c;
 }
 
 static int
@@ -2066,8 +902,6 @@ rd_op(const struct req *r, const struct zkline *l, const struct fv *top,
 	return ZUNIMPLEMENTED;
 }
 
-/* ---- 4lw support ---- */
-
 static void
 text_watches(struct zkbuf *b, const char *word)
 {
@@ -2150,7 +984,7 @@ text_dump(struct zkbuf *b)
 	}
 }
 
-static void
+void
 text(struct zkconn *c, const char *word)
 {
 	zkbuf_reset(&res);
@@ -2272,19 +1106,6 @@ serve(struct zkconn *c, struct zkline *l)
 		zkl_putd(o, "err", e);
 	}
 	zkl_end(o);
-}
-
-/* ---- connections ---- */
-
-static void
-sendtable(void)
-{
-	struct sess	*s;
-
-	RB_FOREACH(s, sesstree, &sessions)
-		sendsess(s);
-	zkl_begin(&sessc->out, "ready");
-	zkl_end(&sessc->out);
 }
 
 /* The first line of a connection: 1 to come back after `ready`. */
@@ -2459,8 +1280,6 @@ unblock(struct zkconn *c)
 	conn_read(c);
 }
 
-/* ---- container and TTL sweep ---- */
-
 static void
 candidate(const char *verb, const struct node *n)
 {
@@ -2487,41 +1306,6 @@ sweep(struct node *n, int64_t now)
 	else if (n->kind == K_TTL && now > n->mtime + n->owner)
 		candidate("deleteTTL", n);
 }
-
-/* ---- start ---- */
-
-static struct node *
-initnode(struct node *parent, const char *name, struct acl *acl)
-{
-	struct zkfield	 d = { .key = "data", .val = empty, .len = 0 };
-	struct node	*n;
-
-	acl->refs++;
-	n = newnode(parent, name, strlen(name), &d, acl, K_NORMAL, 0);
-	if (parent != NULL)
-		attach(n);
-	return n;
-}
-
-static void
-inittree(void)
-{
-	struct acl	*open, *rd;
-	struct node	*zk;
-
-	open = aclintern("31:world:anyone\n", 16);
-	rd = aclintern("1:world:anyone\n", 15);
-	root = initnode(NULL, "", open);
-	nnodes = 1;
-	datasize = 1;		/* Apache keeps "" and "/" for the root */
-	zk = initnode(root, "zookeeper", open);
-	initnode(zk, "quota", open);
-	initnode(zk, "config", rd)->aversion = -1;
-	aclunref(open);
-	aclunref(rd);
-}
-
-/* ---- snapshots ---- */
 
 /* zk-snap lives beside us (or in ZK_SNAP, for tests). */
 static void
@@ -2550,9 +1334,6 @@ snapsetup(const char *argv0)
 	    sizeof(snapprog))
 		errx(EX_USAGE, "%s: name too long", self);
 }
-
-static struct zkbuf	 sbuf;
-static int		 sfd = -1;
 
 static void
 sflush(int all)
@@ -2765,8 +1546,6 @@ snapunwait(struct peer *p)
 		}
 	p->wantsnap = 0;
 }
-
-/* ---- loading a snapshot ---- */
 
 /*
  * The node at path p (a parent), found once for a run of siblings: a
