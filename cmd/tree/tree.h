@@ -117,11 +117,15 @@ RB_PROTOTYPE(wstree, wsess, entry, wscmp)
 
 /* main.c */
 extern struct zkconn	*logc, *gatec, *sessc;
+extern struct zkshm	 shm;	/* the ring for big values */
+extern int		 gateshm;	/* gatec said hello shm=1 */
+extern int		 ready, logclosed;
+extern int64_t		 loadedzxid;	/* the snapshot we started from */
+extern long		 sincesnap, snapat;
 void	*xmalloc(size_t);
 void	*xgrow(void *, size_t *, size_t, size_t);
 void	 bufcheck(struct zkbuf *);
-void	 commit(void);
-void	 delnode(struct node *, int64_t);
+void	 replyhead(struct zkbuf *, const struct req *, int64_t);
 void	 reply(struct zkconn *, const struct req *, int64_t, int,
     const struct zkbuf *);
 void	 text(struct zkconn *, const char *);
@@ -181,3 +185,14 @@ void	 fire(void);
 void	 intentclear(void);
 void	 wdropsess(int64_t);
 void	 wdropall(void);
+
+/* apply.c */
+extern int64_t		 lastzxid;
+void	 commit(void);
+void	 delnode(struct node *, int64_t);
+void	 reqinit(struct req *, const struct zkline *, struct fv *);
+size_t	 nextop(const struct zkline *, size_t, struct fv *);
+void	 apply(struct zkline *);
+
+/* read.c */
+void	 serve(struct zkconn *, struct zkline *);
