@@ -116,19 +116,13 @@ RB_PROTOTYPE(wptree, wpath, entry, wpcmp)
 RB_PROTOTYPE(wstree, wsess, entry, wscmp)
 
 /* main.c */
-extern struct zkconn	*logc, *gatec, *sessc;
-extern struct zkshm	 shm;	/* the ring for big values */
-extern int		 gateshm;	/* gatec said hello shm=1 */
-extern int		 ready, logclosed;
 extern int64_t		 loadedzxid;	/* the snapshot we started from */
 extern long		 sincesnap, snapat;
 void	*xmalloc(size_t);
 void	*xgrow(void *, size_t *, size_t, size_t);
 void	 bufcheck(struct zkbuf *);
-void	 replyhead(struct zkbuf *, const struct req *, int64_t);
-void	 reply(struct zkconn *, const struct req *, int64_t, int,
-    const struct zkbuf *);
-void	 text(struct zkconn *, const char *);
+void	 snapreq(struct peer *);
+void	 snapunwait(struct peer *);
 
 /* tree.c */
 extern struct node	*root;
@@ -196,3 +190,23 @@ void	 apply(struct zkline *);
 
 /* read.c */
 void	 serve(struct zkconn *, struct zkline *);
+
+/* fourlw.c */
+void	 text(struct zkconn *, const char *);
+void	 stats(struct zkconn *);
+
+/* conn.c */
+extern struct peerq	 pending;
+extern struct zkconn	*logc, *gatec, *sessc;
+extern struct zkshm	 shm;	/* the ring for big values */
+extern int		 gateshm;	/* gatec said hello shm=1 */
+extern int		 ready, logclosed;
+void	 replyhead(struct zkbuf *, const struct req *, int64_t);
+void	 reply(struct zkconn *, const struct req *, int64_t, int,
+    const struct zkbuf *);
+void	 onaccept(struct zkloop *, int, void *);
+void	 drain(void);
+void	 unblock(struct zkconn *);
+
+/* sweep.c */
+void	 sweep(struct node *, int64_t);
