@@ -116,13 +116,11 @@ RB_PROTOTYPE(wptree, wpath, entry, wpcmp)
 RB_PROTOTYPE(wstree, wsess, entry, wscmp)
 
 /* main.c */
-extern int64_t		 loadedzxid;	/* the snapshot we started from */
-extern long		 sincesnap, snapat;
+extern struct zkcfg	 cfg;
+void	 usage(void) __attribute__((noreturn));
 void	*xmalloc(size_t);
 void	*xgrow(void *, size_t *, size_t, size_t);
 void	 bufcheck(struct zkbuf *);
-void	 snapreq(struct peer *);
-void	 snapunwait(struct peer *);
 
 /* tree.c */
 extern struct node	*root;
@@ -210,3 +208,18 @@ void	 unblock(struct zkconn *);
 
 /* sweep.c */
 void	 sweep(struct node *, int64_t);
+
+/* snap.c */
+extern pid_t		 snappid;	/* the child writing one */
+extern long		 sincesnap, snapat;
+void	 snapsetup(const char *);
+long	 snapthreshold(void);
+void	 snapstart(void);
+void	 snapreap(void);
+void	 snapreq(struct peer *);
+void	 snapunwait(struct peer *);
+
+/* load.c */
+extern int64_t		 loadedzxid;	/* the snapshot we started from */
+void	 loadsnap(char *[]);
+int	 loadmain(int, char *[]);
