@@ -1,23 +1,14 @@
 /*
- * zk-tree: ACLs: interned and shared, fixed up as Apache's
- * PrepRequestProcessor does, and checked against a request's ids.
+ * zk-tree's ACLs: interned and shared, fixed up as Apache's
+ * PrepRequestProcessor.fixupACL does, checked as checkACL does.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"

@@ -1,28 +1,19 @@
 /*
- * zk-tree: the txns from zk-log: the ops that write, multi, and the undo log
- * that rolls a failed one back.
+ * zk-tree's txns from zk-log: the ops that write, multi, and the undo
+ * log that rolls a failed txn back.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
 #include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"
 
-int64_t		 lastzxid;
+int64_t			 lastzxid;
 static struct undo	*ulog;
 static size_t		 nulog, culog;
 static struct authid	*auths;

@@ -1,19 +1,13 @@
 /*
- * zk-tree: the connections: hello, replies, the lines of zk-gate, back-pressure
- * and the shm ring for big values.
+ * zk-tree's connections: hello, replies, the lines of zk-gate,
+ * back-pressure and the shm ring that carries big values to zk-gate.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -22,11 +16,11 @@
 #include "zk.h"
 #include "tree.h"
 
-struct peerq	 pending = TAILQ_HEAD_INITIALIZER(pending);
-struct zkconn	*logc, *gatec, *sessc;
-struct zkshm	 shm;	/* the ring for big values */
-int		 gateshm;	/* gatec said hello shm=1 */
-int		 ready, logclosed;
+struct peerq		 pending = TAILQ_HEAD_INITIALIZER(pending);
+struct zkconn		*logc, *gatec, *sessc;
+struct zkshm		 shm;	/* the ring for big values */
+int			 gateshm;	/* gatec said hello shm=1 */
+int			 ready, logclosed;
 static struct zkbuf	 tmp;
 static struct zkline	 line, hline;
 

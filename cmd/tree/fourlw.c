@@ -1,22 +1,12 @@
 /*
- * zk-tree: the four-letter words: stats and the text ones.
+ * zk-tree's four-letter words: stats and the text ones.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"

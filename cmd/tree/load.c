@@ -1,17 +1,14 @@
 /*
- * zk-tree: loading a snapshot at start, and zk-tree load.
+ * zk-tree loading a snapshot at start, and zk-tree load.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +18,18 @@
 #include "zk.h"
 #include "tree.h"
 
-int64_t		 loadedzxid;	/* the snapshot we started from */
-static struct claim	*claims;
-static size_t		 nclaims, cclaims;
-static struct node	*lpnode;	/* loadparent's last */
-static struct zkbuf	 lppath;
-static struct zkbuf	 tmp, pbuf;
-
 /* loading one: the numChildren and cversion each node line claimed */
 struct claim {
 	struct node	*n;
 	int32_t		 nkids, cversion;
 };
+
+int64_t			 loadedzxid;	/* the snapshot we started from */
+static struct claim	*claims;
+static size_t		 nclaims, cclaims;
+static struct node	*lpnode;	/* loadparent's last */
+static struct zkbuf	 lppath;
+static struct zkbuf	 tmp, pbuf;
 
 /*
  * The node at path p (a parent), found once for a run of siblings: a

@@ -13,12 +13,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
 #include <err.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +26,7 @@
 #include "zk.h"
 #include "tree.h"
 
-struct zkcfg	 cfg;
+struct zkcfg		 cfg;
 
 void __attribute__((noreturn))
 usage(void)

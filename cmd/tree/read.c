@@ -1,22 +1,12 @@
 /*
- * zk-tree: the reads zk-gate sends: rd_op and friends, and serve.
+ * zk-tree's reads, which zk-gate sends: rd_op and friends, and serve.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"

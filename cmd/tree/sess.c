@@ -1,28 +1,20 @@
 /*
- * zk-tree: the session table and its stream to zk-sessiond.
+ * zk-tree's session table and its stream to zk-sessiond.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
 #include <err.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"
 
-struct sesstree	 sessions = RB_INITIALIZER(&sessions);
-size_t		 nsess;
+struct sesstree		 sessions = RB_INITIALIZER(&sessions);
+size_t			 nsess;
 
 static int
 sesscmp(struct sess *a, struct sess *b)

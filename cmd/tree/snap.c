@@ -1,5 +1,6 @@
 /*
- * zk-tree: writing snapshots: a forked child hands the tree to zk-snap write.
+ * zk-tree writing a snapshot: a forked child hands the tree to
+ * zk-snap write.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -11,7 +12,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +22,9 @@
 #include "tree.h"
 
 static char		 snapprog[PATH_MAX];	/* zk-snap, beside us */
-pid_t		 snappid = -1;	/* the child writing one */
+pid_t			 snappid = -1;	/* the child writing one */
 static int64_t		 snapzxid;
-long		 sincesnap, snapat;
+long			 sincesnap, snapat;
 static struct peer	**snapwait;
 static size_t		 nsnapwait, csnapwait;
 static struct zkbuf	 sbuf;

@@ -1,31 +1,21 @@
 /*
- * zk-tree: the nodes: lookup by path, each node's children in an RB tree,
+ * zk-tree's nodes: lookup by path, each node's children in an RB tree,
  * the counts and indexes kept as nodes are linked and unlinked.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"
 
-struct node	*root;
-size_t		 nnodes, nephem, nspecial;
-int64_t		 datasize;
-char		 empty[1];	/* data of an empty, non-null node */
+struct node		*root;
+size_t			 nnodes, nephem, nspecial;
+int64_t			 datasize;
+char			 empty[1];	/* data of an empty, non-null node */
 
 static struct {
 	struct node	*p, *max;	/* p's greatest child, for kidinsert */

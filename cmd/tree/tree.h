@@ -1,17 +1,20 @@
 /*
  * zk-tree's private header: the tree's types and what its files share.
- * Include after <sys/queue.h>, <sys/tree.h>, <limits.h> and "zk.h".
+ * Include after <sys/queue.h>, <sys/tree.h> and "zk.h".
  */
 
 #define MAXTTL		0xffffffffffLL	/* EphemeralType.MAX_TTL */
 #define OUTMAX		(1 << 20)	/* stop reading a gate this far behind */
 #define SHMSIZE		(16 << 20)	/* the ring for big values (shm.c) */
 #define SHMMIN		4096		/* smaller values go in the line */
+
 enum { K_NORMAL, K_EPHEMERAL, K_CONTAINER, K_TTL };
+
 struct ace {
 	int32_t		 perms;
 	const char	*scheme, *id;
 };
+
 struct acl {
 	RB_ENTRY(acl)	 entry;
 	size_t		 refs, n;
@@ -19,6 +22,7 @@ struct acl {
 	struct ace	 ent[];
 };
 RB_HEAD(acltree, acl);
+
 struct node;
 RB_HEAD(kids, node);
 struct node {
@@ -35,6 +39,7 @@ struct node {
 	uint8_t		 kind;
 	char		 name[];
 };
+
 struct sess {
 	RB_ENTRY(sess)	 entry;
 	int64_t		 id, timeout;
@@ -43,6 +48,7 @@ struct sess {
 	int		 hadeph;	/* Apache keeps an emptied set */
 };
 RB_HEAD(sesstree, sess);
+
 /* watches: mode per table, last registration wins as in Apache */
 enum { WT_DATA, WT_CHILD };
 enum { WM_NONE, WM_STD, WM_PERS, WM_REC };
@@ -70,6 +76,7 @@ struct wsess {
 	uint64_t	 seen;		/* trigger generation */
 };
 RB_HEAD(wstree, wsess);
+
 /* the undo log of one txn (multi rolls back with it) */
 enum { U_CREATE, U_DELETE, U_SETDATA };
 struct undo {
@@ -79,12 +86,14 @@ struct undo {
 	int32_t		 dlen, version;
 	int64_t		 mzxid, mtime, ppzxid;
 };
+
 /* events to fire once the txn succeeds */
 enum { I_CREATED, I_DELETED, I_CHANGED };
 struct intent {
 	int		 kind;
 	size_t		 off, len;
 };
+
 enum { R_NONE, R_LOG, R_GATE, R_SESSD, R_SNAP };
 struct peer {
 	struct zkconn	*c;
@@ -92,14 +101,17 @@ struct peer {
 	TAILQ_ENTRY(peer) entry;
 };
 TAILQ_HEAD(peerq, peer);
+
 struct fv {				/* a range of a line's fields */
 	struct zkfield	*f;
 	size_t		 n;
 };
+
 struct authid {
 	const char	*scheme, *id;
 	size_t		 slen;
 };
+
 struct req {
 	int64_t		 session, xid, zxid, time;
 	int		 hasxid, super;

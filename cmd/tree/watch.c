@@ -1,31 +1,22 @@
 /*
- * zk-tree: watches, their events, and the events a txn fires once it succeeds.
+ * zk-tree's watches and their events, and the events a txn fires
+ * once it succeeds.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
-#include <sys/wait.h>
 
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
-#include <unistd.h>
 
 #include "zk.h"
 #include "tree.h"
 
-struct wptree	 wpaths = RB_INITIALIZER(&wpaths);
-struct wstree	 wsessions = RB_INITIALIZER(&wsessions);
-size_t		 nwmode[2][4];	/* watches by table and mode */
-size_t		 nwatch, nwpath, nwsess;
-static uint64_t	 tgen;
+struct wptree		 wpaths = RB_INITIALIZER(&wpaths);
+struct wstree		 wsessions = RB_INITIALIZER(&wsessions);
+size_t			 nwmode[2][4];	/* watches by table and mode */
+size_t			 nwatch, nwpath, nwsess;
+static uint64_t		 tgen;
 static struct intent	*ints;
 static size_t		 nints, cints;
 static struct zkbuf	 ipath, pbuf, evbuf;
@@ -66,6 +57,14 @@ intentnode(int kind, const struct node *n)
 	zkbuf_reset(&pbuf);
 	off = nodepath(&pbuf, n);
 	intent(kind, pbuf.p + off, pbuf.len - off);
+}
+
+/* Forget the txn's events: it failed. */
+void
+intentclear(void)
+{
+	nints = 0;
+	zkbuf_reset(&ipath);
 }
 
 struct wpath *
@@ -309,14 +308,6 @@ fire(void)
 			break;
 		}
 	}
-	nints = 0;
-	zkbuf_reset(&ipath);
-}
-
-/* Forget the txn's events: it failed. */
-void
-intentclear(void)
-{
 	nints = 0;
 	zkbuf_reset(&ipath);
 }
