@@ -262,7 +262,7 @@ static int
 op_setdata(const struct req *r, const struct fv *v, int check,
     struct zkbuf *out)
 {
-	const struct zkfield	*pf, *df;
+	const struct zkfield	*pf;
 	struct node		*n;
 	struct undo		*u;
 
@@ -285,16 +285,7 @@ op_setdata(const struct req *r, const struct fv *v, int check,
 	u->version = n->version;
 	u->mzxid = n->mzxid;
 	u->mtime = n->mtime;
-	df = zkf_get(v->f, v->n, "data");
-	if (df == NULL)
-		n->data = NULL;
-	else if (df->len == 0)
-		n->data = empty;
-	else {
-		n->data = xmalloc(df->len);
-		memcpy(n->data, df->val, df->len);
-	}
-	n->dlen = df ? (int32_t)df->len : 0;
+	setdata(n, zkf_get(v->f, v->n, "data"));
 	datasize += n->dlen - u->dlen;
 	n->version++;
 	n->mzxid = r->zxid;

@@ -153,15 +153,7 @@ loadnode(struct zkline *l, const char **why)
 		n->acl = acl;
 		datasize -= n->dlen;
 		freedata(n, n->data);
-		if (df == NULL)
-			n->data = NULL;
-		else if (df->len == 0)
-			n->data = empty;
-		else {
-			n->data = xmalloc(df->len);
-			memcpy(n->data, df->val, df->len);
-		}
-		n->dlen = df ? (int32_t)df->len : 0;
+		setdata(n, df);
 		datasize += n->dlen;
 		if (n->kind != kind) {
 			*why = "special node of another kind";

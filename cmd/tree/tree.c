@@ -15,7 +15,7 @@
 struct node		*root;
 size_t			 nnodes, nephem, nspecial;
 int64_t			 datasize;
-char			 empty[1];	/* data of an empty, non-null node */
+static char		 empty[1];	/* data of an empty, non-null node */
 
 static struct {
 	struct node	*p, *max;	/* p's greatest child, for kidinsert */
@@ -169,6 +169,24 @@ freedata(const struct node *n, char *d)
 {
 	if (d != empty && d != n->name + n->nlen + 1)
 		free(d);
+}
+
+/*
+ * n's value becomes a copy of data field df, or null without one; the
+ * old value is the caller's to keep or free.
+ */
+void
+setdata(struct node *n, const struct zkfield *df)
+{
+	if (df == NULL)
+		n->data = NULL;
+	else if (df->len == 0)
+		n->data = empty;
+	else {
+		n->data = xmalloc(df->len);
+		memcpy(n->data, df->val, df->len);
+	}
+	n->dlen = df ? (int32_t)df->len : 0;
 }
 
 void

@@ -138,7 +138,6 @@ void	 bufcheck(struct zkbuf *);
 extern struct node	*root;
 extern size_t		 nnodes, nephem, nspecial;
 extern int64_t		 datasize;
-extern char		 empty[1];	/* data of an empty, non-null node */
 int	 namecmp(const char *, size_t, const char *, size_t);
 struct node	*kid(const struct node *, const char *, size_t);
 struct node	*lookup(const char *, size_t);
@@ -147,6 +146,7 @@ void	 putstat(struct zkbuf *, const struct node *);
 struct node	*newnode(struct node *, const char *, size_t,
     const struct zkfield *, struct acl *, int, int64_t);
 void	 freedata(const struct node *, char *);
+void	 setdata(struct node *, const struct zkfield *);
 void	 freenode(struct node *);
 struct node	*kidinsert(struct node *, struct node *);
 void	 attach(struct node *);
