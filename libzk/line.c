@@ -243,23 +243,58 @@ zkl_free(struct zkline *l)
 	l->nf = l->cap = 0;
 }
 
+/*
+ * The getters over a range of fields, f[0..n-1] (a multi's sub-op, say):
+ * the first field named key, its value, its value as a number.
+ */
 const struct zkfield *
-zkl_get(const struct zkline *l, const char *key)
+zkf_get(const struct zkfield *f, size_t n, const char *key)
 {
 	size_t	 i;
 
-	for (i = 0; i < l->nf; i++)
-		if (strcmp(l->f[i].key, key) == 0)
-			return &l->f[i];
+	for (i = 0; i < n; i++)
+		if (strcmp(f[i].key, key) == 0)
+			return &f[i];
 	return NULL;
+}
+
+const char *
+zkf_str(const struct zkfield *f, size_t n, const char *key)
+{
+	const struct zkfield	*v = zkf_get(f, n, key);
+
+	return v ? v->val : NULL;
+}
+
+int
+zkf_int(const struct zkfield *f, size_t n, const char *key, int64_t *v)
+{
+	const char	*s = zkf_str(f, n, key);
+
+	if (s == NULL)
+		return -1;
+	return zkl_parseint(s, v);
+}
+
+int64_t
+zkf_intdef(const struct zkfield *f, size_t n, const char *key, int64_t def)
+{
+	int64_t	 v;
+
+	return zkf_int(f, n, key, &v) == 0 ? v : def;
+}
+
+/* the same over all of a line's fields */
+const struct zkfield *
+zkl_get(const struct zkline *l, const char *key)
+{
+	return zkf_get(l->f, l->nf, key);
 }
 
 const char *
 zkl_str(const struct zkline *l, const char *key)
 {
-	const struct zkfield	*f = zkl_get(l, key);
-
-	return f ? f->val : NULL;
+	return zkf_str(l->f, l->nf, key);
 }
 
 /*
@@ -329,19 +364,13 @@ zkl_parseint(const char *s, int64_t *v)
 int
 zkl_int(const struct zkline *l, const char *key, int64_t *v)
 {
-	const char	*s = zkl_str(l, key);
-
-	if (s == NULL)
-		return -1;
-	return zkl_parseint(s, v);
+	return zkf_int(l->f, l->nf, key, v);
 }
 
 int64_t
 zkl_intdef(const struct zkline *l, const char *key, int64_t def)
 {
-	int64_t	 v;
-
-	return zkl_int(l, key, &v) == 0 ? v : def;
+	return zkf_intdef(l->f, l->nf, key, def);
 }
 
 /* stat=czxid,mzxid,ctime,mtime,version,cversion,aversion,owner,dataLength,

@@ -73,22 +73,22 @@ copytree() {
 	# words in a comment or a string are not code
 	copytree
 	printf '/* exit(5) EX_NOHOST */\nstatic const char *s = "err(6";\n' \
-	    >>"$T/cmd/zk-tree.c"
+	    >>"$T/cmd/tree/main.c"
 	run -0 /usr/bin/python3 "$chk" -t "$T"
 }
 
 @test "exit statuses: a program split into cmd/NAME/ or cmd/zk-NAME/ is all its files" {
 	copytree
 	# zk-cli is cmd/cli/ (its exit-status names in the private cli.h);
-	# zk-tree made into cmd/zk-tree/, a command in another file
+	# zk-tree (cmd/tree/) moved to cmd/zk-tree/, a command in another file
 	[ -f "$T/cmd/cli/cli.h" ] && [ ! -e "$T/cmd/zk-cli.c" ]
-	mkdir "$T/cmd/zk-tree"
-	mv "$T/cmd/zk-tree.c" "$T/cmd/zk-tree/main.c"
+	[ -f "$T/cmd/tree/main.c" ] && [ ! -e "$T/cmd/zk-tree.c" ]
+	mv "$T/cmd/tree" "$T/cmd/zk-tree"
 	printf 'static void\nsnapfail(void)\n{\n\terrx(EX_PROTOCOL, "x");\n}\n' \
-	    >"$T/cmd/zk-tree/snap.c"
+	    >"$T/cmd/zk-tree/snapfail.c"
 	run -1 /usr/bin/python3 "$chk" -t "$T"
 	assert_output "zk-tree: code has 76, not in zk-tree.1"
-	rm "$T/cmd/zk-tree/snap.c"
+	rm "$T/cmd/zk-tree/snapfail.c"
 	run -0 /usr/bin/python3 "$chk" -t "$T" -l
 	assert_line --regexp "^zk-cli code=0,1,2,3,4,5,6,7,8,9,64"
 }

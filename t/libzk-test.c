@@ -365,6 +365,18 @@ t_line(void)
 	    strcmp(zkl_str(&l, "acl"), "31:world:anyone") == 0);
 	CHECK(l.nf == 7 && strcmp(l.f[5].key, "acl") == 0 &&
 	    strcmp(l.f[5].val, "1:digest:u:x=") == 0);
+	/* the range getters see only their fields: a multi's sub-op */
+	CHECK(zkf_get(l.f + 1, 0, "xid") == NULL);
+	CHECK(zkf_get(l.f, 7, "acl") == &l.f[4]);
+	CHECK(zkf_get(l.f + 5, 2, "acl") == &l.f[5]);
+	CHECK(zkf_str(l.f + 5, 2, "acl") != NULL &&
+	    strcmp(zkf_str(l.f + 5, 2, "acl"), "1:digest:u:x=") == 0);
+	CHECK(zkf_str(l.f + 5, 2, "session") == NULL);
+	CHECK(zkf_int(l.f, 1, "session", &v) == 0 && v == 0x100000abcLL);
+	CHECK(zkf_int(l.f + 1, 6, "session", &v) == -1);
+	CHECK(zkf_int(l.f + 3, 1, "empty", &v) == -1);	/* no number */
+	CHECK(zkf_intdef(l.f + 6, 1, "neg", 0) == -2);
+	CHECK(zkf_intdef(l.f, 6, "neg", 7) == 7);
 	zkbuf_consume(&b, len + 1);
 	CHECK(zkl_next(&b, &s, &len) == 1);
 	CHECK(zkl_parse(&l, s, len) == 0 && strcmp(l.verb, "next") == 0 &&

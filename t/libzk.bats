@@ -29,7 +29,7 @@ setup() {
 	[ "$output" = "ok escape" ]
 }
 
-@test "line codec: records, repeated keys, numbers, bad fields" {
+@test "line codec: records, repeated keys, numbers, bad fields, getters over a field range" {
 	run -0 "$drv" line
 	[ "$output" = "ok line" ]
 }

@@ -1,0 +1,259 @@
+/*
+ * zk-tree's connections: hello, replies, the lines of zk-gate,
+ * back-pressure and the shm ring that carries big values to zk-gate.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "zk.h"
+#include "tree.h"
+
+struct peerq		 pending = TAILQ_HEAD_INITIALIZER(pending);
+struct zkconn		*logc, *gatec, *sessc;
+struct zkshm		 shm;	/* the ring for big values */
+int			 gateshm;	/* gatec said hello shm=1 */
+int			 ready, logclosed;
+static struct zkbuf	 tmp;
+static struct zkline	 line, hline;
+
+/* A reply line up to its err field. */
+void
+replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
+{
+	zkl_begin(o, "r");
+	zkl_putx(o, "session", r->session);
+	zkl_putd(o, "xid", r->xid);
+	zkl_putx(o, "zxid", zxid);
+}
+
+void
+reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
+    const struct zkbuf *fields)
+{
+	struct zkbuf	*o;
+
+	if (c == NULL || !r->hasxid)
+		return;
+	o = &c->out;
+	replyhead(o, r, zxid);
+	zkl_putd(o, "err", err);
+	if (err == 0 && fields != NULL)
+		zkbuf_add(o, fields->p, fields->len);
+	zkl_end(o);
+}
+
+/*
+ * A connection of the gate went away: drop its session's watches and echo
+ * the `gone` to the gate, which drops the session's events until then.
+ */
+static void
+gone(struct zkconn *g, const struct zkline *l)
+{
+	int64_t	 sid = zkl_intdef(l, "session", 0);
+
+	wdropsess(sid);
+	zkl_begin(&g->out, "gone");
+	zkl_putx(&g->out, "session", sid);
+	zkl_end(&g->out);
+}
+
+/* A line from zk-gate: a read, sync, gone, stats or text. */
+static void
+gate_line(struct zkconn *c, struct zkline *l)
+{
+	if (strcmp(l->verb, "gone") == 0) {
+		gone(c, l);
+		return;
+	}
+	if (strcmp(l->verb, "stats") == 0) {
+		stats(c);
+		return;
+	}
+	if (strcmp(l->verb, "text") == 0) {
+		text(c, zkl_str(l, "word"));
+		return;
+	}
+	if (strcmp(l->verb, "hello") == 0)
+		return;
+	serve(c, l);
+}
+
+/* The first line of a connection: 1 to come back after `ready`. */
+static int
+hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
+{
+	const char	*role;
+
+	zkbuf_reset(&tmp);
+	zkbuf_add(&tmp, s, len);
+	zkbuf_addc(&tmp, '\0');
+	bufcheck(&tmp);
+	if (zkl_parse(&hline, tmp.p, len) == 0 &&
+	    strcmp(hline.verb, "snapshot") == 0) {
+		p->role = R_SNAP;
+		snapreq(p);
+		return 0;
+	}
+	if (strcmp(hline.verb, "hello") != 0 ||
+	    (role = zkl_str(&hline, "role")) == NULL) {
+		warnx("connection did not say hello");
+		zkloop_kill(c);
+		return 0;
+	}
+	if (strcmp(role, "log") == 0) {
+		if (logc != NULL)
+			warnx("second log connection");
+		p->role = R_LOG;
+		logc = c;
+		/* zk-log replays only what comes after our snapshot */
+		zkl_begin(&c->out, "loaded");
+		zkl_putx(&c->out, "zxid", loadedzxid);
+		zkl_end(&c->out);
+		return 0;
+	}
+	if (strcmp(role, "shm") == 0) {		/* a gate asks for the ring */
+		if (zkshm_send(&shm, c->fd) == -1)
+			warn("sending the ring");
+		zkloop_kill(c);
+		return 0;
+	}
+	if (strcmp(role, "gate") != 0 && strcmp(role, "sessiond") != 0) {
+		warnx("unknown role %s", role);
+		zkloop_kill(c);
+		return 0;
+	}
+	if (!ready)
+		return 1;
+	if (strcmp(role, "gate") == 0) {
+		p->role = R_GATE;
+		if (gatec != NULL && gatec != c)
+			wdropall();
+		gatec = c;
+		gateshm = shm.map != NULL && zkl_intdef(&hline, "shm", 0) == 1;
+		if (gateshm)
+			zkshm_reset(&shm);
+		zkl_begin(&c->out, "ready");
+		zkl_putx(&c->out, "zxid", lastzxid);
+		zkl_end(&c->out);
+	} else {
+		p->role = R_SESSD;
+		sessc = c;
+		sendtable();
+	}
+	zk_dbg("hello from %s", role);
+	return 0;
+}
+
+static void
+conn_read(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+	char		*s;
+	size_t		 len;
+
+	if (p->pending)
+		return;
+	while (!c->dead && zkl_next(&c->in, &s, &len)) {
+		if (p->role == R_GATE && ZKBUF_LEN(&c->out) > OUTMAX) {
+			s[len] = '\n';		/* come back when it drained */
+			zkloop_pause(c, 1);
+			return;
+		}
+		if (p->role == R_NONE) {
+			if (hello(c, p, s, len) == 1) {
+				s[len] = '\n';
+				zkloop_pause(c, 1);
+				p->pending = 1;
+				TAILQ_INSERT_TAIL(&pending, p, entry);
+				return;
+			}
+			zkbuf_consume(&c->in, len + 1);
+			continue;
+		}
+		zk_dbg("< %.*s", (int)(len > 200 ? 200 : len), s);
+		if (zkl_parse(&line, s, len) == -1) {
+			if (errno == ENOMEM)
+				err(EX_OSERR, NULL);
+			warnx("bad line ignored");
+		} else if (strcmp(line.verb, "snapshot") == 0)
+			snapreq(p);
+		else if (p->role == R_LOG)
+			apply(&line);
+		else if (p->role == R_GATE)
+			gate_line(c, &line);
+		zkbuf_consume(&c->in, len + 1);
+	}
+}
+
+static void
+conn_close(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+
+	if (p->pending)
+		TAILQ_REMOVE(&pending, p, entry);
+	if (p->wantsnap)
+		snapunwait(p);
+	if (c == logc) {
+		logc = NULL;
+		logclosed = 1;
+	}
+	if (c == gatec) {
+		gatec = NULL;
+		gateshm = 0;
+		wdropall();
+	}
+	if (c == sessc)
+		sessc = NULL;
+	free(p);
+}
+
+void
+onaccept(struct zkloop *lp, int fd, void *arg)
+{
+	struct peer	*p;
+
+	(void)arg;
+	p = xmalloc(sizeof(*p));
+	memset(p, 0, sizeof(*p));
+	if ((p->c = zkloop_conn(lp, fd, conn_read, conn_close, p)) == NULL) {
+		warn("connection");
+		close(fd);
+		free(p);
+	}
+}
+
+void
+drain(void)
+{
+	struct peer	*p;
+
+	while ((p = TAILQ_FIRST(&pending)) != NULL) {
+		TAILQ_REMOVE(&pending, p, entry);
+		p->pending = 0;
+		zkloop_pause(p->c, 0);
+		conn_read(p->c);
+	}
+}
+
+/* A gate we stopped reading: go on once its replies drained. */
+void
+unblock(struct zkconn *c)
+{
+	if (zkbuf_flush(&c->out, c->fd) == -1) {
+		zkloop_kill(c);
+		return;
+	}
+	if (ZKBUF_LEN(&c->out) > OUTMAX)
+		return;
+	zkloop_pause(c, 0);
+	conn_read(c);
+}

@@ -1,0 +1,373 @@
+/*
+ * zk-tree's nodes: lookup by path, each node's children in an RB tree,
+ * the counts and indexes kept as nodes are linked and unlinked.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+#include "tree.h"
+
+struct node		*root;
+size_t			 nnodes, nephem, nspecial;
+int64_t			 datasize;
+static char		 empty[1];	/* data of an empty, non-null node */
+
+static struct {
+	struct node	*p, *max;	/* p's greatest child, for kidinsert */
+} kidmax;
+
+int
+namecmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int	 c;
+
+	if ((c = memcmp(a, b, al < bl ? al : bl)) != 0)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+static int
+nodecmp(struct node *a, struct node *b)
+{
+	return namecmp(a->name, a->nlen, b->name, b->nlen);
+}
+
+RB_GENERATE(kids, node, entry, nodecmp)
+
+struct node *
+kid(const struct node *p, const char *name, size_t len)
+{
+	struct node	*n = RB_ROOT(&p->kids);
+	int		 c;
+
+	while (n != NULL) {
+		if ((c = namecmp(name, len, n->name, n->nlen)) < 0)
+			n = RB_LEFT(n, entry);
+		else if (c > 0)
+			n = RB_RIGHT(n, entry);
+		else
+			return n;
+	}
+	return NULL;
+}
+
+/* The node at exactly this path ("" is the root too, as in Apache). */
+struct node *
+lookup(const char *p, size_t len)
+{
+	struct node	*n = root;
+	const char	*end = p + len, *s, *e;
+
+	if (len == 0 || (len == 1 && p[0] == '/'))
+		return root;
+	if (p[0] != '/')
+		return NULL;
+	for (s = p + 1; n != NULL; s = e + 1) {
+		if ((e = memchr(s, '/', (size_t)(end - s))) == NULL)
+			e = end;
+		n = kid(n, s, (size_t)(e - s));
+		if (e == end)
+			break;
+	}
+	return n;
+}
+
+static size_t
+pathlen(const struct node *n)
+{
+	size_t	 len = 0;
+
+	for (; n != root; n = n->parent)
+		len += n->nlen + 1;
+	return len ? len : 1;
+}
+
+/* Append n's full path to b; returns its offset. */
+size_t
+nodepath(struct zkbuf *b, const struct node *n)
+{
+	size_t	 off = b->len, len = pathlen(n);
+	char	*p;
+
+	if (zkbuf_reserve(b, len + 1) == -1)
+		bufcheck(b);
+	b->len += len;
+	b->p[b->len] = '\0';
+	if (n == root) {
+		b->p[off] = '/';
+		return off;
+	}
+	for (p = b->p + off + len; n != root; n = n->parent) {
+		p -= n->nlen;
+		memcpy(p, n->name, n->nlen);
+		*--p = '/';
+	}
+	return off;
+}
+
+static void
+nodestat(const struct node *n, struct zkstat *st)
+{
+	st->czxid = n->czxid;
+	st->mzxid = n->mzxid;
+	st->ctime = n->ctime;
+	st->mtime = n->mtime;
+	st->version = n->version;
+	st->cversion = 2 * n->cver - n->nkids;
+	st->aversion = n->aversion;
+	st->ephemeralOwner = n->kind == K_EPHEMERAL ? n->owner : 0;
+	st->dataLength = n->dlen;
+	st->numChildren = n->nkids;
+	st->pzxid = n->pzxid;
+}
+
+void
+putstat(struct zkbuf *b, const struct node *n)
+{
+	struct zkstat	 st;
+
+	nodestat(n, &st);
+	zkl_putstat(b, "stat", &st);
+}
+
+struct node *
+newnode(struct node *parent, const char *name, size_t nlen,
+    const struct zkfield *data, struct acl *acl, int kind, int64_t owner)
+{
+	struct node	*n;
+
+	/* name and the first data in one allocation */
+	n = xmalloc(sizeof(*n) + nlen + 1 + (data ? data->len : 0));
+	memset(n, 0, sizeof(*n));
+	RB_INIT(&n->kids);
+	n->parent = parent;
+	memcpy(n->name, name, nlen);
+	n->name[nlen] = '\0';
+	n->nlen = (uint32_t)nlen;
+	n->acl = acl;
+	n->kind = (uint8_t)kind;
+	n->owner = owner;
+	if (data == NULL)
+		n->data = NULL;
+	else if (data->len == 0)
+		n->data = empty;
+	else {
+		n->data = n->name + nlen + 1;
+		memcpy(n->data, data->val, data->len);
+	}
+	n->dlen = data ? (int32_t)data->len : 0;
+	return n;
+}
+
+void
+freedata(const struct node *n, char *d)
+{
+	if (d != empty && d != n->name + n->nlen + 1)
+		free(d);
+}
+
+/*
+ * n's value becomes a copy of data field df, or null without one; the
+ * old value is the caller's to keep or free.
+ */
+void
+setdata(struct node *n, const struct zkfield *df)
+{
+	if (df == NULL)
+		n->data = NULL;
+	else if (df->len == 0)
+		n->data = empty;
+	else {
+		n->data = xmalloc(df->len);
+		memcpy(n->data, df->val, df->len);
+	}
+	n->dlen = df ? (int32_t)df->len : 0;
+}
+
+void
+freenode(struct node *n)
+{
+	freedata(n, n->data);
+	aclunref(n->acl);
+	free(n);
+}
+
+/*
+ * Insert n among its parent's children; the child already there by
+ * that name, if any (n is then not inserted).  Children mostly come in
+ * order (a snapshot lists them so, sequential names grow), so n is
+ * first tried after the greatest child, with one comparison instead of
+ * the log2(children) of RB_INSERT; it is linked as RB_INSERT would link
+ * it.
+ */
+struct node *
+kidinsert(struct node *p, struct node *n)
+{
+	struct node	*max;
+
+	/* RB_MAX walks the right spine: a cache miss a level, in a big
+	 * tree, so the last one seen is kept (detach forgets it) */
+	max = kidmax.p == p ? kidmax.max : RB_MAX(kids, &p->kids);
+	kidmax.p = p;
+	kidmax.max = max;
+	if (max != NULL && nodecmp(n, max) <= 0)
+		return RB_INSERT(kids, &p->kids, n);
+	kidmax.max = n;
+	if (max == NULL)
+		return RB_INSERT(kids, &p->kids, n);
+	RB_SET(n, max, entry);
+	RB_RIGHT(max, entry) = n;
+	RB_AUGMENT(max);
+	kids_RB_INSERT_COLOR(&p->kids, n);
+	return NULL;
+}
+
+/* Link n under its parent and into the indexes. */
+void
+attach(struct node *n)
+{
+	kidinsert(n->parent, n);
+	attached(n);
+}
+
+/* The counts and indexes of a node just linked under its parent. */
+void
+attached(struct node *n)
+{
+	struct sess	*s;
+
+	n->parent->nkids++;
+	nnodes++;
+	datasize += (int64_t)pathlen(n) + n->dlen;
+	if (n->kind == K_CONTAINER || n->kind == K_TTL)
+		nspecial++;
+	if (n->kind == K_EPHEMERAL && (s = sessfind(n->owner)) != NULL) {
+		LIST_INSERT_HEAD(&s->eph, n, eph);
+		s->hadeph = 1;
+		nephem++;
+	}
+}
+
+void
+detach(struct node *n)
+{
+	datasize -= (int64_t)pathlen(n) + n->dlen;
+	if (kidmax.p == n->parent || kidmax.p == n)
+		kidmax.p = NULL;
+	RB_REMOVE(kids, &n->parent->kids, n);
+	n->parent->nkids--;
+	nnodes--;
+	if (n->kind == K_CONTAINER || n->kind == K_TTL)
+		nspecial--;
+	if (n->kind == K_EPHEMERAL) {
+		LIST_REMOVE(n, eph);
+		nephem--;
+	}
+}
+
+int
+isspecial(const char *p, size_t len)
+{
+	static const char	*sp[] = { "/", "/zookeeper", "/zookeeper/quota",
+	    "/zookeeper/config" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(sp) / sizeof(sp[0]); i++)
+		if (strlen(sp[i]) == len && memcmp(sp[i], p, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* PathUtils.validatePath, on UTF-8 */
+int
+validpath(const char *p, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)p;
+	size_t			 i;
+	uint32_t		 cp;
+
+	if (len == 0 || s[0] != '/')
+		return 0;
+	if (len == 1)
+		return 1;
+	if (s[len - 1] == '/')
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (s[i] == 0 || s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+		if (s[i] == '/' && s[i - 1] == '/')
+			return 0;
+		if (s[i] == '.' && s[i - 1] == '/' &&
+		    (i + 1 == len || s[i + 1] == '/'))
+			return 0;
+		if (s[i] == '.' && s[i - 1] == '.' && s[i - 2] == '/' &&
+		    (i + 1 == len || s[i + 1] == '/'))
+			return 0;
+		if (s[i] < 0x80)
+			continue;
+		if (s[i] >= 0xc2 && s[i] <= 0xdf && i + 1 < len &&
+		    (s[i + 1] & 0xc0) == 0x80) {
+			cp = (uint32_t)(s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f);
+			i += 1;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef && i + 2 < len &&
+		    (s[i + 1] & 0xc0) == 0x80 && (s[i + 2] & 0xc0) == 0x80) {
+			cp = (uint32_t)(s[i] & 0x0f) << 12 |
+			    (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
+			if (cp < 0x800)
+				return 0;
+			i += 2;
+		} else
+			return 0;	/* 4-byte (surrogates) or malformed */
+		if (cp <= 0x9f || (cp >= 0xd800 && cp <= 0xf8ff) ||
+		    cp >= 0xfff0)
+			return 0;
+	}
+	return 1;
+}
+
+int64_t
+countall(struct node *n)
+{
+	struct node	*k;
+	int64_t		 c = 0;
+
+	RB_FOREACH(k, kids, &n->kids)
+		c += 1 + countall(k);
+	return c;
+}
+
+static struct node *
+initnode(struct node *parent, const char *name, struct acl *acl)
+{
+	struct zkfield	 d = { .key = "data", .val = empty, .len = 0 };
+	struct node	*n;
+
+	acl->refs++;
+	n = newnode(parent, name, strlen(name), &d, acl, K_NORMAL, 0);
+	if (parent != NULL)
+		attach(n);
+	return n;
+}
+
+void
+inittree(void)
+{
+	struct acl	*open, *rd;
+	struct node	*zk;
+
+	open = aclintern("31:world:anyone\n", 16);
+	rd = aclintern("1:world:anyone\n", 15);
+	root = initnode(NULL, "", open);
+	nnodes = 1;
+	datasize = 1;		/* Apache keeps "" and "/" for the root */
+	zk = initnode(root, "zookeeper", open);
+	initnode(zk, "quota", open);
+	initnode(zk, "config", rd)->aversion = -1;
+	aclunref(open);
+	aclunref(rd);
+}
