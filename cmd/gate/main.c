@@ -4,254 +4,51 @@
  * `r`, `ev` and `closed` lines of zk-tree back into frames, keeps each
  * connection's replies in request order, answers four-letter words and,
  * on metricsProvider.httpPort, Prometheus scrapes of /metrics.
+ *
+ * gate.h says which file holds what.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/tree.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "zk.h"
+#include "gate.h"
 
-#define SESSIONLESS_MS	10000	/* NIO factory's sessionless timeout */
-#define MAXPENDING	1000	/* stop reading a connection past this */
-#define MAXPASSWD	64
-#define MAXOUT		(4 << 20) /* stop reading while this much is unsent */
-#define MAXHTTP		8192	/* request line and headers of a scrape */
-#define MAXSCRAPES	64	/* /metrics connections at once */
-
-enum { C_FRESH, C_HANDSHAKE, C_OPEN };
-enum { K_LOCAL, K_READ, K_WRITE };
-
-struct pend {
-	TAILQ_ENTRY(pend) entry;
-	int32_t		 xid, type;
-	int		 kind;
-	int		 sent;		/* line went to tree/log */
-	int		 done;		/* reply is in frame (or out) */
-	int		 direct;	/* reply went straight to out */
-	int		 patchzxid;	/* set zxid at flush (local replies) */
-	int		 closeafter;	/* close once this reply is out */
-	int		 vialog;	/* a write, sent to zk-log */
-	int64_t		 born;
-	struct zkbuf	 line;		/* held request line */
-	struct zkbuf	 frame;		/* the reply */
-};
-TAILQ_HEAD(pendq, pend);
-
-struct client {
-	struct zkconn	*c;
-	int		 id;		/* conn= for zk-sessiond */
-	int		 state;
-	int		 is4lw;
-	char		 ip[INET6_ADDRSTRLEN];
-	int		 port;
-	int64_t		 born;
-	int64_t		 session;
-	int		 timeout;
-	unsigned char	 passwd[16];
-	int		 oldclient;	/* no readOnly byte */
-	int		 touched;
-	int		 closing;	/* stop reading requests */
-	int		 expired;	/* `closed` came while closeSession ran */
-	struct zkbuf	 auth;		/* " auth=ip:.. auth=digest:.." */
-	struct zkbuf	 ids;		/* scheme\0id\0 ... for whoAmI */
-	struct zksasl	*sasl;		/* the DIGEST-MD5 exchange, once begun */
-	struct pendq	 pq;
-	struct pend	*unsent;	/* first request not yet sent, or NULL */
-	int		 npend;
-	int		 ntree, nlog;	/* sent, unanswered: see dispatch */
-	/* stats for cons/stat */
-	uint64_t	 recved, sent;
-	int64_t		 est, lzxid, lresp, llat, minlat, maxlat, totlat, nlat;
-	int32_t		 lcxid;
-	const char	*lop;
-	/* a four-letter word waiting for zk-tree/zk-sessiond */
-	char		 word[5];
-	int		 w4stage;	/* dump: zk-sessiond's part is in */
-	int64_t		 mask;		/* stmk's argument */
-	struct zkbuf	 w4;
-	RB_ENTRY(client) byid;
-	RB_ENTRY(client) bysess;
-	TAILQ_ENTRY(client) all;
-	TAILQ_ENTRY(client) stalled;	/* on the stalled list */
-	int		 isstalled;
-};
-
-static int
-cmpid(struct client *a, struct client *b)
-{
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static int
-cmpsess(struct client *a, struct client *b)
-{
-	return a->session < b->session ? -1 : a->session > b->session;
-}
-
-RB_HEAD(idtree, client);
-RB_HEAD(sesstree, client);
-RB_PROTOTYPE(idtree, client, byid, cmpid)
-RB_PROTOTYPE(sesstree, client, bysess, cmpsess)
-RB_GENERATE(idtree, client, byid, cmpid)
-RB_GENERATE(sesstree, client, bysess, cmpsess)
-
-/* connections open from one address, for maxClientCnxns */
-struct addrcount {
-	RB_ENTRY(addrcount) entry;
-	int		 n;
-	char		 ip[INET6_ADDRSTRLEN];
-};
-
-static int
-cmpaddr(struct addrcount *a, struct addrcount *b)
-{
-	return strcmp(a->ip, b->ip);
-}
-
-RB_HEAD(addrtree, addrcount);
-RB_PROTOTYPE(addrtree, addrcount, entry, cmpaddr)
-RB_GENERATE(addrtree, addrcount, entry, cmpaddr)
-
-/* an HTTP connection to the metrics port */
-struct http {
-	struct zkconn	*c;		/* NULL once closed while waiting */
-	int64_t		 born;
-	int		 waiting;	/* for zk-tree's stats line */
-	TAILQ_ENTRY(http) entry;
-};
-
-/* a 4lw connection (or a scrape) waiting for a peer's answer, in
- * request order */
-struct w4wait {
-	int		 id;
-	struct http	*h;		/* a scrape, not a 4lw connection */
-	TAILQ_ENTRY(w4wait) entry;
-};
-TAILQ_HEAD(w4q, w4wait);
-
-static struct zkcfg	 cfg;
-static struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
-static struct zkloop	*loop;
-static struct zkconn	*tree, *zlog, *sess;
+struct zkcfg		 cfg;
+struct zkjaas		 jaas;
+struct zkloop		*loop;
+struct zkconn		*tree, *zlog, *sess;
+int64_t			 lastzxid;
+int64_t			 started;
+struct latsum		 lat;
+struct srvstats		 st;
 static struct zkshm	 shm;		/* zk-tree's ring (zkrep_shm) */
-static struct zkbuf	 splithead, splittail;	/* sendsplit's pieces */
-/* zk-log's last fsyncstats line, for the fsynctime metric */
-static int64_t		 fsynccount, fsyncsumus;
-static char		 fsynchist[32 * 21];
-static int		 ready;
-static int64_t		 lastzxid;
-static struct idtree	 byid = RB_INITIALIZER(&byid);
-static struct sesstree	 bysess = RB_INITIALIZER(&bysess);
-static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
-static TAILQ_HEAD(, client) graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
-/* open clients not read from (back-pressure), looked at every pass */
-static TAILQ_HEAD(, client) stalled = TAILQ_HEAD_INITIALIZER(stalled);
-static struct w4q	 treeq = TAILQ_HEAD_INITIALIZER(treeq);
-static struct w4q	 sessq = TAILQ_HEAD_INITIALIZER(sessq);
-static int		 nextid = 1, nclients;
-static struct zkbuf	 scratch;
-static int64_t		 started;
-static int64_t		 tracemask = 306;	/* gtmk, stmk */
-static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
-static struct addrtree	 byaddr = RB_INITIALIZER(&byaddr);
-
-/*
- * What a connection that went away leaves behind, for the connection that
- * takes its session over: replies still to come, which must not reach the
- * new connection (kazoo starts its xids at 1 again, so they could match
- * its requests), so the new one sends nothing until they are in (see
- * cango); and, until zk-tree echoes its `gone`, the events of the old
- * connection's watches, which are dropped as Apache drops those of a
- * closed connection (the new one sets its own watches again, with
- * setWatches).
- */
-struct leftover {
-	TAILQ_ENTRY(leftover) entry;
-	int64_t		 session;
-	int		 nreplies;	/* to drop */
-	int		 echo;		/* `gone` not yet echoed: drop events */
-};
-static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
-static TAILQ_HEAD(, http) scrapes = TAILQ_HEAD_INITIALIZER(scrapes);
-static int		 nscrapes;
-
-/* never reset (srst resets st): latency summaries for /metrics, ms */
-static struct {
-	int64_t		 rsum, rn, usum, un;
-} lat;
-
-/* server stats (srvr, mntr; srst resets) */
-static struct {
-	uint64_t	 received, sent;
-	int64_t		 minlat, maxlat, totlat, nlat;
-} st;
 
 static void	usage(void) __attribute__((noreturn));
-static void	peer_read(struct zkconn *);
-static void	peer_close(struct zkconn *);
-static void	onaccept(struct zkloop *, int, void *);
-static void	client_read(struct zkconn *);
-static void	client_close(struct zkconn *);
-static void	process(struct client *);
-static void	dispatch(struct client *);
-static void	leave(int64_t, int, int);
-static int	leftreply(int64_t);
-static void	forget(int64_t);
-static void	goneback(int64_t);
-static void	fsyncstats(const struct zkline *);
-static int	oldevents(int64_t);
-static void	flushreplies(struct client *);
-static void	fourletter(struct client *, const char *);
-static void	w4finish(struct client *);
 static void	housekeeping(int64_t);
-static void	onscrape(struct zkloop *, int, void *);
-static void	scrape_read(struct zkconn *);
-static void	scrape_answer(struct http *);
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n", getprogname());
 	exit(EX_USAGE);
-}
-
-static struct zkconn *
-peer(const char *rundir, const char *name, const char *hello)
-{
-	struct zkconn	*c;
-	char		 path[PATH_MAX];
-	int		 fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir, name) >=
-	    sizeof(path))
-		errx(EX_USAGE, "%s: run directory path too long", rundir);
-	if ((fd = zk_connect_unix(path, 10000)) == -1)
-		err(EX_UNAVAILABLE, "%s", path);
-	if ((c = zkloop_conn(loop, fd, peer_read, peer_close, NULL)) == NULL)
-		err(EX_OSERR, "%s", path);
-	zkbuf_add(&c->out, hello, strlen(hello));
-	return c;
 }
 
 /*
@@ -281,7 +78,6 @@ int
 main(int argc, char *argv[])
 {
 	const char	*file = NULL, *rundir = NULL;
-	struct client	*cl;
 	char		 errbuf[1200], path[PATH_MAX];
 	int		 ch, fd, one = 1;
 	int64_t		 now, tick;
@@ -343,20 +139,13 @@ main(int argc, char *argv[])
 	for (;;) {
 		if (zkloop_run(loop, (int)tick) == -1)
 			err(EX_OSERR, "poll");
-		while ((cl = TAILQ_FIRST(&graveyard)) != NULL) {
-			TAILQ_REMOVE(&graveyard, cl, all);
-			free(cl);
-		}
+		client_reap();
 		now = zk_mono_ms();
 		housekeeping(now);
 	}
 }
 
-/*
- * Helpers.
- */
-
-static void
+void
 putline(struct zkconn *c, const char *p, size_t n)
 {
 	zkbuf_add(&c->out, p, n);
@@ -364,60 +153,90 @@ putline(struct zkconn *c, const char *p, size_t n)
 		errx(EX_OSERR, "out of memory");
 }
 
-static struct client *
-byconn(int id)
-{
-	struct client	 key;
-
-	key.id = id;
-	return RB_FIND(idtree, &byid, &key);
-}
-
-static struct client *
-bysession(int64_t session)
-{
-	struct client	 key;
-
-	key.session = session;
-	return RB_FIND(sesstree, &bysess, &key);
-}
-
+/*
+ * Timers: touch batches, sessionless connections.
+ */
 static void
-latency(struct client *cl, int64_t ms)
+housekeeping(int64_t now)
 {
-	if (ms < 0)
-		ms = 0;
-	if (st.nlat == 0 || ms < st.minlat)
-		st.minlat = ms;
-	if (ms > st.maxlat)
-		st.maxlat = ms;
-	st.totlat += ms;
-	st.nlat++;
-	if (cl->nlat == 0 || ms < cl->minlat)
-		cl->minlat = ms;
-	if (ms > cl->maxlat)
-		cl->maxlat = ms;
-	cl->totlat += ms;
-	cl->nlat++;
-	cl->llat = ms;
-}
+	static struct zkbuf	 touch;
+	static int64_t	 lastsweep;
+	struct client	*cl, *t;
+	struct http	*h, *ht;
+	int		 n = 0;
 
-/* Java's Double.toString of an average rounded as Apache's counters do */
-static void
-javadouble(char *dst, size_t len, int64_t tot, int64_t n)
-{
-	size_t	 k;
-	double	 v = n ? (double)tot / (double)n : 0.0;
-
-	snprintf(dst, len, "%.4f", v);
-	k = strlen(dst);
-	while (k > 0 && dst[k - 1] == '0' && dst[k - 2] != '.')
-		dst[--k] = '\0';
+	/*
+	 * Stalled clients resume once their replies have drained.  A client
+	 * that dies in flushreplies has left the list already (client_close);
+	 * no other client can leave it meanwhile, so t stays on it.
+	 */
+	for (cl = TAILQ_FIRST(&stalled); cl != NULL; cl = t) {
+		t = TAILQ_NEXT(cl, stalled);
+		if (!cl->c->dead && cl->c->noread)
+			flushreplies(cl);	/* resumes reading if it can */
+		if (cl->isstalled && (cl->c->dead || !cl->c->noread)) {
+			TAILQ_REMOVE(&stalled, cl, stalled);
+			cl->isstalled = 0;
+		}
+	}
+	/*
+	 * The walk over every client runs once per tick (at most a
+	 * second), not every pass: with thousands of idle clients, a pass
+	 * costs what is ready, not what is open.
+	 */
+	if (now - lastsweep < (cfg.tickTime / 2 < 1000 ? cfg.tickTime / 2 :
+	    1000))
+		return;
+	lastsweep = now;
+	zkbuf_reset(&touch);
+	zkl_begin(&touch, "touch");
+	for (cl = TAILQ_FIRST(&clients); cl != NULL; cl = t) {
+		t = TAILQ_NEXT(cl, all);
+		if (cl->touched && cl->session != 0 &&
+		    cl->state == C_OPEN && !cl->is4lw) {
+			cl->touched = 0;
+			zkl_putx(&touch, "session", cl->session);
+			n++;
+		}
+		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
+		    !cl->c->dead)
+			zkloop_kill(cl->c);
+	}
+	zkl_end(&touch);
+	if (n > 0)
+		putline(sess, ZKBUF_DATA(&touch), ZKBUF_LEN(&touch));
+	TAILQ_FOREACH_SAFE(h, &scrapes, entry, ht)
+		if (now - h->born > SESSIONLESS_MS && !h->c->dead)
+			zkloop_kill(h->c);	/* unlinks h */
 }
 
 /*
  * Peers: zk-tree, zk-log, zk-sessiond.
  */
+
+int			 ready;		/* zk-tree said ready */
+static struct zkbuf	 splithead, splittail;	/* sendsplit's pieces */
+
+static void	peer_read(struct zkconn *);
+static void	peer_close(struct zkconn *);
+
+struct zkconn *
+peer(const char *rundir, const char *name, const char *hello)
+{
+	struct zkconn	*c;
+	char		 path[PATH_MAX];
+	int		 fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", rundir, name) >=
+	    sizeof(path))
+		errx(EX_USAGE, "%s: run directory path too long", rundir);
+	if ((fd = zk_connect_unix(path, 10000)) == -1)
+		err(EX_UNAVAILABLE, "%s", path);
+	if ((c = zkloop_conn(loop, fd, peer_read, peer_close, NULL)) == NULL)
+		err(EX_OSERR, "%s", path);
+	zkbuf_add(&c->out, hello, strlen(hello));
+	return c;
+}
 
 static void
 ready_line(const struct zkline *l)
@@ -430,66 +249,9 @@ ready_line(const struct zkline *l)
 }
 
 static void
-invalid_session(struct client *cl)
-{
-	size_t	 at;
-	char	 zero[16];
-
-	memset(zero, 0, sizeof(zero));
-	at = jw_frame_begin(&cl->c->out);
-	jw_int(&cl->c->out, 0);
-	jw_int(&cl->c->out, 0);
-	jw_long(&cl->c->out, 0);
-	jw_buf(&cl->c->out, zero, 16);
-	if (!cl->oldclient)
-		jw_bool(&cl->c->out, 0);
-	jw_frame_end(&cl->c->out, at);
-	cl->closing = 1;
-	zkloop_close(cl->c);
-}
-
-static void
-connect_response(struct client *cl)
-{
-	size_t	 at;
-
-	at = jw_frame_begin(&cl->c->out);
-	jw_int(&cl->c->out, 0);
-	jw_int(&cl->c->out, cl->timeout);
-	jw_long(&cl->c->out, cl->session);
-	jw_buf(&cl->c->out, cl->passwd, 16);
-	if (!cl->oldclient)
-		jw_bool(&cl->c->out, 0);
-	jw_frame_end(&cl->c->out, at);
-	cl->state = C_OPEN;
-	cl->est = zk_now_ms();
-	cl->touched = 1;
-	zkloop_pause(cl->c, 0);
-	st.sent++;
-	cl->sent++;
-	process(cl);		/* requests pipelined behind the handshake */
-}
-
-/* bind a session to this connection */
-static void
-bind_session(struct client *cl, int64_t session)
-{
-	struct client	*o;
-
-	cl->session = session;
-	/*
-	 * Two handshakes for one session at once: the last wins, and the
-	 * other goes as any replaced connection does (client_close unbinds
-	 * it and leaves its `gone` and replies due behind, see forward).
-	 */
-	if ((o = bysession(session)) != NULL && o != cl)
-		zkloop_kill(o->c);
-	RB_INSERT(sesstree, &bysess, cl);
-}
-
-static void
 sess_new(const struct zkline *l)
 {
+	static struct zkbuf	 line;
 	struct client	*cl;
 	const char	*pw;
 	int64_t		 id, sid, to;
@@ -509,14 +271,14 @@ sess_new(const struct zkline *l)
 	cl->timeout = (int)to;
 	bind_session(cl, sid);
 	zk_hexenc(hx, cl->passwd, 16);
-	zkbuf_reset(&scratch);
-	zkl_begin(&scratch, "createSession");
-	zkl_putx(&scratch, "session", sid);
-	zkl_putd(&scratch, "xid", 0);
-	zkl_putd(&scratch, "timeout", to);
-	zkl_puts(&scratch, "passwd", hx);
-	zkl_end(&scratch);
-	putline(zlog, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
+	zkbuf_reset(&line);
+	zkl_begin(&line, "createSession");
+	zkl_putx(&line, "session", sid);
+	zkl_putd(&line, "xid", 0);
+	zkl_putd(&line, "timeout", to);
+	zkl_puts(&line, "passwd", hx);
+	zkl_end(&line);
+	putline(zlog, ZKBUF_DATA(&line), ZKBUF_LEN(&line));
 }
 
 static void
@@ -535,46 +297,6 @@ sess_attach(const struct zkline *l)
 	cl->timeout = (int)to;
 	bind_session(cl, cl->session);
 	connect_response(cl);
-}
-
-/* a `text` or `stats` answer for the oldest waiting 4lw connection */
-static void
-w4answer(struct w4q *q, const struct zkline *l)
-{
-	struct w4wait	*w;
-	struct client	*cl;
-
-	if ((w = TAILQ_FIRST(q)) == NULL)
-		return;
-	TAILQ_REMOVE(q, w, entry);
-	if (w->h != NULL) {
-		scrape_answer(w->h);
-		free(w);
-		return;
-	}
-	cl = byconn(w->id);
-	free(w);
-	if (cl == NULL || cl->c->dead)
-		return;
-	fourletter(cl, NULL);
-	(void)l;
-}
-
-static struct zkline	 lastw4;	/* the answer fourletter() reads */
-static char		*lastw4buf;
-
-static void
-w4keep(const struct zkline *l, const char *raw, size_t n)
-{
-	free(lastw4buf);
-	zkl_free(&lastw4);
-	if ((lastw4buf = malloc(n + 1)) == NULL)
-		err(EX_OSERR, NULL);
-	memcpy(lastw4buf, raw, n);
-	lastw4buf[n] = '\0';
-	if (zkl_parse(&lastw4, lastw4buf, n) == -1)
-		lastw4.nf = 0;
-	(void)l;
 }
 
 /*
@@ -805,7 +527,159 @@ peer_close(struct zkconn *c)
  * Clients.
  */
 
+#define MAXPENDING	1000	/* stop reading a connection past this */
+#define MAXPASSWD	64
+#define MAXOUT		(4 << 20) /* stop reading while this much is unsent */
+
+static int
+cmpid(struct client *a, struct client *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+cmpsess(struct client *a, struct client *b)
+{
+	return a->session < b->session ? -1 : a->session > b->session;
+}
+
+RB_HEAD(idtree, client);
+RB_HEAD(sesstree, client);
+RB_PROTOTYPE(idtree, client, byid, cmpid)
+RB_PROTOTYPE(sesstree, client, bysess, cmpsess)
+RB_GENERATE(idtree, client, byid, cmpid)
+RB_GENERATE(sesstree, client, bysess, cmpsess)
+
+/* connections open from one address, for maxClientCnxns */
+struct addrcount {
+	RB_ENTRY(addrcount) entry;
+	int		 n;
+	char		 ip[INET6_ADDRSTRLEN];
+};
+
+static int
+cmpaddr(struct addrcount *a, struct addrcount *b)
+{
+	return strcmp(a->ip, b->ip);
+}
+
+RB_HEAD(addrtree, addrcount);
+RB_PROTOTYPE(addrtree, addrcount, entry, cmpaddr)
+RB_GENERATE(addrtree, addrcount, entry, cmpaddr)
+
+struct clientq		 clients = TAILQ_HEAD_INITIALIZER(clients);
+struct clientq		 stalled = TAILQ_HEAD_INITIALIZER(stalled);
+int			 nclients;
+static struct clientq	 graveyard = TAILQ_HEAD_INITIALIZER(graveyard);
+static struct idtree	 byid = RB_INITIALIZER(&byid);
+static struct sesstree	 bysess = RB_INITIALIZER(&bysess);
+static struct addrtree	 byaddr = RB_INITIALIZER(&byaddr);
+static struct pendq	 freepend = TAILQ_HEAD_INITIALIZER(freepend);
+static int		 nextid = 1;
+static struct zkbuf	 scratch;	/* request and handshake lines */
+
+static void	client_read(struct zkconn *);
+static void	client_close(struct zkconn *);
+static void	process(struct client *);
+static void	leave(int64_t, int, int);
+
+struct client *
+byconn(int id)
+{
+	struct client	 key;
+
+	key.id = id;
+	return RB_FIND(idtree, &byid, &key);
+}
+
+struct client *
+bysession(int64_t session)
+{
+	struct client	 key;
+
+	key.session = session;
+	return RB_FIND(sesstree, &bysess, &key);
+}
+
 static void
+latency(struct client *cl, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	if (st.nlat == 0 || ms < st.minlat)
+		st.minlat = ms;
+	if (ms > st.maxlat)
+		st.maxlat = ms;
+	st.totlat += ms;
+	st.nlat++;
+	if (cl->nlat == 0 || ms < cl->minlat)
+		cl->minlat = ms;
+	if (ms > cl->maxlat)
+		cl->maxlat = ms;
+	cl->totlat += ms;
+	cl->nlat++;
+	cl->llat = ms;
+}
+
+void
+invalid_session(struct client *cl)
+{
+	size_t	 at;
+	char	 zero[16];
+
+	memset(zero, 0, sizeof(zero));
+	at = jw_frame_begin(&cl->c->out);
+	jw_int(&cl->c->out, 0);
+	jw_int(&cl->c->out, 0);
+	jw_long(&cl->c->out, 0);
+	jw_buf(&cl->c->out, zero, 16);
+	if (!cl->oldclient)
+		jw_bool(&cl->c->out, 0);
+	jw_frame_end(&cl->c->out, at);
+	cl->closing = 1;
+	zkloop_close(cl->c);
+}
+
+void
+connect_response(struct client *cl)
+{
+	size_t	 at;
+
+	at = jw_frame_begin(&cl->c->out);
+	jw_int(&cl->c->out, 0);
+	jw_int(&cl->c->out, cl->timeout);
+	jw_long(&cl->c->out, cl->session);
+	jw_buf(&cl->c->out, cl->passwd, 16);
+	if (!cl->oldclient)
+		jw_bool(&cl->c->out, 0);
+	jw_frame_end(&cl->c->out, at);
+	cl->state = C_OPEN;
+	cl->est = zk_now_ms();
+	cl->touched = 1;
+	zkloop_pause(cl->c, 0);
+	st.sent++;
+	cl->sent++;
+	process(cl);		/* requests pipelined behind the handshake */
+}
+
+/* bind a session to this connection */
+void
+bind_session(struct client *cl, int64_t session)
+{
+	struct client	*o;
+
+	cl->session = session;
+	/*
+	 * Two handshakes for one session at once: the last wins, and the
+	 * other goes as any replaced connection does (client_close unbinds
+	 * it and leaves its `gone` and replies due behind, see forward).
+	 */
+	if ((o = bysession(session)) != NULL && o != cl)
+		zkloop_kill(o->c);
+	RB_INSERT(sesstree, &bysess, cl);
+}
+
+void
 onaccept(struct zkloop *lp, int fd, void *arg)
 {
 	const struct sockaddr	*sa;
@@ -945,6 +819,18 @@ client_close(struct zkconn *c)
 	c->arg = NULL;
 }
 
+/* free the clients whose connections the loop's last pass closed */
+void
+client_reap(void)
+{
+	struct client	*cl;
+
+	while ((cl = TAILQ_FIRST(&graveyard)) != NULL) {
+		TAILQ_REMOVE(&graveyard, cl, all);
+		free(cl);
+	}
+}
+
 static struct pend *
 pend_new(struct client *cl, int32_t xid, int32_t type, int kind)
 {
@@ -966,7 +852,7 @@ pend_new(struct client *cl, int32_t xid, int32_t type, int kind)
 }
 
 /* a reply of just a header (plus body bytes), zxid set at flush */
-static struct pend *
+struct pend *
 local_reply(struct client *cl, int32_t xid, int32_t type, int32_t errc,
     const void *body, size_t blen)
 {
@@ -996,7 +882,7 @@ stall(struct client *cl)
 }
 
 /* write the replies at the head of the queue that are ready */
-static void
+void
 flushreplies(struct client *cl)
 {
 	struct pend	*p;
@@ -1054,6 +940,24 @@ flushreplies(struct client *cl)
 	}
 }
 
+/*
+ * What a connection that went away leaves behind, for the connection that
+ * takes its session over: replies still to come, which must not reach the
+ * new connection (kazoo starts its xids at 1 again, so they could match
+ * its requests), so the new one sends nothing until they are in (see
+ * cango); and, until zk-tree echoes its `gone`, the events of the old
+ * connection's watches, which are dropped as Apache drops those of a
+ * closed connection (the new one sets its own watches again, with
+ * setWatches).
+ */
+struct leftover {
+	TAILQ_ENTRY(leftover) entry;
+	int64_t		 session;
+	int		 nreplies;	/* to drop */
+	int		 echo;		/* `gone` not yet echoed: drop events */
+};
+static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
+
 /* Leftovers of closed connections: one until its `gone` is echoed, a few
  * at a time. */
 static void
@@ -1104,7 +1008,7 @@ unleave(struct leftover *lo)
  * Once the last is in, the connection that took the session over may
  * send what it held.
  */
-static int
+int
 leftreply(int64_t session)
 {
 	struct leftover	*lo;
@@ -1121,7 +1025,7 @@ leftreply(int64_t session)
 }
 
 /* zk-tree echoed a `gone` of session: its `gone`s come back in order */
-static void
+void
 goneback(int64_t session)
 {
 	struct leftover	*lo;
@@ -1133,13 +1037,13 @@ goneback(int64_t session)
 }
 
 /* 1 while events of session are still those of a connection gone */
-static int
+int
 oldevents(int64_t session)
 {
 	return leftof(session, L_ECHO) != NULL;
 }
 
-static void
+void
 forget(int64_t session)
 {
 	struct leftover	*lo, *t;
@@ -1188,7 +1092,7 @@ forward(struct client *cl, struct pend *p, const char *line, size_t len)
  * Everything before cl->unsent has been sent or is answered locally, so
  * each request is looked at once.
  */
-static void
+void
 dispatch(struct client *cl)
 {
 	struct pend	*p;
@@ -1202,169 +1106,6 @@ dispatch(struct client *cl)
 		zkbuf_reset(&p->line);
 	}
 	cl->unsent = p;
-}
-
-/* ids for whoAmI: vector<ClientInfo{scheme, user}> */
-static void
-whoami(struct client *cl, struct zkbuf *b)
-{
-	const char	*p = ZKBUF_DATA(&cl->ids), *end = p + ZKBUF_LEN(&cl->ids);
-	const char	*scheme, *id, *colon;
-	int32_t		 n = 0;
-
-	for (scheme = p; scheme < end; scheme = id + strlen(id) + 1) {
-		id = scheme + strlen(scheme) + 1;
-		n++;
-	}
-	jw_int(b, n);
-	for (scheme = p; scheme < end; scheme = id + strlen(id) + 1) {
-		id = scheme + strlen(scheme) + 1;
-		jw_str(b, scheme);
-		if (strcmp(scheme, "digest") == 0 &&
-		    (colon = strchr(id, ':')) != NULL)
-			jw_buf(b, id, (int32_t)(colon - id));
-		else
-			jw_str(b, id);
-	}
-}
-
-static void
-addid(struct client *cl, const char *scheme, const char *id, size_t n)
-{
-	char	*esc;
-
-	zkbuf_add(&cl->ids, scheme, strlen(scheme) + 1);
-	zkbuf_add(&cl->ids, id, n);
-	zkbuf_addc(&cl->ids, '\0');
-	if ((esc = malloc(4 * (strlen(scheme) + n) + 2)) == NULL)
-		err(EX_OSERR, NULL);
-	zkbuf_printf(&cl->auth, " auth=");
-	zkl_escape(esc, scheme, strlen(scheme));
-	zkbuf_printf(&cl->auth, "%s:", esc);
-	zkl_escape(esc, id, n);
-	zkbuf_printf(&cl->auth, "%s", esc);
-	free(esc);
-	zkbuf_addc(&cl->auth, '\0');	/* keep it a C string */
-	cl->auth.len--;
-}
-
-/* AuthPacket: answered at once, outside the pipeline (xid echoed, zxid 0) */
-static void
-doauth(struct client *cl, int32_t xid, const char *body, size_t len)
-{
-	struct jr	 r;
-	const char	*scheme, *auth;
-	int32_t		 sl, al;
-	int32_t		 errc = 0;
-	size_t		 at, n;
-	char		*id;
-
-	jr_init(&r, body, len);
-	(void)jr_int(&r);
-	(void)jr_int(&r);
-	(void)jr_int(&r);
-	sl = jr_buf(&r, &scheme);
-	al = jr_buf(&r, &auth);
-	if (r.bad || sl < 0)
-		errc = ZAUTHFAILED;
-	else if (sl == 6 && memcmp(scheme, "digest", 6) == 0) {
-		if (al < 0) {
-			auth = "";
-			al = 0;
-		}
-		if ((id = malloc((size_t)al + 32)) == NULL)
-			err(EX_OSERR, NULL);
-		n = zk_digest_id(id, auth, (size_t)al);
-		addid(cl, "digest", id, n);
-		if (cfg.superDigest[0] != '\0' &&
-		    strlen(cfg.superDigest) == n &&
-		    memcmp(cfg.superDigest, id, n) == 0)
-			addid(cl, "super", "", 0);
-		free(id);
-	} else if (!(sl == 2 && memcmp(scheme, "ip", 2) == 0))
-		errc = ZAUTHFAILED;
-	at = jw_frame_begin(&cl->c->out);
-	jw_int(&cl->c->out, xid);
-	jw_long(&cl->c->out, 0);
-	jw_int(&cl->c->out, errc);
-	jw_frame_end(&cl->c->out, at);
-	st.sent++;
-	cl->sent++;
-	if (errc != 0) {
-		cl->closing = 1;
-		zkloop_close(cl->c);
-	}
-}
-
-/*
- * GetSASLRequest{token}: one step of DIGEST-MD5 (sasl.c).  Apache answers
- * at once from processPacket with zxid 0; here the reply keeps its place
- * among the session's replies (so a client never sees xids out of
- * order), with zxid 0 as well.  Success answers SetSASLResponse{token};
- * the last step adds the id sasl:USER (and super: for zookeeper.superUser).
- * Failure answers -115 with a null token, then closes.  Without a JAAS
- * Server entry there is no mechanism: -115 and close.
- */
-static void
-dosasl(struct client *cl, int32_t xid, const char *body, size_t len)
-{
-	static struct zkbuf	 tokbuf;
-	struct pend	*p;
-	struct jr	 r;
-	const char	*tok, *why;
-	int32_t		 tl;
-
-	if (!jaas.server) {
-		/* Apache without one answers a null token, on which a SASL
-		 * client loops forever; fail the authentication instead */
-		local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, NULL, 0);
-		goto fail;
-	}
-	jr_init(&r, body, len);
-	(void)jr_int(&r);
-	(void)jr_int(&r);
-	tl = jr_buf(&r, &tok);
-	if (tl < 0)
-		tl = 0;
-	if (cl->sasl == NULL && (cl->sasl = calloc(1, sizeof(*cl->sasl))) ==
-	    NULL)
-		err(EX_OSERR, NULL);
-	zkbuf_reset(&scratch);
-	if (r.bad) {
-		why = "undecodable GetSASLRequest";
-		cl->sasl->step = 2;
-	} else if (zksasl_step(cl->sasl, &jaas, tok, (size_t)tl, &scratch,
-	    &why) == 0) {
-		if (scratch.err)
-			errx(EX_OSERR, "out of memory");
-		zkbuf_reset(&tokbuf);
-		jw_buf(&tokbuf, ZKBUF_DATA(&scratch),
-		    (int32_t)ZKBUF_LEN(&scratch));
-		if (tokbuf.err)
-			errx(EX_OSERR, "out of memory");
-		p = local_reply(cl, xid, ZOP_SASL, 0, ZKBUF_DATA(&tokbuf),
-		    ZKBUF_LEN(&tokbuf));
-		p->patchzxid = 0;
-		if (cl->sasl->done) {
-			addid(cl, "sasl", cl->sasl->user,
-			    strlen(cl->sasl->user));
-			if (cfg.superUser[0] != '\0' &&
-			    strcmp(cfg.superUser, cl->sasl->user) == 0)
-				addid(cl, "super", "", 0);
-			zk_dbg("conn %d: SASL user %s", cl->id, cl->sasl->user);
-		}
-		return;
-	}
-	warnx("client %s:%d: SASL authentication failed: %s", cl->ip,
-	    cl->port, why);
-	zkbuf_reset(&tokbuf);
-	jw_buf(&tokbuf, NULL, -1);
-	p = local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, ZKBUF_DATA(&tokbuf),
-	    ZKBUF_LEN(&tokbuf));
-	p->patchzxid = 0;
-fail:
-	cl->closing = 1;
-	zkloop_close(cl->c);
 }
 
 /* the names cons prints for the last operation (FinalRequestProcessor) */
@@ -1641,710 +1382,168 @@ client_read(struct zkconn *c)
 }
 
 /*
- * Four-letter words.
+ * Authentication.
  */
 
-static int64_t
-dirsize(const char *path)
+/* ids for whoAmI: vector<ClientInfo{scheme, user}> */
+void
+whoami(struct client *cl, struct zkbuf *b)
 {
-	DIR		*d;
-	struct dirent	*e;
-	struct stat	 sb;
-	char		 p[PATH_MAX];
-	int64_t		 n = 0;
+	const char	*p = ZKBUF_DATA(&cl->ids), *end = p + ZKBUF_LEN(&cl->ids);
+	const char	*scheme, *id, *colon;
+	int32_t		 n = 0;
 
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >=
-		    sizeof(p))
-			continue;
-		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
-			n += sb.st_size;
+	for (scheme = p; scheme < end; scheme = id + strlen(id) + 1) {
+		id = scheme + strlen(scheme) + 1;
+		n++;
 	}
-	closedir(d);
-	return n;
-}
-
-static int
-opencount(void)
-{
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n > 0 ? n - 1 : 0;
-}
-
-static const char *
-mode(void)
-{
-	const char	*r;
-
-	if ((r = zkl_str(&lastw4, "role")) != NULL)
-		return r;
-	return cfg.nservers == 0 ? "standalone" : "follower";
-}
-
-static int64_t
-outstanding(void)
-{
-	struct client	*o;
-	int64_t		 n = 0;
-
-	TAILQ_FOREACH(o, &clients, all)
-		n += o->npend;
-	return n;
+	jw_int(b, n);
+	for (scheme = p; scheme < end; scheme = id + strlen(id) + 1) {
+		id = scheme + strlen(scheme) + 1;
+		jw_str(b, scheme);
+		if (strcmp(scheme, "digest") == 0 &&
+		    (colon = strchr(id, ':')) != NULL)
+			jw_buf(b, id, (int32_t)(colon - id));
+		else
+			jw_str(b, id);
+	}
 }
 
 static void
-srvr_tail(struct zkbuf *b)
+addid(struct client *cl, const char *scheme, const char *id, size_t n)
 {
-	char	 avg[64];
+	char	*esc;
 
-	javadouble(avg, sizeof(avg), st.totlat, st.nlat);
-	zkbuf_printf(b, "Latency min/avg/max: %" PRId64 "/%s/%" PRId64 "\n",
-	    st.minlat, avg, st.maxlat);
-	zkbuf_printf(b, "Received: %" PRIu64 "\nSent: %" PRIu64 "\n"
-	    "Connections: %d\nOutstanding: %" PRId64 "\nZxid: 0x%" PRIx64 "\n"
-	    "Mode: %s\nNode count: %" PRId64 "\n", st.received, st.sent,
-	    nclients, outstanding(), lastzxid, mode(),
-	    zkl_intdef(&lastw4, "nodes", 0));
-}
-
-static void
-conn_line(struct zkbuf *b, struct client *o, int full, struct client *self)
-{
-	zkbuf_printf(b, " /%s:%d[%d](queued=%d,recved=%" PRIu64 ",sent=%"
-	    PRIu64, o->ip, o->port, o == self ? 0 : 1, o->npend, o->recved,
-	    o->sent);
-	if (full && o->session != 0 && o->state == C_OPEN)
-		zkbuf_printf(b, ",sid=0x%" PRIx64 ",lop=%s,est=%" PRId64
-		    ",to=%d,lcxid=0x%x,lzxid=0x%" PRIx64 ",lresp=%" PRId64
-		    ",llat=%" PRId64 ",minlat=%" PRId64 ",avglat=%" PRId64
-		    ",maxlat=%" PRId64, o->session, o->lop, o->est, o->timeout,
-		    (unsigned)o->lcxid, o->lzxid, o->lresp, o->llat, o->minlat,
-		    o->nlat ? o->totlat / o->nlat : 0, o->maxlat);
-	zkbuf_printf(b, ")\n");
-}
-
-/* Java's Date.toString() */
-static void
-javadate(char *dst, size_t len, int64_t ms)
-{
-	time_t		 t = (time_t)(ms / 1000);
-	struct tm	 tm;
-
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(dst, len, "%a %b %d %H:%M:%S %Z %Y", &tm) == 0)
-		strlcpy(dst, "?", len);
-}
-
-static void
-mntr(struct zkbuf *b)
-{
-	char	 avg[64];
-
-	javadouble(avg, sizeof(avg), st.totlat, st.nlat);
-	zkbuf_printf(b, "zk_version\t%s\n", ZK_VERSION);
-	zkbuf_printf(b, "zk_server_state\t%s\n", mode());
-	zkbuf_printf(b, "zk_avg_latency\t%s\n", avg);
-	zkbuf_printf(b, "zk_max_latency\t%" PRId64 "\n", st.maxlat);
-	zkbuf_printf(b, "zk_min_latency\t%" PRId64 "\n", st.minlat);
-	zkbuf_printf(b, "zk_packets_received\t%" PRIu64 "\n", st.received);
-	zkbuf_printf(b, "zk_packets_sent\t%" PRIu64 "\n", st.sent);
-	zkbuf_printf(b, "zk_num_alive_connections\t%d\n", nclients);
-	zkbuf_printf(b, "zk_outstanding_requests\t%" PRId64 "\n",
-	    outstanding());
-	zkbuf_printf(b, "zk_znode_count\t%" PRId64 "\n",
-	    zkl_intdef(&lastw4, "nodes", 0));
-	zkbuf_printf(b, "zk_watch_count\t%" PRId64 "\n",
-	    zkl_intdef(&lastw4, "watches", 0));
-	zkbuf_printf(b, "zk_ephemerals_count\t%" PRId64 "\n",
-	    zkl_intdef(&lastw4, "ephemerals", 0));
-	zkbuf_printf(b, "zk_approximate_data_size\t%" PRId64 "\n",
-	    zkl_intdef(&lastw4, "datasize", 0));
-	zkbuf_printf(b, "zk_open_file_descriptor_count\t%d\n", opencount());
-	zkbuf_printf(b, "zk_max_file_descriptor_count\t%ld\n",
-	    sysconf(_SC_OPEN_MAX));
-	zkbuf_printf(b, "zk_global_sessions\t%" PRId64 "\n",
-	    zkl_intdef(&lastw4, "sessions", 0));
-	zkbuf_printf(b, "zk_local_sessions\t0\n");
-	zkbuf_printf(b, "zk_uptime\t%" PRId64 "\n", zk_mono_ms() - started);
-}
-
-static void
-conf(struct zkbuf *b)
-{
-	char	 d[PATH_MAX], l[PATH_MAX];
-	int	 i;
-
-	snprintf(d, sizeof(d), "%s/version-2", cfg.dataDir);
-	snprintf(l, sizeof(l), "%s/version-2", cfg.dataLogDir);
-	zkbuf_printf(b, "clientPort=%d\nsecureClientPort=-1\ndataDir=%s\n"
-	    "dataDirSize=%" PRId64 "\ndataLogDir=%s\ndataLogSize=%" PRId64
-	    "\ntickTime=%d\nmaxClientCnxns=%d\nminSessionTimeout=%d\n"
-	    "maxSessionTimeout=%d\nclientPortListenBacklog=-1\nserverId=%d\n",
-	    cfg.clientPort, d, dirsize(d), l, dirsize(l), cfg.tickTime,
-	    cfg.maxClientCnxns, cfg.minSessionTimeout, cfg.maxSessionTimeout,
-	    cfg.myid);
-	if (cfg.nservers == 0)
-		return;
-	zkbuf_printf(b, "initLimit=%d\nsyncLimit=%d\nelectionAlg=3\n",
-	    cfg.initLimit, cfg.syncLimit);
-	for (i = 0; i < cfg.nservers; i++)
-		if (cfg.servers[i].id == cfg.myid)
-			zkbuf_printf(b, "electionPort=%d\nquorumPort=%d\n",
-			    cfg.servers[i].electionport,
-			    cfg.servers[i].quorumport);
-	zkbuf_printf(b, "peerType=%d\nmembership: \n",
-	    cfg.peerTypeObserver ? 1 : 0);
-	for (i = 0; i < cfg.nservers; i++)
-		zkbuf_printf(b, "server.%d=%s:%d:%d:%s\n", cfg.servers[i].id,
-		    cfg.servers[i].host, cfg.servers[i].quorumport,
-		    cfg.servers[i].electionport, cfg.servers[i].observer ?
-		    "observer" : "participant");
-	zkbuf_printf(b, "version=0\n");
-}
-
-static void
-envi(struct zkbuf *b)
-{
-	struct utsname	 u;
-	struct passwd	*pw;
-	char		 host[256], cwd[PATH_MAX];
-	const char	*tmp;
-
-	if (uname(&u) == -1)
-		memset(&u, 0, sizeof(u));
-	if (gethostname(host, sizeof(host)) == -1)
-		strlcpy(host, "localhost", sizeof(host));
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		strlcpy(cwd, "/", sizeof(cwd));
-	pw = getpwuid(getuid());
-	tmp = getenv("TMPDIR");
-	zkbuf_printf(b, "Environment:\nzookeeper.version=%s\nhost.name=%s\n"
-	    "java.version=none\njava.vendor=none\njava.home=none\n"
-	    "java.class.path=none\njava.library.path=none\n"
-	    "java.io.tmpdir=%s\njava.compiler=<NA>\nos.name=%s\nos.arch=%s\n"
-	    "os.version=%s\nuser.name=%s\nuser.home=%s\nuser.dir=%s\n"
-	    "os.memory.free=0MB\nos.memory.max=0MB\nos.memory.total=0MB\n",
-	    ZK_VERSION, host, tmp ? tmp : "/tmp", u.sysname, u.machine,
-	    u.release, pw ? pw->pw_name : "?", pw ? pw->pw_dir : "?", cwd);
-}
-
-static struct w4wait *
-w4wait(struct w4q *q, struct zkconn *peerc, struct client *cl,
-    const char *line)
-{
-	struct w4wait	*w;
-
-	if ((w = malloc(sizeof(*w))) == NULL)
+	zkbuf_add(&cl->ids, scheme, strlen(scheme) + 1);
+	zkbuf_add(&cl->ids, id, n);
+	zkbuf_addc(&cl->ids, '\0');
+	if ((esc = malloc(4 * (strlen(scheme) + n) + 2)) == NULL)
 		err(EX_OSERR, NULL);
-	w->id = cl != NULL ? cl->id : 0;
-	w->h = NULL;
-	TAILQ_INSERT_TAIL(q, w, entry);
-	putline(peerc, line, strlen(line));
-	return w;
+	zkbuf_printf(&cl->auth, " auth=");
+	zkl_escape(esc, scheme, strlen(scheme));
+	zkbuf_printf(&cl->auth, "%s:", esc);
+	zkl_escape(esc, id, n);
+	zkbuf_printf(&cl->auth, "%s", esc);
+	free(esc);
+	zkbuf_addc(&cl->auth, '\0');	/* keep it a C string */
+	cl->auth.len--;
+}
+
+/* AuthPacket: answered at once, outside the pipeline (xid echoed, zxid 0) */
+void
+doauth(struct client *cl, int32_t xid, const char *body, size_t len)
+{
+	struct jr	 r;
+	const char	*scheme, *auth;
+	int32_t		 sl, al;
+	int32_t		 errc = 0;
+	size_t		 at, n;
+	char		*id;
+
+	jr_init(&r, body, len);
+	(void)jr_int(&r);
+	(void)jr_int(&r);
+	(void)jr_int(&r);
+	sl = jr_buf(&r, &scheme);
+	al = jr_buf(&r, &auth);
+	if (r.bad || sl < 0)
+		errc = ZAUTHFAILED;
+	else if (sl == 6 && memcmp(scheme, "digest", 6) == 0) {
+		if (al < 0) {
+			auth = "";
+			al = 0;
+		}
+		if ((id = malloc((size_t)al + 32)) == NULL)
+			err(EX_OSERR, NULL);
+		n = zk_digest_id(id, auth, (size_t)al);
+		addid(cl, "digest", id, n);
+		if (cfg.superDigest[0] != '\0' &&
+		    strlen(cfg.superDigest) == n &&
+		    memcmp(cfg.superDigest, id, n) == 0)
+			addid(cl, "super", "", 0);
+		free(id);
+	} else if (!(sl == 2 && memcmp(scheme, "ip", 2) == 0))
+		errc = ZAUTHFAILED;
+	at = jw_frame_begin(&cl->c->out);
+	jw_int(&cl->c->out, xid);
+	jw_long(&cl->c->out, 0);
+	jw_int(&cl->c->out, errc);
+	jw_frame_end(&cl->c->out, at);
+	st.sent++;
+	cl->sent++;
+	if (errc != 0) {
+		cl->closing = 1;
+		zkloop_close(cl->c);
+	}
 }
 
 /*
- * Answer a four-letter word.  Called with the word when it arrives and
- * with NULL when a peer's answer (in lastw4) for it has come.
+ * GetSASLRequest{token}: one step of DIGEST-MD5 (sasl.c).  Apache answers
+ * at once from processPacket with zxid 0; here the reply keeps its place
+ * among the session's replies (so a client never sees xids out of
+ * order), with zxid 0 as well.  Success answers SetSASLResponse{token};
+ * the last step adds the id sasl:USER (and super: for zookeeper.superUser).
+ * Failure answers -115 with a null token, then closes.  Without a JAAS
+ * Server entry there is no mechanism: -115 and close.
  */
-static void
-fourletter(struct client *cl, const char *word)
+void
+dosasl(struct client *cl, int32_t xid, const char *body, size_t len)
 {
-	struct zkbuf	*b = &cl->w4;
-	struct client	*o;
-	const struct zkfield *f;
-	char		 line[64];
+	static struct zkbuf	 resp, tokbuf;	/* a step's answer, as jute */
+	struct pend	*p;
+	struct jr	 r;
+	const char	*tok, *why;
+	int32_t		 tl;
 
-	if (word != NULL) {
-		if (!zkcfg_4lw_allowed(&cfg, word)) {
-			zkbuf_printf(&cl->c->out, "%s is not executed because "
-			    "it is not in the whitelist.\n", word);
-			zkloop_close(cl->c);
-			return;
+	if (!jaas.server) {
+		/* Apache without one answers a null token, on which a SASL
+		 * client loops forever; fail the authentication instead */
+		local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, NULL, 0);
+		goto fail;
+	}
+	jr_init(&r, body, len);
+	(void)jr_int(&r);
+	(void)jr_int(&r);
+	tl = jr_buf(&r, &tok);
+	if (tl < 0)
+		tl = 0;
+	if (cl->sasl == NULL && (cl->sasl = calloc(1, sizeof(*cl->sasl))) ==
+	    NULL)
+		err(EX_OSERR, NULL);
+	zkbuf_reset(&resp);
+	if (r.bad) {
+		why = "undecodable GetSASLRequest";
+		cl->sasl->step = 2;
+	} else if (zksasl_step(cl->sasl, &jaas, tok, (size_t)tl, &resp,
+	    &why) == 0) {
+		if (resp.err)
+			errx(EX_OSERR, "out of memory");
+		zkbuf_reset(&tokbuf);
+		jw_buf(&tokbuf, ZKBUF_DATA(&resp),
+		    (int32_t)ZKBUF_LEN(&resp));
+		if (tokbuf.err)
+			errx(EX_OSERR, "out of memory");
+		p = local_reply(cl, xid, ZOP_SASL, 0, ZKBUF_DATA(&tokbuf),
+		    ZKBUF_LEN(&tokbuf));
+		p->patchzxid = 0;
+		if (cl->sasl->done) {
+			addid(cl, "sasl", cl->sasl->user,
+			    strlen(cl->sasl->user));
+			if (cfg.superUser[0] != '\0' &&
+			    strcmp(cfg.superUser, cl->sasl->user) == 0)
+				addid(cl, "super", "", 0);
+			zk_dbg("conn %d: SASL user %s", cl->id, cl->sasl->user);
 		}
-		if (strcmp(word, "ruok") == 0)
-			zkbuf_printf(b, "imok");
-		else if (strcmp(word, "isro") == 0)
-			zkbuf_printf(b, "rw");
-		else if (strcmp(word, "gtmk") == 0)
-			zkbuf_printf(b, "%" PRId64, tracemask);
-		else if (strcmp(word, "stmk") == 0)
-			zkbuf_printf(b, "%" PRId64, tracemask = cl->mask);
-		else if (strcmp(word, "hash") == 0)
-			;
-		else if (strcmp(word, "crst") == 0) {
-			TAILQ_FOREACH(o, &clients, all) {
-				o->recved = o->sent = 0;
-				o->minlat = o->maxlat = o->totlat = 0;
-				o->nlat = o->llat = 0;
-			}
-			zkbuf_printf(b, "Connection stats reset.\n");
-		} else if (strcmp(word, "srst") == 0) {
-			memset(&st, 0, sizeof(st));
-			zkbuf_printf(b, "Server stats reset.\n");
-		} else if (strcmp(word, "conf") == 0)
-			conf(b);
-		else if (strcmp(word, "envi") == 0)
-			envi(b);
-		else if (strcmp(word, "dirs") == 0) {
-			char	 d[PATH_MAX], l[PATH_MAX];
-
-			snprintf(d, sizeof(d), "%s/version-2", cfg.dataDir);
-			snprintf(l, sizeof(l), "%s/version-2", cfg.dataLogDir);
-			zkbuf_printf(b, "datadir_size: %" PRId64 "\n"
-			    "logdir_size: %" PRId64 "\n", dirsize(d),
-			    dirsize(l));
-		} else if (strcmp(word, "cons") == 0) {
-			TAILQ_FOREACH(o, &clients, all)
-				conn_line(b, o, 1, cl);
-			zkbuf_printf(b, "\n");
-		} else if (strcmp(word, "srvr") == 0 ||
-		    strcmp(word, "stat") == 0 || strcmp(word, "mntr") == 0) {
-			w4wait(&treeq, tree, cl, "stats\n");
-			return;
-		} else if (strcmp(word, "dump") == 0) {
-			w4wait(&sessq, sess, cl, "text word=dump\n");
-			return;
-		} else {	/* wchs wchc wchp */
-			snprintf(line, sizeof(line), "text word=%s\n", word);
-			w4wait(&treeq, tree, cl, line);
-			return;
-		}
-		w4finish(cl);
 		return;
 	}
-	word = cl->word;
-	if (strcmp(word, "srvr") == 0) {
-		zkbuf_printf(b, "Zookeeper version: %s\n", ZK_VERSION);
-		srvr_tail(b);
-	} else if (strcmp(word, "stat") == 0) {
-		zkbuf_printf(b, "Zookeeper version: %s\nClients:\n",
-		    ZK_VERSION);
-		TAILQ_FOREACH(o, &clients, all)
-			conn_line(b, o, 0, cl);
-		zkbuf_printf(b, "\n");
-		srvr_tail(b);
-	} else if (strcmp(word, "mntr") == 0)
-		mntr(b);
-	else if (strcmp(word, "dump") == 0 && !cl->w4stage) {
-		/* zk-sessiond's part; then ask zk-tree for the ephemerals */
-		if ((f = zkl_get(&lastw4, "data")) != NULL)
-			zkbuf_add(b, f->val, f->len);
-		cl->w4stage = 1;
-		w4wait(&treeq, tree, cl, "text word=dump\n");
-		return;
-	} else {
-		if ((f = zkl_get(&lastw4, "data")) != NULL)
-			zkbuf_add(b, f->val, f->len);
-		if (strcmp(word, "dump") == 0) {
-			char	 date[64];
-
-			javadate(date, sizeof(date), zk_now_ms() +
-			    SESSIONLESS_MS);
-			zkbuf_printf(b, "Connections dump:\n"
-			    "Connections Sets (1)/(%d):\n%d expire at %s:\n",
-			    nclients, nclients, date);
-			TAILQ_FOREACH(o, &clients, all)
-				zkbuf_printf(b, "\tip: /%s:%d sessionId: 0x%"
-				    PRIx64 "\n", o->ip, o->port, o->session);
-		}
-	}
-	w4finish(cl);
-}
-
-static void
-w4finish(struct client *cl)
-{
-	if (cl->w4.err)
-		errx(EX_OSERR, "out of memory");
-	zkbuf_add(&cl->c->out, ZKBUF_DATA(&cl->w4), ZKBUF_LEN(&cl->w4));
+	warnx("client %s:%d: SASL authentication failed: %s", cl->ip,
+	    cl->port, why);
+	zkbuf_reset(&tokbuf);
+	jw_buf(&tokbuf, NULL, -1);
+	p = local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, ZKBUF_DATA(&tokbuf),
+	    ZKBUF_LEN(&tokbuf));
+	p->patchzxid = 0;
+fail:
+	cl->closing = 1;
 	zkloop_close(cl->c);
-}
-
-/*
- * Timers: touch batches, sessionless connections.
- */
-static void
-housekeeping(int64_t now)
-{
-	static int64_t	 lastsweep;
-	struct client	*cl, *t;
-	struct http	*h, *ht;
-	int		 n = 0;
-
-	/*
-	 * Stalled clients resume once their replies have drained.  A client
-	 * that dies in flushreplies has left the list already (client_close);
-	 * no other client can leave it meanwhile, so t stays on it.
-	 */
-	for (cl = TAILQ_FIRST(&stalled); cl != NULL; cl = t) {
-		t = TAILQ_NEXT(cl, stalled);
-		if (!cl->c->dead && cl->c->noread)
-			flushreplies(cl);	/* resumes reading if it can */
-		if (cl->isstalled && (cl->c->dead || !cl->c->noread)) {
-			TAILQ_REMOVE(&stalled, cl, stalled);
-			cl->isstalled = 0;
-		}
-	}
-	/*
-	 * The walk over every client runs once per tick (at most a
-	 * second), not every pass: with thousands of idle clients, a pass
-	 * costs what is ready, not what is open.
-	 */
-	if (now - lastsweep < (cfg.tickTime / 2 < 1000 ? cfg.tickTime / 2 :
-	    1000))
-		return;
-	lastsweep = now;
-	zkbuf_reset(&scratch);
-	zkl_begin(&scratch, "touch");
-	for (cl = TAILQ_FIRST(&clients); cl != NULL; cl = t) {
-		t = TAILQ_NEXT(cl, all);
-		if (cl->touched && cl->session != 0 &&
-		    cl->state == C_OPEN && !cl->is4lw) {
-			cl->touched = 0;
-			zkl_putx(&scratch, "session", cl->session);
-			n++;
-		}
-		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
-		    !cl->c->dead)
-			zkloop_kill(cl->c);
-	}
-	zkl_end(&scratch);
-	if (n > 0)
-		putline(sess, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));
-	TAILQ_FOREACH_SAFE(h, &scrapes, entry, ht)
-		if (now - h->born > SESSIONLESS_MS && !h->c->dead)
-			zkloop_kill(h->c);	/* unlinks h */
-}
-
-/*
- * Prometheus: GET /metrics on metricsProvider.httpPort.  One request a
- * connection, answered with Connection: close once zk-tree's stats line
- * is in; nothing here waits on a socket.
- */
-
-static void
-scrape_close(struct zkconn *c)
-{
-	struct http	*h = c->arg;
-
-	TAILQ_REMOVE(&scrapes, h, entry);
-	nscrapes--;
-	if (h->waiting)
-		h->c = NULL;	/* freed when its stats line comes */
-	else
-		free(h);
-	c->arg = NULL;
-}
-
-static void
-onscrape(struct zkloop *lp, int fd, void *arg)
-{
-	struct http	*h;
-
-	(void)arg;
-	if (nscrapes >= MAXSCRAPES) {
-		close(fd);
-		return;
-	}
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		warn("metrics");
-		close(fd);
-		return;
-	}
-	if ((h->c = zkloop_conn(lp, fd, scrape_read, scrape_close, h)) ==
-	    NULL) {
-		warn("metrics");
-		free(h);
-		close(fd);
-		return;
-	}
-	h->born = zk_mono_ms();
-	TAILQ_INSERT_TAIL(&scrapes, h, entry);
-	nscrapes++;
-}
-
-/* the whole response, then close */
-static void
-http_reply(struct http *h, const char *status, const char *ctype,
-    const struct zkbuf *body)
-{
-	struct zkconn	*c = h->c;
-
-	zkbuf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n", status, ctype, ZKBUF_LEN(body));
-	if (strncmp(status, "405", 3) == 0)
-		zkbuf_printf(&c->out, "Allow: GET\r\n");
-	zkbuf_printf(&c->out, "Connection: close\r\n\r\n");
-	zkbuf_add(&c->out, ZKBUF_DATA(body), ZKBUF_LEN(body));
-	if (c->out.err)
-		errx(EX_OSERR, "out of memory");
-	zkloop_pause(c, 1);
-	zkloop_close(c);
-}
-
-static void
-http_error(struct http *h, const char *status)
-{
-	zkbuf_reset(&scratch);
-	zkbuf_printf(&scratch, "%s\n", status);
-	http_reply(h, status, "text/plain; charset=utf-8", &scratch);
-}
-
-/* a token of RFC 9110: what a method and a header name are made of */
-static int
-tchar(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || (ch != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/*
- * The request line "METHOD SP target SP HTTP/1.x" in [p, eol) (a CR
- * before eol is allowed): 1 for GET /metrics, 0 for another well-formed
- * request with its status in *status, -1 for garbage.
- */
-static int
-http_reqline(const char *p, const char *eol, const char **status)
-{
-	const char	*m = p, *t;
-	size_t		 ml, tl;
-
-	if (eol > p && eol[-1] == '\r')
-		eol--;
-	while (p < eol && tchar((unsigned char)*p))
-		p++;
-	ml = (size_t)(p - m);
-	if (ml == 0 || p >= eol || *p++ != ' ')
-		return -1;
-	for (t = p; p < eol && *p > ' ' && *p < 0x7f; p++)
-		;
-	tl = (size_t)(p - t);
-	if (tl == 0 || *t != '/' || p >= eol || *p++ != ' ')
-		return -1;
-	if (eol - p != 8 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1'))
-		return -1;
-	if (!(tl == 8 || (tl > 8 && t[8] == '?')) ||
-	    memcmp(t, "/metrics", 8) != 0) {
-		*status = "404 Not Found";
-		return 0;
-	}
-	if (ml != 3 || memcmp(m, "GET", 3) != 0) {
-		*status = "405 Method Not Allowed";
-		return 0;
-	}
-	return 1;
-}
-
-/* header lines "name:value" in [p, end), each ending in LF */
-static int
-http_headers(const char *p, const char *end)
-{
-	const char	*e, *n;
-
-	while (p < end) {
-		if ((e = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return -1;
-		for (n = p; p < e && tchar((unsigned char)*p); p++)
-			;
-		if (p == n || *p != ':')
-			return -1;
-		p = e + 1;
-	}
-	return 0;
-}
-
-static void
-scrape_read(struct zkconn *c)
-{
-	struct http	*h = c->arg;
-	const char	*p = ZKBUF_DATA(&c->in), *eol, *hend = NULL, *status;
-	size_t		 n = ZKBUF_LEN(&c->in), i;
-	int		 rc;
-
-	if (h == NULL || h->waiting || c->closing) {
-		zkbuf_consume(&c->in, n);
-		return;
-	}
-	if ((eol = memchr(p, '\n', n)) == NULL) {
-		if (n > MAXHTTP)
-			http_error(h, "400 Bad Request");
-		return;
-	}
-	status = "400 Bad Request";
-	if ((rc = http_reqline(p, eol, &status)) == -1) {
-		http_error(h, status);
-		return;
-	}
-	/* the headers end at an empty line */
-	for (i = (size_t)(eol - p) + 1; i < n; i++) {
-		if (p[i] == '\n' && p[i - 1] == '\n')
-			hend = p + i - 1;
-		else if (p[i] == '\n' && p[i - 1] == '\r' && p[i - 2] == '\n')
-			hend = p + i - 2;
-		if (hend != NULL)
-			break;
-	}
-	if (hend == NULL) {
-		if (n > MAXHTTP)
-			http_error(h, "400 Bad Request");
-		return;
-	}
-	if (hend - p > MAXHTTP || http_headers(eol + 1, hend + 1) == -1) {
-		http_error(h, "400 Bad Request");
-		return;
-	}
-	zkbuf_consume(&c->in, n);
-	if (rc == 0) {
-		http_error(h, status);
-		return;
-	}
-	/* answered when zk-tree's stats line comes (scrape_answer) */
-	zkloop_pause(c, 1);
-	h->waiting = 1;
-	w4wait(&treeq, tree, NULL, "stats\n")->h = h;
-}
-
-static void
-metric(struct zkbuf *b, const char *name, const char *type, const char *help)
-{
-	zkbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-	    type);
-}
-
-static void
-gauge(struct zkbuf *b, const char *name, const char *help, int64_t v)
-{
-	metric(b, name, "gauge", help);
-	zkbuf_printf(b, "%s %" PRId64 "\n", name, v);
-}
-
-/* zk-log's fsync times, sent to us at most once a second */
-static void
-fsyncstats(const struct zkline *l)
-{
-	const char	*h = zkl_str(l, "hist");
-
-	fsynccount = zkl_intdef(l, "count", 0);
-	fsyncsumus = zkl_intdef(l, "sumus", 0);
-	strlcpy(fsynchist, h != NULL ? h : "", sizeof(fsynchist));
-}
-
-/*
- * fsynctime, as Apache's summary (ms): zk-log's log2 histogram of its
- * fdatasync times (fsyncstats); a quantile is the upper bound of the
- * bucket it falls in.
- */
-static void
-fsynctime(struct zkbuf *b)
-{
-	static const double	 q[] = { 0.5, 0.9, 0.99 };
-	int64_t			 h[32], n = fsynccount, sum = fsyncsumus, seen;
-	const char		*s = fsynchist, *e;
-	size_t			 i;
-	int			 k;
-
-	metric(b, "fsynctime", "summary", "Time to fsync the transaction "
-	    "log in ms");
-	for (k = 0; k < 32; k++)
-		h[k] = 0;
-	for (k = 0; s != NULL && *s != '\0' && k < 32; k++) {
-		h[k] = strtoll(s, (char **)&e, 10);
-		s = *e == ',' ? e + 1 : e;
-	}
-	for (i = 0; n > 0 && i < sizeof(q) / sizeof(q[0]); i++) {
-		for (seen = 0, k = 0; k < 31; k++)
-			if ((seen += h[k]) >= q[i] * (double)n)
-				break;
-		zkbuf_printf(b, "fsynctime{quantile=\"%g\"} %g\n", q[i],
-		    (double)((int64_t)1 << k) / 1000.0);
-	}
-	zkbuf_printf(b, "fsynctime_count %" PRId64 "\nfsynctime_sum %g\n", n,
-	    (double)sum / 1000.0);
-}
-
-/* the text format 0.0.4, names as Apache's Prometheus provider's */
-static void
-metrics(struct zkbuf *b)
-{
-	char	 avg[64];
-	int	 i, voters = 0;
-
-	for (i = 0; i < cfg.nservers; i++)
-		if (!cfg.servers[i].observer)
-			voters++;
-	gauge(b, "znode_count", "Number of znodes",
-	    zkl_intdef(&lastw4, "nodes", 0));
-	gauge(b, "watch_count", "Number of watches",
-	    zkl_intdef(&lastw4, "watches", 0));
-	gauge(b, "ephemerals_count", "Number of ephemeral nodes",
-	    zkl_intdef(&lastw4, "ephemerals", 0));
-	gauge(b, "approximate_data_size", "Bytes of path and data in the "
-	    "tree", zkl_intdef(&lastw4, "datasize", 0));
-	gauge(b, "global_sessions", "Number of sessions",
-	    zkl_intdef(&lastw4, "sessions", 0));
-	gauge(b, "local_sessions", "Number of local sessions", 0);
-	gauge(b, "outstanding_requests", "Requests read, not yet answered",
-	    outstanding());
-	gauge(b, "num_alive_connections", "Client connections",
-	    nclients);
-	gauge(b, "packets_received", "Packets received (reset by srst)",
-	    (int64_t)st.received);
-	gauge(b, "packets_sent", "Packets sent (reset by srst)",
-	    (int64_t)st.sent);
-	javadouble(avg, sizeof(avg), st.totlat, st.nlat);
-	metric(b, "avg_latency", "gauge", "Average request latency in ms "
-	    "(reset by srst)");
-	zkbuf_printf(b, "avg_latency %s\n", avg);
-	gauge(b, "max_latency", "Highest request latency in ms (reset by "
-	    "srst)", st.maxlat);
-	gauge(b, "min_latency", "Lowest request latency in ms (reset by "
-	    "srst)", st.minlat);
-	metric(b, "readlatency", "summary", "Read request latency in ms");
-	zkbuf_printf(b, "readlatency_count %" PRId64 "\nreadlatency_sum %"
-	    PRId64 "\n", lat.rn, lat.rsum);
-	metric(b, "updatelatency", "summary", "Write request latency in ms");
-	zkbuf_printf(b, "updatelatency_count %" PRId64 "\n"
-	    "updatelatency_sum %" PRId64 "\n", lat.un, lat.usum);
-	fsynctime(b);
-	gauge(b, "uptime", "Milliseconds since the gate started",
-	    zk_mono_ms() - started);
-	gauge(b, "quorum_size", "Voting servers (1 standalone)",
-	    cfg.nservers == 0 ? 1 : voters);
-	gauge(b, "open_file_descriptor_count", "Open file descriptors of "
-	    "zk-gate", opencount());
-	gauge(b, "max_file_descriptor_count", "File descriptor limit of "
-	    "zk-gate", sysconf(_SC_OPEN_MAX));
-}
-
-/* zk-tree's stats line (in lastw4) is in: answer the scrape */
-static void
-scrape_answer(struct http *h)
-{
-	h->waiting = 0;
-	if (h->c == NULL) {		/* closed meanwhile */
-		free(h);
-		return;
-	}
-	if (h->c->dead)
-		return;
-	zkbuf_reset(&scratch);
-	metrics(&scratch);
-	if (scratch.err)
-		errx(EX_OSERR, "out of memory");
-	http_reply(h, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
-	    &scratch);
 }
