@@ -2,8 +2,12 @@
  * zk-gate's private header: what its files share.  Include after
  * <sys/tree.h>, <netinet/in.h> and "zk.h".
  *
- *	main.c		options, startup, the loop, housekeeping, the peers,
- *			the clients, authentication
+ *	main.c		options, startup, the loop, housekeeping
+ *	peer.c		the lines of zk-tree, zk-log and zk-sessiond
+ *	client.c	connections, handshakes, requests in per-session
+ *			order, replies, back-pressure, closed connections'
+ *			leftovers
+ *	auth.c		auth packets, whoAmI, SASL
  *	fourlw.c	four-letter words
  *	metrics.c	the Prometheus /metrics server
  */
