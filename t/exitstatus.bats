@@ -56,7 +56,7 @@ copytree() {
 @test "exit statuses: code that gains a status fails" {
 	copytree
 	# a new errx, an exit(N), a status main passes on, a sh exit N
-	sed -i '0,/errx(EX_USAGE/s//errx(EX_NOPERM/' "$T/cmd/zk-gate.c"
+	sed -i '0,/errx(EX_USAGE/s//errx(EX_NOPERM/' "$T/cmd/gate/peer.c"
 	printf 'static void\nbye(void)\n{\n\texit(3);\n}\n' >>"$T/cmd/zk-sessiond.c"
 	sed -i '/^cmd_list(/{n;a\
 \tif (argc > 99)\
