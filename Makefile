@@ -19,7 +19,7 @@ LDLIBS	= -lmd -lbsd -lzstd	# libmd first: libbsd has deprecated MD5 wrappers
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
 
-NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap
+NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap zk-elect
 PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \

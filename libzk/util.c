@@ -291,6 +291,48 @@ zk_connect_unix(const char *path, int wait_ms)
 	return fd;
 }
 
+/*
+ * Start a connection to host:port without waiting for it: a
+ * non-blocking socket whose connect(2) is under way (or done).  The
+ * caller learns the outcome from the socket: a write that goes out, or
+ * an error.  -1 with errno when no address of host could be tried.
+ */
+int
+zk_dial_tcp(const char *host, int port)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 sport[16];
+	int		 fd = -1, e = EADDRNOTAVAIL, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(sport, sizeof(sport), "%d", port);
+	if (getaddrinfo(host, sport, &hints, &res) != 0) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0)) == -1) {
+			e = errno;
+			continue;
+		}
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		errno = e;
+	return fd;
+}
+
 int
 zk_listen_tcp(const char *host, int port)
 {

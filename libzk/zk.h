@@ -334,6 +334,7 @@ pid_t	 zk_supervisor(void);		/* ZK_NODE_PID, or 0 */
 int	 zk_supervisor_fd(void);	/* its pidfd, or < 0 */
 int	 zk_orphaned(void);		/* 1 once it is gone */
 int	 zk_listen_tcp(const char *, int);
+int	 zk_dial_tcp(const char *, int);
 uint32_t zk_crc32c(uint32_t, const void *, size_t);
 void	 zk_hexenc(char *, const void *, size_t);	/* 2n digits + NUL */
 int	 zk_hexdec(void *, size_t, const char *);	/* -1: not 2n digits */

@@ -50,9 +50,9 @@ pages() {
 	assert_line "key why: in STREAMS.md, not in zk-streams.7"
 	# a key in the man page's prose (.Cm) only
 	cp "$top/libzk/STREAMS.md" "$md"
-	sed -i 's/^\.Cm zxid=$/.Cm zxid= , epoch=/' "$man"
+	sed -i 's/^\.Cm zxid=$/.Cm zxid= , term=/' "$man"
 	pages -1
-	assert_output "key epoch: in zk-streams.7, not in STREAMS.md"
+	assert_output "key term: in zk-streams.7, not in STREAMS.md"
 	# a record in a .Ql only
 	cp "$top/man/zk-streams.7" "$man"
 	sed -i 's/^\.Sh EXAMPLES$/.Ql ping seq=1\n&/' "$man"
@@ -62,9 +62,9 @@ pages() {
 }
 
 @test "streams: the common-fields table and list are compared too" {
-	sed -i 's/^| passwd |.*/&\n| epoch | the leader'"'"'s epoch |/' "$md"
+	sed -i 's/^| passwd |.*/&\n| term | the leader'"'"'s epoch |/' "$md"
 	pages -1
-	assert_output "key epoch: in STREAMS.md, not in zk-streams.7"
-	sed -i 's/^Session password, 32 hex digits\.$/&\n.It Cm epoch\nThe leader'"'"'s epoch./' "$man"
+	assert_output "key term: in STREAMS.md, not in zk-streams.7"
+	sed -i 's/^Session password, 32 hex digits\.$/&\n.It Cm term\nThe leader'"'"'s epoch./' "$man"
 	pages -0
 }

@@ -1,0 +1,440 @@
+/*
+ * zk-elect: leader election between the servers of an ensemble, on the
+ * election port of each server.N line.  The algorithm is libzk/elect.c
+ * (fast leader election, a state machine); this program does its
+ * sockets and its clock.  Peers talk in lines (zk-streams(7)):
+ *
+ *	hello myid=1				the dialing side, first
+ *	vote from=1 state=looking round=3 leader=2 zxid=0x100000004 epoch=1
+ *
+ * One connection per pair of servers: the smaller myid dials the
+ * larger, asynchronously, and gives up a connect that has not gone
+ * through in CONNECTMS, so a peer whose packets are dropped never holds
+ * anyone up.  On RUNDIR/elect.sock the node's own programs say when to
+ * look for a leader and hear the outcome:
+ *
+ *	look zxid=0x100000004 epoch=1		start an election
+ *	role state=looking round=3		to every connection, on each change
+ *	role state=following leader=2 round=3 epoch=1 zxid=0x100000004 addr=host:port
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "zk.h"
+
+#define CONNECTMS	1000	/* a dial not through by then is given up */
+#define RETRYMS		250	/* first wait before dialing again, */
+#define RETRYMAX	2000	/* ... doubling up to this */
+
+struct peer {
+	const struct zkserver	*srv;
+	struct zkconn		*c;
+	int			 up;		/* hello through, votes flow */
+	int64_t			 dialed;	/* when the dial began, 0: none */
+	int64_t			 retry;		/* dial again then */
+	int64_t			 backoff;
+};
+
+struct sub {
+	struct zkconn		*c;
+	LIST_ENTRY(sub)		 entry;
+};
+
+static struct zkcfg	 cfg;
+static struct zkloop	*loop;
+static struct fle	 fle;
+static struct peer	 peers[ZK_MAXSERVERS];
+static int		 npeers, started;
+static LIST_HEAD(, sub)	 subs = LIST_HEAD_INITIALIZER(subs);
+static struct zkbuf	 rolebuf;
+
+static void	usage(void) __attribute__((noreturn));
+static void	act(const struct fle_out *);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-d] -c zoo.cfg -r rundir\n",
+	    getprogname());
+	exit(EX_USAGE);
+}
+
+static struct peer *
+peerof(int id)
+{
+	int	 i;
+
+	for (i = 0; i < npeers; i++)
+		if (peers[i].srv->id == id)
+			return &peers[i];
+	return NULL;
+}
+
+/* The role line every program of the node follows. */
+static void
+roleline(struct zkbuf *b)
+{
+	const struct peer	*p;
+	const struct zkserver	*s = NULL;
+	int			 i;
+
+	zkl_begin(b, "role");
+	zkl_puts(b, "state", fle_statename(fle.state));
+	if (fle.state != FLE_LOOKING) {
+		zkl_putd(b, "leader", fle.leader);
+		if ((p = peerof((int)fle.leader)) != NULL)
+			s = p->srv;
+		for (i = 0; s == NULL && i < cfg.nservers; i++)
+			if (cfg.servers[i].id == fle.leader)
+				s = &cfg.servers[i];
+	}
+	zkl_putd(b, "round", fle.round);
+	if (fle.state != FLE_LOOKING) {
+		zkl_putd(b, "epoch", fle.settled.epoch);
+		zkl_putx(b, "zxid", fle.settled.zxid);
+		if (s != NULL) {
+			char	 addr[sizeof(s->host) + 16];
+
+			snprintf(addr, sizeof(addr), "%s:%d", s->host,
+			    s->quorumport);
+			zkl_puts(b, "addr", addr);
+		}
+	}
+	zkl_end(b);
+}
+
+static void
+publish(void)
+{
+	struct sub	*u;
+
+	zkbuf_reset(&rolebuf);
+	roleline(&rolebuf);
+	if (rolebuf.err)
+		errc(EX_OSERR, rolebuf.err, "role");
+	zk_dbg("%.*s", (int)ZKBUF_LEN(&rolebuf) - 1, ZKBUF_DATA(&rolebuf));
+	LIST_FOREACH(u, &subs, entry)
+		zkbuf_add(&u->c->out, ZKBUF_DATA(&rolebuf),
+		    ZKBUF_LEN(&rolebuf));
+}
+
+/* What the election says to do: send votes, announce a settled role. */
+static void
+act(const struct fle_out *o)
+{
+	struct peer	*p;
+	size_t		 i;
+
+	for (i = 0; i < o->nsend; i++) {
+		if ((p = peerof(o->send[i].to)) == NULL || !p->up)
+			continue;	/* sent again on the next timer */
+		fle_put(&p->c->out, &o->send[i]);
+	}
+	if (o->settled)
+		publish();
+}
+
+/* ---- peers ---- */
+
+static void
+peer_up(struct peer *p)
+{
+	struct fle_out	 o;
+
+	p->up = 1;
+	p->dialed = 0;
+	p->backoff = RETRYMS;
+	zk_dbg("peer %d up", p->srv->id);
+	if (started) {
+		fle_peerup(&fle, p->srv->id, &o);
+		act(&o);
+	}
+}
+
+static void
+peer_line(struct peer *p, char *s, size_t n)
+{
+	struct zkline	 l;
+	struct fle_msg	 m;
+	struct fle_out	 o;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || fle_parse(&l, &m) == -1 ||
+	    m.from != p->srv->id) {
+		warnx("peer %d: bad line", p->srv->id);
+		zkl_free(&l);
+		return;
+	}
+	zkl_free(&l);
+	if (!started)
+		return;		/* no vote of ours yet */
+	fle_recv(&fle, zk_mono_ms(), &m, &o);
+	act(&o);
+}
+
+static void
+peer_read(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+	char		*s;
+	size_t		 n;
+
+	while (!c->dead && zkl_next(&c->in, &s, &n) == 1) {
+		peer_line(p, s, n);
+		zkbuf_consume(&c->in, n + 1);
+	}
+}
+
+static void
+peer_close(struct zkconn *c)
+{
+	struct peer	*p = c->arg;
+	int64_t		 now = zk_mono_ms();
+
+	if (p == NULL)
+		return;
+	zk_dbg("peer %d down", p->srv->id);
+	p->c = NULL;
+	p->up = 0;
+	p->dialed = 0;
+	p->retry = now + p->backoff;
+	p->backoff = p->backoff * 2 > RETRYMAX ? RETRYMAX : p->backoff * 2;
+}
+
+static void
+dial(struct peer *p, int64_t now)
+{
+	int	 fd;
+
+	if ((fd = zk_dial_tcp(p->srv->host, p->srv->electionport)) == -1 ||
+	    (p->c = zkloop_conn(loop, fd, peer_read, peer_close, p)) ==
+	    NULL) {
+		if (fd != -1)
+			close(fd);
+		p->retry = now + p->backoff;
+		return;
+	}
+	p->dialed = now;
+	/* out while the connect is under way: empty once it went through */
+	zkbuf_printf(&p->c->out, "hello myid=%d\n", cfg.myid);
+}
+
+/* Dial who is due; a dial that went through is up, one too slow is cut. */
+static void
+dials(int64_t now)
+{
+	struct peer	*p;
+	int		 i;
+
+	for (i = 0; i < npeers; i++) {
+		p = &peers[i];
+		if (p->srv->id < cfg.myid)
+			continue;		/* it dials us */
+		if (p->c == NULL && now >= p->retry)
+			dial(p, now);
+		else if (p->c != NULL && !p->up && p->dialed != 0) {
+			if (ZKBUF_LEN(&p->c->out) == 0)
+				peer_up(p);
+			else if (now - p->dialed >= CONNECTMS)
+				zkloop_kill(p->c);
+		}
+	}
+}
+
+/* An accepted connection says who it is first. */
+static void
+hello_read(struct zkconn *c)
+{
+	struct zkline	 l;
+	struct peer	*p;
+	int64_t		 id;
+	char		*s;
+	size_t		 n;
+
+	if (zkl_next(&c->in, &s, &n) != 1)
+		return;
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || strcmp(l.verb, "hello") != 0 ||
+	    zkl_int(&l, "myid", &id) == -1 || id >= cfg.myid ||
+	    id < 0 || (p = peerof((int)id)) == NULL) {
+		warnx("election port: a connection that is no peer of ours");
+		zkl_free(&l);
+		zkloop_kill(c);
+		return;
+	}
+	zkl_free(&l);
+	zkbuf_consume(&c->in, n + 1);
+	if (p->c != NULL)
+		zkloop_kill(p->c);	/* a stale one: the new one wins */
+	p->c = c;
+	c->arg = p;
+	c->onread = peer_read;
+	c->onclose = peer_close;
+	peer_up(p);
+	peer_read(c);
+}
+
+static void
+onpeer(struct zkloop *lp, int fd, void *arg)
+{
+	(void)arg;
+	if (zkloop_conn(lp, fd, hello_read, NULL, NULL) == NULL) {
+		warn("election port");
+		close(fd);
+	}
+}
+
+/* ---- the node's programs, on elect.sock ---- */
+
+static void
+sub_line(struct sub *u, char *s, size_t n)
+{
+	struct zkline	 l;
+	struct fle_out	 o;
+	int64_t		 zxid, epoch;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1) {
+		warnx("elect.sock: bad line");
+		return;
+	}
+	if (strcmp(l.verb, "look") == 0) {
+		if (zkl_int(&l, "zxid", &zxid) == -1 ||
+		    zkl_int(&l, "epoch", &epoch) == -1 || zxid < 0 ||
+		    epoch < 0)
+			warnx("elect.sock: look without zxid= and epoch=");
+		else {
+			started = 1;
+			fle_start(&fle, zk_mono_ms(), zxid, epoch, &o);
+			publish();	/* looking */
+			act(&o);
+		}
+	} else if (strcmp(l.verb, "hello") != 0)
+		warnx("elect.sock: %s: unknown, ignored", l.verb);
+	(void)u;
+	zkl_free(&l);
+}
+
+static void
+sub_read(struct zkconn *c)
+{
+	char	*s;
+	size_t	 n;
+
+	while (!c->dead && zkl_next(&c->in, &s, &n) == 1) {
+		sub_line(c->arg, s, n);
+		zkbuf_consume(&c->in, n + 1);
+	}
+}
+
+static void
+sub_close(struct zkconn *c)
+{
+	struct sub	*u = c->arg;
+
+	LIST_REMOVE(u, entry);
+	free(u);
+}
+
+static void
+onsub(struct zkloop *lp, int fd, void *arg)
+{
+	struct sub	*u;
+
+	(void)arg;
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->c = zkloop_conn(lp, fd, sub_read, sub_close, u)) == NULL) {
+		warn("elect.sock");
+		free(u);
+		close(fd);
+		return;
+	}
+	LIST_INSERT_HEAD(&subs, u, entry);
+	roleline(&u->c->out);		/* where we stand now */
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct zkserver	*me = NULL;
+	const char		*cfgfile = NULL, *rundir = NULL;
+	char			 errbuf[1200], path[PATH_MAX];
+	int			 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int			 ch, fd, i, timeout;
+	int64_t			 now, d;
+
+	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
+		if (!zk_daemonopt(ch, optarg, &cfgfile, &rundir))
+			usage();
+	if (optind != argc || cfgfile == NULL || rundir == NULL)
+		usage();
+	if (zkcfg_load(&cfg, cfgfile, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	if (cfg.nservers < 2)
+		errx(EX_CONFIG, "%s: no ensemble (two or more server.N lines) "
+		    "to elect a leader in", cfgfile);
+	for (i = 0; i < cfg.nservers; i++) {
+		ids[i] = cfg.servers[i].id;
+		voter[i] = !cfg.servers[i].observer;
+		if (cfg.servers[i].id == cfg.myid)
+			me = &cfg.servers[i];
+		else
+			peers[npeers++].srv = &cfg.servers[i];
+	}
+	if (me == NULL)
+		errx(EX_CONFIG, "%s: myid %d has no server.%d line", cfgfile,
+		    cfg.myid, cfg.myid);
+	if (me->electionport <= 0)
+		errx(EX_CONFIG, "%s: server.%d has no election port", cfgfile,
+		    cfg.myid);
+	if (fle_init(&fle, cfg.myid, ids, voter, cfg.nservers) == -1)
+		errx(EX_CONFIG, "%s: the server.N lines make no ensemble",
+		    cfgfile);
+	for (i = 0; i < npeers; i++)
+		peers[i].backoff = RETRYMS;
+	signal(SIGPIPE, SIG_IGN);
+	if ((loop = zkloop_new()) == NULL)
+		err(EX_OSERR, NULL);
+	if ((fd = zk_listen_tcp(me->host, me->electionport)) == -1)
+		err(errno == EADDRINUSE || errno == EADDRNOTAVAIL ||
+		    errno == EACCES ? EX_CONFIG : EX_OSERR, "%s:%d", me->host,
+		    me->electionport);
+	if (zkloop_listen(loop, fd, onpeer, NULL) == -1)
+		err(EX_OSERR, "election port");
+	if ((size_t)snprintf(path, sizeof(path), "%s/elect.sock", rundir) >=
+	    sizeof(path))
+		errx(EX_USAGE, "%s: run directory path too long", rundir);
+	if ((fd = zk_listen_unix(path)) == -1 ||
+	    zkloop_listen(loop, fd, onsub, NULL) == -1)
+		err(EX_OSERR, "%s", path);
+	zk_dbg("myid %d, %d peers, election port %s:%d", cfg.myid, npeers,
+	    me->host, me->electionport);
+
+	for (;;) {
+		now = zk_mono_ms();
+		dials(now);
+		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
+			struct fle_out	 o;
+
+			fle_tick(&fle, now, &o);
+			act(&o);
+		}
+		timeout = 100;		/* dials and their timeouts */
+		if (started && (d = fle_deadline(&fle)) != 0 &&
+		    d - now < timeout)
+			timeout = d - now < 0 ? 0 : (int)(d - now);
+		if (zkloop_run(loop, timeout) == -1)
+			err(EX_OSERR, "poll");
+	}
+}

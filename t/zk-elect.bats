@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# zk-elect: real processes on loopback, each told to look by this file
+# (as zk-log will), their role lines read from RUNDIR/elect.sock.
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load peer
+
+setup() {
+	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
+	D=$BATS_TEST_TMPDIR
+	pids=
+}
+
+teardown() {
+	stop_pids
+}
+
+freeport() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ensemble N [OBSERVERS]: zoo.cfg and myid of servers 1..N+OBSERVERS
+ensemble() {
+	local n=$1 o=${2:-0} i lines=
+	for i in $(seq $((n + o))); do
+		E[$i]=$(freeport)
+		lines="${lines}server.$i=127.0.0.1:$(freeport):${E[$i]}"
+		[ "$i" -gt "$n" ] && lines="$lines:observer"
+		lines="$lines"$'\n'
+	done
+	for i in $(seq $((n + o))); do
+		mkdir -p "$D/d$i" "$D/r$i"
+		echo "$i" >"$D/d$i/myid"
+		{
+			printf 'tickTime=2000\ndataDir=%s/d%s\nclientPort=%s\n' \
+			    "$D" "$i" "$(freeport)"
+			[ "$i" -gt "$n" ] && echo peerType=observer
+			printf '%s' "$lines"
+		} >"$D/z$i.cfg"
+	done
+}
+
+start() {
+	"$BIN/zk-elect" -d -c "$D/z$1.cfg" -r "$D/r$1" 2>>"$D/e$1.log" &
+	P[$1]=$!
+	pids="$pids ${P[$1]}"
+	waitfor "$D/e$1.log" 'election port'
+}
+
+# look ID=ZXID[/EPOCH] ...: tell each to look with its zxid (epoch 1
+# unless given), print the role each settles on after that within 10 s
+# as "ID STATE LEADER"
+look() {
+	/usr/bin/python3 - "$D" "$@" <<'PY'
+import socket, sys, time
+d, args = sys.argv[1], sys.argv[2:]
+conns = {}
+for a in args:
+    i, z = a.split("=")
+    z, _, e = z.partition("/")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("%s/r%s/elect.sock" % (d, i))
+    s.sendall(b"look zxid=%s epoch=%s\n" % (z.encode(), (e or "1").encode()))
+    conns[i] = [s, b"", None]
+end = time.time() + 10
+while time.time() < end and any(c[2] is None for c in conns.values()):
+    for i, c in conns.items():
+        c[0].settimeout(0.05)
+        try:
+            c[1] += c[0].recv(4096)
+        except socket.timeout:
+            pass
+        looked = False          # the first line is where it stood before
+        for line in c[1].split(b"\n")[1:]:
+            f = dict(x.split(b"=", 1) for x in line.split()[1:] if b"=" in x)
+            if f.get(b"state") == b"looking":
+                looked = True
+            elif looked and line.startswith(b"role ") and c[2] is None:
+                c[2] = "%s %s %s" % (i, f[b"state"].decode(), f[b"leader"].decode())
+for i in sorted(conns):
+    print(conns[i][2] or "%s none" % i)
+PY
+}
+
+@test "zk-elect: usage; no ensemble, a myid without its server line: 78" {
+	run -64 "$BIN/zk-elect"
+	assert_output --partial 'usage: zk-elect [-d] -c zoo.cfg -r rundir'
+	printf 'dataDir=%s\nclientPort=2181\n' "$D" >"$D/alone.cfg"
+	run -78 "$BIN/zk-elect" -c "$D/alone.cfg" -r "$D"
+	assert_output --partial 'no ensemble'
+	ensemble 3
+	echo 7 >"$D/d1/myid"
+	run -78 "$BIN/zk-elect" -c "$D/z1.cfg" -r "$D/r1"
+	assert_output --partial 'myid 7 has no server.7 line'
+}
+
+@test "zk-elect: three elect the highest zxid; the survivors of its kill -9 the next; it comes back a follower" {
+	ensemble 3
+	start 1; start 2; start 3
+	run -0 look 1=0x100000005 2=0x100000007 3=0x100000006
+	assert_output $'1 following 2\n2 leading 2\n3 following 2'
+	kill -9 "${P[2]}"
+	run -0 look 1=0x100000005 3=0x100000006
+	assert_output $'1 following 3\n3 leading 3'
+	# back with the best zxid: a settled quorum keeps its leader
+	start 2
+	run -0 look 2=0x100000009
+	assert_output '2 following 3'
+	run -0 grep -c 'role state=leading' "$D/e3.log"
+	assert_output 1
+}
+
+@test "zk-elect: equal zxids go to the higher myid; a later epoch beats a higher zxid" {
+	ensemble 3
+	start 1; start 2; start 3
+	run -0 look 1=0x100000005 2=0x100000005 3=0x100000005
+	assert_output $'1 following 3\n2 following 3\n3 leading 3'
+	# a new election while a quorum still follows a live leader keeps
+	# it: start afresh
+	stop_pids
+	pids=
+	start 1; start 2; start 3
+	run -0 look 1=0x100000001/2 2=0x100000009/1 3=0x100000008/1
+	assert_output $'1 leading 1\n2 following 1\n3 following 1'
+}
+
+@test "zk-elect: an observer learns the leader and never leads, even with the best zxid" {
+	ensemble 3 1
+	start 1; start 2; start 3; start 4
+	run -0 look 4=0x100000099 1=0x100000001 2=0x100000002 3=0x100000003
+	assert_output $'1 following 3\n2 following 3\n3 leading 3\n4 observing 3'
+}
+
+@test "zk-elect: a minority settles on nothing; a peer that comes up late is dialed and joins" {
+	ensemble 3
+	start 1
+	run -0 look 1=0x100000005
+	assert_output '1 none'
+	start 3
+	run -0 look 1=0x100000005 3=0x100000001
+	assert_output $'1 leading 1\n3 following 1'
+}
