@@ -28,6 +28,8 @@ zkcfg_defaults(struct zkcfg *c)
 	c->snapRetainCount = 3;
 	c->containerCheckMs = 60000;
 	c->maxbuffer = ZK_MAXBUFFER;
+	c->clientOutputLimit = 4LL << 20;
+	c->clientOutputMax = 64LL << 20;
 }
 
 static char *
@@ -232,6 +234,16 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		if (strcmp(v, "org.apache.zookeeper.metrics.prometheus."
 		    "PrometheusMetricsProvider") != 0)
 			return 1;
+	} else if (strcmp(k, "clientOutputLimit") == 0) {
+		*why = "must be 65536 to 2^40 bytes";
+		if (num(v, 65536, 1LL << 40, &n) == -1)
+			return -1;
+		c->clientOutputLimit = n;
+	} else if (strcmp(k, "clientOutputMax") == 0) {
+		*why = "must be 65536 to 2^40 bytes";
+		if (num(v, 65536, 1LL << 40, &n) == -1)
+			return -1;
+		c->clientOutputMax = n;
 	} else if (strcmp(k, "jute.maxbuffer") == 0) {
 		if (num(v, 1024, INT_MAX, &n) == -1)
 			return -1;

@@ -195,6 +195,8 @@ struct zkcfg {
 	int		 metricsPort;
 	char		 metricsHost[256];	/* "" = every address */
 	long		 maxbuffer;
+	long long	 clientOutputLimit;	/* bytes: hold a client's reads */
+	long long	 clientOutputMax;	/* bytes: close the client */
 	int		 myid;			/* from dataDir/myid, 0 = none */
 	int		 peerTypeObserver;
 	struct zkserver	 servers[ZK_MAXSERVERS];

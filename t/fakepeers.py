@@ -9,8 +9,9 @@ Canned behaviour (see t/zk-gate.bats):
         answers; getData /ev first sends a watch event; getData /slow is
         answered after 0.5 s; `gone` is echoed, 0.3 s late and after an
         event (/old) for its session when getData /arm came before;
-        getData /bad gets a reply the gate cannot encode; `stats` and
-        `text` get fixed text.
+        getData /bad gets a reply the gate cannot encode; getData /big
+        gets 1 MB of data; getData /flood first sends 20000 events of
+        a 1000-byte path; `stats` and `text` get fixed text.
   log:  every write becomes an `r` from tree with the next zxid (the log
         takes writes only: anything else is logged as "log.sock
         NOT A TXN"); a create of /slow is answered after 0.5 s; a create
@@ -92,7 +93,7 @@ class Peers:
     def send_tree(self, line):
         with self.lock:
             self.tree.sendall((line + "\n").encode())
-            self.logf.write("sent %s\n" % line)
+            self.logf.write("sent %s\n" % line[:400])   # big values cut
             self.logf.flush()
 
     def serve(self, name, handler):
@@ -161,6 +162,14 @@ class Peers:
             if path == "/bad":
                 self.send_tree(head + " err=0 data=x")
                 return
+            if path == "/big":
+                self.send_tree(head + " err=0 data=%s stat=%s" %
+                               ("x" * (1 << 20), STAT))
+                return
+            if path == "/flood":
+                ev = "ev session=%s type=3 path=/%s" % (sess, "f" * 999)
+                for _ in range(20000):
+                    self.send_tree(ev)
             if path == "/missing":
                 self.send_tree(head + " err=-101")
                 return

@@ -650,6 +650,78 @@ EOF
 	assert_line -n 1 "1200 True"
 }
 
+@test "output bounds: big reads a client does not take are held at clientOutputLimit, then all answered in order" {
+	start_gate "4lw.commands.whitelist=*"
+	export GATE RUN
+	run zkpy <<'EOF'
+s, sid, pw = session(PORT)
+s.settimeout(60)
+n = 200				# 200 MB of replies if all were sent
+s.sendall(b"".join(req(i, 4, ustr("/big") + b"\0") for i in range(1, n + 1)))
+time.sleep(1.5)			# not reading meanwhile
+sent = sum(1 for l in open(os.environ["RUN"] + "/peers.log")
+           if l.startswith("tree.sock getData") and "path=/big" in l)
+rss = [int(l.split()[1]) for l in open("/proc/%s/status" % os.environ["GATE"])
+       if l.startswith("VmRSS:")][0]
+m = socket.create_connection(("127.0.0.1", PORT))
+m.sendall(b"mntr")
+mntr = b""
+while True:
+    x = m.recv(65536)
+    if not x:
+        break
+    mntr += x
+print("forwarded", sent, "rss_mb", rss // 1024)
+print([l for l in mntr.decode().split("\n") if "held" in l])
+xids = []
+for _ in range(n):
+    r = recvframe(s)
+    xids.append(hdr(r)[0])
+    assert len(r) > (1 << 20), len(r)
+print(len(xids), xids == list(range(1, n + 1)))
+EOF
+	assert_success
+	# 4 MB at 256 kB a reply before one is seen: 16 in flight at most
+	[[ "${lines[0]}" =~ ^forwarded\ ([0-9]+)\ rss_mb\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -le 17 ]
+	[ "${BASH_REMATCH[2]}" -lt 100 ]
+	assert_line -n 1 "['zk_connections_held\t1']"
+	assert_line -n 2 "200 True"
+}
+
+@test "output bounds: a client that reads no watch events is closed past clientOutputMax; the others go on" {
+	start_gate "clientOutputMax=1048576" "4lw.commands.whitelist=*"
+	run zkpy <<'EOF'
+a, sid, pw = session(PORT)
+b, _, _ = session(PORT)
+a.sendall(req(1, 4, ustr("/flood") + b"\0"))	# 20 MB of events, unread
+time.sleep(3)
+b.sendall(req(7, 4, ustr("/other") + b"\0"))
+print("other", hdr(recvframe(b)))
+a.settimeout(10)
+try:
+    while a.recv(1 << 20):
+        pass
+    print("a closed")
+except OSError as e:
+    print("a", e)
+m = socket.create_connection(("127.0.0.1", PORT))
+m.sendall(b"mntr")
+mntr = b""
+while True:
+    x = m.recv(65536)
+    if not x:
+        break
+    mntr += x
+print([l for l in mntr.decode().split("\n") if "output" in l])
+EOF
+	assert_success
+	assert_line -n 0 --regexp '^other \(7, [0-9]+, 0\)$'
+	assert_line -n 1 --regexp '^a (closed|.*reset.*)$'
+	assert_line -n 2 "['zk_client_output_limit\t4194304', 'zk_client_output_max\t1048576', 'zk_connections_closed_output_max\t1']"
+	grep -q 'over clientOutputMax (1048576): closed' "$BATS_TEST_TMPDIR/gate.err"
+}
+
 @test "watch event: notification frame before the reply" {
 	start_gate
 	run zkpy <<'EOF'

@@ -25,7 +25,7 @@
 
 #define MAXPENDING	1000	/* stop reading a connection past this */
 #define MAXPASSWD	64
-#define MAXOUT		(4 << 20) /* stop reading while this much is unsent */
+#define REPGUESS	(256 << 10) /* a read's reply before any is seen */
 
 static int
 cmpid(struct client *a, struct client *b)
@@ -242,6 +242,7 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 	cl->id = nextid++;
 	cl->born = zk_mono_ms();
 	cl->lop = "NA";
+	cl->repsize = REPGUESS;
 	TAILQ_INIT(&cl->pq);
 	{
 		char	 esc[4 * INET6_ADDRSTRLEN + 1];
@@ -299,6 +300,9 @@ client_close(struct zkconn *c)
 	if (cl->isstalled)
 		TAILQ_REMOVE(&stalled, cl, stalled);
 	cl->isstalled = 0;
+	if (cl->held)
+		nheld--;
+	cl->held = 0;
 	RB_REMOVE(idtree, &byid, cl);
 	TAILQ_REMOVE(&clients, cl, all);
 	nclients--;
@@ -425,7 +429,7 @@ flushreplies(struct client *cl)
 		}
 		pend_free(p);
 	}
-	if (ZKBUF_LEN(&cl->c->out) > MAXOUT) {
+	if ((long long)ZKBUF_LEN(&cl->c->out) > cfg.clientOutputLimit) {
 		stall(cl);	/* the client does not read its replies */
 		return;
 	}
@@ -566,7 +570,66 @@ cango(struct client *cl, int kind)
 {
 	if (kind == K_READ ? cl->nlog > 0 : cl->ntree > 0)
 		return 0;
+	if (kind == K_READ && ((long long)ZKBUF_LEN(&cl->c->out) >
+	    cfg.clientOutputLimit || (cl->ntree > 0 &&
+	    (long long)ZKBUF_LEN(&cl->c->out) + (cl->ntree + 1) * cl->repsize >
+	    cfg.clientOutputLimit))) {
+		if (!cl->held) {	/* until its output drains */
+			cl->held = 1;
+			nheld++;
+			stall(cl);
+		}
+		return 0;
+	}
+	if (kind == K_READ && cl->held) {
+		cl->held = 0;
+		nheld--;
+	}
 	return cl->session == 0 || leftof(cl->session, L_REPLIES) == NULL;
+}
+
+/*
+ * The output a connection may make the gate hold is bounded
+ * (clientOutputLimit, clientOutputMax in zoo.cfg).  A read's reply size
+ * is known only once zk-tree answers, so each connection keeps an
+ * estimate, repsize: the largest of its recent replies, decaying by an
+ * eighth a reply, REPGUESS before the first.  Reads go to zk-tree only
+ * while the output the client has not taken, plus repsize for each read
+ * in flight, stays under clientOutputLimit (one read may go while the
+ * output is under it, whatever the read's size): a client that pipelines big reads and reads no
+ * replies makes the gate hold about the limit, not the sum of its
+ * requests, and clients that read go on at full speed.  Watch events
+ * are not held back: a connection whose output grows past
+ * clientOutputMax anyway is closed (overflow).
+ */
+int		 nheld;
+int64_t		 nclosedmax;
+
+void
+replied(struct client *cl, size_t n)
+{
+	int64_t	 sz = (int64_t)n;
+
+	if (sz >= cl->repsize)
+		cl->repsize = sz;
+	else
+		cl->repsize -= (cl->repsize - sz) / 8;
+}
+
+/* Close cl when its output is over clientOutputMax: 1 if it did. */
+int
+overflow(struct client *cl)
+{
+	if (cl->c->dead || (long long)ZKBUF_LEN(&cl->c->out) <=
+	    cfg.clientOutputMax)
+		return 0;
+	warnx("client %s:%d: %zu bytes it does not read, over clientOutputMax "
+	    "(%lld): closed", cl->ip, cl->port, ZKBUF_LEN(&cl->c->out),
+	    cfg.clientOutputMax);
+	nclosedmax++;
+	cl->closing = 1;
+	zkloop_kill(cl->c);
+	return 1;
 }
 
 static void
@@ -840,7 +903,8 @@ process(struct client *cl)
 	while (!cl->closing && !c->dead && c->fd != -1) {
 		if (cl->state == C_HANDSHAKE)
 			return;
-		if (cl->npend >= MAXPENDING || ZKBUF_LEN(&c->out) > MAXOUT) {
+		if (cl->npend >= MAXPENDING ||
+		    (long long)ZKBUF_LEN(&c->out) > cfg.clientOutputLimit) {
 			stall(cl);
 			break;
 		}

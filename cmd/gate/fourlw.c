@@ -217,6 +217,13 @@ mntr(struct zkbuf *b)
 	    zkl_intdef(&lastw4, "sessions", 0));
 	zkbuf_printf(b, "zk_local_sessions\t0\n");
 	zkbuf_printf(b, "zk_uptime\t%" PRId64 "\n", zk_mono_ms() - started);
+	/* zk's own: the output bounds (zk-gate(1)) */
+	zkbuf_printf(b, "zk_client_output_limit\t%lld\n",
+	    cfg.clientOutputLimit);
+	zkbuf_printf(b, "zk_client_output_max\t%lld\n", cfg.clientOutputMax);
+	zkbuf_printf(b, "zk_connections_held\t%d\n", nheld);
+	zkbuf_printf(b, "zk_connections_closed_output_max\t%" PRId64 "\n",
+	    nclosedmax);
 }
 
 static void

@@ -56,6 +56,7 @@ struct client {
 	struct pend	*unsent;	/* first request not yet sent, or NULL */
 	int		 npend;
 	int		 ntree, nlog;	/* sent, unanswered: see dispatch */
+	int64_t		 repsize;	/* a read's reply, estimated: cango */
 	/* stats for cons/stat */
 	uint64_t	 recved, sent;
 	int64_t		 est, lzxid, lresp, llat, minlat, maxlat, totlat, nlat;
@@ -71,6 +72,7 @@ struct client {
 	TAILQ_ENTRY(client) all;
 	TAILQ_ENTRY(client) stalled;	/* on the stalled list */
 	int		 isstalled;
+	int		 held;		/* reads held by clientOutputLimit */
 };
 TAILQ_HEAD(clientq, client);
 
@@ -109,6 +111,12 @@ extern struct srvstats {
 	int64_t		 minlat, maxlat, totlat, nlat;
 } st;
 void		 putline(struct zkconn *, const char *, size_t);
+/* output bounds (client.c): connections whose reads are held now, and
+ * those closed for clientOutputMax since start (mntr) */
+extern int	 nheld;
+extern int64_t	 nclosedmax;
+void		 replied(struct client *, size_t);
+int		 overflow(struct client *);
 
 /* peer.c */
 extern int	 ready;

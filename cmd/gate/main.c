@@ -172,7 +172,14 @@ housekeeping(int64_t now)
 		t = TAILQ_NEXT(cl, stalled);
 		if (!cl->c->dead && cl->c->noread)
 			flushreplies(cl);	/* resumes reading if it can */
-		if (cl->isstalled && (cl->c->dead || !cl->c->noread)) {
+		if (!cl->c->dead && cl->held && (long long)ZKBUF_LEN(&cl->c->out)
+		    <= cfg.clientOutputLimit / 2) {
+			cl->held = 0;		/* its reads may go again */
+			nheld--;
+			dispatch(cl);
+		}
+		if (cl->isstalled && (cl->c->dead || (!cl->c->noread &&
+		    !cl->held))) {
 			TAILQ_REMOVE(&stalled, cl, stalled);
 			cl->isstalled = 0;
 		}

@@ -143,7 +143,7 @@ tree_r(const struct zkline *l)
 	struct pend	*p;
 	struct zkbuf	*o;
 	const char	*val;
-	size_t		 at, vlen;
+	size_t		 at, vlen, before, size;
 	int64_t		 sid, xid, z = lastzxid, err;
 
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
@@ -174,30 +174,38 @@ tree_r(const struct zkline *l)
 	 * ring to the socket now */
 	p->direct = p == TAILQ_FIRST(&cl->pq);
 	o = p->direct ? &cl->c->out : &p->frame;
+	before = ZKBUF_LEN(o);
 	if (p->direct && p->type == ZOP_GETDATA && ZKBUF_LEN(o) == 0 &&
-	    zkrep_split(l, &splithead, &val, &vlen, &splittail) == 0)
+	    zkrep_split(l, &splithead, &val, &vlen, &splittail) == 0) {
 		sendsplit(cl, val, vlen);
-	else if (zkrep_encode(o, l, p->type) == -1) {
-		warnx("zk-tree: bad reply for %s xid %" PRId64,
-		    zk_opname(p->type), xid);
-		if (o->err)
-			errx(EX_OSERR, "out of memory");
-		at = jw_frame_begin(o);
-		jw_int(o, (int32_t)xid);
-		jw_long(o, lastzxid);
-		jw_int(o, -1);		/* ZSYSTEMERROR */
-		jw_frame_end(o, at);
+		size = ZKBUF_LEN(&splithead) + vlen + ZKBUF_LEN(&splittail);
+	} else {
+		if (zkrep_encode(o, l, p->type) == -1) {
+			warnx("zk-tree: bad reply for %s xid %" PRId64,
+			    zk_opname(p->type), xid);
+			if (o->err)
+				errx(EX_OSERR, "out of memory");
+			at = jw_frame_begin(o);
+			jw_int(o, (int32_t)xid);
+			jw_long(o, lastzxid);
+			jw_int(o, -1);		/* ZSYSTEMERROR */
+			jw_frame_end(o, at);
+		}
+		size = ZKBUF_LEN(o) - before;
 	}
 	p->done = 1;
 	if (p->vialog)
 		cl->nlog--;
-	else
+	else {
 		cl->ntree--;
+		replied(cl, size);	/* its size, sent or not */
+	}
 	cl->lzxid = z;
 	if (p->type == ZOP_CLOSESESSION)
 		p->closeafter = 1;
 	flushreplies(cl);
-	dispatch(cl);
+	if (!cl->c->dead && !overflow(cl))
+		dispatch(cl);
 }
 
 static void
@@ -224,6 +232,7 @@ tree_ev(const struct zkline *l)
 	jw_frame_end(&cl->c->out, at);
 	st.sent++;
 	cl->sent++;
+	(void)overflow(cl);	/* a client that reads no events */
 }
 
 static void
