@@ -36,6 +36,7 @@
 #define CONNECTMS	1000	/* a dial not through by then is given up */
 #define RETRYMS		250	/* first wait before dialing again, */
 #define RETRYMAX	2000	/* ... doubling up to this */
+#define MAXLINE		4096	/* a vote is ~100 bytes: more is no peer */
 
 struct peer {
 	const struct zkserver	*srv;
@@ -183,6 +184,16 @@ peer_line(struct peer *p, char *s, size_t n)
 	act(&o);
 }
 
+/* A line that does not end within MAXLINE closes its connection. */
+static void
+toolong(struct zkconn *c)
+{
+	if (!c->dead && ZKBUF_LEN(&c->in) > MAXLINE) {
+		warnx("a line of over %d bytes: connection closed", MAXLINE);
+		zkloop_kill(c);
+	}
+}
+
 static void
 peer_read(struct zkconn *c)
 {
@@ -194,6 +205,7 @@ peer_read(struct zkconn *c)
 		peer_line(p, s, n);
 		zkbuf_consume(&c->in, n + 1);
 	}
+	toolong(c);
 }
 
 static void
@@ -262,8 +274,10 @@ hello_read(struct zkconn *c)
 	char		*s;
 	size_t		 n;
 
-	if (zkl_next(&c->in, &s, &n) != 1)
+	if (zkl_next(&c->in, &s, &n) != 1) {
+		toolong(c);
 		return;
+	}
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1 || strcmp(l.verb, "hello") != 0 ||
 	    zkl_int(&l, "myid", &id) == -1 || id >= cfg.myid ||
@@ -336,6 +350,7 @@ sub_read(struct zkconn *c)
 		sub_line(c->arg, s, n);
 		zkbuf_consume(&c->in, n + 1);
 	}
+	toolong(c);
 }
 
 static void

@@ -5,6 +5,7 @@ bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load peer
+load node	# freeport
 
 setup() {
 	BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
@@ -14,10 +15,6 @@ setup() {
 
 teardown() {
 	stop_pids
-}
-
-freeport() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # ensemble N [OBSERVERS]: zoo.cfg and myid of servers 1..N+OBSERVERS
@@ -140,4 +137,31 @@ PY
 	start 3
 	run -0 look 1=0x100000005 3=0x100000001
 	assert_output $'1 leading 1\n3 following 1'
+}
+
+@test "zk-elect: a stranger, a bad hello or an endless line on the election port is closed; it goes on" {
+	ensemble 3
+	start 3
+	run -0 /usr/bin/python3 - "${E[3]}" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+def closed_after(data):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    s.sendall(data)
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+print(closed_after(b"hello myid=9\n"))          # no such server
+print(closed_after(b"hello myid=3\n"))          # not smaller than ours
+print(closed_after(b"vote from=1 state=looking\n"))
+print(closed_after(b"x" * 100000))              # no newline
+PY
+	assert_output $'True\nTrue\nTrue\nTrue'
+	kill -0 "${P[3]}"
+	start 1; start 2
+	run -0 look 1=0x100000001 2=0x100000002 3=0x100000003
+	assert_output $'1 following 3\n2 following 3\n3 leading 3'
+	grep -q 'a line of over 4096 bytes' "$D/e3.log"
 }
