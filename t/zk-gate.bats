@@ -871,7 +871,7 @@ EOF
 	assert_line $'zk_num_alive_connections\t2'
 	run fourlw conf
 	assert_line -n 0 "clientPort=$PORT"
-	assert_line -n 2 "dataDir=$BATS_TEST_TMPDIR/data/version-2"
+	assert_line -n 2 "dataDir=$BATS_TEST_TMPDIR/data/zk"
 	assert_line -n 11 "serverId=0"
 	run fourlw dump
 	assert_line -n 0 "SessionTracker dump:"
@@ -882,6 +882,15 @@ EOF
 	assert_output "wchs from tree"
 	run fourlw dirs
 	assert_output $'datadir_size: 0\nlogdir_size: 0'
+	# the snapshots and the (preallocated) segments of dataDir/zk
+	mkdir -p "$BATS_TEST_TMPDIR/data/zk"
+	head -c 1000 /dev/zero >"$BATS_TEST_TMPDIR/data/zk/log.0000000000000001"
+	head -c 10 /dev/zero >"$BATS_TEST_TMPDIR/data/zk/snapshot.0000000000000000"
+	run fourlw dirs
+	assert_output $'datadir_size: 10\nlogdir_size: 1000'
+	run fourlw conf
+	assert_line -n 3 "dataDirSize=10"
+	assert_line -n 5 "dataLogSize=1000"
 	run fourlw srst
 	assert_output "Server stats reset."
 	run fourlw crst

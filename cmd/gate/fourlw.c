@@ -84,8 +84,10 @@ w4keep(const struct zkline *l, const char *raw, size_t n)
 	(void)l;
 }
 
+/* The bytes of path's files named prefix...: snapshots or log segments
+ * (preallocated segments count whole, as Apache's do). */
 static int64_t
-dirsize(const char *path)
+dirsize(const char *path, const char *prefix)
 {
 	DIR		*d;
 	struct dirent	*e;
@@ -96,7 +98,8 @@ dirsize(const char *path)
 	if ((d = opendir(path)) == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >=
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+		    (size_t)snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >=
 		    sizeof(p))
 			continue;
 		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
@@ -232,13 +235,15 @@ conf(struct zkbuf *b)
 	char	 d[PATH_MAX], l[PATH_MAX];
 	int	 i;
 
-	snprintf(d, sizeof(d), "%s/version-2", cfg.dataDir);
-	snprintf(l, sizeof(l), "%s/version-2", cfg.dataLogDir);
+	/* where zk keeps them (Apache's would be version-2) */
+	snprintf(d, sizeof(d), "%s/zk", cfg.dataDir);
+	snprintf(l, sizeof(l), "%s/zk", cfg.dataLogDir);
 	zkbuf_printf(b, "clientPort=%d\nsecureClientPort=-1\ndataDir=%s\n"
 	    "dataDirSize=%" PRId64 "\ndataLogDir=%s\ndataLogSize=%" PRId64
 	    "\ntickTime=%d\nmaxClientCnxns=%d\nminSessionTimeout=%d\n"
 	    "maxSessionTimeout=%d\nclientPortListenBacklog=-1\nserverId=%d\n",
-	    cfg.clientPort, d, dirsize(d), l, dirsize(l), cfg.tickTime,
+	    cfg.clientPort, d, dirsize(d, "snapshot."), l, dirsize(l, "log."),
+	    cfg.tickTime,
 	    cfg.maxClientCnxns, cfg.minSessionTimeout, cfg.maxSessionTimeout,
 	    cfg.myid);
 	if (cfg.nservers == 0)
@@ -347,11 +352,11 @@ fourletter(struct client *cl, const char *word)
 		else if (strcmp(word, "dirs") == 0) {
 			char	 d[PATH_MAX], l[PATH_MAX];
 
-			snprintf(d, sizeof(d), "%s/version-2", cfg.dataDir);
-			snprintf(l, sizeof(l), "%s/version-2", cfg.dataLogDir);
+			snprintf(d, sizeof(d), "%s/zk", cfg.dataDir);
+			snprintf(l, sizeof(l), "%s/zk", cfg.dataLogDir);
 			zkbuf_printf(b, "datadir_size: %" PRId64 "\n"
-			    "logdir_size: %" PRId64 "\n", dirsize(d),
-			    dirsize(l));
+			    "logdir_size: %" PRId64 "\n",
+			    dirsize(d, "snapshot."), dirsize(l, "log."));
 		} else if (strcmp(word, "cons") == 0) {
 			TAILQ_FOREACH(o, &clients, all)
 				conn_line(b, o, 1, cl);
