@@ -203,7 +203,7 @@ print(zk.create("/s/q-", b"", sequence=True), zk.get("/s")[1].cversion)'
 @test "zk-tree: snapshots every snapCount txns, consistent while writes go on" {
 	node_start "$D/n" snapCount=40
 	kz 'import threading
-for i in range(300): zk.create("/w%d" % i, b"x" * 100)' &
+for i in range(1000): zk.create("/w%d" % i, b"x" * 100)' &
 	writer=$!
 	for i in 1 2 3; do
 		"$SNAP" take "$D/n/data/rundir" >/dev/null
