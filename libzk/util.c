@@ -292,37 +292,51 @@ zk_connect_unix(const char *path, int wait_ms)
 }
 
 /*
- * Start a connection to host:port without waiting for it: a
- * non-blocking socket whose connect(2) is under way (or done).  The
- * caller learns the outcome from the socket: a write that goes out, or
- * an error.  -1 with errno when no address of host could be tried.
+ * A TCP socket on the first address of host:port that takes it: dial
+ * starts a connection without waiting for it (non-blocking, connect(2)
+ * under way or done: the caller learns the outcome from the socket),
+ * else it listens (host empty or NULL: every address).  -1 with errno
+ * when no address of host would do.
  */
-int
-zk_dial_tcp(const char *host, int port)
+static int
+tcpopen(const char *host, int port, int dial)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 sport[16];
-	int		 fd = -1, e = EADDRNOTAVAIL, one = 1;
+	int		 fd = -1, one = 1, e = EADDRNOTAVAIL;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = dial ? 0 : AI_PASSIVE;
 	snprintf(sport, sizeof(sport), "%d", port);
-	if (getaddrinfo(host, sport, &hints, &res) != 0) {
+	if (getaddrinfo(host && *host ? host : NULL, sport, &hints, &res) !=
+	    0) {
 		errno = EADDRNOTAVAIL;
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0)) == -1) {
+		    (dial ? SOCK_NONBLOCK : 0), 0)) == -1) {
 			e = errno;
 			continue;
 		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    errno == EINPROGRESS)
-			break;
+		if (dial) {
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+			if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+			    errno == EINPROGRESS)
+				break;
+		} else {
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			    sizeof(one));
+			if (ai->ai_family == AF_INET6)
+				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+				    &(int){0}, sizeof(int));
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+			    listen(fd, 1024) == 0)
+				break;
+		}
 		e = errno;
 		close(fd);
 		fd = -1;
@@ -334,44 +348,15 @@ zk_dial_tcp(const char *host, int port)
 }
 
 int
+zk_dial_tcp(const char *host, int port)
+{
+	return tcpopen(host, port, 1);
+}
+
+int
 zk_listen_tcp(const char *host, int port)
 {
-	struct addrinfo	 hints, *res, *ai;
-	char		 sport[16];
-	int		 fd = -1, one = 1, e, rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	snprintf(sport, sizeof(sport), "%d", port);
-	if ((rc = getaddrinfo(host && *host ? host : NULL, sport, &hints,
-	    &res)) != 0) {
-		errno = EADDRNOTAVAIL;
-		return -1;
-	}
-	e = EADDRNOTAVAIL;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd == -1) {
-			e = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0},
-			    sizeof(int));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		errno = e;
-	return fd;
+	return tcpopen(host, port, 0);
 }
 
 /*
