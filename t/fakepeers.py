@@ -326,6 +326,18 @@ def session(port, timeout=10000):
     return s, sid, r[20:36]
 
 
+def fourletter(port, word):
+    """A four-letter word's whole answer."""
+    m = socket.create_connection(("127.0.0.1", port))
+    m.sendall(word.encode())
+    out = b""
+    while True:
+        x = m.recv(65536)
+        if not x:
+            return out.decode()
+        out += x
+
+
 def hdr(r):
     return struct.unpack(">iqi", r[:16])
 

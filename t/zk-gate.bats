@@ -663,16 +663,9 @@ sent = sum(1 for l in open(os.environ["RUN"] + "/peers.log")
            if l.startswith("tree.sock getData") and "path=/big" in l)
 rss = [int(l.split()[1]) for l in open("/proc/%s/status" % os.environ["GATE"])
        if l.startswith("VmRSS:")][0]
-m = socket.create_connection(("127.0.0.1", PORT))
-m.sendall(b"mntr")
-mntr = b""
-while True:
-    x = m.recv(65536)
-    if not x:
-        break
-    mntr += x
+mntr = fourletter(PORT, "mntr")
 print("forwarded", sent, "rss_mb", rss // 1024)
-print([l for l in mntr.decode().split("\n") if "held" in l])
+print([l for l in mntr.split("\n") if "held" in l])
 xids = []
 for _ in range(n):
     r = recvframe(s)
@@ -705,15 +698,8 @@ try:
     print("a closed")
 except OSError as e:
     print("a", e)
-m = socket.create_connection(("127.0.0.1", PORT))
-m.sendall(b"mntr")
-mntr = b""
-while True:
-    x = m.recv(65536)
-    if not x:
-        break
-    mntr += x
-print([l for l in mntr.decode().split("\n") if "output" in l])
+mntr = fourletter(PORT, "mntr")
+print([l for l in mntr.split("\n") if "output" in l])
 EOF
 	assert_success
 	assert_line -n 0 --regexp '^other \(7, [0-9]+, 0\)$'
