@@ -502,6 +502,108 @@ const char *fle_statename(int);
 void	 fle_put(struct zkbuf *, const struct fle_msg *);
 int	 fle_parse(const struct zkline *, struct fle_msg *);
 
+/* zab.c: ZooKeeper atomic broadcast between peers, a state machine without I/O */
+enum {				/* peer messages */
+	ZM_FINFO, ZM_LINFO, ZM_ACKEPOCH, ZM_DIFF, ZM_TRUNC, ZM_SNAP,
+	ZM_PROPOSAL, ZM_NEWLEADER, ZM_ACK, ZM_UPTODATE, ZM_COMMIT, ZM_INFORM,
+	ZM_PING, ZM_NTYPES
+};
+struct zab_msg {
+	int		 type;		/* ZM_* */
+	int		 observer;	/* FINFO: the learner is an observer */
+	int64_t		 epoch;		/* FINFO accepted, LINFO new, ACKEPOCH
+					   current, NEWLEADER the new epoch */
+	int64_t		 zxid;		/* FINFO/ACKEPOCH last logged;
+					   DIFF/TRUNC/SNAP base; PROPOSAL/
+					   INFORM its own; NEWLEADER the end of
+					   the history; ACK, COMMIT, UPTODATE */
+	int64_t		 commit;	/* PROPOSAL: the leader's commit point */
+	const void	*data;		/* PROPOSAL/INFORM: the transaction */
+	size_t		 len;
+};
+enum {				/* actions, done by the caller in order */
+	ZA_SEND,	/* .m to .peer */
+	ZA_SENDLOG,	/* to .peer the logged txns (zxid, zxid2] as PROPOSALs,
+			   or INFORMs if .m.type is ZM_INFORM */
+	ZA_SENDSNAP,	/* to .peer a SNAP: the tree as every commit handed
+			   on so far left it, at .zxid */
+	ZA_ACCEPTED,	/* make acceptedEpoch .zxid durable, now */
+	ZA_CURRENT,	/* make currentEpoch .zxid durable, now */
+	ZA_TRUNC,	/* cut the log after .zxid, durably, now */
+	ZA_SNAPLOAD,	/* make the SNAP that came with the message durable,
+			   load it into the tree, empty the log: all now */
+	ZA_APPEND,	/* append .m (zxid, commit, data), report zab_durable */
+	ZA_COMMIT,	/* hand the tree every txn up to .zxid */
+	ZA_CONNECT,	/* dial the leader .peer, report zab_connected */
+	ZA_CLOSE,	/* close the connection to .peer, -1: every one */
+	ZA_NTYPES
+};
+#define ZAB_MAXACT	(8 * ZK_MAXSERVERS + 16)
+struct zab_act {
+	int		 type, peer;
+	int64_t		 zxid, zxid2;
+	struct zab_msg	 m;
+};
+struct zab_out {
+	struct zab_act	 a[ZAB_MAXACT];
+	size_t		 n;
+	int		 looking;	/* left its role: elect again */
+	int		 serving;	/* -1 unchanged, else 0 or 1 */
+	const char	*why;		/* why it left, for the log */
+};
+struct zab_span {			/* counters first..last of one epoch */
+	int64_t		 epoch;
+	uint32_t	 first, last;
+};
+struct zab_peer {
+	int		 phase;		/* ZPP_* in zab.c */
+	int		 observer;
+	int64_t		 aepoch, cepoch, last;	/* what it reported */
+	int64_t		 upto;		/* its NEWLEADER zxid */
+	int64_t		 ack;		/* durable and ours up to here */
+	int64_t		 sent;		/* sent up to here (observers) */
+	int64_t		 heard;		/* ms */
+};
+struct zab {
+	int		 myid, me, n, nvoters;
+	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int		 tick, initlimit, synclimit;	/* ms */
+	int		 role;		/* FLE_* */
+	int		 phase;		/* ZP_* in zab.c */
+	int		 leader;	/* slot, -1 */
+	int64_t		 aepoch, cepoch;	/* durable */
+	int		 aleader;	/* slot aepoch came from, -1 */
+	int64_t		 epoch;		/* the one being led or followed */
+	int64_t		 base;		/* log holds (base, last] */
+	struct zab_span	*span;
+	size_t		 nspan, capspan;
+	int64_t		 durable, commit, delivered;
+	uint32_t	 counter;	/* leader: last proposal's */
+	int64_t		 upto;		/* NEWLEADER zxid */
+	int64_t		 acked;		/* learner: last ACK sent */
+	int64_t		 deadline, heard, nextping;
+	struct zab_peer	 peer[ZK_MAXSERVERS];
+};
+int	 zab_init(struct zab *, int, const int *, const int *, int, int, int,
+	    int);
+void	 zab_free(struct zab *);
+int	 zab_load(struct zab *, int64_t, int64_t, int64_t, int64_t);
+int	 zab_logged(struct zab *, int64_t);
+int64_t	 zab_last(const struct zab *);
+void	 zab_role(struct zab *, int64_t, int, int, struct zab_out *);
+void	 zab_recv(struct zab *, int64_t, int, const struct zab_msg *,
+	    struct zab_out *);
+void	 zab_connected(struct zab *, int64_t, int, struct zab_out *);
+void	 zab_closed(struct zab *, int64_t, int, struct zab_out *);
+void	 zab_durable(struct zab *, int64_t, int64_t, struct zab_out *);
+void	 zab_tick(struct zab *, int64_t, struct zab_out *);
+int64_t	 zab_propose(struct zab *, int64_t, const void *, size_t,
+	    struct zab_out *);
+void	 zab_purged(struct zab *, int64_t);
+int64_t	 zab_deadline(const struct zab *);
+int	 zab_serving(const struct zab *);
+const char *zab_msgname(int);
+
 /* shm.c: the ring zk-tree hands big values to zk-gate in */
 struct zkshm {
 	void		*map;

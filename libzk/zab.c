@@ -1,0 +1,909 @@
+/*
+ * zab.c: ZooKeeper atomic broadcast between peers, as a state machine.
+ * No sockets, no disk, no clock: the caller (zk-log, or the simulation
+ * in t/sim-zab.c) feeds it what happened, with the time, and does what
+ * comes out in struct zab_out, in order.  Durable changes (the epochs, a
+ * truncation) are done before the next action; an append is durable when
+ * the caller says so with zab_durable(), and only then is it acknowledged.
+ *
+ * After an election (zab_role) a leader goes through
+ *
+ *	DISCOVERY  a quorum of voters tells it their accepted epochs
+ *	           (FINFO); it accepts one above them all, tells them
+ *	           (LINFO), and waits for a quorum to accept it (ACKEPOCH:
+ *	           their current epoch and last zxid, none ahead of its own)
+ *	SYNC       its log is the new epoch's history: each learner gets a
+ *	           DIFF, TRUNC+DIFF or SNAP up to its end, then NEWLEADER;
+ *	           a quorum of voters that made all of it durable (and their
+ *	           current epoch) commits the whole history
+ *	BROADCAST  UPTODATE; then PROPOSAL, ACK at a quorum, COMMIT, with
+ *	           INFORM to observers; learners that connect late are
+ *	           synced the same way while proposals go on
+ *
+ * and a learner through CONNECT, LINFO, ACKEPOCH, LSYNC (the DIFF or SNAP
+ * arrives), NEWLEADER (waiting for its log to be durable before it writes
+ * its current epoch and acknowledges), ACKED and UP.  Anything that does
+ * not fit (a timeout, a closed connection, a message out of order, a
+ * follower ahead of its leader) sends the node back to the election with
+ * a reason in zab_out.why.
+ *
+ * The log is known here only by its shape: the zxids it holds, as one
+ * span of counters per epoch after a base (the snapshot or purge point).
+ * That is all a leader needs to choose DIFF, TRUNC or SNAP; the caller
+ * reads the records themselves for ZA_SENDLOG.  Nothing reaches the tree
+ * (ZA_COMMIT) past what is both committed and durable here.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk.h"
+
+enum {
+	/* a leader's */
+	ZP_NONE, ZP_DISCOVERY, ZP_EPOCH, ZP_SYNC, ZP_BROADCAST,
+	/* a learner's */
+	ZP_CONNECT, ZP_LINFO, ZP_ACKEPOCH, ZP_LSYNC, ZP_NEWLEADER, ZP_ACKED,
+	ZP_UP
+};
+
+enum {				/* a learner, as its leader sees it */
+	ZPP_NONE,		/* no connection, or nothing said yet */
+	ZPP_INFO,		/* sent FINFO */
+	ZPP_LINFO,		/* was sent LINFO */
+	ZPP_EPOCHED,		/* sent ACKEPOCH */
+	ZPP_SYNCED,		/* was sent its sync and NEWLEADER */
+	ZPP_ACKED,		/* acknowledged NEWLEADER */
+	ZPP_UP			/* was sent UPTODATE */
+};
+
+static const char *const msgnames[ZM_NTYPES] = {
+	"finfo", "linfo", "ackepoch", "diff", "trunc", "snap", "proposal",
+	"newleader", "ack", "uptodate", "commit", "inform", "ping"
+};
+
+const char *
+zab_msgname(int t)
+{
+	return t >= 0 && t < ZM_NTYPES ? msgnames[t] : "?";
+}
+
+#define EPOCH(z)	((z) >> 32)
+#define COUNTER(z)	((uint32_t)((z) & 0xffffffff))
+#define ZXID(e, c)	((int64_t)(e) << 32 | (int64_t)(c))
+
+static int
+slot(const struct zab *z, int id)
+{
+	int	 i;
+
+	for (i = 0; i < z->n; i++)
+		if (z->ids[i] == id)
+			return i;
+	return -1;
+}
+
+int
+zab_init(struct zab *z, int myid, const int *ids, const int *voter, int n,
+    int tick, int initlimit, int synclimit)
+{
+	int	 i;
+
+	memset(z, 0, sizeof(*z));
+	if (n < 1 || n > ZK_MAXSERVERS || tick < 1 || initlimit < tick ||
+	    synclimit < tick) {
+		errno = EINVAL;
+		return -1;
+	}
+	z->n = n;
+	for (i = 0; i < n; i++) {
+		if (ids[i] < 0 || slot(z, ids[i]) != -1) {
+			errno = EINVAL;
+			return -1;
+		}
+		z->ids[i] = ids[i];
+		z->voter[i] = voter[i] != 0;
+		z->nvoters += z->voter[i];
+	}
+	z->myid = myid;
+	if ((z->me = slot(z, myid)) == -1 || z->nvoters == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	z->tick = tick;
+	z->initlimit = initlimit;
+	z->synclimit = synclimit;
+	z->role = FLE_LOOKING;
+	z->leader = z->aleader = -1;
+	return 0;
+}
+
+void
+zab_free(struct zab *z)
+{
+	free(z->span);
+	z->span = NULL;
+	z->nspan = z->capspan = 0;
+}
+
+/*
+ * What is durable at start: the epochs, the log's base (the snapshot's
+ * zxid) and the highest commit point the node knows of (the snapshot's,
+ * or one a logged record carries); then zab_logged() for each record.
+ */
+int
+zab_load(struct zab *z, int64_t aepoch, int64_t cepoch, int64_t base,
+    int64_t commit)
+{
+	if (aepoch < cepoch || base < 0 || commit < base) {
+		errno = EINVAL;
+		return -1;
+	}
+	z->aepoch = aepoch;
+	z->cepoch = cepoch;
+	z->base = z->durable = base;
+	z->delivered = z->commit = commit;	/* the caller replays to it */
+	z->nspan = 0;
+	z->aleader = -1;
+	return 0;
+}
+
+int64_t
+zab_last(const struct zab *z)
+{
+	const struct zab_span	*s;
+
+	if (z->nspan == 0)
+		return z->base;
+	s = &z->span[z->nspan - 1];
+	return ZXID(s->epoch, s->last);
+}
+
+/* the log gains zxid: in its epoch's span, the next counter */
+static int
+addzxid(struct zab *z, int64_t zxid)
+{
+	struct zab_span	*s;
+	void		*p;
+
+	if (zxid <= zab_last(z) || COUNTER(zxid) == 0)
+		return -1;
+	s = z->nspan ? &z->span[z->nspan - 1] : NULL;
+	if (s != NULL && s->epoch == EPOCH(zxid)) {
+		if (COUNTER(zxid) != s->last + 1)
+			return -1;
+		s->last++;
+		return 0;
+	}
+	if (s == NULL && EPOCH(zxid) == EPOCH(z->base) &&
+	    COUNTER(zxid) != COUNTER(z->base) + 1)
+		return -1;
+	if (z->nspan == z->capspan) {
+		if ((p = reallocarray(z->span, z->capspan ? z->capspan * 2 : 8,
+		    sizeof(*z->span))) == NULL)
+			return -1;
+		z->span = p;
+		z->capspan = z->capspan ? z->capspan * 2 : 8;
+	}
+	s = &z->span[z->nspan++];
+	s->epoch = EPOCH(zxid);
+	s->first = s->last = COUNTER(zxid);
+	return 0;
+}
+
+/* a record read back from the log at start */
+int
+zab_logged(struct zab *z, int64_t zxid)
+{
+	if (addzxid(z, zxid) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	z->durable = zxid;
+	return 0;
+}
+
+/* the log holds nothing after zxid any more */
+static void
+cutzxid(struct zab *z, int64_t zxid)
+{
+	struct zab_span	*s;
+
+	while (z->nspan > 0) {
+		s = &z->span[z->nspan - 1];
+		if (s->epoch < EPOCH(zxid))
+			break;
+		if (s->epoch == EPOCH(zxid) && COUNTER(zxid) >= s->first) {
+			if (COUNTER(zxid) < s->last)
+				s->last = COUNTER(zxid);
+			break;
+		}
+		z->nspan--;
+	}
+	if (z->durable > zxid)
+		z->durable = zxid;
+}
+
+/* the largest zxid the log holds at or below zxid; -1: it holds none */
+static int64_t
+floorzxid(const struct zab *z, int64_t zxid)
+{
+	const struct zab_span	*s;
+	size_t			 i;
+
+	if (zxid < z->base)
+		return -1;
+	for (i = z->nspan; i-- > 0;) {
+		s = &z->span[i];
+		if (s->epoch < EPOCH(zxid))
+			return ZXID(s->epoch, s->last);
+		if (s->epoch == EPOCH(zxid) && COUNTER(zxid) >= s->first)
+			return ZXID(s->epoch, COUNTER(zxid) < s->last ?
+			    COUNTER(zxid) : s->last);
+	}
+	return z->base;
+}
+
+/* purged: the log holds nothing at or below zxid (a snapshot has it) */
+void
+zab_purged(struct zab *z, int64_t zxid)
+{
+	size_t	 i, k = 0;
+
+	if (zxid <= z->base || zxid > z->delivered)
+		return;
+	for (i = 0; i < z->nspan; i++) {
+		if (z->span[i].epoch < EPOCH(zxid))
+			continue;
+		if (z->span[i].epoch == EPOCH(zxid)) {
+			if (z->span[i].last <= COUNTER(zxid))
+				continue;
+			if (z->span[i].first <= COUNTER(zxid))
+				z->span[i].first = COUNTER(zxid) + 1;
+		}
+		z->span[k++] = z->span[i];
+	}
+	z->nspan = k;
+	z->base = zxid;
+}
+
+static int
+quorum(const struct zab *z, int count)
+{
+	return count > z->nvoters / 2;
+}
+
+int
+zab_serving(const struct zab *z)
+{
+	return z->phase == ZP_BROADCAST || z->phase == ZP_UP;
+}
+
+static struct zab_act *
+act(struct zab_out *o, int type, int peer)
+{
+	struct zab_act	*a;
+
+	if (o->n >= ZAB_MAXACT)
+		abort();	/* bounded by ZK_MAXSERVERS: a bug here */
+	a = &o->a[o->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->peer = peer;
+	return a;
+}
+
+static void
+tell(struct zab *z, struct zab_out *o, int i, int type, int64_t epoch,
+    int64_t zxid)
+{
+	struct zab_act	*a = act(o, ZA_SEND, z->ids[i]);
+
+	a->m.type = type;
+	a->m.epoch = epoch;
+	a->m.zxid = zxid;
+}
+
+static void
+deliver(struct zab *z, struct zab_out *o)
+{
+	int64_t	 d = z->commit < z->durable ? z->commit : z->durable;
+
+	if (d > z->delivered) {
+		z->delivered = d;
+		act(o, ZA_COMMIT, -1)->zxid = d;
+	}
+}
+
+static void
+resetpeers(struct zab *z)
+{
+	memset(z->peer, 0, sizeof(z->peer));
+}
+
+/* back to the election */
+static void
+giveup(struct zab *z, struct zab_out *o, const char *why)
+{
+	if (z->role == FLE_LOOKING)
+		return;
+	if (zab_serving(z))
+		o->serving = 0;
+	z->role = FLE_LOOKING;
+	z->phase = ZP_NONE;
+	z->leader = -1;
+	z->deadline = 0;
+	resetpeers(z);
+	act(o, ZA_CLOSE, -1);
+	o->looking = 1;
+	o->why = why;
+}
+
+static void	 tick(struct zab *, int64_t, struct zab_out *);
+
+static void
+outinit(struct zab_out *o)
+{
+	o->n = 0;
+	o->looking = 0;
+	o->serving = -1;
+	o->why = NULL;
+}
+
+void
+zab_role(struct zab *z, int64_t now, int role, int leader, struct zab_out *o)
+{
+	outinit(o);
+	resetpeers(z);
+	if (zab_serving(z))
+		o->serving = 0;
+	z->role = role;
+	z->phase = ZP_NONE;
+	z->leader = role == FLE_LOOKING ? -1 : slot(z, leader);
+	z->deadline = now + z->initlimit;
+	z->heard = now;
+	z->nextping = now;
+	z->epoch = 0;
+	if (role == FLE_LOOKING)
+		return;
+	if (z->leader == -1 || (role == FLE_LEADING) != (z->leader == z->me) ||
+	    (role == FLE_LEADING && !z->voter[z->me])) {
+		giveup(z, o, "the election named no usable leader");
+		return;
+	}
+	if (role == FLE_LEADING) {
+		z->phase = ZP_DISCOVERY;
+		tick(z, now, o);	/* one voter: on at once */
+		return;
+	}
+	z->phase = ZP_CONNECT;
+	act(o, ZA_CONNECT, z->ids[z->leader]);
+}
+
+/* the leader's side */
+
+static int
+countpeers(const struct zab *z, int phase)
+{
+	int	 i, k = 1;	/* the leader */
+
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
+		    z->peer[i].phase >= phase)
+			k++;
+	return k;
+}
+
+/* DIFF, TRUNC+DIFF or SNAP up to our last zxid, then NEWLEADER */
+static void
+syncpeer(struct zab *z, int i, struct zab_out *o)
+{
+	struct zab_peer	*p = &z->peer[i];
+	struct zab_act	*a;
+	int64_t		 f = floorzxid(z, p->last), base, last = zab_last(z);
+
+	if (f < 0) {
+		base = z->delivered;
+		act(o, ZA_SENDSNAP, z->ids[i])->zxid = base;
+	} else if (f == p->last) {
+		base = f;
+		tell(z, o, i, ZM_DIFF, z->epoch, base);
+	} else {
+		base = f;
+		tell(z, o, i, ZM_TRUNC, z->epoch, base);
+	}
+	if (last > base) {
+		a = act(o, ZA_SENDLOG, z->ids[i]);
+		a->zxid = base;
+		a->zxid2 = last;
+		a->m.type = ZM_PROPOSAL;
+	}
+	tell(z, o, i, ZM_NEWLEADER, z->epoch, last);
+	p->upto = p->sent = last;
+	p->phase = ZPP_SYNCED;
+}
+
+static void
+uptodate(struct zab *z, int i, struct zab_out *o)
+{
+	tell(z, o, i, ZM_UPTODATE, z->epoch, z->commit);
+	z->peer[i].phase = ZPP_UP;
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	int64_t	 x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;	/* descending */
+}
+
+/* the commit point a quorum's acknowledgements allow, and what follows */
+static void
+advance(struct zab *z, struct zab_out *o)
+{
+	int64_t		 acks[ZK_MAXSERVERS], c;
+	struct zab_peer	*p;
+	struct zab_act	*a;
+	int		 i, k = 0;
+
+	if (z->phase != ZP_SYNC && z->phase != ZP_BROADCAST)
+		return;
+	if (z->cepoch == z->epoch)
+		acks[k++] = z->durable;
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
+		    z->peer[i].phase >= ZPP_ACKED)
+			acks[k++] = z->peer[i].ack;
+	if (!quorum(z, k))
+		return;
+	qsort(acks, k, sizeof(acks[0]), cmp64);
+	c = acks[z->nvoters / 2];
+	if (c < z->upto)
+		return;
+	if (z->phase == ZP_SYNC) {	/* the new epoch is established */
+		z->phase = ZP_BROADCAST;
+		o->serving = 1;
+		z->commit = c;
+		for (i = 0; i < z->n; i++)
+			if (z->peer[i].phase == ZPP_ACKED)
+				uptodate(z, i, o);
+		deliver(z, o);
+		return;
+	}
+	if (c <= z->commit)
+		return;
+	z->commit = c;
+	for (i = 0; i < z->n; i++) {
+		p = &z->peer[i];
+		if (i == z->me || p->phase < ZPP_SYNCED)
+			continue;
+		if (!p->observer) {
+			tell(z, o, i, ZM_COMMIT, z->epoch, c);
+		} else if (c > p->sent) {
+			a = act(o, ZA_SENDLOG, z->ids[i]);
+			a->zxid = p->sent;
+			a->zxid2 = c;
+			a->m.type = ZM_INFORM;
+			p->sent = c;
+		} else
+			tell(z, o, i, ZM_COMMIT, z->epoch, c);
+	}
+	deliver(z, o);
+}
+
+/* a quorum of FINFO: accept an epoch above every one they reported */
+static void
+discovery(struct zab *z, struct zab_out *o)
+{
+	int64_t	 e = z->aepoch;
+	int	 i;
+
+	if (!quorum(z, countpeers(z, ZPP_INFO)))
+		return;
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && z->peer[i].phase >= ZPP_INFO &&
+		    z->peer[i].aepoch > e)
+			e = z->peer[i].aepoch;
+	z->epoch = ++e;
+	z->aepoch = e;
+	z->aleader = z->me;
+	act(o, ZA_ACCEPTED, -1)->zxid = e;
+	z->phase = ZP_EPOCH;
+	for (i = 0; i < z->n; i++)
+		if (z->peer[i].phase == ZPP_INFO) {
+			tell(z, o, i, ZM_LINFO, e, 0);
+			z->peer[i].phase = ZPP_LINFO;
+		}
+}
+
+/* a quorum of ACKEPOCH: our log is the epoch's history */
+static void
+epochacked(struct zab *z, struct zab_out *o)
+{
+	int	 i;
+
+	if (!quorum(z, countpeers(z, ZPP_EPOCHED)))
+		return;
+	z->cepoch = z->epoch;
+	act(o, ZA_CURRENT, -1)->zxid = z->epoch;
+	z->phase = ZP_SYNC;
+	z->upto = zab_last(z);
+	z->counter = 0;
+	for (i = 0; i < z->n; i++)
+		if (z->peer[i].phase == ZPP_EPOCHED)
+			syncpeer(z, i, o);
+	advance(z, o);
+}
+
+static void
+leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
+    struct zab_out *o)
+{
+	struct zab_peer	*p = &z->peer[i];
+
+	p->heard = now;
+	switch (m->type) {
+	case ZM_FINFO:
+		memset(p, 0, sizeof(*p));
+		p->heard = now;
+		p->observer = m->observer || !z->voter[i];
+		p->aepoch = m->epoch;
+		p->last = m->zxid;
+		p->phase = ZPP_INFO;
+		if (z->phase == ZP_DISCOVERY) {
+			discovery(z, o);
+		} else {
+			tell(z, o, i, ZM_LINFO, z->epoch, 0);
+			p->phase = ZPP_LINFO;
+		}
+		return;
+	case ZM_ACKEPOCH:
+		if (p->phase != ZPP_LINFO)
+			break;
+		p->cepoch = m->epoch;
+		p->last = m->zxid;
+		p->phase = ZPP_EPOCHED;
+		if (z->phase == ZP_EPOCH && !p->observer &&
+		    (m->epoch > z->cepoch || (m->epoch == z->cepoch &&
+		    m->zxid > zab_last(z)))) {
+			giveup(z, o, "a follower is ahead of its leader");
+			return;
+		}
+		if (z->phase == ZP_EPOCH)
+			epochacked(z, o);
+		else
+			syncpeer(z, i, o);
+		return;
+	case ZM_ACK:
+		if (p->phase < ZPP_SYNCED || m->zxid > zab_last(z))
+			break;
+		if (p->phase == ZPP_SYNCED) {
+			if (m->zxid < p->upto)
+				break;
+			p->phase = ZPP_ACKED;
+			if (z->phase == ZP_BROADCAST)
+				uptodate(z, i, o);
+		}
+		if (m->zxid > p->ack)
+			p->ack = m->zxid;
+		advance(z, o);
+		return;
+	case ZM_PING:
+		return;
+	default:
+		break;
+	}
+	/* out of order: that learner starts again */
+	memset(p, 0, sizeof(*p));
+	act(o, ZA_CLOSE, z->ids[i]);
+}
+
+/* a learner's side */
+
+static void
+ack(struct zab *z, struct zab_out *o)
+{
+	if (z->phase == ZP_NEWLEADER && z->durable >= z->upto) {
+		if (z->cepoch != z->epoch) {
+			z->cepoch = z->epoch;
+			act(o, ZA_CURRENT, -1)->zxid = z->epoch;
+		}
+		z->phase = ZP_ACKED;
+		z->acked = z->durable;
+		tell(z, o, z->leader, ZM_ACK, z->epoch, z->durable);
+	} else if ((z->phase == ZP_ACKED || z->phase == ZP_UP) &&
+	    z->voter[z->me] && z->role == FLE_FOLLOWING &&
+	    z->durable > z->acked) {
+		z->acked = z->durable;
+		tell(z, o, z->leader, ZM_ACK, z->epoch, z->durable);
+	}
+}
+
+static int
+append(struct zab *z, const struct zab_msg *m, struct zab_out *o)
+{
+	struct zab_act	*a;
+
+	if (addzxid(z, m->zxid) == -1)
+		return -1;
+	a = act(o, ZA_APPEND, -1);
+	a->m = *m;
+	a->m.type = ZM_PROPOSAL;
+	a->m.commit = z->commit;
+	a->zxid = m->zxid;
+	return 0;
+}
+
+static void
+learnerrecv(struct zab *z, int64_t now, const struct zab_msg *m,
+    struct zab_out *o)
+{
+	const char	*why = "the leader spoke out of turn";
+	int64_t		 last = zab_last(z);
+
+	z->heard = now;
+	switch (m->type) {
+	case ZM_LINFO:
+		if (z->phase != ZP_LINFO)
+			break;
+		if (m->epoch < z->aepoch) {
+			why = "the leader offers an epoch older than accepted";
+			break;
+		}
+		/*
+		 * An epoch is accepted from one leader only: two that
+		 * both counted us towards their quorums would otherwise
+		 * lead the same epoch with different histories.
+		 */
+		if (m->epoch == z->aepoch && z->aleader != z->leader) {
+			why = "the leader offers an epoch accepted from another";
+			break;
+		}
+		if (m->epoch > z->aepoch) {
+			z->aepoch = m->epoch;
+			act(o, ZA_ACCEPTED, -1)->zxid = m->epoch;
+		}
+		z->aleader = z->leader;
+		z->epoch = m->epoch;
+		tell(z, o, z->leader, ZM_ACKEPOCH, z->cepoch, last);
+		z->phase = ZP_ACKEPOCH;
+		return;
+	case ZM_DIFF:
+		if (z->phase != ZP_ACKEPOCH || m->zxid != last)
+			break;
+		z->phase = ZP_LSYNC;
+		return;
+	case ZM_TRUNC:
+		if (z->phase != ZP_ACKEPOCH || m->zxid > last)
+			break;
+		if (m->zxid < z->delivered || m->zxid < z->commit) {
+			why = "the leader would cut committed transactions";
+			break;
+		}
+		cutzxid(z, m->zxid);
+		act(o, ZA_TRUNC, -1)->zxid = m->zxid;
+		z->phase = ZP_LSYNC;
+		return;
+	case ZM_SNAP:
+		if (z->phase != ZP_ACKEPOCH || m->zxid < z->delivered)
+			break;
+		act(o, ZA_SNAPLOAD, -1)->zxid = m->zxid;
+		z->nspan = 0;
+		z->base = z->durable = z->delivered = z->commit = m->zxid;
+		z->phase = ZP_LSYNC;
+		return;
+	case ZM_PROPOSAL:
+	case ZM_INFORM:
+		if (z->phase < ZP_LSYNC ||
+		    (z->phase >= ZP_NEWLEADER && EPOCH(m->zxid) != z->epoch))
+			break;
+		if (append(z, m, o) == -1) {
+			why = "a proposal out of order";
+			break;
+		}
+		if (m->type == ZM_INFORM && m->zxid > z->commit) {
+			z->commit = m->zxid;
+			deliver(z, o);
+		}
+		return;
+	case ZM_NEWLEADER:
+		if (z->phase != ZP_LSYNC || m->zxid != last ||
+		    m->epoch != z->epoch)
+			break;
+		z->upto = m->zxid;
+		z->phase = ZP_NEWLEADER;
+		ack(z, o);
+		return;
+	case ZM_UPTODATE:
+		if (z->phase != ZP_ACKED)
+			break;
+		z->phase = ZP_UP;
+		o->serving = 1;
+		/* FALLTHROUGH */
+	case ZM_COMMIT:
+		if (z->phase < ZP_NEWLEADER)
+			break;
+		if (m->zxid > z->commit)
+			z->commit = m->zxid;
+		deliver(z, o);
+		return;
+	case ZM_PING:
+		tell(z, o, z->leader, ZM_PING, z->epoch, 0);
+		return;
+	default:
+		break;
+	}
+	giveup(z, o, why);
+}
+
+void
+zab_recv(struct zab *z, int64_t now, int from, const struct zab_msg *m,
+    struct zab_out *o)
+{
+	int	 i = slot(z, from);
+
+	outinit(o);
+	if (i == -1 || i == z->me)
+		return;
+	if (z->role == FLE_LEADING && z->phase != ZP_NONE)
+		leaderrecv(z, now, i, m, o);
+	else if ((z->role == FLE_FOLLOWING || z->role == FLE_OBSERVING) &&
+	    i == z->leader && z->phase >= ZP_LINFO)
+		learnerrecv(z, now, m, o);
+}
+
+void
+zab_connected(struct zab *z, int64_t now, int peer, struct zab_out *o)
+{
+	struct zab_act	*a;
+
+	outinit(o);
+	if (z->phase != ZP_CONNECT || slot(z, peer) != z->leader)
+		return;
+	z->heard = now;
+	a = act(o, ZA_SEND, peer);
+	a->m.type = ZM_FINFO;
+	a->m.observer = z->role == FLE_OBSERVING;
+	a->m.epoch = z->aepoch;
+	a->m.zxid = zab_last(z);
+	z->phase = ZP_LINFO;
+}
+
+void
+zab_closed(struct zab *z, int64_t now, int peer, struct zab_out *o)
+{
+	int	 i = slot(z, peer);
+
+	(void)now;
+	outinit(o);
+	if (i == -1 || i == z->me)
+		return;
+	if (z->role == FLE_LEADING)
+		memset(&z->peer[i], 0, sizeof(z->peer[i]));
+	else if (z->role != FLE_LOOKING && i == z->leader)
+		giveup(z, o, "the connection to the leader closed");
+}
+
+void
+zab_durable(struct zab *z, int64_t now, int64_t zxid, struct zab_out *o)
+{
+	int64_t	 last = zab_last(z);
+
+	(void)now;
+	outinit(o);
+	if (zxid > last)
+		zxid = last;
+	if (zxid <= z->durable)
+		return;
+	z->durable = zxid;
+	if (z->role == FLE_LEADING)
+		advance(z, o);
+	else if (z->role != FLE_LOOKING)
+		ack(z, o);
+	deliver(z, o);
+}
+
+int64_t
+zab_propose(struct zab *z, int64_t now, const void *data, size_t len,
+    struct zab_out *o)
+{
+	struct zab_msg	 m;
+	struct zab_act	*a;
+	int		 i;
+
+	(void)now;
+	outinit(o);
+	if (z->role != FLE_LEADING || z->phase != ZP_BROADCAST ||
+	    z->counter == UINT32_MAX) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = ZM_PROPOSAL;
+	m.zxid = ZXID(z->epoch, z->counter + 1);
+	m.data = data;
+	m.len = len;
+	if (append(z, &m, o) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	z->counter++;
+	m.commit = z->commit;
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && !z->peer[i].observer &&
+		    z->peer[i].phase >= ZPP_SYNCED) {
+			a = act(o, ZA_SEND, z->ids[i]);
+			a->m = m;
+		}
+	return m.zxid;
+}
+
+void
+zab_tick(struct zab *z, int64_t now, struct zab_out *o)
+{
+	outinit(o);
+	tick(z, now, o);
+}
+
+static void
+tick(struct zab *z, int64_t now, struct zab_out *o)
+{
+	int	 i, k;
+
+	if (z->role == FLE_LOOKING)
+		return;
+	if (z->role != FLE_LEADING) {
+		if (z->phase != ZP_UP && now >= z->deadline)
+			giveup(z, o, "no sync with the leader within initLimit");
+		else if (z->phase == ZP_UP && now - z->heard > z->synclimit)
+			giveup(z, o, "the leader fell silent for syncLimit");
+		return;
+	}
+	if (z->phase == ZP_DISCOVERY)
+		discovery(z, o);
+	if (z->phase == ZP_EPOCH)
+		epochacked(z, o);
+	if (z->phase == ZP_SYNC)
+		advance(z, o);
+	if (z->phase != ZP_BROADCAST && now >= z->deadline) {
+		giveup(z, o, "no quorum synced within initLimit");
+		return;
+	}
+	for (i = 0, k = 1; i < z->n; i++) {
+		if (i == z->me || z->peer[i].phase == ZPP_NONE)
+			continue;
+		if (now - z->peer[i].heard > (z->phase == ZP_BROADCAST &&
+		    z->peer[i].phase >= ZPP_ACKED ? z->synclimit :
+		    z->initlimit)) {
+			memset(&z->peer[i], 0, sizeof(z->peer[i]));
+			act(o, ZA_CLOSE, z->ids[i]);
+			continue;
+		}
+		if (z->voter[i] && !z->peer[i].observer &&
+		    z->peer[i].phase >= ZPP_ACKED)
+			k++;
+		if (now >= z->nextping)
+			tell(z, o, i, ZM_PING, z->epoch, 0);
+	}
+	if (now >= z->nextping)
+		z->nextping = now + z->tick / 2;
+	if (z->phase == ZP_BROADCAST && !quorum(z, k))
+		giveup(z, o, "lost the quorum");
+}
+
+/* when zab_tick wants calling next, 0: never */
+int64_t
+zab_deadline(const struct zab *z)
+{
+	if (z->role == FLE_LOOKING)
+		return 0;
+	if (z->role != FLE_LEADING)
+		return z->phase == ZP_UP ? z->heard + z->synclimit + 1 :
+		    z->deadline;
+	return z->nextping < z->deadline || z->phase == ZP_BROADCAST ?
+	    z->nextping : z->deadline;
+}
