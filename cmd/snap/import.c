@@ -226,7 +226,7 @@ impsnap(const char *file, int64_t zxid)
 	struct zkbuf	 b = { 0 };
 	struct stat	 sb;
 	struct zkstat	 st;
-	const unsigned char *pp;
+	const unsigned char *pp, *at;
 	struct apacl	 key, *a;
 	int64_t		*sids = NULL, owner, *extra = NULL;
 	size_t		*stack = NULL, nacl, nn = 0, cap = 0, sp = 0, i, k;
@@ -267,6 +267,7 @@ impsnap(const char *file, int64_t zxid)
 		}
 	}
 	for (;;) {
+		at = c.p;
 		pp = apbuf(&c, &len);
 		if (len < 0)
 			apbad(&c, "null path");
@@ -294,8 +295,13 @@ impsnap(const char *file, int64_t zxid)
 		n->st.ephemeralOwner = aplong(&c);
 		n->st.pzxid = aplong(&c);
 		if ((nn == 1) != (len == 0) || (len > 0 && pp[0] != '/')) {
-			c.p -= (size_t)len + 72;
+			c.p = at;		/* the record's start */
 			apbad(&c, "bad path");
+		}
+		/* zk's cversion, 2 * ctr - numChildren, must fit an int32 */
+		if (n->ctr < 0 || n->ctr > INT32_MAX / 2) {
+			c.p -= 24;
+			apbad(&c, "cversion out of range");
 		}
 	}
 	apseal(&c, &sum, &summed);
