@@ -226,6 +226,8 @@ struct zkconn {
 	int		 closing;	/* close once out is flushed */
 	int		 dead;
 	int		 noread;	/* stop reading: set with zkloop_pause */
+	int		 owe;		/* an answer is due: zkloop_owe */
+	int		 eof;		/* the peer shut its side, owed one */
 	uint32_t	 events;	/* what epoll watches for (the loop's) */
 	uint64_t	 seq;		/* opened seq-th: the order passes serve */
 	int		 queued;	/* on the loop's to-flush list */
@@ -242,6 +244,7 @@ int		 zkloop_listen(struct zkloop *, int,
 		    void (*)(struct zkloop *, int, void *), void *);
 void		 zkloop_close(struct zkconn *);
 void		 zkloop_pause(struct zkconn *, int);
+void		 zkloop_owe(struct zkconn *, int);
 void		 zkloop_forks(struct zkloop *);
 const struct sockaddr *zkloop_peer(struct zkloop *, socklen_t *);
 void		 zkloop_kill(struct zkconn *);

@@ -177,6 +177,28 @@ newest() {
 	grep -q 'loaded .*snapshot.000000000000002a' "$D/new/node.err"
 }
 
+@test "zk-tree: a snapshot request whose sender shut its write side still gets its answer" {
+	node_start "$D/n" snapCount=1000000
+	kz 'zk.create("/a", b"x")'
+	sock=$(readlink "$D/n/data/rundir")/tree.sock
+	run -0 /usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
+s.sendall(b'snapshot\n'); s.shutdown(socket.SHUT_WR)
+out = b''
+while True:
+    b = s.recv(4096)
+    if not b: break
+    out += b
+sys.stdout.write(out.decode())" "$sock"
+	assert_output --regexp "^snapshot file=$D/n/data/zk/snapshot\.[0-9a-f]{16} zxid=0x[0-9a-f]+$"
+	run -0 timeout 30 sh -c "printf 'snapshot\n' | socat - 'UNIX-CONNECT:$sock'"
+	assert_output --regexp "^snapshot file=$D/n/data/zk/snapshot\.[0-9a-f]{16} zxid=0x[0-9a-f]+$"
+	# the node goes on serving
+	kz 'zk.create("/b", b"y")'
+	run -0 "$SNAP" take "$D/n/data/rundir"
+}
+
 @test "zk-snap take: a running node's snapshot, loaded at restart" {
 	node_start "$D/n" snapCount=1000000
 	kz 'for i in range(20): zk.create("/k%d" % i, b"v%d" % i)

@@ -176,6 +176,7 @@ snapanswer(const char *file, const char *e)
 	for (i = 0; i < nsnapwait; i++) {
 		p = snapwait[i];
 		p->wantsnap = 0;
+		zkloop_owe(p->c, 0);
 		o = &p->c->out;
 		zkl_begin(o, "snapshot");
 		if (e != NULL)
@@ -254,6 +255,7 @@ snapreq(struct peer *p)
 		    sizeof(*snapwait));
 		snapwait[nsnapwait++] = p;
 		p->wantsnap = 1;
+		zkloop_owe(p->c, 1);
 	}
 	snapstart();
 }
