@@ -365,11 +365,19 @@ struct zksnapw {
 	size_t		 outcap;
 	uint64_t	 written;	/* compressed bytes */
 };
+/*
+ * The longest snapshot line a reader takes, unless the header's
+ * maxline= says more (at most ZKSNAP_MAXLINEMAX): a line that never
+ * ends is refused, not read into memory without bound.
+ */
+#define ZKSNAP_MAXLINE		((size_t)16 << 20)
+#define ZKSNAP_MAXLINEMAX	((size_t)1 << 36)
 struct zksnapr {
 	int		 fd, eof, any;
 	struct ZSTD_DCtx_s *ds;
 	char		*in;
 	size_t		 incap, inpos, inlen, last, consume;
+	size_t		 nline, maxline;
 	struct zkbuf	 out;
 };
 struct zksnapinfo {
@@ -384,6 +392,7 @@ int	 zksnap_commit(struct zksnapw *);
 void	 zksnap_abort(struct zksnapw *);
 int	 zksnap_ropen(struct zksnapr *, const char *);
 int	 zksnap_line(struct zksnapr *, char **, size_t *, const char **);
+size_t	 zksnap_hdrmax(const char *);
 void	 zksnap_rclose(struct zksnapr *);
 int	 zksnap_read(const char *, struct zksnapinfo *,
 	    int (*)(struct zkline *, void *, const char **), void *,

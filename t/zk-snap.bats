@@ -120,6 +120,24 @@ newest() {
 	assert_output --partial 'header says zxid 0x2a'
 }
 
+@test "zk-snap: a line that never ends is refused past 16 MiB, not read whole" {
+	{ printf '# zk-snap 1 zxid=0x1 time=0\nnode path=/a data='
+	  head -c 200000000 /dev/zero | tr '\0' a; } | zstd -q -1 >"$D/snapshot.0000000000000001"
+	run -65 /usr/bin/time -f 'maxrss=%M' "$SNAP" verify "$D/snapshot.0000000000000001"
+	assert_output --partial "line 2 longer than 16777216 bytes"
+	rss=$(printf '%s\n' "$output" | sed -n 's/^maxrss=//p')
+	[ "$rss" -lt 150000 ]
+	# a header's maxline= lets longer lines through, and write keeps to it
+	{ printf '# zk-snap 1 zxid=0x2 time=0\nnode path=/ data='
+	  head -c 17000000 /dev/zero | tr '\0' a
+	  printf ' acl=31:world:anyone stat=0x0,0x0,0,0,0,0,0,0x0,17000000,0,0x0 ctr=0\nend nodes=1 sessions=0\n'; } >"$D/long"
+	run -65 "$SNAP" write "$D/w" <"$D/long"
+	assert_output --partial "stdin: a line longer than 16777216 bytes"
+	sed '1s/$/ maxline=17000200/' "$D/long" >"$D/long2"
+	run -0 "$SNAP" write "$D/w" <"$D/long2"
+	run -0 "$SNAP" verify "$D/w/zk/snapshot.0000000000000002"
+}
+
 @test "zk-tree load -c: an inconsistent tree is 65" {
 	run -65 sh -c "'$SNAP' write '$D/x' </dev/null"
 	lines | sed 's/^node path=\/a /node path=\/nope\/a /' >"$D/orphan"

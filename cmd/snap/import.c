@@ -360,8 +360,13 @@ impsnap(const char *file, int64_t zxid)
 		err(EX_IOERR, "%s", file);
 	if (zksnap_wopen(&w, stage, zxid) == -1)
 		err(EX_CANTCREAT, "%s", stage);
-	zkbuf_printf(&b, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64
-	    "\n", (uint64_t)zxid, (int64_t)sb.st_mtime * 1000);
+	zkbuf_printf(&b, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64,
+	    (uint64_t)zxid, (int64_t)sb.st_mtime * 1000);
+	/* a line holds bytes of the file, each escaped to at most 4 */
+	if ((size_t)(c.end - c.start) > (ZKSNAP_MAXLINE - 1024) / 4)
+		zkbuf_printf(&b, " maxline=%zu",
+		    4 * (size_t)(c.end - c.start) + 1024);
+	zkbuf_addc(&b, '\n');
 	zkbuf_printf(&b, "# imported from %s\n", file);
 	for (i = 0; i < nn; i++) {
 		n = &nodes[i];

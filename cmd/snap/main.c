@@ -171,6 +171,7 @@ cmd_write(int argc, char *argv[])
 	ssize_t		 n;
 	int64_t		 zxid, nn = 0, ns = 0, v;
 	int		 open = 0, ended = 0, eof = 0;
+	size_t		 maxline = ZKSNAP_MAXLINE;
 
 	if (argc != 2)
 		usage();
@@ -188,6 +189,8 @@ cmd_write(int argc, char *argv[])
 		}
 		eof = n == 0;
 		while (ZKBUF_LEN(&in) > 0 && zkl_next(&in, &s, &len)) {
+			if (len > maxline)
+				break;
 			if (!open) {
 				if ((cp = strndup(s, len)) == NULL)
 					err(EX_OSERR, NULL);
@@ -195,6 +198,9 @@ cmd_write(int argc, char *argv[])
 				    zkl_parse(&l, cp + 10, len - 10) == -1 ||
 				    zkl_int(&l, "zxid", &zxid) == -1)
 					errx(EX_DATAERR, "stdin: no header line");
+				if ((maxline = zksnap_hdrmax(s)) == 0)
+					errx(EX_DATAERR, "stdin: bad maxline in "
+					    "the header");
 				free(cp);
 				s[len] = '\n';
 				if (mkdir(argv[1], 0755) == -1 &&
@@ -239,6 +245,13 @@ cmd_write(int argc, char *argv[])
 		}
 		if (in.err)
 			err(EX_OSERR, "stdin");
+		/* what a reader would refuse is not written */
+		if (ZKBUF_LEN(&in) > maxline) {
+			if (open)
+				zksnap_abort(&w);
+			errx(EX_DATAERR, "stdin: a line longer than %zu bytes",
+			    maxline);
+		}
 	}
 	if (!open)
 		errx(EX_DATAERR, "stdin: no header line");
