@@ -306,3 +306,15 @@ open(p, 'wb').write(b)" "$D/ap/version-2/$f"
 	run -0 "$SNAP" cat "$D/new/zk/snapshot.0000000000000001"
 	assert_output --partial "node path=/a data=some\\sdata acl=31:world:anyone stat=0x1,0x1,0,0,0,2147483646,0,0x0,9,0,0x1 ctr=1073741823"
 }
+
+@test "zk-snap import: a compressed Apache snapshot is 65, naming file and method" {
+	mkdir -p "$D/ap/version-2"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/apsnap.py" "$D/ap/version-2/snapshot.1" /a >/dev/null
+	for m in gz snappy; do
+		rm -f "$D/ap/version-2/"snapshot.2.*
+		printf 'x' >"$D/ap/version-2/snapshot.2.$m"
+		run -65 "$SNAP" import "$D/ap" "$D/new"
+		assert_output --partial "version-2/snapshot.2.$m: a snapshot compressed with $m (snapshot.compression.method)"
+		[ ! -e "$D/new" ]
+	done
+}
