@@ -318,3 +318,19 @@ open(p, 'wb').write(b)" "$D/ap/version-2/$f"
 		[ ! -e "$D/new" ]
 	done
 }
+
+@test "zk-snap import -l: Apache's dataLogDir apart from its dataDir" {
+	mkdir -p "$D/snaps/version-2" "$D/logs/version-2"
+	cp -p "$A/apache/version-2/"snapshot.* "$D/snaps/version-2/"
+	cp -p "$A/apache/version-2/"log.* "$D/logs/version-2/"
+	run -0 "$SNAP" import -l "$D/logs" "$D/snaps" "$D/a"
+	assert_line --regexp '^log\.[0-9a-f]{16} txns=[0-9]+ '
+	run -0 "$SNAP" import "$A/apache" "$D/b"
+	diff <("$SNAP" cat "$D/a/zk/"snapshot.* | grep -v '^# imported') \
+	    <("$SNAP" cat "$D/b/zk/"snapshot.* | grep -v '^# imported')
+	cmp "$D/a/zk/"log.* "$D/b/zk/"log.*
+	# without -l the logs are not found, and zxids go missing or none come
+	run "$SNAP" import "$D/snaps" "$D/c"
+	refute_line --regexp '^log\.[0-9a-f]{16} txns=[0-9]+ '
+	run -64 "$SNAP" import -l "$D/logs" "$D/snaps"
+}

@@ -725,19 +725,20 @@ implog(struct apout *o, const char *file, int last)
 }
 
 int
-zkimport(const char *src, const char *dst)
+zkimport(const char *src, const char *logsrc, const char *dst)
 {
 	struct apfile	*snaps, *logs;
 	struct apout	 o;
 	struct stat	 sb;
-	char		 v2[PATH_MAX], parent[PATH_MAX], *s;
+	char		 v2[PATH_MAX], lv2[PATH_MAX], parent[PATH_MAX], *s;
 	size_t		 nsnap, nlog, i, first;
 	int64_t		 zxid = 0;
 	int		 fd;
 
 	apdir(src, v2, sizeof(v2));
+	apdir(logsrc != NULL ? logsrc : src, lv2, sizeof(lv2));
 	snaps = apfiles(v2, "snapshot.", &nsnap);
-	logs = apfiles(v2, "log.", &nlog);
+	logs = apfiles(lv2, "log.", &nlog);
 	if (nsnap == 0 && nlog == 0)
 		errx(EX_NOINPUT, "%s: no Apache snapshot or log", v2);
 	if (lstat(dst, &sb) == 0) {

@@ -42,7 +42,7 @@ usage(void)
 	    "       %s restore file newdir\n"
 	    "       %s purge [-n count] dir [logdir]\n"
 	    "       %s take rundir\n"
-	    "       %s import apache-datadir newdir\n",
+	    "       %s import [-l apache-datalogdir] apache-datadir newdir\n",
 	    getprogname(), getprogname(), getprogname(), getprogname(),
 	    getprogname(), getprogname(), getprogname(), getprogname());
 	exit(EX_USAGE);
@@ -523,9 +523,16 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "take") == 0)
 		return cmd_take(argc, argv);
 	if (strcmp(argv[0], "import") == 0) {
+		const char	*logdir = NULL;
+
+		if (argc >= 3 && strcmp(argv[1], "-l") == 0) {
+			logdir = argv[2];
+			argc -= 2;
+			argv += 2;
+		}
 		if (argc != 3)
 			usage();
-		return zkimport(argv[1], argv[2]);
+		return zkimport(argv[1], logdir, argv[2]);
 	}
 	usage();
 }
