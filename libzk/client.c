@@ -152,8 +152,12 @@ handshake(struct zkclient *c, int sessionms, int64_t until)
 		}
 		if (rc == 1)
 			break;
-		if (zkc_io(c, until) == -1)
+		if (zkc_io(c, until) == -1) {
+			/* it accepted, then closed: not a refused connect */
+			if (errno == ECONNREFUSED)
+				errno = ECONNRESET;
 			return -1;
+		}
 		if (zk_mono_ms() >= until) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -169,8 +173,8 @@ handshake(struct zkclient *c, int sessionms, int64_t until)
 	}
 	memcpy(c->passwd, pw, 16);
 	zkbuf_consume(&c->in, 4 + len);
-	if (c->timeout <= 0) {
-		errno = ECONNREFUSED;
+	if (c->timeout <= 0) {		/* the server refused the session */
+		errno = ECONNABORTED;
 		return -1;
 	}
 	return 0;
@@ -179,8 +183,12 @@ handshake(struct zkclient *c, int sessionms, int64_t until)
 /*
  * Connect to the first server of hosts ("h:p,h:p,...") that answers
  * within connectms and open a session asking for sessionms.  On
- * failure -1 with errno of the last attempt (EINVAL: a bad host list);
- * c->addr names the server tried last either way.
+ * failure -1 with errno of the last attempt: EINVAL a bad host list,
+ * ECONNREFUSED nothing listening, ETIMEDOUT no answer in time,
+ * ECONNRESET the server closed the connection before its
+ * ConnectResponse, ECONNABORTED a ConnectResponse without a session
+ * (timeout 0: the server refused it, e.g. it could not log it), EPROTO
+ * a bad one.  c->addr names the server tried last either way.
  */
 int
 zkc_connect(struct zkclient *c, const char *hosts, int connectms,

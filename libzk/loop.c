@@ -213,6 +213,20 @@ zkloop_pause(struct zkconn *c, int on)
 }
 
 /*
+ * The owner owes c's peer an answer that comes later (1), or no longer
+ * (0).  While it does, the peer's end of input (a client that wrote its
+ * request and shut down its write side) only stops the reading: c is
+ * closed once the answer is written, not at once.
+ */
+void
+zkloop_owe(struct zkconn *c, int on)
+{
+	c->owe = on;
+	if (!on && c->eof)
+		zkloop_close(c);
+}
+
+/*
  * This program forks children that may still hold its sockets: a socket
  * is then taken off the epoll set before it is closed, or epoll would go
  * on reporting it, for the child's copy, with a freed zkconn's address.
@@ -329,7 +343,8 @@ flushall(struct zkloop *lp)
 		/* what is left waits for EPOLLOUT, which queues it again; a
 		 * paused c keeps EPOLLIN until input comes (zkloop_pause) */
 		want = 0;
-		if (!c->closing && (!c->noread || (c->events & EPOLLIN)))
+		if (!c->closing && !c->eof &&
+		    (!c->noread || (c->events & EPOLLIN)))
 			want |= EPOLLIN;
 		if (ZKBUF_LEN(&c->out) > 0)
 			want |= EPOLLOUT;
@@ -472,6 +487,11 @@ zkloop_run(struct zkloop *lp, int timeout)
 			continue;
 		if (lp->ev[i].events & EPOLLOUT)
 			enqueue(c);
+		if (c->eof) {		/* half-closed: only output now */
+			if (lp->ev[i].events & (EPOLLHUP | EPOLLERR))
+				zkloop_kill(c);		/* gone altogether */
+			continue;
+		}
 		if (c->noread && !(lp->ev[i].events & (EPOLLHUP | EPOLLERR))) {
 			/* input while paused: now stop watching for it */
 			if ((lp->ev[i].events & EPOLLIN) &&
@@ -491,7 +511,11 @@ zkloop_run(struct zkloop *lp, int timeout)
 			if (r == 0 || (r == -1 && errno != EAGAIN)) {
 				if (ZKBUF_LEN(&c->in) > 0 && c->onread != NULL)
 					c->onread(c);
-				zkloop_kill(c);
+				if (r == 0 && c->owe && !c->dead) {
+					c->eof = 1;	/* see zkloop_owe */
+					enqueue(c);	/* to stop EPOLLIN */
+				} else
+					zkloop_kill(c);
 				continue;
 			}
 			if (r > 0 && c->onread != NULL)

@@ -300,7 +300,40 @@ zksnap_ropen(struct zksnapr *r, const char *path)
 		return -1;
 	}
 	r->last = 1;		/* nothing read: not inside a frame yet */
+	r->maxline = ZKSNAP_MAXLINE;
 	return 0;
+}
+
+/*
+ * The longest line a snapshot whose header line is hdr may hold: its
+ * maxline= when that is more than ZKSNAP_MAXLINE, else that; 0 for a
+ * maxline= that is no number or above ZKSNAP_MAXLINEMAX.
+ */
+size_t
+zksnap_hdrmax(const char *hdr)
+{
+	const char	*p = strstr(hdr, " maxline="), *end;
+	int64_t		 v;
+
+	if (p == NULL)
+		return ZKSNAP_MAXLINE;
+	if (zkl_number(p + 9, &end, &v) == -1 || (*end != ' ' &&
+	    *end != '\0') || v < 0 || (uint64_t)v > ZKSNAP_MAXLINEMAX)
+		return 0;
+	return (size_t)v > ZKSNAP_MAXLINE ? (size_t)v : ZKSNAP_MAXLINE;
+}
+
+/* A line longer than r->maxline: -1 with *why (which outlives r). */
+static int
+toolong(struct zksnapr *r, const char **why)
+{
+	static char	 buf[64];
+
+	snprintf(buf, sizeof(buf), "line %zu longer than %zu bytes",
+	    r->nline + 1, r->maxline);
+	*why = buf;
+	errno = EBADMSG;
+	return -1;
 }
 
 void
@@ -319,7 +352,9 @@ zksnap_rclose(struct zksnapr *r)
 /*
  * The next line (NUL-terminated in place, valid until the next call):
  * 1, 0 at a clean end of the stream, -1 with *why set (errno EBADMSG
- * for corrupt input, else the system error).
+ * for corrupt input, else the system error).  A line is at most
+ * r->maxline bytes, which the header line's maxline= may raise; the
+ * input held is at most that and one decompressed block.
  */
 int
 zksnap_line(struct zksnapr *r, char **line, size_t *len, const char **why)
@@ -336,9 +371,20 @@ zksnap_line(struct zksnapr *r, char **line, size_t *len, const char **why)
 	for (;;) {
 		if (ZKBUF_LEN(&r->out) > 0 &&
 		    zkl_next(&r->out, line, len)) {
+			if (*len > r->maxline)
+				return toolong(r, why);
 			r->consume = *len + 1;
+			if (r->nline++ == 0 &&
+			    strncmp(*line, "# zk-snap 1 ", 12) == 0 &&
+			    (r->maxline = zksnap_hdrmax(*line)) == 0) {
+				*why = "bad maxline in the header";
+				errno = EBADMSG;
+				return -1;
+			}
 			return 1;
 		}
+		if (ZKBUF_LEN(&r->out) > r->maxline)
+			return toolong(r, why);
 		if (r->inpos == r->inlen) {
 			if (r->eof) {
 				if (ZKBUF_LEN(&r->out) > 0) {

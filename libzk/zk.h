@@ -226,6 +226,8 @@ struct zkconn {
 	int		 closing;	/* close once out is flushed */
 	int		 dead;
 	int		 noread;	/* stop reading: set with zkloop_pause */
+	int		 owe;		/* an answer is due: zkloop_owe */
+	int		 eof;		/* the peer shut its side, owed one */
 	uint32_t	 events;	/* what epoll watches for (the loop's) */
 	uint64_t	 seq;		/* opened seq-th: the order passes serve */
 	int		 queued;	/* on the loop's to-flush list */
@@ -242,6 +244,7 @@ int		 zkloop_listen(struct zkloop *, int,
 		    void (*)(struct zkloop *, int, void *), void *);
 void		 zkloop_close(struct zkconn *);
 void		 zkloop_pause(struct zkconn *, int);
+void		 zkloop_owe(struct zkconn *, int);
 void		 zkloop_forks(struct zkloop *);
 const struct sockaddr *zkloop_peer(struct zkloop *, socklen_t *);
 void		 zkloop_kill(struct zkconn *);
@@ -362,11 +365,19 @@ struct zksnapw {
 	size_t		 outcap;
 	uint64_t	 written;	/* compressed bytes */
 };
+/*
+ * The longest snapshot line a reader takes, unless the header's
+ * maxline= says more (at most ZKSNAP_MAXLINEMAX): a line that never
+ * ends is refused, not read into memory without bound.
+ */
+#define ZKSNAP_MAXLINE		((size_t)16 << 20)
+#define ZKSNAP_MAXLINEMAX	((size_t)1 << 36)
 struct zksnapr {
 	int		 fd, eof, any;
 	struct ZSTD_DCtx_s *ds;
 	char		*in;
 	size_t		 incap, inpos, inlen, last, consume;
+	size_t		 nline, maxline;
 	struct zkbuf	 out;
 };
 struct zksnapinfo {
@@ -381,6 +392,7 @@ int	 zksnap_commit(struct zksnapw *);
 void	 zksnap_abort(struct zksnapw *);
 int	 zksnap_ropen(struct zksnapr *, const char *);
 int	 zksnap_line(struct zksnapr *, char **, size_t *, const char **);
+size_t	 zksnap_hdrmax(const char *);
 void	 zksnap_rclose(struct zksnapr *);
 int	 zksnap_read(const char *, struct zksnapinfo *,
 	    int (*)(struct zkline *, void *, const char **), void *,

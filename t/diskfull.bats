@@ -70,3 +70,17 @@ fill_and_resume() {
 	cnode_start
 	run -0 $FULL read "127.0.0.1:$PORT" "$D/acks"
 }
+
+@test "diskfull: a new session that cannot be logged is refused, and zk-cli says so" {
+	# the first batch zk-log writes, this createSession, meets ENOSPC
+	export ZK_LOG_FAULT=write:1
+	cnode_cfg
+	cnode_start
+	run -69 --separate-stderr timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:$PORT" ls /
+	[ "$stderr" = "zk-cli: 127.0.0.1:$PORT: the server refused to open a session (its log says why: a full disk, say)" ]
+	run -0 cat "$D/node.err"
+	assert_output --partial 'txns not stored'
+	assert_output --partial 'No space left on device'
+	# the next one is stored
+	run -0 timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:$PORT" ls /
+}

@@ -470,21 +470,35 @@ EOT
 	local dead
 	dead=$(freeport)
 	run -69 --separate-stderr timeout 20 "$CLI" -z "127.0.0.1:$dead" get /
-	[ "$stderr" = "zk-cli: 127.0.0.1:$dead: cannot connect: Connection refused" ]
+	[ "$stderr" = "zk-cli: 127.0.0.1:$dead: cannot connect: connection refused (no server listening there)" ]
 	[ -z "$output" ]
 	run -69 timeout 20 env ZK_HOSTS="127.0.0.1:$dead" "$CLI" ls /
 }
 
-@test "a server that never answers: 69 after the connect timeout, no hang" {
-	/usr/bin/python3 -c '
+# fakeserver NAME 'python' : a server on a free port (in $D/NAME.port)
+# that runs python on each connection c it accepts
+fakeserver() {
+	/usr/bin/python3 -c "
 import socket, sys, time
 s = socket.socket()
-s.bind(("127.0.0.1", 0))
+s.bind(('127.0.0.1', 0))
 s.listen(8)
 print(s.getsockname()[1], flush=True)
-time.sleep(60)' >"$D/mute.port" 3>&- &
-	echo $! >"$D/mute.bgpid"
-	lines "$D/mute.port" 1
+while True:
+    c, _ = s.accept()
+    $2" >"$D/$1.port" 3>&- &
+	echo $! >"$D/$1.bgpid"
+	lines "$D/$1.port" 1
+}
+
+@test "a server that closes during the handshake: 69, said so, not 'refused'" {
+	fakeserver closer 'c.recv(4096); c.close()'
+	run -69 --separate-stderr timeout 30 "$CLI" -z "127.0.0.1:$(cat "$D/closer.port")" ls /
+	[ "$stderr" = "zk-cli: 127.0.0.1:$(cat "$D/closer.port"): the server closed the connection while opening the session (its log says why)" ]
+}
+
+@test "a server that never answers: 69 after the connect timeout, no hang" {
+	fakeserver mute 'time.sleep(60)'
 	run -69 --separate-stderr timeout 30 "$CLI" -t 1 -z "127.0.0.1:$(cat "$D/mute.port")" ls /
 	[ "$stderr" = "zk-cli: 127.0.0.1:$(cat "$D/mute.port"): cannot connect: no answer within 1 s" ]
 }

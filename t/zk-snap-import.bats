@@ -278,3 +278,59 @@ open(p, 'wb').write(b)" "$D/ap/version-2/$f"
 	run -0 "$SNAP" import "$A/apache" "$D/emptynew"
 	run -64 "$SNAP" import "$A/apache"
 }
+
+@test "zk-snap import: a bad node path is 65 at the offset of its record" {
+	mkdir -p "$D/ap/version-2"
+	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/apsnap.py" \
+	    "$D/ap/version-2/snapshot.1" /a nopath
+	at=${lines[1]}
+	run -65 "$SNAP" import "$D/ap" "$D/new"
+	assert_output --partial "version-2/snapshot.1: bad path at offset $at"
+	[ ! -e "$D/new" ]
+}
+
+@test "zk-snap import: a create counter whose cversion overflows is 65, not undefined" {
+	mkdir -p "$D/ap/version-2" "$D/ok/version-2"
+	# 2 * 2147483647 does not fit the int32 cversion
+	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/apsnap.py" \
+	    "$D/ap/version-2/snapshot.1" /a:2147483647
+	at=${lines[0]}
+	run -65 "$SNAP" import "$D/ap" "$D/new"
+	assert_output --partial "version-2/snapshot.1: cversion out of range at offset $((at + 4 + 2 + 4 + 9 + 8 + 32 + 4))"
+	refute_output --partial "runtime error"
+	[ ! -e "$D/new" ]
+	# the largest that fits is imported as it is
+	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/apsnap.py" \
+	    "$D/ok/version-2/snapshot.1" /a:1073741823
+	run -0 "$SNAP" import "$D/ok" "$D/new"
+	run -0 "$SNAP" cat "$D/new/zk/snapshot.0000000000000001"
+	assert_output --partial "node path=/a data=some\\sdata acl=31:world:anyone stat=0x1,0x1,0,0,0,2147483646,0,0x0,9,0,0x1 ctr=1073741823"
+}
+
+@test "zk-snap import: a compressed Apache snapshot is 65, naming file and method" {
+	mkdir -p "$D/ap/version-2"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/apsnap.py" "$D/ap/version-2/snapshot.1" /a >/dev/null
+	for m in gz snappy; do
+		rm -f "$D/ap/version-2/"snapshot.2.*
+		printf 'x' >"$D/ap/version-2/snapshot.2.$m"
+		run -65 "$SNAP" import "$D/ap" "$D/new"
+		assert_output --partial "version-2/snapshot.2.$m: a snapshot compressed with $m (snapshot.compression.method)"
+		[ ! -e "$D/new" ]
+	done
+}
+
+@test "zk-snap import -l: Apache's dataLogDir apart from its dataDir" {
+	mkdir -p "$D/snaps/version-2" "$D/logs/version-2"
+	cp -p "$A/apache/version-2/"snapshot.* "$D/snaps/version-2/"
+	cp -p "$A/apache/version-2/"log.* "$D/logs/version-2/"
+	run -0 "$SNAP" import -l "$D/logs" "$D/snaps" "$D/a"
+	assert_line --regexp '^log\.[0-9a-f]{16} txns=[0-9]+ '
+	run -0 "$SNAP" import "$A/apache" "$D/b"
+	diff <("$SNAP" cat "$D/a/zk/"snapshot.* | grep -v '^# imported') \
+	    <("$SNAP" cat "$D/b/zk/"snapshot.* | grep -v '^# imported')
+	cmp "$D/a/zk/"log.* "$D/b/zk/"log.*
+	# without -l the logs are not found, and zxids go missing or none come
+	run "$SNAP" import "$D/snaps" "$D/c"
+	refute_line --regexp '^log\.[0-9a-f]{16} txns=[0-9]+ '
+	run -64 "$SNAP" import -l "$D/logs" "$D/snaps"
+}

@@ -120,6 +120,24 @@ newest() {
 	assert_output --partial 'header says zxid 0x2a'
 }
 
+@test "zk-snap: a line that never ends is refused past 16 MiB, not read whole" {
+	{ printf '# zk-snap 1 zxid=0x1 time=0\nnode path=/a data='
+	  head -c 200000000 /dev/zero | tr '\0' a; } | zstd -q -1 >"$D/snapshot.0000000000000001"
+	run -65 /usr/bin/time -f 'maxrss=%M' "$SNAP" verify "$D/snapshot.0000000000000001"
+	assert_output --partial "line 2 longer than 16777216 bytes"
+	rss=$(printf '%s\n' "$output" | sed -n 's/^maxrss=//p')
+	[ "$rss" -lt 150000 ]
+	# a header's maxline= lets longer lines through, and write keeps to it
+	{ printf '# zk-snap 1 zxid=0x2 time=0\nnode path=/ data='
+	  head -c 17000000 /dev/zero | tr '\0' a
+	  printf ' acl=31:world:anyone stat=0x0,0x0,0,0,0,0,0,0x0,17000000,0,0x0 ctr=0\nend nodes=1 sessions=0\n'; } >"$D/long"
+	run -65 "$SNAP" write "$D/w" <"$D/long"
+	assert_output --partial "stdin: a line longer than 16777216 bytes"
+	sed '1s/$/ maxline=17000200/' "$D/long" >"$D/long2"
+	run -0 "$SNAP" write "$D/w" <"$D/long2"
+	run -0 "$SNAP" verify "$D/w/zk/snapshot.0000000000000002"
+}
+
 @test "zk-tree load -c: an inconsistent tree is 65" {
 	run -65 sh -c "'$SNAP' write '$D/x' </dev/null"
 	lines | sed 's/^node path=\/a /node path=\/nope\/a /' >"$D/orphan"
@@ -175,6 +193,28 @@ newest() {
 	run -0 kz 'print(zk.get("/a")[0], zk.get("/a")[1].czxid, sorted(zk.get_children("/")))'
 	assert_output "b'hi there' 3 ['a', 'e', 'zookeeper']"
 	grep -q 'loaded .*snapshot.000000000000002a' "$D/new/node.err"
+}
+
+@test "zk-tree: a snapshot request whose sender shut its write side still gets its answer" {
+	node_start "$D/n" snapCount=1000000
+	kz 'zk.create("/a", b"x")'
+	sock=$(readlink "$D/n/data/rundir")/tree.sock
+	run -0 /usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(30); s.connect(sys.argv[1])
+s.sendall(b'snapshot\n'); s.shutdown(socket.SHUT_WR)
+out = b''
+while True:
+    b = s.recv(4096)
+    if not b: break
+    out += b
+sys.stdout.write(out.decode())" "$sock"
+	assert_output --regexp "^snapshot file=$D/n/data/zk/snapshot\.[0-9a-f]{16} zxid=0x[0-9a-f]+$"
+	run -0 timeout 30 sh -c "printf 'snapshot\n' | socat - 'UNIX-CONNECT:$sock'"
+	assert_output --regexp "^snapshot file=$D/n/data/zk/snapshot\.[0-9a-f]{16} zxid=0x[0-9a-f]+$"
+	# the node goes on serving
+	kz 'zk.create("/b", b"y")'
+	run -0 "$SNAP" take "$D/n/data/rundir"
 }
 
 @test "zk-snap take: a running node's snapshot, loaded at restart" {

@@ -102,6 +102,21 @@ fail(int e, const char *path)
 	return zkexit(e);
 }
 
+/* What zkc_connect's errno means (zk.h), as zk-cli says it. */
+static const struct {
+	int		 e;
+	const char	*why;
+} connwhy[] = {
+	{ EINVAL, "bad server address (want host:port)" },
+	{ EPROTO, "cannot connect: bad handshake (not a ZooKeeper server?)" },
+	{ ECONNREFUSED, "cannot connect: connection refused (no server "
+	    "listening there)" },
+	{ ECONNRESET, "the server closed the connection while opening the "
+	    "session (its log says why)" },
+	{ ECONNABORTED, "the server refused to open a session (its log says "
+	    "why: a full disk, say)" },
+};
+
 /* Connect on first use: 0, or the exit status after saying why not. */
 int
 conn(void)
@@ -118,15 +133,14 @@ conn(void)
 	if (connected)
 		return 0;
 	if (zkc_connect(&zc, hosts, connectms, sessionms) == -1) {
-		if (errno == EINVAL)
-			warnx("%s: bad server address (want host:port)",
-			    zc.addr);
-		else if (errno == ETIMEDOUT)
+		for (i = 0; i < sizeof(connwhy) / sizeof(connwhy[0]) &&
+		    connwhy[i].e != errno; i++)
+			;
+		if (errno == ETIMEDOUT)
 			warnx("%s: cannot connect: no answer within %d s",
 			    zc.addr, connectms / 1000);
-		else if (errno == EPROTO)
-			warnx("%s: cannot connect: bad handshake (not a "
-			    "ZooKeeper server?)", zc.addr);
+		else if (i < sizeof(connwhy) / sizeof(connwhy[0]))
+			warnx("%s: %s", zc.addr, connwhy[i].why);
 		else
 			warn("%s: cannot connect", zc.addr);
 		return errno == EINVAL ? EX_USAGE : X_LOST;

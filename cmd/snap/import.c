@@ -226,7 +226,7 @@ impsnap(const char *file, int64_t zxid)
 	struct zkbuf	 b = { 0 };
 	struct stat	 sb;
 	struct zkstat	 st;
-	const unsigned char *pp;
+	const unsigned char *pp, *at;
 	struct apacl	 key, *a;
 	int64_t		*sids = NULL, owner, *extra = NULL;
 	size_t		*stack = NULL, nacl, nn = 0, cap = 0, sp = 0, i, k;
@@ -267,6 +267,7 @@ impsnap(const char *file, int64_t zxid)
 		}
 	}
 	for (;;) {
+		at = c.p;
 		pp = apbuf(&c, &len);
 		if (len < 0)
 			apbad(&c, "null path");
@@ -294,8 +295,13 @@ impsnap(const char *file, int64_t zxid)
 		n->st.ephemeralOwner = aplong(&c);
 		n->st.pzxid = aplong(&c);
 		if ((nn == 1) != (len == 0) || (len > 0 && pp[0] != '/')) {
-			c.p -= (size_t)len + 72;
+			c.p = at;		/* the record's start */
 			apbad(&c, "bad path");
+		}
+		/* zk's cversion, 2 * ctr - numChildren, must fit an int32 */
+		if (n->ctr < 0 || n->ctr > INT32_MAX / 2) {
+			c.p -= 24;
+			apbad(&c, "cversion out of range");
 		}
 	}
 	apseal(&c, &sum, &summed);
@@ -354,8 +360,13 @@ impsnap(const char *file, int64_t zxid)
 		err(EX_IOERR, "%s", file);
 	if (zksnap_wopen(&w, stage, zxid) == -1)
 		err(EX_CANTCREAT, "%s", stage);
-	zkbuf_printf(&b, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64
-	    "\n", (uint64_t)zxid, (int64_t)sb.st_mtime * 1000);
+	zkbuf_printf(&b, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64,
+	    (uint64_t)zxid, (int64_t)sb.st_mtime * 1000);
+	/* a line holds bytes of the file, each escaped to at most 4 */
+	if ((size_t)(c.end - c.start) > (ZKSNAP_MAXLINE - 1024) / 4)
+		zkbuf_printf(&b, " maxline=%zu",
+		    4 * (size_t)(c.end - c.start) + 1024);
+	zkbuf_addc(&b, '\n');
 	zkbuf_printf(&b, "# imported from %s\n", file);
 	for (i = 0; i < nn; i++) {
 		n = &nodes[i];
@@ -714,19 +725,20 @@ implog(struct apout *o, const char *file, int last)
 }
 
 int
-zkimport(const char *src, const char *dst)
+zkimport(const char *src, const char *logsrc, const char *dst)
 {
 	struct apfile	*snaps, *logs;
 	struct apout	 o;
 	struct stat	 sb;
-	char		 v2[PATH_MAX], parent[PATH_MAX], *s;
+	char		 v2[PATH_MAX], lv2[PATH_MAX], parent[PATH_MAX], *s;
 	size_t		 nsnap, nlog, i, first;
 	int64_t		 zxid = 0;
 	int		 fd;
 
 	apdir(src, v2, sizeof(v2));
+	apdir(logsrc != NULL ? logsrc : src, lv2, sizeof(lv2));
 	snaps = apfiles(v2, "snapshot.", &nsnap);
-	logs = apfiles(v2, "log.", &nlog);
+	logs = apfiles(lv2, "log.", &nlog);
 	if (nsnap == 0 && nlog == 0)
 		errx(EX_NOINPUT, "%s: no Apache snapshot or log", v2);
 	if (lstat(dst, &sb) == 0) {

@@ -42,7 +42,7 @@ usage(void)
 	    "       %s restore file newdir\n"
 	    "       %s purge [-n count] dir [logdir]\n"
 	    "       %s take rundir\n"
-	    "       %s import apache-datadir newdir\n",
+	    "       %s import [-l apache-datalogdir] apache-datadir newdir\n",
 	    getprogname(), getprogname(), getprogname(), getprogname(),
 	    getprogname(), getprogname(), getprogname(), getprogname());
 	exit(EX_USAGE);
@@ -171,6 +171,7 @@ cmd_write(int argc, char *argv[])
 	ssize_t		 n;
 	int64_t		 zxid, nn = 0, ns = 0, v;
 	int		 open = 0, ended = 0, eof = 0;
+	size_t		 maxline = ZKSNAP_MAXLINE;
 
 	if (argc != 2)
 		usage();
@@ -188,6 +189,8 @@ cmd_write(int argc, char *argv[])
 		}
 		eof = n == 0;
 		while (ZKBUF_LEN(&in) > 0 && zkl_next(&in, &s, &len)) {
+			if (len > maxline)
+				break;
 			if (!open) {
 				if ((cp = strndup(s, len)) == NULL)
 					err(EX_OSERR, NULL);
@@ -195,6 +198,9 @@ cmd_write(int argc, char *argv[])
 				    zkl_parse(&l, cp + 10, len - 10) == -1 ||
 				    zkl_int(&l, "zxid", &zxid) == -1)
 					errx(EX_DATAERR, "stdin: no header line");
+				if ((maxline = zksnap_hdrmax(s)) == 0)
+					errx(EX_DATAERR, "stdin: bad maxline in "
+					    "the header");
 				free(cp);
 				s[len] = '\n';
 				if (mkdir(argv[1], 0755) == -1 &&
@@ -239,6 +245,13 @@ cmd_write(int argc, char *argv[])
 		}
 		if (in.err)
 			err(EX_OSERR, "stdin");
+		/* what a reader would refuse is not written */
+		if (ZKBUF_LEN(&in) > maxline) {
+			if (open)
+				zksnap_abort(&w);
+			errx(EX_DATAERR, "stdin: a line longer than %zu bytes",
+			    maxline);
+		}
 	}
 	if (!open)
 		errx(EX_DATAERR, "stdin: no header line");
@@ -510,9 +523,16 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "take") == 0)
 		return cmd_take(argc, argv);
 	if (strcmp(argv[0], "import") == 0) {
+		const char	*logdir = NULL;
+
+		if (argc >= 3 && strcmp(argv[1], "-l") == 0) {
+			logdir = argv[2];
+			argc -= 2;
+			argv += 2;
+		}
 		if (argc != 3)
 			usage();
-		return zkimport(argv[1], argv[2]);
+		return zkimport(argv[1], logdir, argv[2]);
 	}
 	usage();
 }

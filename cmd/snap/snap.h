@@ -25,7 +25,7 @@ void	 fsyncdir(const char *);
 void	 mkdirs(const char *);
 
 /* import.c */
-int	 zkimport(const char *, const char *);
+int	 zkimport(const char *, const char *, const char *);
 
 /* apache.c */
 uint32_t adler32(uint32_t, const unsigned char *, size_t);

@@ -105,12 +105,36 @@ dumpnode(struct node *n, size_t *count)
 		dumpnode(k, count);
 }
 
+/*
+ * The longest line dumpnode writes for n and its subtree, plen the
+ * length of n's path: every byte of path, data and ACL escaped to at
+ * most 4, and 512 for the keys and the numbers.
+ */
+static size_t
+linebound(struct node *n, size_t plen)
+{
+	const struct ace	*e;
+	struct node		*k;
+	size_t			 i, m, km;
+
+	m = 512 + 4 * (plen + (n->data != NULL ? (size_t)n->dlen : 0));
+	for (i = 0; i < n->acl->n; i++) {
+		e = &n->acl->ent[i];
+		m += 32 + 4 * (strlen(e->scheme) + strlen(e->id));
+	}
+	RB_FOREACH(k, kids, &n->kids)
+		if ((km = linebound(k, (plen > 1 ? plen : 0) + 1 +
+		    k->nlen)) > m)
+			m = km;
+	return m;
+}
+
 /* The forked child: the tree as it was at fork(), into zk-snap write. */
 static void __attribute__((noreturn))
 snapchild(int64_t zxid)
 {
 	struct sess	*s;
-	size_t		 nn = 0, ns = 0;
+	size_t		 nn = 0, ns = 0, max;
 	pid_t		 pid;
 	int		 p[2], null, st;
 
@@ -133,8 +157,11 @@ snapchild(int64_t zxid)
 	}
 	close(p[0]);
 	sfd = p[1];
-	zkbuf_printf(&sbuf, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64
-	    "\n", (uint64_t)zxid, zk_now_ms());
+	zkbuf_printf(&sbuf, "# zk-snap 1 zxid=0x%" PRIx64 " time=%" PRId64,
+	    (uint64_t)zxid, zk_now_ms());
+	if ((max = linebound(root, 1)) > ZKSNAP_MAXLINE)
+		zkbuf_printf(&sbuf, " maxline=%zu", max);
+	zkbuf_addc(&sbuf, '\n');
 	dumpnode(root, &nn);
 	RB_FOREACH(s, sesstree, &sessions) {
 		zkl_begin(&sbuf, "session");
@@ -176,6 +203,7 @@ snapanswer(const char *file, const char *e)
 	for (i = 0; i < nsnapwait; i++) {
 		p = snapwait[i];
 		p->wantsnap = 0;
+		zkloop_owe(p->c, 0);
 		o = &p->c->out;
 		zkl_begin(o, "snapshot");
 		if (e != NULL)
@@ -254,6 +282,7 @@ snapreq(struct peer *p)
 		    sizeof(*snapwait));
 		snapwait[nsnapwait++] = p;
 		p->wantsnap = 1;
+		zkloop_owe(p->c, 1);
 	}
 	snapstart();
 }
