@@ -28,7 +28,7 @@ LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 
-TESTPROGS = $(B)/t/libzk-test $(B)/t/sim-elect
+TESTPROGS = $(B)/t/libzk-test $(B)/t/sim-elect $(B)/t/sim-zab
 
 all: $(PROGS) $(B)/cmd/zk-node
 
@@ -127,9 +127,12 @@ check: deps all san
 # The seeded simulations of the consensus state machines, longer than
 # make check runs them (t/sim.bats): SEEDS seeds per configuration.
 SEEDS	?= 200000
+ZABSEEDS ?= 50000
 sim: testprogs
 	for c in "-n 3" "-n 3 -o 1" "-n 5" "-n 5 -o 2" "-n 7"; do \
 		$(B)/t/sim-elect $$c -s 1 -c $(SEEDS) || exit 1; done
+	for c in "-n 3" "-n 3 -o 1" "-n 5" "-n 5 -o 2"; do \
+		$(B)/t/sim-zab $$c -s 1 -c $(ZABSEEDS) || exit 1; done
 
 lint:
 	set -- man/*.[178]; [ ! -e "$$1" ] || mandoc -Tlint -W warning "$$@"

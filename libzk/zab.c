@@ -558,6 +558,7 @@ leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
 			discovery(z, o);
 		} else {
 			tell(z, o, i, ZM_LINFO, z->epoch, 0);
+			o->a[o->n - 1].m.counted = z->phase != ZP_EPOCH;
 			p->phase = ZPP_LINFO;
 		}
 		return;
@@ -657,9 +658,12 @@ learnerrecv(struct zab *z, int64_t now, const struct zab_msg *m,
 		/*
 		 * An epoch is accepted from one leader only: two that
 		 * both counted us towards their quorums would otherwise
-		 * lead the same epoch with different histories.
+		 * lead the same epoch with different histories.  A leader
+		 * that has its quorum already does not count us: joining
+		 * it is safe, and the only way in until the next epoch.
 		 */
-		if (m->epoch == z->aepoch && z->aleader != z->leader) {
+		if (m->epoch == z->aepoch && z->aleader != z->leader &&
+		    !m->counted) {
 			why = "the leader offers an epoch accepted from another";
 			break;
 		}

@@ -523,6 +523,7 @@ enum {				/* peer messages */
 struct zab_msg {
 	int		 type;		/* ZM_* */
 	int		 observer;	/* FINFO: the learner is an observer */
+	int		 counted;	/* LINFO: the epoch has its quorum */
 	int64_t		 epoch;		/* FINFO accepted, LINFO new, ACKEPOCH
 					   current, NEWLEADER the new epoch */
 	int64_t		 zxid;		/* FINFO/ACKEPOCH last logged;

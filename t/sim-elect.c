@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "zk.h"
+#include "sim.h"
 
 #define MAXN		9
 #define FAULTMS		20000	/* faults during the first 20 s */
@@ -50,7 +51,7 @@ struct node {
 };
 
 struct inflight {
-	int64_t		 at, seq;
+	struct simkey	 key;		/* first: sim.h */
 	struct fle_msg	 m;
 };
 
@@ -59,9 +60,8 @@ static struct {
 	int		 verbose, n, nvoters, clean;
 	struct node	 node[MAXN];
 	int		 link[MAXN][MAXN];	/* 1: up */
-	struct inflight	*q;			/* a binary heap by (at, seq) */
-	size_t		 nq, capq;
-	int64_t		 now, seq, step;
+	struct simheap	 q;			/* votes by time */
+	int64_t		 now, step;
 	uint64_t	 seed;
 	int		 drop, dup, slow;	/* per mille */
 } S;
@@ -69,12 +69,7 @@ static struct {
 static uint64_t
 rnd(void)
 {
-	/* splitmix64: one seed, one run */
-	uint64_t	 z = (S.rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return sim_rnd(&S.rng);	/* one seed, one run */
 }
 
 static int
@@ -112,49 +107,13 @@ fail(const char *fmt, ...)
 	exit(1);
 }
 
-static int
-qless(const struct inflight *a, const struct inflight *b)
-{
-	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
-}
-
 static void
-qpush(const struct inflight *x)
+qpush(struct inflight *x)
 {
-	size_t	 i;
-
-	if (S.nq >= MAXINFLIGHT)
-		fail("%zu votes in flight: a storm", S.nq);
-	if (S.nq == S.capq) {
-		S.capq = S.capq ? S.capq * 2 : 256;
-		if ((S.q = reallocarray(S.q, S.capq, sizeof(*S.q))) == NULL)
-			err(EX_OSERR, NULL);
-	}
-	for (i = S.nq++; i > 0 && qless(x, &S.q[(i - 1) / 2]); i = (i - 1) / 2)
-		S.q[i] = S.q[(i - 1) / 2];
-	S.q[i] = *x;
-}
-
-static void
-qpop(struct inflight *x)
-{
-	struct inflight	 last = S.q[--S.nq];
-	size_t		 i = 0, c;
-
-	*x = S.q[0];
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= S.nq)
-			break;
-		if (c + 1 < S.nq && qless(&S.q[c + 1], &S.q[c]))
-			c++;
-		if (!qless(&S.q[c], &last))
-			break;
-		S.q[i] = S.q[c];
-		i = c;
-	}
-	if (S.nq > 0)
-		S.q[i] = last;
+	if (S.q.n >= MAXINFLIGHT)
+		fail("%zu votes in flight: a storm", S.q.n);
+	if (simheap_push(&S.q, x) == -1)
+		err(EX_OSERR, NULL);
 }
 
 /* myids are 1..n; node index id - 1 */
@@ -177,11 +136,10 @@ transmit(const struct fle_out *o)
 		copies = !S.clean && below(1000) < S.dup ? 2 : 1;
 		for (k = 0; k < copies; k++) {
 			x.m = o->send[i];
-			x.at = S.now + 1 + below(20);
+			x.key.at = S.now + 1 + below(20);
 			if (!S.clean && below(1000) < S.slow)
-				x.at += 200 + below(1500);	/* reordered */
-			x.seq = S.seq++;
-			qpush(&x);
+				x.key.at += 200 + below(1500);	/* reordered */
+						qpush(&x);
 		}
 	}
 }
@@ -342,8 +300,10 @@ run(uint64_t seed)
 	memset(&S.node, 0, sizeof(S.node));
 	S.seed = seed;
 	S.rng = seed;
-	S.nq = 0;
-	S.now = S.seq = S.step = 0;
+	S.q.n = 0;
+	S.q.seq = 0;
+	S.q.size = sizeof(struct inflight);
+	S.now = S.step = 0;
 	S.clean = seed % 4 == 0;
 	S.drop = below(200);
 	S.dup = below(100);
@@ -380,16 +340,16 @@ run(uint64_t seed)
 		next = nextzab;
 		if (nextfault < next)
 			next = nextfault;
-		if (S.nq > 0 && S.q[0].at < next)
-			next = S.q[0].at;
+		if (S.q.n > 0 && simheap_top(&S.q)->at < next)
+			next = simheap_top(&S.q)->at;
 		for (i = 0; i < S.n; i++)
 			if (S.node[i].alive &&
 			    (d = fle_deadline(&S.node[i].f)) != 0 && d < next)
 				next = d;
 		if (next > S.now)
 			S.now = next;
-		if (S.nq > 0 && S.q[0].at <= S.now) {
-			qpop(&x);
+		if (S.q.n > 0 && simheap_top(&S.q)->at <= S.now) {
+			simheap_pop(&S.q, &x);
 			j = x.m.to - 1;
 			if (!S.node[j].alive)
 				continue;
@@ -453,59 +413,19 @@ run(uint64_t seed)
 	trace("ok: leader %d", leader + 1);
 }
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr, "usage: %s [-v] [-n voters] [-o observers] [-s seed] "
-	    "[-c count]\n", getprogname());
-	exit(EX_USAGE);
-}
-
 int
 main(int argc, char *argv[])
 {
-	const char	*errstr;
 	uint64_t	 seed = 1, count = 100, k;
-	int		 ch, obs = 0;
+	int		 obs = 0;
 
 	S.nvoters = 3;
-	while ((ch = getopt(argc, argv, "c:n:o:s:v")) != -1) {
-		switch (ch) {
-		case 'c':
-			count = strtonum(optarg, 1, 100000000, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "count is %s: %s", errstr, optarg);
-			break;
-		case 'n':
-			S.nvoters = strtonum(optarg, 1, 7, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "voters: %s: %s", errstr, optarg);
-			break;
-		case 'o':
-			obs = strtonum(optarg, 0, 2, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "observers: %s: %s", errstr,
-				    optarg);
-			break;
-		case 's':
-			seed = strtonum(optarg, 0, LLONG_MAX, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "seed is %s: %s", errstr, optarg);
-			break;
-		case 'v':
-			S.verbose = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
+	sim_args(argc, argv, 7, &S.nvoters, &obs, &seed, &count, &S.verbose);
 	S.n = S.nvoters + obs;
 	for (k = 0; k < count; k++)
 		run(seed + k);
 	printf("sim-elect: %" PRIu64 " seeds from %" PRIu64 " passed, %d "
 	    "voters, %d observers\n", count, seed, S.nvoters, obs);
-	free(S.q);
+	free(S.q.v);
 	return 0;
 }

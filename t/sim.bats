@@ -9,7 +9,9 @@ setup() {
 	bin=${ZK_BIN:-$top/cmd}
 	case $bin in /*) ;; *) bin=$top/$bin ;; esac
 	sim=$(dirname "$bin")/t/sim-elect
+	zab=$(dirname "$bin")/t/sim-zab
 	[ -x "$sim" ] || skip "$sim not built (make testprogs)"
+	[ -x "$zab" ] || skip "$zab not built (make testprogs)"
 }
 
 @test "election: 3 voters, 3000 seeds of loss, delay, duplication, partitions, crashes" {
@@ -40,4 +42,37 @@ setup() {
 	run -64 "$sim" -x
 	[[ "$output" == *"usage: sim-elect"* ]]
 	run -64 "$sim" -n 0
+}
+
+@test "zab: 3 voters, 3000 seeds of loss, stalls, resets, partitions, crashes, power cuts" {
+	run -0 "$zab" -n 3 -s 1 -c 3000
+	[[ "$output" == "sim-zab: 3000 seeds from 1 passed, 3 voters, 0 observers, "*" txns committed" ]]
+}
+
+@test "zab: 3 voters and an observer, 2000 seeds" {
+	run -0 "$zab" -n 3 -o 1 -s 10001 -c 2000
+	[[ "$output" == "sim-zab: 2000 seeds from 10001 passed, 3 voters, 1 observers, "*" txns committed" ]]
+}
+
+@test "zab: 5 voters and 2 observers, 2000 seeds" {
+	run -0 "$zab" -n 5 -o 2 -s 20001 -c 2000
+	[[ "$output" == "sim-zab: 2000 seeds from 20001 passed, 5 voters, 2 observers, "*" txns committed" ]]
+}
+
+@test "zab: a lone voter commits; a seed replays the same run, with every sync kind" {
+	run -0 "$zab" -n 1 -s 7 -c 20
+	run -0 "$zab" -n 3 -o 1 -s 5 -c 1 -v
+	first=$output
+	run -0 "$zab" -n 3 -o 1 -s 5 -c 1 -v
+	[ "$output" = "$first" ]
+	[[ "$output" == *" snap epoch "* ]]
+	[[ "$output" == *" diff epoch "* ]]
+	[[ "$output" == *" trunc epoch "* ]]
+	[[ "$output" == *" inform epoch "* ]]
+	[[ "$output" == *"ok: leader "* ]]
+}
+
+@test "sim-zab: usage" {
+	run -64 "$zab" -x
+	[[ "$output" == *"usage: sim-zab"* ]]
 }
