@@ -83,7 +83,8 @@ FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
 	    -Wall -Wextra -Werror -Ilibzk -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl \
-	  build/fuzz/fuzz-seg build/fuzz/fuzz-vote
+	  build/fuzz/fuzz-seg build/fuzz/fuzz-vote \
+	  build/fuzz/fuzz-zab
 
 fuzz: $(FUZZERS)
 

@@ -178,8 +178,9 @@ addzxid(struct zab *z, int64_t zxid)
 		s->last++;
 		return 0;
 	}
-	if (s == NULL && EPOCH(zxid) == EPOCH(z->base) &&
-	    COUNTER(zxid) != COUNTER(z->base) + 1)
+	/* an epoch's first record is its first, unless the base is in it */
+	if ((s == NULL && EPOCH(zxid) == EPOCH(z->base)) ?
+	    COUNTER(zxid) != COUNTER(z->base) + 1 : COUNTER(zxid) != 1)
 		return -1;
 	if (z->nspan == z->capspan) {
 		if ((p = reallocarray(z->span, z->capspan ? z->capspan * 2 : 8,
@@ -223,8 +224,8 @@ cutzxid(struct zab *z, int64_t zxid)
 		}
 		z->nspan--;
 	}
-	if (z->durable > zxid)
-		z->durable = zxid;
+	if (z->durable > zab_last(z))	/* zxid may fall between spans */
+		z->durable = zab_last(z);
 }
 
 /* the largest zxid the log holds at or below zxid; -1: it holds none */
@@ -310,7 +311,8 @@ tell(struct zab *z, struct zab_out *o, int i, int type, int64_t epoch,
 static void
 deliver(struct zab *z, struct zab_out *o)
 {
-	int64_t	 d = z->commit < z->durable ? z->commit : z->durable;
+	int64_t	 d = floorzxid(z, z->commit < z->durable ? z->commit :
+		    z->durable);
 
 	if (d > z->delivered) {
 		z->delivered = d;
@@ -684,7 +686,8 @@ learnerrecv(struct zab *z, int64_t now, const struct zab_msg *m,
 	case ZM_TRUNC:
 		if (z->phase != ZP_ACKEPOCH || m->zxid > last)
 			break;
-		if (m->zxid < z->delivered || m->zxid < z->commit) {
+		if (floorzxid(z, m->zxid) < z->delivered ||
+		    m->zxid < z->commit) {
 			why = "the leader would cut committed transactions";
 			break;
 		}
@@ -801,6 +804,7 @@ zab_durable(struct zab *z, int64_t now, int64_t zxid, struct zab_out *o)
 	outinit(o);
 	if (zxid > last)
 		zxid = last;
+	zxid = floorzxid(z, zxid);	/* a zxid the log holds */
 	if (zxid <= z->durable)
 		return;
 	z->durable = zxid;
