@@ -121,13 +121,9 @@ trace(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (!S.verbose)
-		return;
-	printf("%7" PRId64 " ", S.now);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	sim_vtrace(S.verbose, S.now, fmt, ap);
 	va_end(ap);
-	putchar('\n');
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))

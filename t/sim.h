@@ -7,7 +7,9 @@
 #define SIM_H
 
 #include <err.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,17 @@ static inline const struct simkey *
 simheap_top(const struct simheap *h)
 {
 	return h->n > 0 ? (const struct simkey *)h->v : NULL;
+}
+
+/* one step of a run, with its time, when -v asked for them */
+static inline void __attribute__((format(printf, 3, 0)))
+sim_vtrace(int verbose, int64_t now, const char *fmt, va_list ap)
+{
+	if (!verbose)
+		return;
+	printf("%7" PRId64 " ", now);
+	vprintf(fmt, ap);
+	putchar('\n');
 }
 
 static inline void __attribute__((noreturn))

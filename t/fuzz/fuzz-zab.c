@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct zab	 z;
 	struct zab_out	 o;
 	struct zab_msg	 m;
-	int64_t		 now = 0, delivered, commit, v = 7;
+	int64_t		 now = 0, delivered, v = 7;
 	size_t		 i;
 	int		 who = 1 + (size > 0 ? data[0] % 4 : 0), k;
 
@@ -54,7 +54,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		now += p[2];
 		delivered = z.delivered;
-		commit = z.commit;
 		memset(&m, 0, sizeof(m));
 		switch (p[0] % 8) {
 		case 0:
@@ -94,7 +93,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ASSERT(z.delivered >= delivered);
 		ASSERT(z.delivered <= z.durable || z.delivered == z.base);
 		ASSERT(z.durable <= zab_last(&z));
-		(void)commit;
 		if (zab_serving(&z))
 			ASSERT(z.role != FLE_LOOKING);
 		if (z.role == FLE_LOOKING)
