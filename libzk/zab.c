@@ -915,3 +915,87 @@ zab_deadline(const struct zab *z)
 	return z->nextping < z->deadline || z->phase == ZP_BROADCAST ?
 	    z->nextping : z->deadline;
 }
+
+/*
+ * The peer protocol on the quorum port: one line per message, the verb
+ * its name (zab_msgname), then the fields it has:
+ *
+ *	proposal epoch=1 zxid=0x100000005 commit=0x100000004 data=<txn>
+ *
+ * epoch and zxid always; commit when not 0, observer=1 and counted=1
+ * when set, data= when the message carries a transaction (escaped: it
+ * is itself a line).
+ */
+void
+zab_put(struct zkbuf *b, const struct zab_msg *m)
+{
+	zkl_begin(b, zab_msgname(m->type));
+	zkl_putd(b, "epoch", m->epoch);
+	zkl_putx(b, "zxid", m->zxid);
+	if (m->commit != 0)
+		zkl_putx(b, "commit", m->commit);
+	if (m->observer)
+		zkl_putd(b, "observer", 1);
+	if (m->counted)
+		zkl_putd(b, "counted", 1);
+	if (m->data != NULL)
+		zkl_put(b, "data", m->data, m->len);
+	zkl_end(b);
+}
+
+static int
+flag(const struct zkline *l, const char *key, int *v)
+{
+	int64_t	 x;
+
+	if (zkl_get(l, key) == NULL) {
+		*v = 0;
+		return 0;
+	}
+	if (zkl_int(l, key, &x) == -1 || (x != 0 && x != 1))
+		return -1;
+	*v = (int)x;
+	return 0;
+}
+
+/*
+ * A peer's line into m; m->data then points into l, which must outlive
+ * it.  -1 (EINVAL) for an unknown verb, a missing or bad field (zxids
+ * and epochs are never negative, an epoch fits 32 bits), or data on a
+ * message that carries none.
+ */
+int
+zab_parse(const struct zkline *l, struct zab_msg *m)
+{
+	const struct zkfield	*f;
+	int			 t;
+
+	memset(m, 0, sizeof(*m));
+	if (l->verb == NULL)
+		goto bad;
+	for (t = 0; t < ZM_NTYPES; t++)
+		if (strcmp(l->verb, msgnames[t]) == 0)
+			break;
+	if (t == ZM_NTYPES ||
+	    zkl_int(l, "epoch", &m->epoch) == -1 || m->epoch < 0 ||
+	    m->epoch > UINT32_MAX ||
+	    zkl_int(l, "zxid", &m->zxid) == -1 || m->zxid < 0 ||
+	    (zkl_get(l, "commit") != NULL &&
+	    (zkl_int(l, "commit", &m->commit) == -1 || m->commit < 0)) ||
+	    flag(l, "observer", &m->observer) == -1 ||
+	    flag(l, "counted", &m->counted) == -1)
+		goto bad;
+	m->type = t;
+	if ((f = zkl_get(l, "data")) != NULL) {
+		if (t != ZM_PROPOSAL && t != ZM_INFORM)
+			goto bad;
+		m->data = f->val;
+		m->len = f->len;
+	} else if (t == ZM_PROPOSAL || t == ZM_INFORM)
+		goto bad;
+	return 0;
+bad:
+	memset(m, 0, sizeof(*m));
+	errno = EINVAL;
+	return -1;
+}

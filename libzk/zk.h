@@ -616,6 +616,8 @@ void	 zab_purged(struct zab *, int64_t);
 int64_t	 zab_deadline(const struct zab *);
 int	 zab_serving(const struct zab *);
 const char *zab_msgname(int);
+void	 zab_put(struct zkbuf *, const struct zab_msg *);
+int	 zab_parse(const struct zkline *, struct zab_msg *);
 
 /* shm.c: the ring zk-tree hands big values to zk-gate in */
 struct zkshm {

@@ -47,7 +47,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | seg | orphan | connect | "
+	    "int | stat | fmt | crc | hex | shm | seg | zabwire | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
@@ -1177,6 +1177,93 @@ t_seg(void)
 		errx(EX_OSERR, "%s", cmd);
 }
 
+/* parse one line of the peer protocol; 0 and *m if it is a zab message */
+static int
+zabline(const char *text, struct zab_msg *m, struct zkline *l, char *buf,
+    size_t cap)
+{
+	size_t	 len = strlen(text);
+
+	if (len >= cap)
+		return -1;
+	memcpy(buf, text, len + 1);
+	if (zkl_parse(l, buf, len) == -1)
+		return -1;
+	return zab_parse(l, m);
+}
+
+static void
+t_zabwire(void)
+{
+	static const char *const badlines[] = {
+		"vote epoch=1 zxid=0x1",		/* not a zab verb */
+		"proposal epoch=1 zxid=0x1",		/* no data */
+		"ack epoch=1 zxid=0x1 data=x",		/* data it cannot carry */
+		"ack zxid=0x1",				/* no epoch */
+		"ack epoch=1",				/* no zxid */
+		"ack epoch=-1 zxid=0x1",
+		"ack epoch=4294967296 zxid=0x1",	/* 33 bits */
+		"ack epoch=1 zxid=-0x1",
+		"ack epoch=1 zxid=0x1 commit=-1",
+		"ack epoch=1 zxid=0x1 commit=x",
+		"finfo epoch=1 zxid=0x1 observer=2",
+		"linfo epoch=1 zxid=0x0 counted=yes",
+		"ack epoch=1x zxid=0x1",
+	};
+	struct zab_msg	 m, m2;
+	struct zkbuf	 b = { 0 };
+	struct zkline	 l = { 0 }, l2 = { 0 };
+	char		 buf[256], txn[] = "create zxid=0x100000005 path=/a\\sb data=\n";
+	size_t		 i;
+	int		 t;
+
+	/* every type, every field, through zab_put and back */
+	for (t = 0; t < ZM_NTYPES; t++) {
+		memset(&m, 0, sizeof(m));
+		m.type = t;
+		m.epoch = 7;
+		m.zxid = (int64_t)7 << 32 | 5;
+		m.commit = t % 2 ? ((int64_t)7 << 32 | 4) : 0;
+		m.observer = t == ZM_FINFO;
+		m.counted = t == ZM_LINFO;
+		if (t == ZM_PROPOSAL || t == ZM_INFORM) {
+			m.data = txn;
+			m.len = sizeof(txn);	/* with its NUL */
+		}
+		b.len = 0;
+		zab_put(&b, &m);
+		CHECK(!b.err && b.len > 0 && b.p[b.len - 1] == '\n');
+		CHECK(memchr(b.p, '\n', b.len) == b.p + b.len - 1);
+		b.p[b.len - 1] = '\0';
+		CHECK(zkl_parse(&l2, b.p, b.len - 1) == 0);
+		CHECK(strcmp(l2.verb, zab_msgname(t)) == 0);
+		CHECK(zab_parse(&l2, &m2) == 0);
+		CHECK(m2.type == t && m2.epoch == m.epoch &&
+		    m2.zxid == m.zxid && m2.commit == m.commit &&
+		    m2.observer == m.observer && m2.counted == m.counted &&
+		    m2.len == m.len);
+		CHECK((m.data == NULL) == (m2.data == NULL));
+		if (m.data != NULL)
+			CHECK(memcmp(m2.data, m.data, m.len) == 0);
+	}
+	CHECK(zabline("commit epoch=2 zxid=0x200000003 unknown=1", &m, &l,
+	    buf, sizeof(buf)) == 0 && m.type == ZM_COMMIT &&
+	    m.zxid == 0x200000003);
+	CHECK(zabline("inform epoch=2 zxid=0x200000003 data=", &m, &l, buf,
+	    sizeof(buf)) == 0 && m.data != NULL && m.len == 0);
+	for (i = 0; i < sizeof(badlines) / sizeof(badlines[0]); i++) {
+		errno = 0;
+		if (zabline(badlines[i], &m, &l, buf, sizeof(buf)) != -1 ||
+		    errno != EINVAL || m.type != 0 || m.data != NULL) {
+			printf("accepted: %s\n", badlines[i]);
+			failed++;
+		}
+	}
+	zkl_free(&l);
+	zkl_free(&l2);
+	zkbuf_free(&b);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -1235,6 +1322,8 @@ main(int argc, char *argv[])
 		t_shm();
 	else if (strcmp(argv[1], "seg") == 0)
 		t_seg();
+	else if (strcmp(argv[1], "zabwire") == 0)
+		t_zabwire();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

@@ -202,6 +202,11 @@ setup() {
 	[[ "$output" == "$BATS_TEST_TMPDIR/nonexistent.cfg: "* ]]
 }
 
+@test "zabwire: every peer message through zab_put and zab_parse; bad verbs, fields and data refused" {
+	run -0 "$drv" zabwire
+	[ "$output" = "ok zabwire" ]
+}
+
 @test "seg: list, append, scan good/torn/damaged, failed appends, online truncate in and across segments, then Z+1" {
 	run -0 "$drv" seg
 	[ "$output" = "ok seg" ]
