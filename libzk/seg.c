@@ -10,7 +10,9 @@
  *
  * followed by zeros to the preallocated end of the segment.  A length of
  * zero ends the segment.  zxids go up by one from record to record; the
- * first record of a segment has the zxid in its name.
+ * first record of a segment has the zxid in its name.  In an ensemble
+ * (zxid = epoch << 32 | counter) a new epoch starts a new segment at its
+ * counter 1, the one jump allowed, and only from one segment to the next.
  *
  * zkseg_* read: list a directory, scan records.  zklog_* write: one
  * writer (struct zklog) holds the directory's lock, appends batches with
@@ -48,6 +50,7 @@ static int	 findvalid(const unsigned char *, size_t, size_t);
 static int	 nonzero(const unsigned char *, size_t, size_t);
 static int	 wholeat(const unsigned char *, size_t, size_t);
 static int	 linezxid(const char *, size_t, int64_t *);
+static int	 newepoch(int64_t, int64_t);
 static int	 faulty(struct zklog *, int);
 static int	 newseg(struct zklog *, int64_t);
 static int	 cutback(struct zklog *, off_t);
@@ -280,7 +283,7 @@ zkseg_scan(struct zkscan *w, int64_t first, int islast, const void *mem,
 			return bad(w, "zxid 0x%" PRIx64 " after 0x%" PRIx64,
 			    z, w->last);
 		if (p == 0 && w->last != 0 && z != w->last + 1 &&
-		    z - 1 > w->floor)
+		    z - 1 > w->floor && !newepoch(w->last, z))
 			return bad(w, "zxids 0x%" PRIx64 " to 0x%" PRIx64
 			    " are missing", w->last + 1, z - 1);
 		if (z > w->floor) {
@@ -298,6 +301,16 @@ zkseg_scan(struct zkscan *w, int64_t first, int islast, const void *mem,
 		w->nrec++;
 		p += HDRLEN + len;
 	}
+}
+
+/*
+ * Does z start an epoch after last's (an ensemble's zxid is epoch << 32
+ * | counter)?  A new epoch starts a segment: its first record.
+ */
+static int
+newepoch(int64_t last, int64_t z)
+{
+	return (z & 0xffffffff) == 1 && (z >> 32) > (last >> 32);
 }
 
 /* A whole record with a good checksum at p? */
