@@ -108,7 +108,7 @@ main(int argc, char *argv[])
 	if (optind != argc || cfgfile == NULL || (S.rundir == NULL) != nflag)
 		usage();
 	if (zkcfg_load(&S.cfg, cfgfile, errbuf, sizeof(errbuf)) == -1 ||
-	    zkcfg_standalone(&S.cfg, errbuf, sizeof(errbuf)) == -1)
+	    zkcfg_node(&S.cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (nflag)		/* zk-node's check, once for every program */
 		return 0;

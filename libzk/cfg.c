@@ -378,6 +378,34 @@ zkcfg_standalone(struct zkcfg *c, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/*
+ * The node's part from the server lines: standalone with at most one
+ * (zkcfg_standalone), else a member of the ensemble that dataDir/myid
+ * names, looking for a leader until the election says otherwise.
+ */
+int
+zkcfg_node(struct zkcfg *c, char *errbuf, size_t errlen)
+{
+	int	 i;
+
+	if (c->nservers <= 1)
+		return zkcfg_standalone(c, errbuf, errlen);
+	if (c->myid == 0) {
+		snprintf(errbuf, errlen, "%s: %d server.N lines make an "
+		    "ensemble, but %s/myid does not say which server this is",
+		    c->file, c->nservers, c->dataDir);
+		return -1;
+	}
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i].id == c->myid) {
+			c->role = ZKR_LOOKING;
+			return 0;
+		}
+	snprintf(errbuf, errlen, "%s: %s/myid says %d, and there is no "
+	    "server.%d line", c->file, c->dataDir, c->myid, c->myid);
+	return -1;
+}
+
 /* 1 where the ensemble's own work is done: standalone, or the leader. */
 int
 zkcfg_leads(const struct zkcfg *c)

@@ -214,6 +214,7 @@ enum { ZKR_STANDALONE, ZKR_LOOKING, ZKR_LEADING, ZKR_FOLLOWING,
 int	 zkcfg_leads(const struct zkcfg *);
 int	 zkcfg_load(struct zkcfg *, const char *, char *, size_t);
 int	 zkcfg_standalone(struct zkcfg *, char *, size_t);
+int	 zkcfg_node(struct zkcfg *, char *, size_t);
 void	 zkcfg_defaults(struct zkcfg *);
 int	 zkcfg_4lw_allowed(const struct zkcfg *, const char *);
 

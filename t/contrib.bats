@@ -142,20 +142,32 @@ until_output() {
 	assert_equal "${#lines[@]}" 1
 }
 
-@test "zoo.cfg.ensemble: zk-node refuses it (78), naming server.2's line" {
-	local port line
+@test "zoo.cfg.ensemble: zk-node runs it as a member of an ensemble, zk-elect included" {
+	local port line i
 	port=$(freeport)
+	mkdir -p "$D/edata"
+	echo 1 >"$D/edata/myid"
 	sed -e "s|^dataDir=.*|dataDir=$D/edata|" \
 	    -e "s|^clientPort=.*|clientPort=$port|" \
 	    -e "s|^metricsProvider.httpPort=.*|metricsProvider.httpPort=0|" \
+	    -e "s|^server\.\([0-9]\)=.*|server.\1=127.0.0.1:$(freeport):$(freeport)|" \
 	    "$C/zoo.cfg.ensemble" >"$D/ens.cfg"
+	# without its myid a member does not know which server it is
+	mv "$D/edata/myid" "$D/edata/myid.no"
 	run -78 timeout 60 "$ZK_BIN/zk-node" "$D/ens.cfg"
-	line=$(grep -n '^server\.2=' "$D/ens.cfg" | cut -d: -f1)
-	assert_output --partial "$D/ens.cfg:$line: server.2: 3 servers make an ensemble"
-	assert_output --partial "zk-node: bad configuration, not restarting"
-	# zk-elect exists, tested alone (t/zk-elect.bats); zk-node does not
-	# start it until the replicated log does
-	run -1 grep -c zk-elect "$ZK_BIN/zk-node"
+	assert_output --partial "3 server.N lines make an ensemble, but $D/edata/myid does not say which server this is"
+	mv "$D/edata/myid.no" "$D/edata/myid"
+	setsid "$ZK_BIN/zk-node" "$D/ens.cfg" >"$D/ens.err" 2>&1 </dev/null 3>&- &
+	pid=$!
+	for i in $(seq 100); do
+		[ -S "$D/edata/rundir/elect.sock" ] && break
+		sleep 0.1
+	done
+	run timeout 5 socat -t1 - "UNIX-CONNECT:$D/edata/rundir/elect.sock" </dev/null
+	kill -TERM -- "-$pid"
+	wait "$pid" || true
+	# alone of three, it looks for a leader
+	assert_line --index 0 --partial "role state=looking"
 }
 
 @test "zk-node.service: the journal, no log files; systemd accepts it" {

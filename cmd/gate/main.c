@@ -87,7 +87,7 @@ main(int argc, char *argv[])
 	if (argc != 0 || file == NULL || rundir == NULL)
 		usage();
 	if (zkcfg_load(&cfg, file, errbuf, sizeof(errbuf)) == -1 ||
-	    zkcfg_standalone(&cfg, errbuf, sizeof(errbuf)) == -1)
+	    zkcfg_node(&cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if (cfg.jaasFile[0] != '\0' &&
 	    zkjaas_load(&jaas, cfg.jaasFile, errbuf, sizeof(errbuf)) == -1)

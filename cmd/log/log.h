@@ -7,11 +7,51 @@ struct segs {
 	size_t		 n;
 };
 
+struct client {
+	struct zkconn		*c;
+	int			 gate;	/* said hello role=gate */
+	struct zkbuf		 fail;	/* its batch's `fail` lines */
+	LIST_ENTRY(client)	 entry;
+};
+
+struct logstate {
+	struct zklog	 log;			/* DIR/zk: libzk/seg.c */
+	long long	 segsize;
+	struct zkbuf	 rec;			/* framed records of the batch */
+	struct zkbuf	 fwd;			/* the batch for zk-tree */
+	struct zkbuf	 tmp;
+	int64_t		 next;			/* zxid for the next txn */
+	int64_t		 first;			/* first zxid of the batch */
+	struct zkconn	*tree;
+	LIST_HEAD(, client) clients;
+	int		 fault;			/* ZK_LOG_FAULT */
+	long		 faultn, nwrite, nsync, nalloc;
+	int		 quorum;		/* in an ensemble: quorum.c */
+};
+extern struct logstate L;
+
 /* serve.c */
 void	 usage(void) __attribute__((noreturn));
 void	 listsegs(const char *, struct segs *);
 int	 walk(struct segs *, struct zkscan *);
 const char *field(const char *, size_t, const char *, size_t *);
+int64_t	 hello(const char *, int *, struct zkbuf *);
+void	 treeready(struct zkloop *, int, int64_t, struct zkbuf *);
+void	 opendir_zk(const char *);
+void	 allocwarn(void);
+void	 writeall(int, const void *, size_t);
+int	 istxn(const char *, size_t);
+void	 fsynced(int64_t);
+void	 fsyncreport(void);
+void	 onaccept(struct zkloop *, int, void *);
+void	 onread(struct zkconn *);
+void	 ontreeclose(struct zkconn *);
+void	 faultinit(void);
+int	 faulty(void *, int);
+
+/* quorum.c: the node in an ensemble */
+int	 qserve(const struct zkcfg *, const char *);
+void	 qtake(struct client *, char *, size_t);
 
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);

@@ -45,26 +45,7 @@ struct replaying {
 	struct zkbuf	 b;
 };
 
-struct client {
-	struct zkconn		*c;
-	int			 gate;	/* said hello role=gate */
-	struct zkbuf		 fail;	/* its batch's `fail` lines */
-	LIST_ENTRY(client)	 entry;
-};
-
-static struct {
-	struct zklog	 log;			/* DIR/zk: libzk/seg.c */
-	long long	 segsize;
-	struct zkbuf	 rec;			/* framed records of the batch */
-	struct zkbuf	 fwd;			/* the batch for zk-tree */
-	struct zkbuf	 tmp;
-	int64_t		 next;			/* zxid for the next txn */
-	int64_t		 first;			/* first zxid of the batch */
-	struct zkconn	*tree;
-	LIST_HEAD(, client) clients;
-	int		 fault;			/* ZK_LOG_FAULT */
-	long		 faultn, nwrite, nsync, nalloc;
-} L;
+struct logstate L;
 
 /* fdatasync times, reported to the gate for the metrics (log2 us buckets) */
 static struct {
@@ -74,22 +55,12 @@ static struct {
 } fst;
 
 static int	 serve(int, char *[]);
-static int64_t	 hello(int, struct zkbuf *);
-static void	 opendir_zk(const char *);
 static void	 recover(struct segs *, struct zkscan *, int64_t, int);
-static void	 allocwarn(void);
 static int	 replayline(struct zkscan *, const char *, size_t, int64_t);
-static void	 writeall(int, const void *, size_t);
-static void	 onaccept(struct zkloop *, int, void *);
-static void	 onread(struct zkconn *);
 static void	 onclose(struct zkconn *);
-static void	 ontreeclose(struct zkconn *);
 static void	 take(struct client *, char *, size_t);
-static int	 istxn(const char *, size_t);
 static void	 commit(void);
 static void	 backpressure(void);
-static void	 faultinit(void);
-static int	 faulty(void *, int);
 
 void
 usage(void)
@@ -150,24 +121,20 @@ serve(int argc, char *argv[])
 	}
 	if (optind != argc || cfgfile == NULL || rundir == NULL)
 		usage();
-	if (zkcfg_load(&cfg, cfgfile, errbuf, sizeof(errbuf)) == -1 ||
-	    zkcfg_standalone(&cfg, errbuf, sizeof(errbuf)) == -1)
+	if (zkcfg_load(&cfg, cfgfile, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	signal(SIGPIPE, SIG_IGN);
 	faultinit();
 	fst.at = zk_mono_ms();		/* the first report a second in */
+	if (zkcfg_node(&cfg, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	if (cfg.role != ZKR_STANDALONE)
+		return qserve(&cfg, rundir);
 
 	opendir_zk(cfg.dataLogDir);
 	listsegs(L.log.dir, &segs);
 
-	if (snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
-	    (int)sizeof(sock))
-		errx(EX_USAGE, "%s: run directory path too long", rundir);
-	if ((fd = zk_connect_unix(sock, 10000)) == -1)
-		err(EX_UNAVAILABLE, "%s", sock);
-	writeall(fd, "hello role=log\n", 15);
-	memset(&early, 0, sizeof(early));
-	loaded = hello(fd, &early);
+	loaded = hello(rundir, &fd, &early);
 
 	/* check, replay and recover in one pass over the segments */
 	memset(&w, 0, sizeof(w));
@@ -182,17 +149,9 @@ serve(int argc, char *argv[])
 		err(EX_OSERR, "%s", sock);
 	if ((lp = zkloop_new()) == NULL)
 		err(EX_OSERR, NULL);
-	if ((L.tree = zkloop_conn(lp, fd, onread, ontreeclose, NULL)) == NULL ||
-	    zkloop_listen(lp, lfd, onaccept, NULL) == -1)
+	if (zkloop_listen(lp, lfd, onaccept, NULL) == -1)
 		err(EX_OSERR, "loop");
-	zkl_begin(&L.tree->out, "ready");
-	zkl_putx(&L.tree->out, "zxid", L.log.last);
-	zkl_end(&L.tree->out);
-	if (ZKBUF_LEN(&early) > 0) {
-		zkbuf_add(&L.tree->in, ZKBUF_DATA(&early), ZKBUF_LEN(&early));
-		onread(L.tree);
-	}
-	zkbuf_free(&early);
+	treeready(lp, fd, L.log.last, &early);
 	zk_dbg("serving, last zxid 0x%" PRIx64, L.log.last);
 
 	for (;;) {
@@ -204,11 +163,30 @@ serve(int argc, char *argv[])
 }
 
 /*
- * Wait for zk-tree's `loaded zxid=0x..` (the snapshot it loaded); what
- * follows it stays in rest.
+ * zk-tree's connection joins the loop: `ready zxid=Z` (what it has, the
+ * replay done), then what it sent early is read as if it came now.
  */
-static int64_t
-hello(int fd, struct zkbuf *rest)
+void
+treeready(struct zkloop *lp, int fd, int64_t z, struct zkbuf *early)
+{
+	if ((L.tree = zkloop_conn(lp, fd, onread, ontreeclose, NULL)) == NULL)
+		err(EX_OSERR, "loop");
+	zkl_begin(&L.tree->out, "ready");
+	zkl_putx(&L.tree->out, "zxid", z);
+	zkl_end(&L.tree->out);
+	if (ZKBUF_LEN(early) > 0) {
+		zkbuf_add(&L.tree->in, ZKBUF_DATA(early), ZKBUF_LEN(early));
+		onread(L.tree);
+	}
+	zkbuf_free(early);
+}
+
+/*
+ * Connect to zk-tree (*fdp), say hello and wait for its `loaded
+ * zxid=0x..` (the snapshot it loaded); what follows it stays in rest.
+ */
+int64_t
+hello(const char *rundir, int *fdp, struct zkbuf *rest)
 {
 	struct zkline	 l;
 	char		*line;
@@ -216,6 +194,17 @@ hello(int fd, struct zkbuf *rest)
 	ssize_t		 n;
 	int64_t		 z;
 
+	char		 sock[PATH_MAX];
+	int		 fd;
+
+	if (snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
+	    (int)sizeof(sock))
+		errx(EX_USAGE, "%s: run directory path too long", rundir);
+	if ((fd = zk_connect_unix(sock, 10000)) == -1)
+		err(EX_UNAVAILABLE, "%s", sock);
+	*fdp = fd;
+	writeall(fd, "hello role=log\n", 15);
+	memset(rest, 0, sizeof(*rest));
 	zk_dbg("waiting for zk-tree's loaded line");
 	for (;;) {
 		while (ZKBUF_LEN(rest) > 0 && zkl_next(rest, &line, &len)) {
@@ -272,7 +261,7 @@ walk(struct segs *s, struct zkscan *w)
 }
 
 /* Make and lock DIR/zk. */
-static void
+void
 opendir_zk(const char *datalogdir)
 {
 	char	 dir[PATH_MAX];
@@ -355,7 +344,7 @@ recover(struct segs *s, struct zkscan *w, int64_t loaded, int treefd)
 }
 
 /* Say once that segments cannot be preallocated (a full disk). */
-static void
+void
 allocwarn(void)
 {
 	static int	 warned;
@@ -385,7 +374,7 @@ replayline(struct zkscan *w, const char *line, size_t len, int64_t z)
 
 
 /* Blocking write of everything (before the loop runs). */
-static void
+void
 writeall(int fd, const void *p, size_t len)
 {
 	const char	*s = p;
@@ -404,7 +393,7 @@ writeall(int fd, const void *p, size_t len)
 	}
 }
 
-static void
+void
 onaccept(struct zkloop *lp, int fd, void *arg)
 {
 	struct client	*cl;
@@ -436,14 +425,14 @@ onclose(struct zkconn *c)
 	c->arg = NULL;
 }
 
-static void
+void
 ontreeclose(struct zkconn *c)
 {
 	(void)c;
 	errx(EX_TEMPFAIL, "tree connection closed");
 }
 
-static void
+void
 onread(struct zkconn *c)
 {
 	char	*line;
@@ -482,6 +471,10 @@ take(struct client *cl, char *line, size_t len)
 		warnx("%.*s: not a transaction, dropped", (int)vlen, line);
 		return;
 	}
+	if (L.quorum) {
+		qtake(cl, line, len);
+		return;
+	}
 	if (ZKBUF_LEN(&L.rec) == 0)
 		L.first = L.next;
 	zkbuf_reset(&L.tmp);
@@ -510,7 +503,7 @@ take(struct client *cl, char *line, size_t len)
 }
 
 /* A verb that is a transaction: a write op, or a sweep's deleteTTL. */
-static int
+int
 istxn(const char *verb, size_t vlen)
 {
 	char	 v[32];
@@ -543,7 +536,7 @@ field(const char *line, size_t len, const char *key, size_t *vlen)
 }
 
 /* The group commit: store the batch, then forward it (or its failures). */
-static void
+void
 fsynced(int64_t us)
 {
 	int	 b = 0;
@@ -560,7 +553,7 @@ fsynced(int64_t us)
  * hist=h0,...,h31` (bucket b counts fsyncs of at most 2^b us) to each
  * gate, for its metrics.
  */
-static void
+void
 fsyncreport(void)
 {
 	struct client	*cl;
@@ -646,7 +639,7 @@ backpressure(void)
  * (a short write, then ENOSPC), the Nth fsync (EIO) or the Nth
  * preallocation (ENOSPC) fail, so the tests can run the recovery paths.
  */
-static void
+void
 faultinit(void)
 {
 	const char	*s = getenv("ZK_LOG_FAULT"), *c, *errstr;
@@ -671,7 +664,7 @@ faultinit(void)
 }
 
 /* The fault hook of L.log: what is ZKLOG_FWRITE, FSYNC or FALLOC. */
-static int
+int
 faulty(void *arg, int what)
 {
 	long	*count = what == 'w' ? &L.nwrite : what == 's' ? &L.nsync :

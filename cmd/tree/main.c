@@ -86,7 +86,7 @@ main(int argc, char *argv[])
 	if (cfile == NULL || rundir == NULL || optind != argc)
 		usage();
 	if (zkcfg_load(&cfg, cfile, errbuf, sizeof(errbuf)) == -1 ||
-	    zkcfg_standalone(&cfg, errbuf, sizeof(errbuf)) == -1)
+	    zkcfg_node(&cfg, errbuf, sizeof(errbuf)) == -1)
 		errx(EX_CONFIG, "%s", errbuf);
 	if ((size_t)snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
 	    sizeof(sock))

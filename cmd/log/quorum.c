@@ -1,0 +1,988 @@
+/*
+ * quorum.c: zk-log in an ensemble, the replicated log.  ZAB itself is
+ * libzk/zab.c, a state machine; this file does what it asks with the
+ * sockets, the disk and the clock:
+ *
+ *	elect.sock	ask zk-elect for an election (`look`), follow its
+ *			`role` lines (zab_role)
+ *	quorum port	the leader accepts its learners there; a learner
+ *			dials the leader's; peer messages are lines
+ *			(zab_put, zab_parse) after `hello myid=N`
+ *	the segments	ZA_APPEND records, written and fdatasynced a batch
+ *			at a time (zab_durable after each); ZA_TRUNC cuts
+ *			them; ZA_SENDLOG reads them back
+ *	zk-tree		ZA_COMMIT hands it the records up to a zxid
+ *	epoch files	acceptedEpoch and currentEpoch in dataLogDir/zk:
+ *			tmp, fsync, rename, directory fsync
+ *
+ * A record is the transaction line as zk-tree applies it, with the
+ * commit point its writer knew added at the end (` commit=0x..`); a
+ * PROPOSAL carries the line without it.  Writes that reach a learner's
+ * log.sock go to the leader as they are, on the quorum connection
+ * (a write's verb is no peer message's), and come back as proposals.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "zk.h"
+#include "log.h"
+
+#define CONNECTMS	1000	/* a dial to the leader not through by then */
+#define EPOCH(z)	((z) >> 32)
+
+struct qpeer {
+	struct zkconn	*c;
+	int		 id;
+	int		 up;		/* hello through */
+	int64_t		 dialed;	/* learner: when, 0 none */
+};
+
+struct pend {				/* a record not yet at zk-tree */
+	int64_t		 zxid;
+	size_t		 off, len;	/* in Q.pbuf, newline included */
+};
+
+static struct {
+	const struct zkcfg *cfg;
+	struct zkloop	*lp;
+	struct zab	 z;
+	struct zkconn	*elect;
+	struct qpeer	 peer[ZK_MAXSERVERS];	/* by zab slot */
+	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
+	struct zkbuf	 rec;		/* the batch: framed records */
+	int64_t		 bfirst, blast;
+	int64_t		 written;	/* durable in the log */
+	int64_t		 reported;	/* ... and told to zab */
+	struct zkbuf	 pbuf;		/* appended, not handed on */
+	struct pend	*pv;
+	size_t		 np, phead, pcap;
+	struct zkbuf	 tmp;
+	size_t		 maxline;
+	int64_t		 commit;	/* the last commit point seen */
+} Q;
+
+static void	 run(struct zab_out *);
+static void	 flush(void);
+
+/* ---- the epoch files ---- */
+
+static int64_t
+readepoch(const char *name)
+{
+	char		 path[PATH_MAX], buf[32];
+	const char	*errstr;
+	ssize_t		 n;
+	int64_t		 v;
+	int		 fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", L.log.dir, name) >=
+	    sizeof(path))
+		errx(EX_CONFIG, "%s: path too long", L.log.dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		err(EX_NOINPUT, "%s", path);
+	}
+	if ((n = read(fd, buf, sizeof(buf) - 1)) == -1)
+		err(EX_IOERR, "%s", path);
+	close(fd);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	v = strtonum(buf, 0, UINT32_MAX, &errstr);
+	if (errstr != NULL)
+		errx(EX_DATAERR, "%s: epoch is %s: %s", path, errstr, buf);
+	return v;
+}
+
+/* tmp, fsync, rename, fsync the directory: before the value is used */
+static void
+writeepoch(const char *name, int64_t v)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX + 8], buf[32];
+	int	 fd, n;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", L.log.dir, name) >=
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp",
+	    path) >= sizeof(tmp))
+		errx(EX_CONFIG, "%s: path too long", L.log.dir);
+	n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", v);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1 || write(fd, buf, (size_t)n) != n || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1 ||
+	    fsync(L.log.dirfd) == -1)
+		err(EX_IOERR, "%s", path);
+	zk_dbg("%s = %" PRId64, name, v);
+}
+
+/* ---- records ---- */
+
+/* The length of a record's line without its ` commit=0x..` and newline. */
+static size_t
+txnlen(const char *line, size_t len)
+{
+	const char	*sp;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if ((sp = memrchr(line, ' ', len)) != NULL &&
+	    (size_t)(line + len - sp) > 8 && memcmp(sp, " commit=", 8) == 0)
+		return (size_t)(sp - line);
+	return len;
+}
+
+/* The commit point a record's line carries, 0 if none. */
+static int64_t
+linecommit(const char *line, size_t len)
+{
+	const char	*sp;
+	int64_t		 v;
+	char		 buf[24];
+	size_t		 n;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if ((sp = memrchr(line, ' ', len)) == NULL ||
+	    memcmp(sp, " commit=", 8) != 0)
+		return 0;
+	n = (size_t)(line + len - sp) - 8;
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, sp + 8, n);
+	buf[n] = '\0';
+	if (zkl_parseint(buf, &v) == -1 || v < 0)
+		return 0;
+	return v;
+}
+
+/* Keep a record for zk-tree until it is committed. */
+static void
+pend(int64_t zxid, const char *line, size_t len)
+{
+	struct pend	*p;
+	size_t		 cap;
+
+	if (Q.np == Q.pcap) {
+		cap = Q.pcap ? Q.pcap * 2 : 256;
+		if ((p = reallocarray(Q.pv, cap, sizeof(*p))) == NULL)
+			err(EX_OSERR, NULL);
+		Q.pv = p;
+		Q.pcap = cap;
+	}
+	Q.pv[Q.np].zxid = zxid;
+	Q.pv[Q.np].off = Q.pbuf.len;
+	Q.pv[Q.np].len = len;
+	Q.np++;
+	zkbuf_add(&Q.pbuf, line, len);
+	if (Q.pbuf.err)
+		errc(EX_OSERR, Q.pbuf.err, "pending records");
+}
+
+/* Hand zk-tree every pending record up to zxid. */
+static void
+deliver(int64_t zxid)
+{
+	struct pend	*p;
+
+	while (Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
+		p = &Q.pv[Q.phead++];
+		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
+	}
+	if (L.tree->out.err)
+		errc(EX_OSERR, L.tree->out.err, "tree connection");
+	if (Q.phead == Q.np) {
+		Q.np = Q.phead = 0;
+		zkbuf_reset(&Q.pbuf);
+	}
+}
+
+/* Append one record to the batch: data (a txn line) and commit. */
+static void
+append(int64_t zxid, int64_t commit, const void *data, size_t len)
+{
+	if (ZKBUF_LEN(&Q.rec) > 0 && zxid != Q.blast + 1)
+		flush();		/* a new epoch: a new segment */
+	if (ZKBUF_LEN(&Q.rec) == 0) {
+		if (zxid != L.log.last + 1 && zklog_skip(&L.log, zxid - 1) ==
+		    -1)
+			err(EX_IOERR, "%s", L.log.path);
+		Q.bfirst = zxid;
+	}
+	Q.blast = zxid;
+	zkbuf_reset(&Q.tmp);
+	zkbuf_add(&Q.tmp, data, len);
+	zkl_putx(&Q.tmp, "commit", commit);
+	zkl_end(&Q.tmp);
+	if (Q.tmp.err)
+		errc(EX_OSERR, Q.tmp.err, "record");
+	zkseg_frame(&Q.rec, ZKBUF_DATA(&Q.tmp), ZKBUF_LEN(&Q.tmp));
+	if (Q.rec.err)
+		errc(EX_OSERR, Q.rec.err, "batch");
+	pend(zxid, ZKBUF_DATA(&Q.tmp), ZKBUF_LEN(&Q.tmp));
+}
+
+/* Write and fdatasync the batch; zab hears of it after the pass. */
+static void
+flush(void)
+{
+	if (ZKBUF_LEN(&Q.rec) == 0)
+		return;
+	if (zklog_append(&L.log, ZKBUF_DATA(&Q.rec), ZKBUF_LEN(&Q.rec),
+	    Q.bfirst, Q.blast) == -1)
+		/* what zab was told would be durable cannot be: start over */
+		err(EX_IOERR, "%s%s%s", L.log.fd != -1 ? L.log.path :
+		    L.log.dir, L.log.dead ? ": " : "", L.log.dead ?
+		    L.log.deadwhy : "");
+	fsynced(L.log.syncus);
+	allocwarn();
+	Q.written = Q.blast;
+	zkbuf_reset(&Q.rec);
+}
+
+/* ZA_TRUNC: nothing after zxid stays, on disk or pending. */
+static void
+truncto(int64_t zxid)
+{
+	struct zkscan	 w;
+	int		 r;
+
+	flush();
+	while (Q.np > Q.phead && Q.pv[Q.np - 1].zxid > zxid) {
+		Q.np--;
+		Q.pbuf.len = Q.pv[Q.np].off;
+	}
+	if ((r = zklog_truncate(&L.log, zxid, &w)) == -1)
+		err(EX_IOERR, "%s", w.path);
+	if (r == ZKSEG_BAD)
+		errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w.path,
+		    (long long)w.off, w.why);
+	if (L.log.last > zxid)
+		L.log.last = zxid;
+	if (Q.written > zxid)
+		Q.written = zxid;
+	if (Q.reported > zxid)
+		Q.reported = zxid;
+	zk_dbg("log cut after 0x%" PRIx64, zxid);
+}
+
+/* ---- sending ---- */
+
+static void
+sendmsg_(int slot, const struct zab_msg *m)
+{
+	struct qpeer	*p = &Q.peer[slot];
+
+	if (p->c == NULL || p->c->dead)
+		return;
+	zab_put(&p->c->out, m);
+	if (p->c->out.err)
+		errc(EX_OSERR, p->c->out.err, "peer %d", p->id);
+}
+
+struct sendlog {
+	int		 slot, type;
+	int64_t		 to, commit;
+};
+
+static int
+sendrec(struct zkscan *w, const char *line, size_t len, int64_t z)
+{
+	struct sendlog	*s = w->arg;
+	struct zab_msg	 m;
+
+	if (z > s->to)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.type = s->type;
+	m.epoch = EPOCH(z);
+	m.zxid = z;
+	m.commit = s->commit;
+	m.data = line;
+	m.len = txnlen(line, len);
+	sendmsg_(s->slot, &m);
+	return 0;
+}
+
+/* ZA_SENDLOG: the records (from, to] to a learner, from the segments */
+static void
+sendlog(int slot, int type, int64_t from, int64_t to)
+{
+	struct segs	 segs = { NULL, 0 };
+	struct sendlog	 s;
+	struct zkscan	 w;
+	int		 r;
+
+	flush();
+	s.slot = slot;
+	s.type = type;
+	s.to = to;
+	s.commit = Q.z.commit;
+	listsegs(L.log.dir, &segs);
+	memset(&w, 0, sizeof(w));
+	w.floor = from;
+	w.fn = sendrec;
+	w.arg = &s;
+	r = walk(&segs, &w);
+	free(segs.v);
+	if (r != ZKSEG_OK || w.last < to)
+		errx(EX_DATAERR, "%s: cannot read back 0x%" PRIx64 " to 0x%"
+		    PRIx64 " for peer %d: %s", L.log.dir, from + 1, to,
+		    Q.peer[slot].id, r == ZKSEG_BAD ? w.why : "missing");
+	zk_dbg("sent 0x%" PRIx64 "..0x%" PRIx64 " to %d", from + 1, to,
+	    Q.peer[slot].id);
+}
+
+/* ---- peer connections ---- */
+
+static int
+slotof(int id)
+{
+	int	 i;
+
+	for (i = 0; i < Q.z.n; i++)
+		if (Q.z.ids[i] == id)
+			return i;
+	return -1;
+}
+
+static void
+closepeer(int slot)
+{
+	struct qpeer	*p = &Q.peer[slot];
+
+	if (p->c == NULL)
+		return;
+	Q.closing++;
+	zkloop_kill(p->c);
+	Q.closing--;
+	p->c = NULL;
+	p->up = 0;
+	p->dialed = 0;
+}
+
+static void	 peer_read(struct zkconn *);
+static void	 peer_close(struct zkconn *);
+
+static void
+peer_line(struct qpeer *p, char *s, size_t n)
+{
+	struct zab_out	 o;
+	struct zkline	 l;
+	struct zab_msg	 m;
+	const char	*sp;
+	size_t		 vlen;
+
+	sp = memchr(s, ' ', n);
+	vlen = sp != NULL ? (size_t)(sp - s) : n;
+	if (istxn(s, vlen)) {
+		/* a write a learner took: the leader proposes it */
+		qtake(NULL, s, n);
+		return;
+	}
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || zab_parse(&l, &m) == -1) {
+		warnx("peer %d: a bad line: connection closed", p->id);
+		zkl_free(&l);
+		zkloop_kill(p->c);
+		return;
+	}
+	zab_recv(&Q.z, zk_mono_ms(), p->id, &m, &o);
+	run(&o);
+	zkl_free(&l);
+}
+
+static void
+peer_read(struct zkconn *c)
+{
+	struct qpeer	*p = c->arg;
+	char		*s;
+	size_t		 n;
+
+	while (!c->dead && zkl_next(&c->in, &s, &n) == 1) {
+		peer_line(p, s, n);
+		if (!c->dead)
+			zkbuf_consume(&c->in, n + 1);
+	}
+	if (!c->dead && ZKBUF_LEN(&c->in) > Q.maxline) {
+		warnx("peer %d: a line of over %zu bytes: connection closed",
+		    p->id, Q.maxline);
+		zkloop_kill(c);
+	}
+}
+
+static void
+peer_close(struct zkconn *c)
+{
+	struct qpeer	*p = c->arg;
+	struct zab_out	 o;
+
+	if (p == NULL || p->c != c)
+		return;
+	zk_dbg("peer %d: connection closed", p->id);
+	p->c = NULL;
+	p->up = 0;
+	p->dialed = 0;
+	if (Q.closing)
+		return;
+	zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
+	run(&o);
+}
+
+/* The leader's side: a learner says who it is first. */
+static void
+hello_read(struct zkconn *c)
+{
+	struct zkline	 l;
+	struct qpeer	*p;
+	int64_t		 id;
+	char		*s;
+	size_t		 n;
+	int		 slot;
+
+	if (zkl_next(&c->in, &s, &n) != 1) {
+		if (ZKBUF_LEN(&c->in) > 256)
+			zkloop_kill(c);
+		return;
+	}
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || strcmp(l.verb, "hello") != 0 ||
+	    zkl_int(&l, "myid", &id) == -1 || id < 0 || id > INT32_MAX ||
+	    (slot = slotof((int)id)) == -1 || slot == Q.z.me) {
+		warnx("quorum port: a connection that is no peer of ours");
+		zkl_free(&l);
+		zkloop_kill(c);
+		return;
+	}
+	zkl_free(&l);
+	zkbuf_consume(&c->in, n + 1);
+	if (Q.z.role != FLE_LEADING) {
+		zk_dbg("peer %d dialed us, but we do not lead", (int)id);
+		zkloop_kill(c);
+		return;
+	}
+	p = &Q.peer[slot];
+	if (p->c != NULL) {
+		/* a new connection from it: the old one is stale */
+		struct zab_out	 o;
+
+		closepeer(slot);
+		zab_closed(&Q.z, zk_mono_ms(), (int)id, &o);
+		run(&o);
+	}
+	p->c = c;
+	p->up = 1;
+	c->arg = p;
+	c->onread = peer_read;
+	c->onclose = peer_close;
+	zk_dbg("peer %d connected", (int)id);
+	peer_read(c);
+}
+
+static void
+onquorum(struct zkloop *lp, int fd, void *arg)
+{
+	(void)arg;
+	if (zkloop_conn(lp, fd, hello_read, NULL, NULL) == NULL) {
+		warn("quorum port");
+		close(fd);
+	}
+}
+
+/* ZA_CONNECT: dial the leader; it is up once the hello went out. */
+static void
+dial(int id)
+{
+	const struct zkserver	*s = NULL;
+	struct qpeer		*p;
+	int			 i, fd, slot = slotof(id);
+
+	for (i = 0; i < Q.z.n; i++)
+		closepeer(i);
+	for (i = 0; i < Q.cfg->nservers; i++)
+		if (Q.cfg->servers[i].id == id)
+			s = &Q.cfg->servers[i];
+	if (slot == -1 || s == NULL)
+		return;
+	p = &Q.peer[slot];
+	if ((fd = zk_dial_tcp(s->host, s->quorumport)) == -1 ||
+	    (p->c = zkloop_conn(Q.lp, fd, peer_read, peer_close, p)) ==
+	    NULL) {
+		struct zab_out	 o;
+
+		warn("dial the leader, %s:%d", s->host, s->quorumport);
+		if (fd != -1)
+			close(fd);
+		zab_closed(&Q.z, zk_mono_ms(), id, &o);
+		run(&o);
+		return;
+	}
+	p->dialed = zk_mono_ms();
+	zkbuf_printf(&p->c->out, "hello myid=%d\n", Q.cfg->myid);
+}
+
+/* A dial that went through is up; one too slow is given up. */
+static void
+dials(int64_t now)
+{
+	struct zab_out	 o;
+	struct qpeer	*p;
+	int		 i;
+
+	for (i = 0; i < Q.z.n; i++) {
+		p = &Q.peer[i];
+		if (p->c == NULL || p->up || p->dialed == 0)
+			continue;
+		if (ZKBUF_LEN(&p->c->out) == 0) {
+			p->up = 1;
+			p->dialed = 0;
+			zab_connected(&Q.z, now, p->id, &o);
+			run(&o);
+		} else if (now - p->dialed >= CONNECTMS) {
+			warnx("dial the leader %d: no answer in %d ms", p->id,
+			    CONNECTMS);
+			zkloop_kill(p->c);	/* peer_close tells zab */
+		}
+	}
+}
+
+/* ---- the election ---- */
+
+static void
+look(void)
+{
+	zkl_begin(&Q.elect->out, "look");
+	zkl_putx(&Q.elect->out, "zxid", zab_last(&Q.z));
+	zkl_putd(&Q.elect->out, "epoch", Q.z.cepoch);
+	zkl_end(&Q.elect->out);
+	zk_dbg("look: last 0x%" PRIx64 " epoch %" PRId64, zab_last(&Q.z),
+	    Q.z.cepoch);
+}
+
+static void
+elect_line(char *s, size_t n)
+{
+	static const char *const states[] = {
+		"looking", "following", "leading", "observing"
+	};
+	struct zab_out	 o;
+	struct zkline	 l;
+	const char	*st;
+	int64_t		 leader = -1;
+	int		 i;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || strcmp(l.verb, "role") != 0 ||
+	    (st = zkl_str(&l, "state")) == NULL) {
+		zkl_free(&l);
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		if (strcmp(st, states[i]) == 0)
+			break;
+	(void)zkl_int(&l, "leader", &leader);
+	zkl_free(&l);
+	if (i == 4 || (i == FLE_LOOKING && Q.z.role == FLE_LOOKING))
+		return;
+	zk_dbg("role %s, leader %" PRId64, states[i], leader);
+	zab_role(&Q.z, zk_mono_ms(), i, (int)leader, &o);
+	run(&o);
+}
+
+static void
+elect_read(struct zkconn *c)
+{
+	char	*s;
+	size_t	 n;
+
+	while (!c->dead && zkl_next(&c->in, &s, &n) == 1) {
+		elect_line(s, n);
+		zkbuf_consume(&c->in, n + 1);
+	}
+}
+
+static void
+elect_close(struct zkconn *c)
+{
+	(void)c;
+	errx(EX_TEMPFAIL, "elect.sock: zk-elect went away");
+}
+
+/* ---- what zab asks ---- */
+
+static void
+run(struct zab_out *o)
+{
+	struct zab_act	*a;
+	size_t		 k;
+	int		 i;
+
+	for (k = 0; k < o->n; k++) {
+		a = &o->a[k];
+		i = a->peer >= 0 ? slotof(a->peer) : -1;
+		switch (a->type) {
+		case ZA_SEND:
+			if (i != -1)
+				sendmsg_(i, &a->m);
+			break;
+		case ZA_SENDLOG:
+			if (i != -1)
+				sendlog(i, a->m.type == ZM_INFORM ? ZM_INFORM :
+				    ZM_PROPOSAL, a->zxid, a->zxid2);
+			break;
+		case ZA_SENDSNAP:
+			/* not built yet: the learner cannot be synced */
+			warnx("peer %d needs a SNAP at 0x%" PRIx64 ", which "
+			    "zk cannot send yet: connection closed", a->peer,
+			    a->zxid);
+			if (i != -1) {
+				struct zab_out	 o2;
+
+				closepeer(i);
+				zab_closed(&Q.z, zk_mono_ms(), a->peer, &o2);
+				run(&o2);
+			}
+			break;
+		case ZA_ACCEPTED:
+			writeepoch("acceptedEpoch", a->zxid);
+			break;
+		case ZA_CURRENT:
+			writeepoch("currentEpoch", a->zxid);
+			break;
+		case ZA_TRUNC:
+			truncto(a->zxid);
+			break;
+		case ZA_SNAPLOAD:
+			errx(EX_SOFTWARE, "a SNAP from the leader: zk cannot "
+			    "load one yet");
+		case ZA_APPEND:
+			append(a->zxid, a->m.commit, a->m.data, a->m.len);
+			break;
+		case ZA_COMMIT:
+			deliver(a->zxid);
+			break;
+		case ZA_CONNECT:
+			dial(a->peer);
+			break;
+		case ZA_CLOSE:
+			if (a->peer == -1)
+				for (i = 0; i < Q.z.n; i++)
+					closepeer(i);
+			else if (i != -1)
+				closepeer(i);
+			break;
+		default:
+			errx(EX_SOFTWARE, "zab: action %d", a->type);
+		}
+	}
+	if (o->serving != -1)
+		zk_dbg("%s", o->serving ? "serving" : "not serving");
+	if (o->looking) {
+		warnx("looking for a leader: %s", o->why ? o->why : "");
+		look();
+	}
+}
+
+/* ---- requests ---- */
+
+/*
+ * A write from log.sock (cl) or from a learner (cl NULL): the leader
+ * proposes it, a learner sends it on to the leader.  A node that cannot
+ * do either answers `fail` (err -4, connection loss).
+ */
+void
+qtake(struct client *cl, char *line, size_t len)
+{
+	struct zab_out	 o;
+	const char	*sp, *v;
+	size_t		 vlen, n;
+	int64_t		 zxid;
+	int		 ls = Q.z.leader;
+
+	sp = memchr(line, ' ', len);
+	vlen = sp != NULL ? (size_t)(sp - line) : len;
+	if (Q.z.role == FLE_LEADING && zab_serving(&Q.z)) {
+		zxid = (int64_t)Q.z.epoch << 32 | (Q.z.counter + 1);
+		zkbuf_reset(&L.tmp);
+		zkbuf_add(&L.tmp, line, vlen);
+		zkl_putx(&L.tmp, "zxid", zxid);
+		zkl_putd(&L.tmp, "time", zk_now_ms());
+		zkbuf_add(&L.tmp, line + vlen, len - vlen);
+		if (L.tmp.err)
+			errc(EX_OSERR, L.tmp.err, "proposal");
+		if (zab_propose(&Q.z, zk_mono_ms(), ZKBUF_DATA(&L.tmp),
+		    ZKBUF_LEN(&L.tmp), &o) != zxid)
+			errx(EX_SOFTWARE, "zab_propose: not 0x%" PRIx64, zxid);
+		run(&o);
+		return;
+	}
+	if (Q.z.role != FLE_LEADING && Q.z.role != FLE_LOOKING && ls != -1 &&
+	    zab_serving(&Q.z) && cl != NULL && Q.peer[ls].c != NULL &&
+	    Q.peer[ls].up) {
+		zkbuf_add(&Q.peer[ls].c->out, line, len);
+		zkbuf_addc(&Q.peer[ls].c->out, '\n');
+		return;
+	}
+	if (cl == NULL)
+		return;		/* a learner's, to a node that left: lost */
+	zkbuf_add(&cl->c->out, "fail", 4);
+	if ((v = field(line, len, "session", &n)) != NULL)
+		zkl_put(&cl->c->out, "session", v, n);
+	if ((v = field(line, len, "xid", &n)) != NULL)
+		zkl_put(&cl->c->out, "xid", v, n);
+	zkl_putd(&cl->c->out, "err", -4);
+	zkl_end(&cl->c->out);
+}
+
+/* ---- start ---- */
+
+struct scan1 {
+	int64_t		 first, commit;
+};
+
+static int
+scanfirst(struct zkscan *w, const char *line, size_t len, int64_t z)
+{
+	struct scan1	*s = w->arg;
+	int64_t		 c;
+
+	if (s->first == 0)
+		s->first = z;
+	if ((c = linecommit(line, len)) > s->commit && c <= z)
+		s->commit = c;
+	return 0;
+}
+
+struct scan2 {
+	int64_t		 loaded, commit;
+	struct zkbuf	 out;
+	int		 fd;
+};
+
+static int
+scanload(struct zkscan *w, const char *line, size_t len, int64_t z)
+{
+	struct scan2	*s = w->arg;
+
+	if (zab_logged(&Q.z, z) == -1)
+		errx(EX_DATAERR, "%s: 0x%" PRIx64 " out of order", L.log.dir,
+		    z);
+	if (z <= s->loaded)
+		return 0;
+	if (z > s->commit) {
+		pend(z, line, len);
+		return 0;
+	}
+	zkbuf_add(&s->out, line, len);
+	if (ZKBUF_LEN(&s->out) >= (4 << 20)) {
+		if (s->out.err)
+			errc(EX_OSERR, s->out.err, "replay");
+		writeall(s->fd, ZKBUF_DATA(&s->out), ZKBUF_LEN(&s->out));
+		zkbuf_reset(&s->out);
+	}
+	return 0;
+}
+
+static int
+walklog(struct zkscan *w)
+{
+	struct segs	 segs = { NULL, 0 };
+	int		 r;
+
+	listsegs(L.log.dir, &segs);
+	r = walk(&segs, w);
+	free(segs.v);
+	if (r == ZKSEG_BAD)
+		errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w->path,
+		    (long long)w->off, w->why);
+	return r;
+}
+
+/*
+ * Open the log: what is known committed goes to zk-tree at once, the
+ * rest waits for the leader; then resume the last segment.
+ */
+static void
+openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
+{
+	struct segs	 segs = { NULL, 0 };
+	struct scan1	 s1 = { 0, 0 };
+	struct scan2	 s2;
+	struct zkscan	 w;
+	struct zkseg	*last;
+	int64_t		 base, commit;
+
+	memset(&w, 0, sizeof(w));
+	w.fn = scanfirst;
+	w.arg = &s1;
+	(void)walklog(&w);
+	if (w.torn)
+		warnx("%s: a torn tail at offset %lld cut off", w.path,
+		    (long long)w.off);
+	/* the log follows the snapshot if it has loaded + 1, or starts an
+	   epoch after the snapshot's */
+	base = s1.first > 0 ? s1.first - 1 : w.last;
+	if (base > loaded && (s1.first & 0xffffffff) == 1 &&
+	    EPOCH(s1.first) > EPOCH(loaded))
+		base = loaded;
+	if (s1.first == 0 || base > loaded) {
+		/* nothing, or nothing that joins the snapshot: start after
+		   it, and let the leader bring the rest */
+		if (w.last > 0)
+			warnx("%s: the log (0x%" PRIx64 "..0x%" PRIx64 ") does "
+			    "not follow the snapshot at 0x%" PRIx64 ": set "
+			    "aside", L.log.dir, s1.first, w.last, loaded);
+		if (w.last > 0 && zklog_truncate(&L.log, 0, &w) == -1)
+			err(EX_IOERR, "%s", w.path);
+		base = loaded;
+		s1.commit = loaded;
+		w.last = loaded;
+	}
+	commit = s1.commit > loaded ? s1.commit : loaded;
+	if (commit > w.last)
+		commit = w.last;
+	if (EPOCH(w.last) > cepoch) {
+		warnx("%s: the log reaches epoch %" PRId64 " but currentEpoch "
+		    "is %" PRId64 ": raised", L.log.dir, EPOCH(w.last),
+		    cepoch);
+		cepoch = EPOCH(w.last);
+		writeepoch("currentEpoch", cepoch);
+		if (aepoch < cepoch) {
+			aepoch = cepoch;
+			writeepoch("acceptedEpoch", aepoch);
+		}
+	}
+	if (zab_load(&Q.z, aepoch, cepoch, base, commit) == -1)
+		errx(EX_DATAERR, "%s: epochs %" PRId64 "/%" PRId64 ", base 0x%"
+		    PRIx64 ", commit 0x%" PRIx64 ": inconsistent", L.log.dir,
+		    aepoch, cepoch, base, commit);
+	memset(&s2, 0, sizeof(s2));
+	s2.loaded = loaded;
+	s2.commit = commit;
+	s2.fd = treefd;
+	memset(&w, 0, sizeof(w));
+	w.floor = base;
+	w.fn = scanload;
+	w.arg = &s2;
+	(void)walklog(&w);
+	if (s2.out.err)
+		errc(EX_OSERR, s2.out.err, "replay");
+	writeall(treefd, ZKBUF_DATA(&s2.out), ZKBUF_LEN(&s2.out));
+	zkbuf_free(&s2.out);
+	Q.written = Q.reported = zab_last(&Q.z);	/* zab_logged: durable */
+	L.log.last = w.last > base ? w.last : base;
+	listsegs(L.log.dir, &segs);
+	if (segs.n > 0 && w.last > base) {
+		last = &segs.v[segs.n - 1];
+		if (zklog_resume(&L.log, last->path, last->first, w.off,
+		    w.torn, w.last) == -1)
+			err(EX_IOERR, "%s", last->path);
+	} else if (zklog_skip(&L.log, base) == -1)
+		err(EX_IOERR, "%s", L.log.dir);
+	free(segs.v);
+	zk_dbg("log: base 0x%" PRIx64 ", last 0x%" PRIx64 ", commit 0x%"
+	    PRIx64 ", epochs %" PRId64 "/%" PRId64, base, zab_last(&Q.z),
+	    commit, aepoch, cepoch);
+}
+
+int
+qserve(const struct zkcfg *cfg, const char *rundir)
+{
+	const struct zkserver	*me = NULL;
+	struct zkbuf		 early;
+	struct zab_out		 o;
+	char			 sock[PATH_MAX];
+	int			 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int			 i, fd, lfd, tfd, timeout;
+	int64_t			 loaded, now, d, aepoch, cepoch;
+
+	Q.cfg = cfg;
+	L.quorum = 1;
+	for (i = 0; i < cfg->nservers; i++) {
+		ids[i] = cfg->servers[i].id;
+		voter[i] = !cfg->servers[i].observer;
+		if (ids[i] == cfg->myid)
+			me = &cfg->servers[i];
+	}
+	if (me == NULL)
+		errx(EX_CONFIG, "%s: myid %d has no server.%d line", cfg->file,
+		    cfg->myid, cfg->myid);
+	if (me->quorumport <= 0)
+		errx(EX_CONFIG, "%s: server.%d has no quorum port", cfg->file,
+		    cfg->myid);
+	if (zab_init(&Q.z, cfg->myid, ids, voter, cfg->nservers,
+	    cfg->tickTime, cfg->initLimit * cfg->tickTime,
+	    cfg->syncLimit * cfg->tickTime) == -1)
+		errx(EX_CONFIG, "%s: the server.N lines make no ensemble",
+		    cfg->file);
+	for (i = 0; i < cfg->nservers; i++)
+		Q.peer[i].id = ids[i];
+	Q.maxline = 4 * (size_t)cfg->maxbuffer + 65536;
+
+	opendir_zk(cfg->dataLogDir);
+	aepoch = readepoch("acceptedEpoch");
+	cepoch = readepoch("currentEpoch");
+	if (cepoch > aepoch)
+		errx(EX_DATAERR, "%s: currentEpoch %" PRId64 " is above "
+		    "acceptedEpoch %" PRId64, L.log.dir, cepoch, aepoch);
+
+	loaded = hello(rundir, &fd, &early);
+	openlog(fd, loaded, aepoch, cepoch);
+
+	if ((Q.lp = zkloop_new()) == NULL)
+		err(EX_OSERR, NULL);
+	snprintf(sock, sizeof(sock), "%s/log.sock", rundir);
+	if ((lfd = zk_listen_unix(sock)) == -1)
+		err(EX_OSERR, "%s", sock);
+	if (zkloop_listen(Q.lp, lfd, onaccept, NULL) == -1)
+		err(EX_OSERR, "loop");
+	tfd = fd;
+	if ((lfd = zk_listen_tcp(me->host, me->quorumport)) == -1)
+		err(errno == EADDRINUSE || errno == EADDRNOTAVAIL ||
+		    errno == EACCES ? EX_CONFIG : EX_OSERR, "%s:%d", me->host,
+		    me->quorumport);
+	if (zkloop_listen(Q.lp, lfd, onquorum, NULL) == -1)
+		err(EX_OSERR, "quorum port");
+	snprintf(sock, sizeof(sock), "%s/elect.sock", rundir);
+	if ((fd = zk_connect_unix(sock, 10000)) == -1)
+		err(EX_UNAVAILABLE, "%s", sock);
+	if ((Q.elect = zkloop_conn(Q.lp, fd, elect_read, elect_close,
+	    NULL)) == NULL)
+		err(EX_OSERR, "loop");
+	treeready(Q.lp, tfd, Q.z.delivered, &early);
+	look();
+
+	for (;;) {
+		now = zk_mono_ms();
+		dials(now);
+		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
+			zab_tick(&Q.z, now, &o);
+			run(&o);
+		}
+		timeout = 100;
+		if ((d = zab_deadline(&Q.z)) != 0 && d - now < timeout)
+			timeout = d - now < 0 ? 0 : (int)(d - now);
+		if (zkloop_run(Q.lp, timeout) == -1)
+			err(EX_OSERR, "poll");
+		/* the group commit: one write and fdatasync per pass */
+		do {
+			flush();
+			if (Q.written > Q.reported) {
+				Q.reported = Q.written;
+				zab_durable(&Q.z, zk_mono_ms(), Q.written, &o);
+				run(&o);
+			}
+		} while (ZKBUF_LEN(&Q.rec) > 0);
+		fsyncreport();
+	}
+}

@@ -1,0 +1,120 @@
+# ensemble.bash: start and stop a zk ensemble on loopback for a bats file
+# (load ensemble).
+#
+#   ens_start DIR N	N nodes, each in DIR/nI with its own free client,
+#			quorum and election ports; ENS_N, ENS_PORT[I] set
+#   ens_node DIR I	start node I again (after ens_kill)
+#   ens_kill I [SIG]	signal node I's process group (default KILL), wait
+#   ens_role DIR I	node I's role line from zk-elect (elect.sock)
+#   ens_await DIR I STATE  wait up to 10 s for node I's role to be STATE
+#   ens_leader DIR	the myid of the node that leads, once one does
+#   ens_write I ARGS	zk-cli ARGS against node I, retried up to 20 s
+#   ens_stop		SIGTERM every node's process group, then wait
+#
+# Every node is the leader of its own process group (setsid), as a test
+# harness kills and stops a node: the group dies or stops as a whole.
+
+ZK_BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
+ZK_BIN=$(cd "$ZK_BIN" && pwd)
+export ZK_BIN
+
+freeport() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ens_start() {
+	local dir=$1 n=$2 i
+	ENS_N=$n
+	ENS_DIR=$dir
+	for i in $(seq "$n"); do
+		ENS_PORT[i]=$(freeport)
+		ENS_QPORT[i]=$(freeport)
+		ENS_EPORT[i]=$(freeport)
+	done
+	for i in $(seq "$n"); do
+		mkdir -p "$dir/n$i/data"
+		echo "$i" >"$dir/n$i/data/myid"
+		{
+			printf 'tickTime=500\ninitLimit=10\nsyncLimit=5\n'
+			printf 'dataDir=%s/n%s/data\n' "$dir" "$i"
+			printf 'clientPort=%s\nclientPortAddress=127.0.0.1\n' \
+			    "${ENS_PORT[i]}"
+			printf '4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n'
+			for j in $(seq "$n"); do
+				printf 'server.%s=127.0.0.1:%s:%s\n' "$j" \
+				    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}"
+			done
+		} >"$dir/n$i/zoo.cfg"
+	done
+	for i in $(seq "$n"); do
+		ens_node "$dir" "$i"
+	done
+}
+
+ens_node() {
+	local dir=$1 i=$2
+	setsid "$ZK_BIN/zk-node" "$dir/n$i/zoo.cfg" \
+	    >>"$dir/n$i/node.err" 2>&1 </dev/null 3>&- &
+	ENS_PID[i]=$!
+}
+
+ens_kill() {
+	local i=$1 sig=${2:-KILL} k
+	kill -s "$sig" -- "-${ENS_PID[i]}" 2>/dev/null || true
+	[ "$sig" = KILL ] || [ "$sig" = TERM ] || return 0
+	for k in $(seq 100); do
+		kill -0 -- "-${ENS_PID[i]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "${ENS_PID[i]}" 2>/dev/null || true
+}
+
+ens_role() {
+	timeout 3 socat -t1 - "UNIX-CONNECT:$1/n$2/data/rundir/elect.sock" \
+	    </dev/null 2>/dev/null | head -n 1
+}
+
+ens_await() {
+	local k
+	for k in $(seq 100); do
+		case $(ens_role "$1" "$2") in
+		*"state=$3"*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+
+ens_leader() {
+	local dir=$1 k i
+	for k in $(seq 200); do
+		for i in $(seq "$ENS_N"); do
+			case $(ens_role "$dir" "$i") in
+			*state=leading*) echo "$i"; return 0 ;;
+			esac
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+ens_write() {
+	local i=$1 k
+	shift
+	for k in $(seq 40); do
+		timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" "$@" \
+		    2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+ens_stop() {
+	local i
+	for i in $(seq "${ENS_N:-0}"); do
+		kill -TERM -- "-${ENS_PID[i]}" 2>/dev/null || true
+	done
+	for i in $(seq "${ENS_N:-0}"); do
+		ens_kill "$i" TERM
+	done
+}
