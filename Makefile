@@ -4,6 +4,8 @@
 #   make run		install missing build packages, build, run a standalone
 #			node on 127.0.0.1:2181 (ZK_NODE_PORT), data in var/data
 #			(ZK_NODE_DATADIR)
+#   make ensemble	the same for a three-node ensemble on loopback
+#			(127.0.0.1:2181-2183, data in var/ensemble)
 #   make check		install missing test dependencies, build (plain and
 #			ASan/UBSan), run every test
 #
@@ -122,6 +124,12 @@ run: builddeps
 	$(MAKE) all
 	cmd/zk-node
 
+# A three-node ensemble on loopback in the foreground (contrib/zk-ensemble):
+# clients on 127.0.0.1:2181, 2182 and 2183, data in var/ensemble.
+ensemble: builddeps
+	$(MAKE) all
+	contrib/zk-ensemble
+
 check: deps all san
 	sh t/check.sh
 
@@ -137,7 +145,7 @@ sim: testprogs
 
 lint:
 	set -- man/*.[178]; [ ! -e "$$1" ] || mandoc -Tlint -W warning "$$@"
-	for f in t/*.sh t/kazoo/run.sh cmd/zk-node; do \
+	for f in t/*.sh t/kazoo/run.sh cmd/zk-node contrib/zk-ensemble; do \
 		[ ! -e "$$f" ] || sh -n "$$f" || exit 1; done
 	bash -n .ci/run
 
@@ -146,4 +154,4 @@ clean:
 	    $(PROGDIRS:%=cmd/%/*.o) \
 	    contrib/bench/zk-bench contrib/bench/zk-null
 
-.PHONY: all san sim fuzz testprogs deps builddeps run check lint clean bench
+.PHONY: all san sim fuzz testprogs deps builddeps run ensemble check lint clean bench

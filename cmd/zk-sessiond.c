@@ -72,6 +72,8 @@ static void	 gateline(struct zkconn *, const struct zkline *);
 static void	 mint(struct zkconn *, const struct zkline *);
 static void	 attach(struct zkconn *, const struct zkline *);
 static void	 touch(const struct zkline *);
+static void	 sendtouch(const struct zkline *);
+static void	 modeline(const struct zkline *);
 static void	 dump(struct zkbuf *);
 static int	 clamp(int64_t);
 static struct sess *lookup(uint64_t);
@@ -185,12 +187,58 @@ onpeerclose(struct zkconn *c)
 	    "log");
 }
 
-/* zk-log sends nothing we use. */
+/*
+ * From zk-log: in an ensemble, `mode` lines say whether this node leads
+ * (and so expires sessions), and a leader hears its learners' `touch`
+ * lines.  A `fail` of a closeSession not stored is
+ * ignored: expire sends it again.
+ */
 static void
 onlogread(struct zkconn *c)
 {
-	/* `fail` of a closeSession not stored: expire sends it again */
-	zkbuf_reset(&c->in);
+	char	*line;
+	size_t	 len;
+
+	while (zkl_next(&c->in, &line, &len)) {
+		if (strncmp(line, "mode ", 5) == 0 &&
+		    zkl_parse(&S.l, line, len) == 0)
+			modeline(&S.l);
+		else if (strncmp(line, "touch ", 6) == 0 &&
+		    zkl_parse(&S.l, line, len) == 0)
+			touch(&S.l);	/* a learner's clients, the leader's clocks */
+		zkbuf_consume(&c->in, len + 1);
+	}
+}
+
+/*
+ * The node's part in the ensemble.  A node that starts to lead gives
+ * every session a fresh timeout: the clocks of the old leader are gone.
+ */
+static void
+modeline(const struct zkline *l)
+{
+	const char	*st = zkl_str(l, "state");
+	struct sess	*s;
+	int64_t		 now = zk_mono_ms();
+	int		 role, was = S.cfg.role;
+
+	if (st == NULL)
+		return;
+	if (strcmp(st, "leading") == 0)
+		role = zkl_intdef(l, "serving", 0) ? ZKR_LEADING : ZKR_LOOKING;
+	else if (strcmp(st, "following") == 0)
+		role = ZKR_FOLLOWING;
+	else if (strcmp(st, "observing") == 0)
+		role = ZKR_OBSERVING;
+	else
+		role = ZKR_LOOKING;
+	S.cfg.role = role;
+	if (role != ZKR_LEADING || was == ZKR_LEADING)
+		return;
+	RB_FOREACH(s, sesstree, &S.sessions)
+		if (s->state != S_CLOSING)
+			s->deadline = now + s->timeout;
+	zk_dbg("leading: %zu sessions, each with a fresh timeout", S.nsess);
 }
 
 static void
@@ -299,8 +347,11 @@ gateline(struct zkconn *c, const struct zkline *l)
 		mint(c, l);
 	else if (strcmp(l->verb, "attach") == 0)
 		attach(c, l);
-	else if (strcmp(l->verb, "touch") == 0)
+	else if (strcmp(l->verb, "touch") == 0) {
 		touch(l);
+		if (S.cfg.role != ZKR_STANDALONE && S.cfg.role != ZKR_LEADING)
+			sendtouch(l);
+	}
 	else if (strcmp(l->verb, "text") == 0) {
 		w = zkl_str(l, "word");
 		zkl_begin(&c->out, "text");
@@ -374,6 +425,24 @@ attach(struct zkconn *c, const struct zkline *l)
 	zkl_putd(&c->out, "timeout", ok ? s->timeout : 0);
 	zkl_end(&c->out);
 	zk_dbg("attach 0x%" PRIx64 " ok=%d", id, ok);
+}
+
+/* A learner's touches go on to the leader's zk-sessiond, via zk-log. */
+static void
+sendtouch(const struct zkline *l)
+{
+	size_t	 i;
+
+	if (S.log == NULL || zkl_get(l, "session") == NULL)
+		return;
+	zkl_begin(&S.log->out, "touch");
+	for (i = 0; i < l->nf; i++)
+		if (strcmp(l->f[i].key, "session") == 0)
+			zkl_put(&S.log->out, "session", l->f[i].val,
+			    l->f[i].len);
+	zkl_end(&S.log->out);
+	if (S.log->out.err)
+		errc(EX_OSERR, S.log->out.err, "log connection");
 }
 
 /* touch session=ID session=ID ...: these had traffic. */

@@ -283,6 +283,53 @@ zab_serving(const struct zab *z)
 	return z->phase == ZP_BROADCAST || z->phase == ZP_UP;
 }
 
+/*
+ * Where the node stands, for the monitoring words (Apache's names):
+ * the ZAB phase, and for a leader its learners: connected, synced
+ * voters and observers, and those still being synced.
+ */
+void
+zab_status(const struct zab *z, struct zab_status *st)
+{
+	const struct zab_peer	*p;
+	int			 i;
+
+	memset(st, 0, sizeof(*st));
+	switch (z->phase) {
+	case ZP_NONE:
+		st->phase = "election";
+		break;
+	case ZP_DISCOVERY:
+	case ZP_EPOCH:
+	case ZP_CONNECT:
+	case ZP_LINFO:
+	case ZP_ACKEPOCH:
+		st->phase = "discovery";
+		break;
+	case ZP_BROADCAST:
+	case ZP_UP:
+		st->phase = "broadcast";
+		break;
+	default:
+		st->phase = "synchronization";
+		break;
+	}
+	if (z->role != FLE_LEADING)
+		return;
+	for (i = 0; i < z->n; i++) {
+		p = &z->peer[i];
+		if (i == z->me || p->phase == ZPP_NONE)
+			continue;
+		st->learners++;
+		if (p->phase == ZPP_UP && p->observer)
+			st->observers++;
+		else if (p->phase == ZPP_UP)
+			st->followers++;
+		else if (p->phase >= ZPP_EPOCHED)
+			st->syncing++;
+	}
+}
+
 static struct zab_act *
 act(struct zab_out *o, int type, int peer)
 {

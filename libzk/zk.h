@@ -616,6 +616,14 @@ int64_t	 zab_propose(struct zab *, int64_t, const void *, size_t,
 void	 zab_purged(struct zab *, int64_t);
 int64_t	 zab_deadline(const struct zab *);
 int	 zab_serving(const struct zab *);
+struct zab_status {
+	const char	*phase;		/* election, discovery,
+					   synchronization, broadcast */
+	int		 learners;	/* a leader's: connected */
+	int		 followers, observers;	/* up to date */
+	int		 syncing;	/* being synced */
+};
+void	 zab_status(const struct zab *, struct zab_status *);
 const char *zab_msgname(int);
 void	 zab_put(struct zkbuf *, const struct zab_msg *);
 int	 zab_parse(const struct zkline *, struct zab_msg *);

@@ -170,6 +170,68 @@ until_output() {
 	assert_line --index 0 --partial "role state=looking"
 }
 
+# a base port p with p..p+2, p+707..p+709 and p+1707..p+1709 all free
+ensemble_base() {
+	/usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 40000)
+    ok = True
+    for q in [p + k for off in (0, 707, 1707) for k in (off, off + 1, off + 2)]:
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            ok = False
+        s.close()
+    if ok:
+        print(p)
+        break
+PY
+}
+
+@test "zk-ensemble: one command runs three nodes that elect a leader and replicate; SIGTERM stops them all" {
+	local base i k
+	base=$(ensemble_base)
+	[ -n "$base" ]
+	ZK_NODE=$ZK_BIN/zk-node "$C/zk-ensemble" -n 3 -p "$base" "$D/ens" \
+	    2>"$D/ens.err" &
+	pid=$!
+	for k in $(seq 200); do
+		[ "$(printf srvr | socat -t1 - TCP:127.0.0.1:$base 2>/dev/null |
+		    grep -c '^Mode: \(leader\|follower\)')" = 1 ] && break
+		sleep 0.1
+	done
+	for k in $(seq 40); do
+		timeout 10 "$CLI" -z "127.0.0.1:$((base + 1))" create /e hi \
+		    2>/dev/null && break
+		sleep 0.5
+	done
+	for i in 0 1 2; do
+		for k in $(seq 50); do
+			[ "$(timeout 10 "$CLI" -z "127.0.0.1:$((base + i))" get /e \
+			    2>/dev/null)" = hi ] && break
+			sleep 0.2
+		done
+		run -0 timeout 10 "$CLI" -z "127.0.0.1:$((base + i))" get /e ||
+		    tail -n 30 "$D"/ens/n*/node.err >&2
+		assert_output hi
+	done
+	run -0 grep -c '^Mode: leader' <(for i in 0 1 2; do
+		printf srvr | socat -t1 - TCP:127.0.0.1:$((base + i)); done)
+	assert_output 1
+	grep -qx "server.3=127.0.0.1:$((base + 709)):$((base + 1709))" "$D/ens/n1/zoo.cfg"
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ]
+	grep -q 'zk-ensemble: stopped' "$D/ens.err"
+	for i in 1 2 3; do
+		[ ! -e "$D/ens/n$i/data/rundir" ]
+	done
+	run -64 "$C/zk-ensemble" -n x
+}
+
 @test "zk-node.service: the journal, no log files; systemd accepts it" {
 	grep -qx 'StandardError=journal' "$C/zk-node.service"
 	! grep -qi 'log.*file\|\.log\b' "$C/zk-node.service" ||

@@ -138,12 +138,99 @@ has() {
 	ens_await "$D" "$leader" looking || true
 	run ens_role "$D" "$leader"
 	assert_output --partial "state=looking"
-	run timeout 10 "$ZK_BIN/zk-cli" -t 3 -z "127.0.0.1:${ENS_PORT[leader]}" \
-	    create /z "data of /z"
-	assert_failure
+	run -69 timeout 10 "$ZK_BIN/zk-cli" -t 3 \
+	    -z "127.0.0.1:${ENS_PORT[leader]}" create /z "data of /z"
 	ens_node "$D" "$f1"
 	ens_write "$f1" create /z2 "data of /z2"
 	has "$leader" /x /y /z2
 	has "$f1" /x /y /z2
 	run -1 timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[f1]}" get /z
+}
+
+# fourlw WORD I: node I's answer to a four-letter word
+fourlw() {
+	printf '%s' "$1" | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[$2]}" 2>/dev/null
+}
+
+@test "srvr and mntr say who leads; a node without its quorum serves no one, as Apache says it" {
+	ens_start "$D" 3
+	leader=$(ens_leader "$D")
+	f1=$((leader % 3 + 1))
+	f2=$((f1 % 3 + 1))
+	ens_write "$f1" create /m "data of /m"
+	run fourlw srvr "$leader"
+	assert_line "Mode: leader"
+	run fourlw srvr "$f1"
+	assert_line "Mode: follower"
+	for k in $(seq 50); do
+		fourlw mntr "$leader" | grep -qx 'zk_synced_followers.2' && break
+		sleep 0.1
+	done
+	run fourlw mntr "$leader"
+	assert_line "zk_server_state	leader"
+	assert_line "zk_peer_state	leading - broadcast"
+	assert_line "zk_learners	2"
+	assert_line "zk_synced_followers	2"
+	assert_line "zk_pending_syncs	0"
+	assert_line "zk_quorum_size	3"
+	run fourlw mntr "$f1"
+	assert_line "zk_peer_state	following - broadcast"
+	refute_line --partial "zk_synced_followers"
+	# alone: ruok and isro still answer, the rest says it does not serve
+	ens_kill "$leader"
+	ens_kill "$f2"
+	ens_await "$D" "$f1" looking
+	for k in $(seq 50); do
+		[ "$(fourlw isro "$f1")" = null ] && break
+		sleep 0.1
+	done
+	[ "$(fourlw ruok "$f1")" = imok ]
+	[ "$(fourlw isro "$f1")" = null ]
+	for w in srvr stat mntr cons conf wchs dump; do
+		[ "$(fourlw $w "$f1")" = "This ZooKeeper instance is not currently serving requests" ]
+	done
+	# and a client's handshake is closed: it would try the next server
+	run timeout 10 "$ZK_BIN/zk-cli" -t 3 -z "127.0.0.1:${ENS_PORT[f1]}" get /m
+	assert_failure
+	assert_output --partial "closed the connection while opening the session"
+}
+
+@test "a session held through a follower outlives its timeout; when its client dies, its ephemeral goes on every node" {
+	ens_start "$D" 3
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	ens_write "$f" create /up "data of /up"
+	# a 4 s session through the follower, held 9 s, then killed unclosed
+	/usr/bin/python3 - "127.0.0.1:${ENS_PORT[f]}" >"$D/hold.out" 2>&1 <<'PY' &
+import os, signal, sys, time
+from kazoo.client import KazooClient
+c = KazooClient(hosts=sys.argv[1], timeout=4.0)
+c.start()
+c.create("/eph", b"x", ephemeral=True)
+print("created", flush=True)
+time.sleep(9)
+os.kill(os.getpid(), signal.SIGKILL)
+PY
+	hold=$!
+	for k in $(seq 100); do
+		grep -q created "$D/hold.out" && break
+		sleep 0.1
+	done
+	sleep 7
+	# past its timeout, kept alive by the follower's touches
+	for i in 1 2 3; do
+		run timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" stat /eph
+		assert_success
+	done
+	wait "$hold" || true
+	# the leader expires it: gone everywhere within its timeout and a bit
+	for i in 1 2 3; do
+		for k in $(seq 100); do
+			timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" \
+			    stat /eph >/dev/null 2>&1 || break
+			sleep 0.1
+		done
+		run -1 timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" \
+		    stat /eph
+	done
 }

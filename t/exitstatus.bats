@@ -31,18 +31,18 @@ copytree() {
 	for p in zk-cli zk-gate zk-log zk-node zk-sessiond zk-snap zk-tree; do
 		assert_line --regexp "^$p code=[0-9,]+ man=[0-9,]+\$"
 	done
-	# the ones issue 13 found: 76 not 70 in zk-log, 74 in zk-tree
+	# the ones issue 13 found: 76 in zk-log (a bad `loaded`, once 70;
+	# 70 is now the ensemble's can't-happen), 74 in zk-tree
 	assert_line --regexp "^zk-log code=([0-9]+,)*76,.* man=([0-9]+,)*76,"
-	refute_line --regexp "^zk-log .*70"
 	assert_line --regexp "^zk-tree code=0,.*74.* man=0,.*74"
 }
 
 @test "exit statuses: a page that gains or loses a status fails" {
 	copytree
 	run -0 /usr/bin/python3 "$chk" -t "$T"
-	sed -i 's/^\.It 73$/.It 70\n&/' "$T/man/zk-log.1"
+	sed -i 's/^\.It 78$/.It 77\n&/' "$T/man/zk-log.1"
 	run -1 /usr/bin/python3 "$chk" -t "$T" zk-log
-	assert_output "zk-log: zk-log.1 lists 70, no code returns it"
+	assert_output "zk-log: zk-log.1 lists 77, no code returns it"
 	copytree
 	sed -i '/^\.It 74$/{N;d}' "$T/man/zk-snap.1"
 	run -1 /usr/bin/python3 "$chk" -t "$T"

@@ -55,9 +55,9 @@ pages() {
 	assert_output "key term: in zk-streams.7, not in STREAMS.md"
 	# a record in a .Ql only
 	cp "$top/man/zk-streams.7" "$man"
-	sed -i 's/^\.Sh EXAMPLES$/.Ql ping seq=1\n&/' "$man"
+	sed -i 's/^\.Sh EXAMPLES$/.Ql pong seq=1\n&/' "$man"
 	pages -1
-	assert_line "verb ping: in zk-streams.7, not in STREAMS.md"
+	assert_line "verb pong: in zk-streams.7, not in STREAMS.md"
 	assert_line "key seq: in zk-streams.7, not in STREAMS.md"
 }
 

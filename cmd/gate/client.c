@@ -820,6 +820,12 @@ handshake(struct client *cl, const char *body, size_t len)
 		return;
 	}
 	cl->oldclient = r.p == r.end;
+	if (!ens_serving()) {
+		/* Apache closes it: the client tries the next server */
+		zk_dbg("conn %d: not serving, closed", cl->id);
+		zkloop_kill(cl->c);
+		return;
+	}
 	if (lz > lastzxid) {
 		warnx("client %s:%d has seen zxid 0x%" PRIx64 ", ours is 0x%"
 		    PRIx64, cl->ip, cl->port, lz, lastzxid);

@@ -125,15 +125,6 @@ opencount(void)
 	return n > 0 ? n - 1 : 0;
 }
 
-static const char *
-mode(void)
-{
-	const char	*r;
-
-	if ((r = zkl_str(&lastw4, "role")) != NULL)
-		return r;
-	return cfg.nservers == 0 ? "standalone" : "follower";
-}
 
 int64_t
 outstanding(void)
@@ -157,7 +148,7 @@ srvr_tail(struct zkbuf *b)
 	zkbuf_printf(b, "Received: %" PRIu64 "\nSent: %" PRIu64 "\n"
 	    "Connections: %d\nOutstanding: %" PRId64 "\nZxid: 0x%" PRIx64 "\n"
 	    "Mode: %s\nNode count: %" PRId64 "\n", st.received, st.sent,
-	    nclients, outstanding(), lastzxid, mode(),
+	    nclients, outstanding(), lastzxid, ens_modename(),
 	    zkl_intdef(&lastw4, "nodes", 0));
 }
 
@@ -196,7 +187,7 @@ mntr(struct zkbuf *b)
 
 	javadouble(avg, sizeof(avg), st.totlat, st.nlat);
 	zkbuf_printf(b, "zk_version\t%s\n", ZK_VERSION);
-	zkbuf_printf(b, "zk_server_state\t%s\n", mode());
+	zkbuf_printf(b, "zk_server_state\t%s\n", ens_modename());
 	zkbuf_printf(b, "zk_avg_latency\t%s\n", avg);
 	zkbuf_printf(b, "zk_max_latency\t%" PRId64 "\n", st.maxlat);
 	zkbuf_printf(b, "zk_min_latency\t%" PRId64 "\n", st.minlat);
@@ -220,6 +211,7 @@ mntr(struct zkbuf *b)
 	    zkl_intdef(&lastw4, "sessions", 0));
 	zkbuf_printf(b, "zk_local_sessions\t0\n");
 	zkbuf_printf(b, "zk_uptime\t%" PRId64 "\n", zk_mono_ms() - started);
+	ens_mntr(b);
 	/* zk's own: the output bounds (zk-gate(1)) */
 	zkbuf_printf(b, "zk_client_output_limit\t%lld\n",
 	    cfg.clientOutputLimit);
@@ -328,7 +320,11 @@ fourletter(struct client *cl, const char *word)
 		if (strcmp(word, "ruok") == 0)
 			zkbuf_printf(b, "imok");
 		else if (strcmp(word, "isro") == 0)
-			zkbuf_printf(b, "rw");
+			zkbuf_printf(b, ens_serving() ? "rw" : "null");
+		else if (!ens_serving() && strcmp(word, "envi") != 0 &&
+		    strcmp(word, "gtmk") != 0 && strcmp(word, "stmk") != 0)
+			zkbuf_printf(b, "This ZooKeeper instance is not "
+			    "currently serving requests\n");
 		else if (strcmp(word, "gtmk") == 0)
 			zkbuf_printf(b, "%" PRId64, tracemask);
 		else if (strcmp(word, "stmk") == 0)

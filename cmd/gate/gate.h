@@ -118,6 +118,19 @@ extern int64_t	 nclosedmax;
 void		 replied(struct client *, size_t);
 int		 overflow(struct client *);
 
+/* ens.c: the node's part in an ensemble (zk-log's mode lines) */
+extern struct ens {
+	int		 on;		/* a mode line came */
+	int		 serving, leading;
+	char		 state[16], phase[24];
+	int		 leader, learners, followers, observers, syncing;
+	int64_t		 since;		/* leading and serving since */
+} ens;
+void		 ens_mode(const struct zkline *);
+const char	*ens_modename(void);
+int		 ens_serving(void);
+void		 ens_mntr(struct zkbuf *);
+
 /* peer.c */
 extern int	 ready;
 struct zkconn	*peer(const char *, const char *, const char *);

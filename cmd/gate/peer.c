@@ -305,6 +305,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			tree_r(&l);
 		else if (strcmp(l.verb, "fsyncstats") == 0)
 			fsyncstats(&l);
+		else if (strcmp(l.verb, "mode") == 0)
+			ens_mode(&l);
 	}
 	if (c == tree && zkrep_shm != NULL && strcmp(l.verb, "r") == 0) {
 		const struct zkfield	*f;

@@ -10,6 +10,7 @@ struct segs {
 struct client {
 	struct zkconn		*c;
 	int			 gate;	/* said hello role=gate */
+	int			 sessiond;	/* ... role=sessiond */
 	struct zkbuf		 fail;	/* its batch's `fail` lines */
 	LIST_ENTRY(client)	 entry;
 };
@@ -52,6 +53,8 @@ int	 faulty(void *, int);
 /* quorum.c: the node in an ensemble */
 int	 qserve(const struct zkcfg *, const char *);
 void	 qtake(struct client *, char *, size_t);
+void	 qhello(struct client *);
+void	 qtouch(const char *, size_t);
 
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);

@@ -74,6 +74,7 @@ static struct {
 
 static void	 run(struct zab_out *);
 static void	 flush(void);
+static void	 touched(const char *, size_t);
 
 /* ---- the epoch files ---- */
 
@@ -388,6 +389,10 @@ peer_line(struct qpeer *p, char *s, size_t n)
 	if (istxn(s, vlen)) {
 		/* a write a learner took: the leader proposes it */
 		qtake(NULL, s, n);
+		return;
+	}
+	if (vlen == 5 && memcmp(s, "touch", 5) == 0) {
+		touched(s, n);
 		return;
 	}
 	memset(&l, 0, sizeof(l));
@@ -744,6 +749,104 @@ qtake(struct client *cl, char *line, size_t len)
 	zkl_end(&cl->c->out);
 }
 
+/* ---- the node's mode, for the other programs ---- */
+
+static const char *const rolenames[] = {
+	"looking", "following", "leading", "observing"
+};
+
+/*
+ * `mode state=leading serving=1 epoch=2 leader=3 phase=broadcast
+ * learners=2 followers=2 observers=0 syncing=0` to zk-tree and every
+ * gate and zk-sessiond on log.sock: at their hello, then on each change.
+ */
+static void
+modeline(struct zkbuf *b)
+{
+	struct zab_status	 st;
+
+	zab_status(&Q.z, &st);
+	zkl_begin(b, "mode");
+	zkl_puts(b, "state", rolenames[Q.z.role]);
+	zkl_putd(b, "serving", zab_serving(&Q.z));
+	zkl_putd(b, "epoch", Q.z.epoch);
+	zkl_putd(b, "leader", Q.z.leader >= 0 ? Q.z.ids[Q.z.leader] : -1);
+	zkl_puts(b, "phase", st.phase);
+	if (Q.z.role == FLE_LEADING) {
+		zkl_putd(b, "learners", st.learners);
+		zkl_putd(b, "followers", st.followers);
+		zkl_putd(b, "observers", st.observers);
+		zkl_putd(b, "syncing", st.syncing);
+	}
+	zkl_end(b);
+	if (b->err)
+		errc(EX_OSERR, b->err, "mode");
+}
+
+static void
+publish(void)
+{
+	static struct zkbuf	 last;
+	struct client		*cl;
+
+	zkbuf_reset(&Q.tmp);
+	modeline(&Q.tmp);
+	if (ZKBUF_LEN(&Q.tmp) == ZKBUF_LEN(&last) &&
+	    memcmp(ZKBUF_DATA(&Q.tmp), ZKBUF_DATA(&last), ZKBUF_LEN(&last)) ==
+	    0)
+		return;
+	zkbuf_reset(&last);
+	zkbuf_add(&last, ZKBUF_DATA(&Q.tmp), ZKBUF_LEN(&Q.tmp));
+	zk_dbg("%.*s", (int)ZKBUF_LEN(&last) - 1, ZKBUF_DATA(&last));
+	zkbuf_add(&L.tree->out, ZKBUF_DATA(&last), ZKBUF_LEN(&last));
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->gate || cl->sessiond)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(&last),
+			    ZKBUF_LEN(&last));
+}
+
+void
+qhello(struct client *cl)
+{
+	if (Q.lp == NULL || (!cl->gate && !cl->sessiond))
+		return;
+	modeline(&cl->c->out);
+}
+
+/*
+ * A `touch session=..` line from this node's zk-sessiond (the sessions
+ * its gate saw traffic on): the leader's zk-sessiond keeps every
+ * session's clock, so a learner sends it on.
+ */
+void
+qtouch(const char *line, size_t len)
+{
+	struct qpeer	*p;
+
+	if (Q.z.role == FLE_LEADING || Q.z.leader < 0 || !zab_serving(&Q.z))
+		return;
+	p = &Q.peer[Q.z.leader];
+	if (p->c == NULL || !p->up)
+		return;
+	zkbuf_add(&p->c->out, line, len);
+	zkbuf_addc(&p->c->out, '\n');
+}
+
+/* The leader: a learner's touches go to zk-sessiond. */
+static void
+touched(const char *line, size_t len)
+{
+	struct client	*cl;
+
+	if (Q.z.role != FLE_LEADING)
+		return;
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->sessiond) {
+			zkbuf_add(&cl->c->out, line, len);
+			zkbuf_addc(&cl->c->out, '\n');
+		}
+}
+
 /* ---- start ---- */
 
 struct scan1 {
@@ -984,5 +1087,6 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			}
 		} while (ZKBUF_LEN(&Q.rec) > 0);
 		fsyncreport();
+		publish();
 	}
 }

@@ -465,6 +465,15 @@ take(struct client *cl, char *line, size_t len)
 		if (cl != NULL && (v = field(line, len, "role", &n)) != NULL &&
 		    n == 4 && memcmp(v, "gate", 4) == 0)
 			cl->gate = 1;
+		if (cl != NULL && v != NULL && n == 8 &&
+		    memcmp(v, "sessiond", 8) == 0)
+			cl->sessiond = 1;
+		if (L.quorum && cl != NULL)
+			qhello(cl);
+		return;
+	}
+	if (L.quorum && vlen == 5 && memcmp(line, "touch", 5) == 0) {
+		qtouch(line, len);
 		return;
 	}
 	if (!istxn(line, vlen)) {

@@ -452,8 +452,31 @@ op_internal(const struct req *r, const struct fv *top, int ttl)
 }
 
 /*
- * One line from zk-log: a txn (the stream carries nothing else), the
- * `ready` that ends the replay.  What it does depends on the line and
+ * In an ensemble zk-log says where the node stands: the container and
+ * TTL sweep is the leader's work (zkcfg_leads), done while it serves.
+ */
+static void
+modeline(const struct fv *top)
+{
+	const char	*st = zkf_str(top->f, top->n, "state");
+
+	if (st == NULL || cfg.role == ZKR_STANDALONE)
+		return;
+	if (strcmp(st, "leading") == 0)
+		cfg.role = zkf_intdef(top->f, top->n, "serving", 0) ?
+		    ZKR_LEADING : ZKR_LOOKING;
+	else if (strcmp(st, "following") == 0)
+		cfg.role = ZKR_FOLLOWING;
+	else if (strcmp(st, "observing") == 0)
+		cfg.role = ZKR_OBSERVING;
+	else
+		cfg.role = ZKR_LOOKING;
+}
+
+/*
+ * One line from zk-log: a txn (the stream carries nothing else but
+ * `mode`, the node's part in an ensemble), the `ready` that ends the
+ * replay.  What it does depends on the line and
  * the tree alone, never on this node's zoo.cfg: every node that applies
  * the same txns has the same tree.
  */
@@ -476,6 +499,10 @@ apply(struct zkline *l)
 	}
 	if (strcmp(l->verb, "hello") == 0)
 		return;
+	if (strcmp(l->verb, "mode") == 0) {
+		modeline(&top);
+		return;
+	}
 	if (!zk_iswriteop(opc) && strcmp(l->verb, "deleteTTL") != 0) {
 		warnx("zk-log: %s is not a txn, ignored", l->verb);
 		return;

@@ -1,0 +1,102 @@
+/*
+ * ens.c: the node's part in an ensemble, as zk-log says it in `mode`
+ * lines (zk-streams(7)).  A node that is not serving (looking for a
+ * leader, syncing, or cut off) takes no client: its connections are
+ * closed so that the clients move to a serving node, a new one is
+ * closed at its ConnectRequest, and the four-letter words answer as
+ * Apache's do then.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+#include <netinet/in.h>
+
+#include <err.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "zk.h"
+#include "gate.h"
+
+struct ens	 ens;
+
+void
+ens_mode(const struct zkline *l)
+{
+	const char	*v;
+	struct client	*cl, *t;
+	int		 was = ens.serving, wasleading = ens.leading;
+
+	ens.on = 1;
+	ens.serving = zkl_intdef(l, "serving", 0) != 0;
+	if ((v = zkl_str(l, "state")) != NULL)
+		strlcpy(ens.state, v, sizeof(ens.state));
+	if ((v = zkl_str(l, "phase")) != NULL)
+		strlcpy(ens.phase, v, sizeof(ens.phase));
+	ens.leader = (int)zkl_intdef(l, "leader", -1);
+	ens.learners = (int)zkl_intdef(l, "learners", 0);
+	ens.followers = (int)zkl_intdef(l, "followers", 0);
+	ens.observers = (int)zkl_intdef(l, "observers", 0);
+	ens.syncing = (int)zkl_intdef(l, "syncing", 0);
+	ens.leading = ens.serving && strcmp(ens.state, "leading") == 0;
+	if (ens.leading && !wasleading)
+		ens.since = zk_mono_ms();
+	if (was && !ens.serving) {
+		zk_dbg("not serving: closing every client connection");
+		TAILQ_FOREACH_SAFE(cl, &clients, all, t)
+			if (!cl->is4lw && !cl->c->dead) {
+				cl->closing = 1;
+				zkloop_kill(cl->c);
+			}
+	}
+}
+
+/* Mode: in srvr, stat and mntr's zk_server_state */
+const char *
+ens_modename(void)
+{
+	if (!ens.on)
+		return cfg.nservers == 0 ? "standalone" : "follower";
+	if (strcmp(ens.state, "leading") == 0)
+		return "leader";
+	if (strcmp(ens.state, "observing") == 0)
+		return "observer";
+	if (strcmp(ens.state, "following") == 0)
+		return "follower";
+	return "looking";
+}
+
+/* Clients are taken: standalone, or a node of an ensemble that serves. */
+int
+ens_serving(void)
+{
+	return cfg.nservers == 0 || (ens.on && ens.serving);
+}
+
+/* mntr's ensemble lines, Apache's names */
+void
+ens_mntr(struct zkbuf *b)
+{
+	int	 i, voters = 0;
+
+	if (cfg.nservers == 0)
+		return;
+	for (i = 0; i < cfg.nservers; i++)
+		if (!cfg.servers[i].observer)
+			voters++;
+	zkbuf_printf(b, "zk_peer_state\t%s - %s\n", ens.state[0] ?
+	    ens.state : "looking", ens.phase[0] ? ens.phase : "election");
+	if (ens.leading) {
+		zkbuf_printf(b, "zk_learners\t%d\n", ens.learners);
+		zkbuf_printf(b, "zk_synced_followers\t%d\n", ens.followers);
+		zkbuf_printf(b, "zk_synced_non_voting_followers\t0\n");
+		zkbuf_printf(b, "zk_synced_observers\t%d\n", ens.observers);
+		zkbuf_printf(b, "zk_pending_syncs\t%d\n", ens.syncing);
+		zkbuf_printf(b, "zk_leader_uptime\t%" PRId64 "\n",
+		    zk_mono_ms() - ens.since);
+	}
+	zkbuf_printf(b, "zk_quorum_size\t%d\n", voters);
+}
