@@ -234,3 +234,45 @@ PY
 		    stat /eph
 	done
 }
+
+@test "a follower behind the start of the leader's log (purged) is synced by SNAP, then by DIFF" {
+	export ZK_LOG_SEGSIZE=4096	# many small segments to purge
+	ens_start "$D" 3
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	o=$((f % 3 + 1))
+	ens_write "$leader" create /s0 "data of /s0"
+	has "$f" /s0
+	ens_kill "$f"
+	# 120 writes (a few dozen segments) and four snapshots, the log
+	# before the oldest kept purged (zk-snap purge keeps 3 at least)
+	for r in 0 1 2 3; do
+		/usr/bin/python3 - "127.0.0.1:${ENS_PORT[leader]}" "$r" <<'PY'
+import sys
+from kazoo.client import KazooClient
+c = KazooClient(hosts=sys.argv[1])
+c.start()
+r = int(sys.argv[2])
+for k in range(30 * r + 1, 30 * r + 31):
+    c.create("/s%d" % k, ("data of /s%d" % k).encode())
+c.stop()
+PY
+		for i in "$leader" "$o"; do
+			run -0 "$ZK_BIN/zk-snap" take "$D/n$i/data/rundir"
+		done
+	done
+	for i in "$leader" "$o"; do
+		run -0 "$ZK_BIN/zk-snap" purge -n 3 "$D/n$i/data"
+		assert_output --partial "/zk/log.0000000100000001"
+	done
+	ens_node "$D" "$f"
+	ens_await "$D" "$f" following
+	has "$f" /s0 /s1 /s60 /s120
+	grep -q "loaded a SNAP at" "$D/n$f/node.err"
+	grep -q "sent peer $f a SNAP" "$D/n$leader/node.err"
+	# and it goes on as a follower: a write through it reaches all
+	ens_write "$f" create /after "data of /after"
+	for i in 1 2 3; do
+		has "$i" /after
+	done
+}

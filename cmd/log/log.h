@@ -55,6 +55,7 @@ int	 qserve(const struct zkcfg *, const char *);
 void	 qtake(struct client *, char *, size_t);
 void	 qhello(struct client *);
 void	 qtouch(const char *, size_t);
+void	 qsnapshot(char *, size_t);
 
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);

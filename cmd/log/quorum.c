@@ -39,12 +39,14 @@
 #include "log.h"
 
 #define CONNECTMS	1000	/* a dial to the leader not through by then */
+#define SNAPCHUNK	(64 << 10)	/* bytes of a snapshot per line */
 #define EPOCH(z)	((z) >> 32)
 
 struct qpeer {
 	struct zkconn	*c;
 	int		 id;
 	int		 up;		/* hello through */
+	int		 snapwait;	/* leader: owed a SNAP, silent till then */
 	int64_t		 dialed;	/* learner: when, 0 none */
 };
 
@@ -70,11 +72,21 @@ static struct {
 	struct zkbuf	 tmp;
 	size_t		 maxline;
 	int64_t		 commit;	/* the last commit point seen */
+	int		 snapasked;	/* leader: `snapshot` out to zk-tree */
+	int		 rfd;		/* learner: the SNAP coming in, -1 */
+	uint64_t	 rbytes;
+	uint32_t	 rcrc;
+	int		 rok;		/* ... whole, its size and CRC right */
+	char		 rpath[PATH_MAX];
 } Q;
 
 static void	 run(struct zab_out *);
 static void	 flush(void);
 static void	 touched(const char *, size_t);
+static void	 asksnap(int);
+static void	 snaprecv(struct qpeer *, char *, size_t);
+static void	 snapload(int64_t) __attribute__((noreturn));
+static void	 purgecheck(void);
 
 /* ---- the epoch files ---- */
 
@@ -284,7 +296,7 @@ sendmsg_(int slot, const struct zab_msg *m)
 {
 	struct qpeer	*p = &Q.peer[slot];
 
-	if (p->c == NULL || p->c->dead)
+	if (p->c == NULL || p->c->dead || p->snapwait)
 		return;
 	zab_put(&p->c->out, m);
 	if (p->c->out.err)
@@ -324,6 +336,8 @@ sendlog(int slot, int type, int64_t from, int64_t to)
 	struct zkscan	 w;
 	int		 r;
 
+	if (Q.peer[slot].snapwait)
+		return;
 	flush();
 	s.slot = slot;
 	s.type = type;
@@ -370,6 +384,7 @@ closepeer(int slot)
 	p->c = NULL;
 	p->up = 0;
 	p->dialed = 0;
+	p->snapwait = 0;
 }
 
 static void	 peer_read(struct zkconn *);
@@ -393,6 +408,11 @@ peer_line(struct qpeer *p, char *s, size_t n)
 	}
 	if (vlen == 5 && memcmp(s, "touch", 5) == 0) {
 		touched(s, n);
+		return;
+	}
+	if ((vlen == 8 && memcmp(s, "snapdata", 8) == 0) ||
+	    (vlen == 7 && memcmp(s, "snapend", 7) == 0)) {
+		snaprecv(p, s, n);
 		return;
 	}
 	memset(&l, 0, sizeof(l));
@@ -438,6 +458,7 @@ peer_close(struct zkconn *c)
 	p->c = NULL;
 	p->up = 0;
 	p->dialed = 0;
+	p->snapwait = 0;
 	if (Q.closing)
 		return;
 	zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
@@ -491,6 +512,7 @@ hello_read(struct zkconn *c)
 	c->onread = peer_read;
 	c->onclose = peer_close;
 	zk_dbg("peer %d connected", (int)id);
+	purgecheck();
 	peer_read(c);
 }
 
@@ -514,6 +536,12 @@ dial(int id)
 
 	for (i = 0; i < Q.z.n; i++)
 		closepeer(i);
+	if (Q.rfd != -1) {		/* a SNAP from an earlier leader */
+		close(Q.rfd);
+		(void)unlink(Q.rpath);
+		Q.rfd = -1;
+	}
+	Q.rok = 0;
 	for (i = 0; i < Q.cfg->nservers; i++)
 		if (Q.cfg->servers[i].id == id)
 			s = &Q.cfg->servers[i];
@@ -646,17 +674,8 @@ run(struct zab_out *o)
 				    ZM_PROPOSAL, a->zxid, a->zxid2);
 			break;
 		case ZA_SENDSNAP:
-			/* not built yet: the learner cannot be synced */
-			warnx("peer %d needs a SNAP at 0x%" PRIx64 ", which "
-			    "zk cannot send yet: connection closed", a->peer,
-			    a->zxid);
-			if (i != -1) {
-				struct zab_out	 o2;
-
-				closepeer(i);
-				zab_closed(&Q.z, zk_mono_ms(), a->peer, &o2);
-				run(&o2);
-			}
+			if (i != -1)
+				asksnap(i);
 			break;
 		case ZA_ACCEPTED:
 			writeepoch("acceptedEpoch", a->zxid);
@@ -668,8 +687,7 @@ run(struct zab_out *o)
 			truncto(a->zxid);
 			break;
 		case ZA_SNAPLOAD:
-			errx(EX_SOFTWARE, "a SNAP from the leader: zk cannot "
-			    "load one yet");
+			snapload(a->zxid);	/* exits */
 		case ZA_APPEND:
 			append(a->zxid, a->m.commit, a->m.data, a->m.len);
 			break;
@@ -847,6 +865,209 @@ touched(const char *line, size_t len)
 		}
 }
 
+/* ---- SNAP: a snapshot for a learner behind the start of our log ---- */
+
+/*
+ * Segments purged while we run (zk-snap purge, autopurge): the log
+ * starts later than zab thinks, and a learner behind it needs a SNAP.
+ */
+static void
+purgecheck(void)
+{
+	struct segs	 segs = { NULL, 0 };
+
+	listsegs(L.log.dir, &segs);
+	if (segs.n > 0 && segs.v[0].first - 1 > Q.z.base)
+		zab_purged(&Q.z, segs.v[0].first - 1);
+	free(segs.v);
+}
+
+/*
+ * ZA_SENDSNAP: the learner is owed the tree.  zk-tree snapshots what it
+ * has applied (everything handed to it so far: the committed prefix),
+ * and the snapshot goes to every learner owed one; nothing else goes to
+ * them meanwhile.  A learner loads a SNAP by restarting its node on it,
+ * and syncs again by DIFF from there.
+ */
+static void
+asksnap(int slot)
+{
+	Q.peer[slot].snapwait = 1;
+	if (Q.snapasked)
+		return;
+	Q.snapasked = 1;
+	zkbuf_add(&L.tree->out, "snapshot\n", 9);
+	zk_dbg("peer %d needs a SNAP: asked zk-tree for a snapshot",
+	    Q.peer[slot].id);
+}
+
+/* The snapshot file, as lines: snapdata..., snapend, then `snap`. */
+static int
+sendsnap(int slot, const char *file, int64_t zxid)
+{
+	struct qpeer	*p = &Q.peer[slot];
+	struct zab_msg	 m;
+	static char	 buf[SNAPCHUNK];
+	uint64_t	 total = 0;
+	uint32_t	 crc = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+		warn("SNAP for peer %d: %s", p->id, file);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("SNAP for peer %d: %s", p->id, file);
+			close(fd);
+			return -1;
+		}
+		zkl_begin(&p->c->out, "snapdata");
+		zkl_put(&p->c->out, "data", buf, (size_t)n);
+		zkl_end(&p->c->out);
+		crc = zk_crc32c(crc, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	close(fd);
+	zkl_begin(&p->c->out, "snapend");
+	zkl_putd(&p->c->out, "bytes", (int64_t)total);
+	zkl_putd(&p->c->out, "crc", crc);
+	zkl_end(&p->c->out);
+	memset(&m, 0, sizeof(m));
+	m.type = ZM_SNAP;
+	m.epoch = Q.z.epoch;
+	m.zxid = zxid;
+	p->snapwait = 0;
+	sendmsg_(slot, &m);
+	p->snapwait = 1;	/* the learner restarts: nothing more */
+	if (p->c->out.err)
+		errc(EX_OSERR, p->c->out.err, "peer %d", p->id);
+	warnx("sent peer %d a SNAP at 0x%" PRIx64 " (%" PRIu64 " bytes)",
+	    p->id, zxid, total);
+	return 0;
+}
+
+/* zk-tree's answer to our `snapshot`: send it to who is owed one. */
+void
+qsnapshot(char *line, size_t len)
+{
+	struct zab_out	 o;
+	struct zkline	 l;
+	const char	*file;
+	int64_t		 zxid;
+	int		 i;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, line, len) == -1)
+		errx(EX_PROTOCOL, "tree.sock: a bad snapshot line");
+	Q.snapasked = 0;
+	file = zkl_str(&l, "file");
+	if (file == NULL || zkl_int(&l, "zxid", &zxid) == -1)
+		warnx("no snapshot for a SNAP: %s", zkl_str(&l, "err") ?
+		    zkl_str(&l, "err") : "no file");
+	for (i = 0; i < Q.z.n; i++) {
+		if (!Q.peer[i].snapwait || Q.peer[i].c == NULL)
+			continue;
+		if (file != NULL && zkl_get(&l, "zxid") != NULL &&
+		    sendsnap(i, file, zxid) == 0)
+			continue;
+		closepeer(i);
+		zab_closed(&Q.z, zk_mono_ms(), Q.peer[i].id, &o);
+		run(&o);
+	}
+	zkl_free(&l);
+}
+
+/* A learner: the SNAP's bytes into a file beside the snapshots. */
+static void
+snaprecv(struct qpeer *p, char *s, size_t n)
+{
+	struct zkline		 l;
+	const struct zkfield	*f;
+	char			 dir[PATH_MAX];
+	int64_t			 bytes, crc;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || Q.z.role == FLE_LEADING ||
+	    p != &Q.peer[Q.z.leader >= 0 ? Q.z.leader : 0])
+		goto bad;
+	if (strcmp(l.verb, "snapend") == 0) {
+		if (zkl_int(&l, "bytes", &bytes) == -1 ||
+		    zkl_int(&l, "crc", &crc) == -1 || Q.rfd == -1 ||
+		    (uint64_t)bytes != Q.rbytes || (uint32_t)crc != Q.rcrc)
+			goto bad;
+		Q.rok = 1;
+		zkl_free(&l);
+		return;
+	}
+	if ((f = zkl_get(&l, "data")) == NULL || Q.rok)
+		goto bad;
+	if (Q.rfd == -1) {
+		if (zksnap_dir(Q.cfg->dataDir, dir, sizeof(dir)) == -1 ||
+		    (size_t)snprintf(Q.rpath, sizeof(Q.rpath),
+		    "%s/snapshot.recv.tmp", dir) >= sizeof(Q.rpath) ||
+		    (Q.rfd = open(Q.rpath, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644)) == -1)
+			err(EX_CANTCREAT, "%s/zk: a SNAP", Q.cfg->dataDir);
+		Q.rbytes = 0;
+		Q.rcrc = 0;
+	}
+	if (write(Q.rfd, f->val, f->len) != (ssize_t)f->len)
+		err(EX_IOERR, "%s", Q.rpath);
+	Q.rbytes += f->len;
+	Q.rcrc = zk_crc32c(Q.rcrc, f->val, f->len);
+	zkl_free(&l);
+	return;
+bad:
+	zkl_free(&l);
+	warnx("peer %d: a bad SNAP: connection closed", p->id);
+	zkloop_kill(p->c);
+}
+
+/*
+ * ZA_SNAPLOAD: make the SNAP our data, durably, then start the node
+ * over on it.  The log goes first (a crash then leaves an older
+ * snapshot and no log: behind, never wrong), and every snapshot after
+ * the SNAP's zxid (a history the leader's does not hold) with it.
+ */
+static void
+snapload(int64_t zxid)
+{
+	struct zksnapent	*v;
+	struct zkscan		 w;
+	char			 dir[PATH_MAX], path[PATH_MAX + 32];
+	size_t			 n, i;
+	int			 dfd;
+
+	if (!Q.rok || Q.rfd == -1)
+		errx(EX_PROTOCOL, "a SNAP from the leader without its data");
+	if (fsync(Q.rfd) == -1 || close(Q.rfd) == -1)
+		err(EX_IOERR, "%s", Q.rpath);
+	Q.rfd = -1;
+	flush();
+	if (zklog_truncate(&L.log, 0, &w) == -1)
+		err(EX_IOERR, "%s", w.path);
+	if (zksnap_dir(Q.cfg->dataDir, dir, sizeof(dir)) == -1 ||
+	    zksnap_list(dir, &v, &n) == -1)
+		err(EX_IOERR, "%s/zk", Q.cfg->dataDir);
+	for (i = 0; i < n; i++)
+		if (v[i].zxid > zxid && unlink(v[i].path) == -1)
+			err(EX_IOERR, "%s", v[i].path);
+	free(v);
+	snprintf(path, sizeof(path), "%s/snapshot.%016" PRIx64, dir,
+	    (uint64_t)zxid);
+	if (rename(Q.rpath, path) == -1 ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1)
+		err(EX_IOERR, "%s", path);
+	close(dfd);
+	errx(EX_TEMPFAIL, "loaded a SNAP at 0x%" PRIx64 " from the leader: "
+	    "the node starts again on it", zxid);
+}
+
 /* ---- start ---- */
 
 struct scan1 {
@@ -1010,6 +1231,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	int64_t			 loaded, now, d, aepoch, cepoch;
 
 	Q.cfg = cfg;
+	Q.rfd = -1;
 	L.quorum = 1;
 	for (i = 0; i < cfg->nservers; i++) {
 		ids[i] = cfg->servers[i].id;

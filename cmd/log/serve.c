@@ -476,6 +476,11 @@ take(struct client *cl, char *line, size_t len)
 		qtouch(line, len);
 		return;
 	}
+	if (L.quorum && cl == NULL && vlen == 8 &&
+	    memcmp(line, "snapshot", 8) == 0) {
+		qsnapshot(line, len);	/* zk-tree's answer, for a SNAP */
+		return;
+	}
 	if (!istxn(line, vlen)) {
 		warnx("%.*s: not a transaction, dropped", (int)vlen, line);
 		return;
