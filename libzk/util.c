@@ -330,6 +330,10 @@ tcpopen(const char *host, int port, int dial)
 		} else {
 			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 			    sizeof(one));
+			/* accepted sockets inherit it (Linux): a peer's
+			   small message goes at once, not after an ACK */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
 			if (ai->ai_family == AF_INET6)
 				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 				    &(int){0}, sizeof(int));

@@ -31,7 +31,8 @@
  * span of counters per epoch after a base (the snapshot or purge point).
  * That is all a leader needs to choose DIFF, TRUNC or SNAP; the caller
  * reads the records themselves for ZA_SENDLOG.  Nothing reaches the tree
- * (ZA_COMMIT) past what is both committed and durable here.
+ * (ZA_COMMIT) past what is both committed (durable on a quorum) and in
+ * our log.
  */
 #include <sys/types.h>
 
@@ -355,11 +356,17 @@ tell(struct zab *z, struct zab_out *o, int i, int type, int64_t epoch,
 	a->m.zxid = zxid;
 }
 
+/*
+ * The tree gets what is committed and in our log.  Committed means a
+ * quorum made it durable, so it need not wait for our own fsync (as
+ * Apache's followers apply a COMMIT at once): what a crash takes from
+ * our log, a snapshot or the leader gives back.
+ */
 static void
 deliver(struct zab *z, struct zab_out *o)
 {
-	int64_t	 d = floorzxid(z, z->commit < z->durable ? z->commit :
-		    z->durable);
+	int64_t	 last = zab_last(z);
+	int64_t	 d = floorzxid(z, z->commit < last ? z->commit : last);
 
 	if (d > z->delivered) {
 		z->delivered = d;

@@ -2,7 +2,8 @@
 # (load ensemble).
 #
 #   ens_start DIR N	N nodes, each in DIR/nI with its own free client,
-#			quorum and election ports; ENS_N, ENS_PORT[I] set
+#			quorum and election ports; ENS_N, ENS_PORT[I] set;
+#			the myids in ENS_OBSERVERS ("4 5") are observers
 #   ens_node DIR I	start node I again (after ens_kill)
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
@@ -41,8 +42,10 @@ ens_start() {
 			    "${ENS_PORT[i]}"
 			printf '4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n'
 			for j in $(seq "$n"); do
-				printf 'server.%s=127.0.0.1:%s:%s\n' "$j" \
-				    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}"
+				printf 'server.%s=127.0.0.1:%s:%s%s\n' "$j" \
+				    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}" \
+				    "$(case " ${ENS_OBSERVERS:-} " in
+				    *" $j "*) echo :observer ;; esac)"
 			done
 		} >"$dir/n$i/zoo.cfg"
 	done

@@ -276,3 +276,36 @@ PY
 		has "$i" /after
 	done
 }
+
+@test "an observer: synced, takes writes (through the leader) and reads, counts for no quorum, says Mode: observer" {
+	ENS_OBSERVERS=4 ens_start "$D" 4
+	leader=$(ens_leader "$D")
+	ens_await "$D" 4 observing
+	ens_write 4 create /o1 "data of /o1"
+	for i in 1 2 3 4; do
+		has "$i" /o1
+	done
+	run fourlw srvr 4
+	assert_line "Mode: observer"
+	for k in $(seq 50); do
+		fourlw mntr "$leader" | grep -qx 'zk_synced_observers.1' && break
+		sleep 0.1
+	done
+	run fourlw mntr "$leader"
+	assert_line "zk_synced_observers	1"
+	assert_line "zk_synced_followers	2"
+	assert_line "zk_quorum_size	3"
+	# two voters down: the leader and the observer are no quorum
+	f1=$((leader % 3 + 1))
+	f2=$((f1 % 3 + 1))
+	ens_kill "$f1"
+	ens_kill "$f2"
+	ens_await "$D" "$leader" looking
+	run -69 timeout 10 "$ZK_BIN/zk-cli" -t 3 -z "127.0.0.1:${ENS_PORT[4]}" \
+	    create /o2 "data of /o2"
+	# one back: the observer follows the new quorum and has it all
+	ens_node "$D" "$f1"
+	ens_write 4 create /o3 "data of /o3"
+	has "$f1" /o1 /o3
+	has 4 /o1 /o3
+}

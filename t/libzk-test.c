@@ -47,7 +47,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | seg | zabwire | orphan | connect | "
+	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
@@ -1286,6 +1286,77 @@ t_zabwire(void)
 	zkbuf_free(&b);
 }
 
+/* the first action of type t in o, or NULL */
+static const struct zab_act *
+zabact(const struct zab_out *o, int t)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].type == t)
+			return &o->a[i];
+	return NULL;
+}
+
+static void
+zabmsg(struct zab_msg *m, int type, int64_t epoch, int64_t zxid)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->epoch = epoch;
+	m->zxid = zxid;
+}
+
+/*
+ * A leader of three voters with one follower up: a proposal commits
+ * only once that follower has acknowledged it, however far the
+ * leader's own log is durable (two of three: the leader and it).
+ */
+static void
+t_zabquorum(void)
+{
+	static const int ids[] = { 1, 2, 3 }, voter[] = { 1, 1, 1 };
+	const struct zab_act	*a;
+	struct zab		 z;
+	struct zab_out		 o;
+	struct zab_msg		 m;
+	int64_t			 e, p1, p2;
+
+	CHECK(zab_init(&z, 1, ids, voter, 3, 100, 1000, 500) == 0);
+	CHECK(zab_load(&z, 0, 0, 0, 0) == 0);
+	zab_role(&z, 0, FLE_LEADING, 1, &o);
+	zabmsg(&m, ZM_FINFO, 0, 0);
+	zab_recv(&z, 1, 2, &m, &o);
+	a = zabact(&o, ZA_ACCEPTED);
+	CHECK(a != NULL);
+	if (a == NULL)
+		return;
+	e = a->zxid;
+	zabmsg(&m, ZM_ACKEPOCH, 0, 0);
+	zab_recv(&z, 2, 2, &m, &o);
+	CHECK(zabact(&o, ZA_CURRENT) != NULL);
+	/* the follower acknowledges NEWLEADER: the epoch is established */
+	zabmsg(&m, ZM_ACK, e, 0);
+	zab_recv(&z, 3, 2, &m, &o);
+	CHECK(zab_serving(&z));
+	p1 = zab_propose(&z, 4, "a", 1, &o);
+	p2 = zab_propose(&z, 4, "b", 1, &o);
+	CHECK(p1 == ((e << 32) | 1) && p2 == ((e << 32) | 2));
+	/* the leader's fsync alone commits nothing */
+	zab_durable(&z, 5, p2, &o);
+	CHECK(zabact(&o, ZA_COMMIT) == NULL && z.commit < p1);
+	/* the follower's ACK of the first commits the first only */
+	zabmsg(&m, ZM_ACK, e, p1);
+	zab_recv(&z, 6, 2, &m, &o);
+	a = zabact(&o, ZA_COMMIT);
+	CHECK(a != NULL && a->zxid == p1 && z.commit == p1);
+	zabmsg(&m, ZM_ACK, e, p2);
+	zab_recv(&z, 7, 2, &m, &o);
+	a = zabact(&o, ZA_COMMIT);
+	CHECK(a != NULL && a->zxid == p2);
+	zab_free(&z);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -1346,6 +1417,8 @@ main(int argc, char *argv[])
 		t_seg();
 	else if (strcmp(argv[1], "zabwire") == 0)
 		t_zabwire();
+	else if (strcmp(argv[1], "zabquorum") == 0)
+		t_zabquorum();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

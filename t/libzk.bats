@@ -207,6 +207,11 @@ setup() {
 	[ "$output" = "ok zabwire" ]
 }
 
+@test "zabquorum: a leader with one follower of two commits only what that follower acknowledged" {
+	run -0 "$drv" zabquorum
+	[ "$output" = "ok zabquorum" ]
+}
+
 @test "seg: list, append, scan good/torn/damaged, failed appends, online truncate in and across segments, then Z+1" {
 	run -0 "$drv" seg
 	[ "$output" = "ok seg" ]

@@ -596,10 +596,8 @@ snapshot(int i)
 
 	if (!nd->alive || nd->applied <= nd->snapzxid)
 		return;
-	/* only what is durable in the log: the snapshot follows it */
-	if (nd->ndurable == 0 ||
-	    nd->log[nd->ndurable - 1].zxid < nd->applied)
-		return;
+	/* of what the tree applied, durable or not in the log (zk-tree's
+	   snapshot is its own file, synced) */
 	nd->snapzxid = nd->applied;
 	nd->snapk = nd->k;
 	nd->snapdig = nd->dig;
@@ -609,7 +607,7 @@ snapshot(int i)
 		memmove(nd->log, nd->log + k, (nd->nlog - k) *
 		    sizeof(*nd->log));
 		nd->nlog -= k;
-		nd->ndurable -= k;
+		nd->ndurable = nd->ndurable > k ? nd->ndurable - k : 0;
 		nd->gen++;	/* indexes moved: a new fsync */
 		nd->fsyncing = 0;
 		fsync_start(i);

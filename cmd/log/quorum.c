@@ -1146,32 +1146,42 @@ openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
 	struct zkseg	*last;
 	int64_t		 base, commit;
 
+	/* the records after the snapshot: where they start, the highest
+	   commit point they carry */
 	memset(&w, 0, sizeof(w));
+	w.floor = loaded;
 	w.fn = scanfirst;
 	w.arg = &s1;
 	(void)walklog(&w);
 	if (w.torn)
 		warnx("%s: a torn tail at offset %lld cut off", w.path,
 		    (long long)w.off);
-	/* the log follows the snapshot if it has loaded + 1, or starts an
-	   epoch after the snapshot's */
-	base = s1.first > 0 ? s1.first - 1 : w.last;
-	if (base > loaded && (s1.first & 0xffffffff) == 1 &&
-	    EPOCH(s1.first) > EPOCH(loaded))
-		base = loaded;
-	if (s1.first == 0 || base > loaded) {
-		/* nothing, or nothing that joins the snapshot: start after
-		   it, and let the leader bring the rest */
-		if (w.last > 0)
-			warnx("%s: the log (0x%" PRIx64 "..0x%" PRIx64 ") does "
-			    "not follow the snapshot at 0x%" PRIx64 ": set "
-			    "aside", L.log.dir, s1.first, w.last, loaded);
-		if (w.last > 0 && zklog_truncate(&L.log, 0, &w) == -1)
+	/*
+	 * zab knows the log from the snapshot on (a learner behind it gets
+	 * a SNAP).  What follows must be loaded + 1, or an epoch's first
+	 * after the snapshot's; else it is set aside (cut) and the leader
+	 * brings the rest.  A log that ends before the snapshot (one taken
+	 * of what was applied before the log was durable, then a crash) is
+	 * covered by it.
+	 */
+	base = loaded;
+	if (s1.first != 0 && s1.first != loaded + 1 &&
+	    !((s1.first & 0xffffffff) == 1 && EPOCH(s1.first) >
+	    EPOCH(loaded))) {
+		warnx("%s: the log goes on at 0x%" PRIx64 " after the snapshot "
+		    "at 0x%" PRIx64 ": 0x%" PRIx64 " to 0x%" PRIx64 " set aside",
+		    L.log.dir, s1.first, loaded, s1.first, w.last);
+		if (zklog_truncate(&L.log, loaded, &w) == -1)
 			err(EX_IOERR, "%s", w.path);
-		base = loaded;
-		s1.commit = loaded;
-		w.last = loaded;
+		s1.first = 0;
 	}
+	if (s1.first == 0) {
+		s1.commit = loaded;
+		if (w.last > loaded || w.last == 0)
+			w.last = loaded;
+	}
+	if (w.last < loaded)
+		w.last = loaded;
 	commit = s1.commit > loaded ? s1.commit : loaded;
 	if (commit > w.last)
 		commit = w.last;

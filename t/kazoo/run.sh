@@ -8,6 +8,8 @@
 # 3.8.0 jars through kazoo's unmodified harness.  Extra arguments go to
 # pytest (e.g. -k test_lock, --junitxml=out.xml).  Environment:
 #   ZK_KAZOO_TIMEOUT   per-test timeout in seconds (default 60)
+#   ZK_KAZOO_CLUSTER   servers in the harness's cluster (default 1; 3 runs
+#                      the suite against a three-server ensemble)
 #   ZK_KAZOO_LOGDIR    keep zk-node logs here (default: the harness's tmp dir)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,14 +28,23 @@ if [ "$target" = zk ] && [ ! -x "$ZK_BIN/zk-node" ]; then
 	exit 66
 fi
 
-# Four consecutive free ports: client, election, leader, admin.
-offset=$(/usr/bin/python3 - <<'PY'
-import random, socket
+# The harness's servers: ZK_KAZOO_CLUSTER (default 1; 3 for an ensemble).
+cluster=${ZK_KAZOO_CLUSTER:-1}
+case $cluster in
+[1-9]) ;;
+*) echo "t/kazoo/run.sh: ZK_KAZOO_CLUSTER=$cluster: 1 to 9" >&2; exit 64 ;;
+esac
+
+# Four consecutive free ports per server, ten apart: client, election,
+# leader, admin.
+offset=$(/usr/bin/python3 - "$cluster" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
 for _ in range(200):
     base = random.randrange(20000, 60000, 10)
     socks = []
     try:
-        for p in range(base, base + 4):
+        for p in [base + 10 * i + k for i in range(n) for k in range(4)]:
             s = socket.socket()
             s.bind(("127.0.0.1", p))
             socks.append(s)
@@ -74,7 +85,7 @@ stop() {
 interrupted=0
 
 export ZK_KAZOO_TARGET=$target ZK_BIN ZK_KAZOO_PIDFILE=$pidfile
-export ZOOKEEPER_CLUSTER_SIZE=1 ZOOKEEPER_VERSION=3.8.0
+export ZOOKEEPER_CLUSTER_SIZE=$cluster ZOOKEEPER_VERSION=3.8.0
 export ZOOKEEPER_PORT_OFFSET=$offset
 export ZOOKEEPER_CLASSPATH="/usr/share/java/zookeeper.jar:/usr/share/java/*:/etc/zookeeper/conf"
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
