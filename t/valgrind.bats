@@ -29,7 +29,7 @@ setup_file() {
 	mkdir -p "$d/vg" "$d/vglog"
 	# zk-node runs the programs found beside it: wrappers that exec each
 	# daemon under memcheck, a log per process (snapshot children too)
-	for p in zk-tree zk-log zk-sessiond zk-gate; do
+	for p in zk-tree zk-log zk-sessiond zk-gate zk-elect; do
 		cat >"$d/vg/$p" <<-EOF
 		#!/bin/sh
 		exec valgrind $(echo $VGOPTS) --log-file=$d/vglog/$p.%p "$PLAIN/$p" "\$@"

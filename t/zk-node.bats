@@ -36,7 +36,8 @@ freeport() {
 fakes() {
 	mkdir -p "$D/co/cmd"
 	cp "$BIN/zk-node" "$D/co/cmd/zk-node"
-	for p in $PROGS; do
+	# zk-elect must be there too, though a standalone node never runs it
+	for p in $PROGS zk-elect; do
 		cat >"$D/co/cmd/$p" <<EOF
 #!/bin/sh
 [ "\$1" = -n ] && exit 0	# zk-node's check of zoo.cfg: good
@@ -53,7 +54,7 @@ EOF
 reals() {
 	local p
 	mkdir -p "$D/co/cmd"
-	for p in zk-node $PROGS; do
+	for p in zk-node $PROGS zk-elect; do
 		ln -s "$BIN/$p" "$D/co/cmd/$p"
 	done
 }
