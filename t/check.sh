@@ -7,7 +7,9 @@
 #   3 the libFuzzer targets, ZK_FUZZ_SECS each (default 30)
 #   4 the differential test against Apache (t/diff.bats)
 #   5 kazoo's own suite through t/kazoo/run.sh zk, compared with
-#     t/kazoo/apache-baseline.txt; killed after ZK_KAZOO_BUDGET seconds
+#     t/kazoo/apache-baseline.txt; then against a three-node ensemble
+#     (ZK_KAZOO_CLUSTER=3), compared with t/kazoo/apache-baseline-3.txt;
+#     each killed after ZK_KAZOO_BUDGET seconds
 #
 # Prints a summary; the last line counts bats tests and kazoo tests:
 #   check: N passed, N failed, N skipped
@@ -105,42 +107,48 @@ fi
 # 4 differential test
 runbats t/diff.bats
 
-# 5 kazoo
-t0=$(now)
-echo "== kazoo suite against $ZK_BIN/zk-node (budget ${budget}s)"
-mkdir -p "$out/kazoo-logs"
-ZK_KAZOO_LOGDIR=$out/kazoo-logs timeout -s INT -k 120 "$budget" \
-    t/kazoo/run.sh zk -q -p no:warnings --junitxml="$out/kazoo.xml" \
-    >"$out/kazoo.log" 2>&1
-rc=$?
-tail -n 40 "$out/kazoo.log"
-if [ -s "$out/kazoo.xml" ]; then
-	/usr/bin/python3 t/kazoo/outcomes.py compare t/kazoo/apache-baseline.txt \
-	    "$out/kazoo.xml" >"$out/kazoo.cmp"
-	krc=$?
-	cat "$out/kazoo.cmp"
-	counts=$(sed -n 's/^kazoo: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/kazoo.cmp")
-	read -r kp kf ks <<-EOT
-	${counts:-x x x}
-	EOT
-	case "$kp$kf$ks" in
-	*[!0-9]*) krc=1 kp=0 kf=1 ks=0 ;;
-	esac
-	pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks))
-	part "kazoo suite ($kp/$kf/$ks)" $krc "$t0"
-else
-	echo "check: kazoo suite produced no results (run.sh exited $rc)"
-	n=$(grep -c ' passed$' t/kazoo/apache-baseline.txt)
-	fail=$((fail + n))
-	part "kazoo suite (no results)" 1 "$t0"
-fi
-t0=$(now)
-if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
-    "$out"/kazoo-logs/* >"$out/kazoo-san" 2>/dev/null; then
-	echo "check: sanitizer reports in zk-node logs:"
-	cat "$out/kazoo-san"
-	part "kazoo: sanitizer reports" 1 "$t0"
-fi
+# 5 kazoo: against one node, then against a three-node ensemble
+# kazoo SIZE BASELINE NAME
+kazoo() {
+	t0=$(now)
+	echo "== kazoo suite against $1 $ZK_BIN/zk-node (budget ${budget}s)"
+	mkdir -p "$out/$3-logs"
+	ZK_KAZOO_CLUSTER=$1 ZK_KAZOO_LOGDIR=$out/$3-logs \
+	    timeout -s INT -k 120 "$budget" \
+	    t/kazoo/run.sh zk -q -p no:warnings --junitxml="$out/$3.xml" \
+	    >"$out/$3.log" 2>&1
+	rc=$?
+	tail -n 40 "$out/$3.log"
+	if [ -s "$out/$3.xml" ]; then
+		/usr/bin/python3 t/kazoo/outcomes.py compare "$2" \
+		    "$out/$3.xml" >"$out/$3.cmp"
+		krc=$?
+		cat "$out/$3.cmp"
+		counts=$(sed -n 's/^kazoo: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out/$3.cmp")
+		read -r kp kf ks <<-EOT
+		${counts:-x x x}
+		EOT
+		case "$kp$kf$ks" in
+		*[!0-9]*) krc=1 kp=0 kf=1 ks=0 ;;
+		esac
+		pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks))
+		part "kazoo suite, $1 node(s) ($kp/$kf/$ks)" $krc "$t0"
+	else
+		echo "check: kazoo suite produced no results (run.sh exited $rc)"
+		n=$(grep -c ' passed$' "$2")
+		fail=$((fail + n))
+		part "kazoo suite, $1 node(s) (no results)" 1 "$t0"
+	fi
+	t0=$(now)
+	if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+	    "$out/$3-logs"/* >"$out/$3-san" 2>/dev/null; then
+		echo "check: sanitizer reports in zk-node logs:"
+		cat "$out/$3-san"
+		part "kazoo, $1 node(s): sanitizer reports" 1 "$t0"
+	fi
+}
+kazoo 1 t/kazoo/apache-baseline.txt kazoo
+kazoo 3 t/kazoo/apache-baseline-3.txt kazoo3
 
 echo
 echo "== summary (logs in build/check/)"

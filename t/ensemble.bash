@@ -8,9 +8,12 @@
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
 #   ens_await DIR I STATE  wait up to 10 s for node I's role to be STATE
+#   ens_serving DIR I	wait up to 20 s for node I to serve clients
 #   ens_leader DIR	the myid of the node that leads, once one does
 #   ens_write I ARGS	zk-cli ARGS against node I, retried up to 20 s
 #   ens_stop		SIGTERM every node's process group, then wait
+#   ens_teardown	ens_stop; fail on a sanitizer's report in any node's
+#			log; on a failed test, show the end of each log
 #
 # Every node is the leader of its own process group (setsid), as a test
 # harness kills and stops a node: the group dies or stops as a whole.
@@ -88,6 +91,17 @@ ens_await() {
 	return 1
 }
 
+# wait up to 20 s for node I to serve (srvr says its Mode)
+ens_serving() {
+	local k
+	for k in $(seq 200); do
+		printf srvr | socat -t1 - "TCP:127.0.0.1:${ENS_PORT[$2]}" \
+		    2>/dev/null | grep -q '^Mode: ' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 ens_leader() {
 	local dir=$1 k i
 	for k in $(seq 200); do
@@ -120,4 +134,23 @@ ens_stop() {
 	for i in $(seq "${ENS_N:-0}"); do
 		ens_kill "$i" TERM
 	done
+}
+
+ens_teardown() {
+	local i
+	ens_stop
+	[ -n "${ENS_DIR:-}" ] || return 0
+	# a sanitizer's report in any daemon fails the test (make san)
+	if grep -l 'Sanitizer\|runtime error' "$ENS_DIR"/n*/node.err >&2; then
+		grep -h -A12 'Sanitizer\|runtime error' "$ENS_DIR"/n*/node.err >&2
+		BATS_TEST_COMPLETED=
+		return 1
+	fi
+	if [ "${BATS_TEST_COMPLETED:-}" != 1 ]; then
+		for i in $(seq "${ENS_N:-0}"); do
+			echo "--- node $i" >&2
+			grep -v '^zk-gate: \|^zk-tree: \|^zk-sessiond: ' \
+			    "$ENS_DIR/n$i/node.err" | tail -n 25 >&2
+		done
+	fi
 }

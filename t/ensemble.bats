@@ -14,20 +14,7 @@ setup() {
 }
 
 teardown() {
-	ens_stop
-	# a sanitizer's report in any daemon fails the test (make san)
-	if grep -l 'Sanitizer\|runtime error' "$D"/n*/node.err >&2; then
-		grep -h -A12 'Sanitizer\|runtime error' "$D"/n*/node.err >&2
-		BATS_TEST_COMPLETED=
-		return 1
-	fi
-	if [ "${BATS_TEST_COMPLETED:-}" != 1 ]; then
-		for i in $(seq "${ENS_N:-0}"); do
-			echo "--- node $i" >&2
-			grep -v '^zk-gate: \|^zk-tree: \|^zk-sessiond: ' \
-			    "$D/n$i/node.err" | tail -n 25 >&2
-		done
-	fi
+	ens_teardown
 }
 
 # every path in $@ is on node i, with its data (a follower applies a

@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# Fault schedules on a three-node ensemble under a write load
+# (t/ensload.py: sequential creates, compare-and-set and reads of a
+# register, an ephemeral per client), each bounded in time: the leader
+# killed again and again, a minority killed, the leader's process group
+# stopped past the sync limit then resumed, every node killed and
+# restarted.  Afterwards, on every node: every acknowledged create, one
+# history, sequence numbers in order, the register history checked
+# (t/lincheck.py), the ephemerals of kept sessions.  ZK_FAULT_SECS sets
+# the load's length (default 15 s).
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load ensemble
+
+setup() {
+	command -v socat >/dev/null || skip "no socat"
+	D=$BATS_TEST_TMPDIR
+	SECS=${ZK_FAULT_SECS:-15}
+}
+
+teardown() {
+	[ -z "${LOADPID:-}" ] || kill "$LOADPID" 2>/dev/null || true
+	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || tail -n 20 "$D/load.out" >&2 ||
+	    true
+	ens_teardown
+}
+
+hosts() {
+	local i h=
+	for i in $(seq "$ENS_N"); do
+		h=$h${h:+,}127.0.0.1:${ENS_PORT[i]}
+	done
+	echo "$h"
+}
+
+# the load in the background, for SECS seconds
+load_start() {
+	mkdir -p "$D/hist"
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" run "$(hosts)" \
+	    "$D/hist" "$SECS" 4 >"$D/load.out" 2>&1 &
+	LOADPID=$!
+}
+
+# wait for the load to end its operations (it then holds its sessions
+# for the check), every node running; then check, then let it go
+load_check() {
+	local k
+	for k in $(seq $((SECS * 10 + 600))); do
+		[ -e "$D/hist/holding" ] && break
+		kill -0 "$LOADPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	for k in $(seq "$ENS_N"); do
+		ens_serving "$D" "$k"
+	done
+	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" check \
+	    "$(hosts)" "$D/hist"
+	assert_output --partial "ensload: ok"
+	grep '^ensload: ' "$D/load.out" >&3 || true
+	# it ran through the faults: for its whole time
+	grep -qE "clients, ($SECS|$((SECS + 1))|$((SECS + 2)))\.[0-9] s" "$D/load.out"
+	# the load did something
+	[ "$(wc -l <"$D/hist/acked.jsonl")" -gt 20 ]
+	kill "$LOADPID" 2>/dev/null || true
+	wait "$LOADPID" 2>/dev/null || true
+	LOADPID=
+}
+
+@test "fault: kill -9 the leader three times under a write load" {
+	ens_start "$D" 3
+	ens_leader "$D" >/dev/null
+	load_start
+	for r in 1 2 3; do
+		sleep 2
+		l=$(ens_leader "$D")
+		ens_kill "$l"
+		sleep 1
+		ens_node "$D" "$l"
+	done
+	load_check
+}
+
+@test "fault: a minority killed and brought back under a write load" {
+	ens_start "$D" 3
+	l=$(ens_leader "$D")
+	load_start
+	f=$((l % 3 + 1))
+	sleep 2
+	ens_kill "$f"
+	sleep 3
+	ens_node "$D" "$f"
+	load_check
+}
+
+@test "fault: the leader's process group stopped past the sync limit, then resumed" {
+	ens_start "$D" 3
+	l=$(ens_leader "$D")
+	load_start
+	sleep 2
+	# syncLimit 5 x tickTime 500 ms: 2.5 s; stopped for 6
+	ens_kill "$l" STOP
+	sleep 6
+	ens_kill "$l" CONT
+	load_check
+	# the others went on without it: a new leader took over
+	[ "$(ens_leader "$D")" != "" ]
+}
+
+@test "fault: every node killed and restarted under a write load" {
+	ens_start "$D" 3
+	ens_leader "$D" >/dev/null
+	load_start
+	sleep 3
+	for i in 1 2 3; do
+		ens_kill "$i"
+	done
+	sleep 1
+	for i in 1 2 3; do
+		ens_node "$D" "$i"
+	done
+	load_check
+}
