@@ -296,3 +296,39 @@ PY
 	has "$f1" /o1 /o3
 	has 4 /o1 /o3
 }
+
+@test "digests: replicas compare trees with the leader; one that diverged leaves the ensemble (65) instead of serving" {
+	ens_start "$D" 3
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	o=$((f % 3 + 1))
+	ens_write "$leader" create /d0 "data of /d0"
+	has "$f" /d0
+	has "$o" /d0
+	# f again, now skipping the 2nd txn it applies after its start (the
+	# create of /d0, replayed from its own log)
+	ens_kill "$f"
+	: >"$D/n$f/node.err"
+	ZK_TREE_FAULT=skip:2 ens_node "$D" "$f"
+	ens_serving "$D" "$f"
+	for k in 1 2 3 4 5 6; do
+		ens_write "$leader" create "/d$k" "data of /d$k"
+	done
+	# the next digest (5 s) finds it out; zk-node does not restart it
+	for k in $(seq 150); do
+		grep -q 'this replica diverged' "$D/n$f/node.err" && break
+		sleep 0.1
+	done
+	run cat "$D/n$f/node.err"
+	assert_output --partial "not applied"
+	assert_output --partial "this replica diverged, and leaves the ensemble"
+	for k in $(seq 100); do
+		kill -0 "${ENS_PID[f]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "${ENS_PID[f]}" 2>/dev/null
+	# the one that applied everything agrees with the leader: still there
+	kill -0 "${ENS_PID[o]}"
+	ens_write "$o" create /d7 "data of /d7"
+	has "$o" /d1 /d6 /d7
+}

@@ -56,6 +56,7 @@ void	 qtake(struct client *, char *, size_t);
 void	 qhello(struct client *);
 void	 qtouch(const char *, size_t);
 void	 qsnapshot(char *, size_t);
+void	 qdigest(char *, size_t);
 
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);

@@ -40,6 +40,9 @@
 
 #define CONNECTMS	1000	/* a dial to the leader not through by then */
 #define SNAPCHUNK	(64 << 10)	/* bytes of a snapshot per line */
+#define DIGESTMS	5000	/* the leader's tree digest at most this */
+#define DIGESTTXNS	5000	/* ... or this many txns apart */
+#define MAXDIGESTS	64	/* a learner's digests not yet checked */
 #define EPOCH(z)	((z) >> 32)
 
 struct qpeer {
@@ -78,6 +81,16 @@ static struct {
 	uint32_t	 rcrc;
 	int		 rok;		/* ... whole, its size and CRC right */
 	char		 rpath[PATH_MAX];
+	/* digests: the leader's tree at a zxid, checked on every learner */
+	int		 dasked;	/* leader: `digest` out to zk-tree */
+	int64_t		 dlast, dat;	/* leader: the last one, when */
+	struct dg {
+		int64_t	 zxid;
+		uint64_t value;
+	}		 dq[MAXDIGESTS];	/* learner: the leader's, to check */
+	size_t		 ndq;
+	struct dg	 dasks[MAXDIGESTS];	/* ... asked of our tree */
+	size_t		 ndasks;
 } Q;
 
 static void	 run(struct zab_out *);
@@ -87,6 +100,9 @@ static void	 asksnap(int);
 static void	 snaprecv(struct qpeer *, char *, size_t);
 static void	 snapload(int64_t) __attribute__((noreturn));
 static void	 purgecheck(void);
+static void	 digestat(int64_t);
+static void	 digestdue(int64_t);
+static void	 leaderdigest(struct qpeer *, char *, size_t);
 
 /* ---- the epoch files ---- */
 
@@ -211,6 +227,7 @@ deliver(int64_t zxid)
 	while (Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
 		p = &Q.pv[Q.phead++];
 		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
+		digestat(p->zxid);
 	}
 	if (L.tree->out.err)
 		errc(EX_OSERR, L.tree->out.err, "tree connection");
@@ -410,6 +427,10 @@ peer_line(struct qpeer *p, char *s, size_t n)
 		touched(s, n);
 		return;
 	}
+	if (vlen == 6 && memcmp(s, "digest", 6) == 0) {
+		leaderdigest(p, s, n);
+		return;
+	}
 	if ((vlen == 8 && memcmp(s, "snapdata", 8) == 0) ||
 	    (vlen == 7 && memcmp(s, "snapend", 7) == 0)) {
 		snaprecv(p, s, n);
@@ -542,6 +563,7 @@ dial(int id)
 		Q.rfd = -1;
 	}
 	Q.rok = 0;
+	Q.ndq = 0;		/* the asked ones are still answered */
 	for (i = 0; i < Q.cfg->nservers; i++)
 		if (Q.cfg->servers[i].id == id)
 			s = &Q.cfg->servers[i];
@@ -863,6 +885,118 @@ touched(const char *line, size_t len)
 			zkbuf_add(&cl->c->out, line, len);
 			zkbuf_addc(&cl->c->out, '\n');
 		}
+}
+
+/* ---- digests: a replica that diverged leaves the ensemble ---- */
+
+/* A learner: ask our tree for its digest right after zxid, if the
+   leader's is to be checked there; drop those we went past. */
+static void
+digestat(int64_t zxid)
+{
+	size_t	 i, k = 0;
+
+	for (i = 0; i < Q.ndq; i++) {
+		if (Q.dq[i].zxid == zxid && Q.ndasks < MAXDIGESTS) {
+			zkbuf_add(&L.tree->out, "digest\n", 7);
+			Q.dasks[Q.ndasks++] = Q.dq[i];
+		} else if (Q.dq[i].zxid > zxid)
+			Q.dq[k++] = Q.dq[i];
+	}
+	Q.ndq = k;
+}
+
+/* The leader: its tree's digest every DIGESTMS or DIGESTTXNS. */
+static void
+digestdue(int64_t now)
+{
+	if (Q.z.role != FLE_LEADING || !zab_serving(&Q.z) || Q.dasked ||
+	    Q.z.delivered == Q.dlast || (now - Q.dat < DIGESTMS &&
+	    Q.z.delivered - Q.dlast < DIGESTTXNS))
+		return;
+	Q.dasked = 1;
+	Q.dat = now;
+	zkbuf_add(&L.tree->out, "digest\n", 7);
+}
+
+/*
+ * Our tree's `digest zxid=Z value=V`.  The leader sends it to its
+ * learners (`digest epoch=E zxid=Z value=V`); a learner compares it
+ * with the leader's at the same zxid, and leaves (exit 65: zk-node
+ * does not restart it) rather than serve a tree that is not the
+ * ensemble's.
+ */
+void
+qdigest(char *line, size_t len)
+{
+	struct zkline	 l;
+	struct qpeer	*p;
+	int64_t		 z, v;
+	int		 i;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, line, len) == -1 || zkl_int(&l, "zxid", &z) == -1 ||
+	    zkl_int(&l, "value", &v) == -1)
+		errx(EX_PROTOCOL, "tree.sock: a bad digest line");
+	zkl_free(&l);
+	if (Q.dasked) {			/* the answer to what we led */
+		Q.dasked = 0;
+		Q.dlast = z;
+		if (Q.z.role != FLE_LEADING)
+			return;
+		for (i = 0; i < Q.z.n; i++) {
+			p = &Q.peer[i];
+			if (p->c == NULL || !p->up || p->snapwait)
+				continue;
+			zkl_begin(&p->c->out, "digest");
+			zkl_putd(&p->c->out, "epoch", Q.z.epoch);
+			zkl_putx(&p->c->out, "zxid", z);
+			zkl_putx(&p->c->out, "value", v);
+			zkl_end(&p->c->out);
+		}
+		return;
+	}
+	if (Q.ndasks == 0)
+		return;
+	if (Q.dasks[0].zxid == z && Q.dasks[0].value != (uint64_t)v)
+		errx(EX_DATAERR, "the tree at zxid 0x%" PRIx64 " is not the "
+		    "leader's (digest 0x%" PRIx64 ", the leader's 0x%" PRIx64
+		    "): this replica diverged, and leaves the ensemble", z,
+		    (uint64_t)v, Q.dasks[0].value);
+	if (Q.dasks[0].zxid == z)
+		zk_dbg("digest at 0x%" PRIx64 " is the leader's", z);
+	memmove(Q.dasks, Q.dasks + 1, --Q.ndasks * sizeof(Q.dasks[0]));
+}
+
+/* A learner: the leader's digest, to check once we have its zxid. */
+static void
+leaderdigest(struct qpeer *p, char *s, size_t n)
+{
+	struct zkline	 l;
+	int64_t		 z, v;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, s, n) == -1 || zkl_int(&l, "zxid", &z) == -1 ||
+	    zkl_int(&l, "value", &v) == -1 || Q.z.role == FLE_LEADING) {
+		zkl_free(&l);
+		warnx("peer %d: a bad digest: connection closed", p->id);
+		zkloop_kill(p->c);
+		return;
+	}
+	zkl_free(&l);
+	if (z == Q.z.delivered && Q.np == Q.phead && Q.ndasks < MAXDIGESTS) {
+		/* we are there now: ask at once */
+		Q.dasks[Q.ndasks].zxid = z;
+		Q.dasks[Q.ndasks++].value = (uint64_t)v;
+		zkbuf_add(&L.tree->out, "digest\n", 7);
+		return;
+	}
+	if (z <= Q.z.delivered)
+		return;			/* gone past it: not comparable */
+	if (Q.ndq == MAXDIGESTS)
+		memmove(Q.dq, Q.dq + 1, --Q.ndq * sizeof(Q.dq[0]));
+	Q.dq[Q.ndq].zxid = z;
+	Q.dq[Q.ndq++].value = (uint64_t)v;
 }
 
 /* ---- SNAP: a snapshot for a learner behind the start of our log ---- */
@@ -1320,5 +1454,6 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		} while (ZKBUF_LEN(&Q.rec) > 0);
 		fsyncreport();
 		publish();
+		digestdue(zk_mono_ms());
 	}
 }

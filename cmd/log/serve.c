@@ -481,6 +481,11 @@ take(struct client *cl, char *line, size_t len)
 		qsnapshot(line, len);	/* zk-tree's answer, for a SNAP */
 		return;
 	}
+	if (L.quorum && cl == NULL && vlen == 6 &&
+	    memcmp(line, "digest", 6) == 0) {
+		qdigest(line, len);	/* zk-tree's digest */
+		return;
+	}
 	if (!istxn(line, vlen)) {
 		warnx("%.*s: not a transaction, dropped", (int)vlen, line);
 		return;

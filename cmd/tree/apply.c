@@ -8,7 +8,10 @@
 
 #include <err.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "zk.h"
 #include "tree.h"
@@ -452,6 +455,30 @@ op_internal(const struct req *r, const struct fv *top, int ttl)
 }
 
 /*
+ * ZK_TREE_FAULT=skip:N, for the tests: the Nth txn (counted from start)
+ * is not applied, so that this replica's tree diverges from the others'
+ * and the ensemble's digest check must notice.
+ */
+static int
+faultskip(void)
+{
+	static long long	 n = -1, seen;
+	const char		*s, *errstr;
+
+	if (n == -1) {
+		n = 0;
+		if ((s = getenv("ZK_TREE_FAULT")) != NULL &&
+		    strncmp(s, "skip:", 5) == 0) {
+			n = strtonum(s + 5, 1, LLONG_MAX, &errstr);
+			if (errstr != NULL)
+				errx(EX_USAGE, "ZK_TREE_FAULT=%s: %s", s,
+				    errstr);
+		}
+	}
+	return n > 0 && ++seen == n;
+}
+
+/*
  * In an ensemble zk-log says where the node stands: the container and
  * TTL sweep is the leader's work (zkcfg_leads), done while it serves.
  */
@@ -513,6 +540,11 @@ apply(struct zkline *l)
 		if (r.zxid > lastzxid)
 			lastzxid = r.zxid;
 		sincesnap++;
+		if (faultskip()) {
+			warnx("ZK_TREE_FAULT: txn 0x%" PRIx64 " not applied",
+			    r.zxid);
+			return;
+		}
 	}
 	switch (opc) {
 	case ZOP_MULTI:

@@ -185,7 +185,13 @@ conn_read(struct zkconn *c)
 			warnx("bad line ignored");
 		} else if (strcmp(line.verb, "snapshot") == 0)
 			snapreq(p);
-		else if (p->role == R_LOG)
+		else if (p->role == R_LOG && strcmp(line.verb, "digest") == 0) {
+			/* in an ensemble: the tree as of the txns before */
+			zkl_begin(&c->out, "digest");
+			zkl_putx(&c->out, "zxid", lastzxid);
+			zkl_putx(&c->out, "value", (int64_t)treedigest());
+			zkl_end(&c->out);
+		} else if (p->role == R_LOG)
 			apply(&line);
 		else if (p->role == R_GATE)
 			gate_line(c, &line);

@@ -341,6 +341,79 @@ countall(struct node *n)
 	return c;
 }
 
+/* FNV-1a, 64 bits */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*s = p;
+
+	while (n-- > 0)
+		h = (h ^ *s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t
+fnvint(uint64_t h, int64_t v)
+{
+	unsigned char	 b[8];
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
+	return fnv(h, b, 8);
+}
+
+/* n's hash (path, data, ACL, stat) plus its subtree's; ph: its parent's
+   path so far */
+static uint64_t
+subdigest(struct node *n, uint64_t ph)
+{
+	struct node		*k;
+	uint64_t		 path, h, sum;
+
+	path = fnv(fnv(ph, "/", 1), n->name, n->nlen);
+	h = fnvint(path, n->data == NULL ? -1 : n->dlen);
+	if (n->data != NULL)
+		h = fnv(h, n->data, (size_t)n->dlen);
+	if (n->acl != NULL)
+		h = fnv(h, n->acl->key, strlen(n->acl->key));
+	h = fnvint(h, n->czxid);
+	h = fnvint(h, n->mzxid);
+	h = fnvint(h, n->pzxid);
+	h = fnvint(h, n->ctime);
+	h = fnvint(h, n->mtime);
+	h = fnvint(h, n->owner);
+	h = fnvint(h, (int64_t)((uint64_t)(uint32_t)n->version << 32 |
+	    (uint32_t)n->cver));
+	h = fnvint(h, (int64_t)((uint64_t)(uint32_t)n->aversion << 32 |
+	    (uint32_t)n->nkids));
+	h = fnvint(h, n->kind);
+	/* a sum: the same whatever the order the subtrees are added in */
+	sum = h ^ (h >> 29);
+	RB_FOREACH(k, kids, &n->kids)
+		sum += subdigest(k, path);
+	return sum;
+}
+
+/*
+ * The tree's digest: every node's path, data, ACL and stat, and every
+ * session's id and timeout, hashed and summed.  Nodes that applied the same transactions have the same one;
+ * the ensemble compares them (zk-log) to notice a replica that diverged.
+ */
+uint64_t
+treedigest(void)
+{
+	struct sess	*s;
+	uint64_t	 sum, h;
+
+	sum = subdigest(root, 0xcbf29ce484222325ULL);
+	RB_FOREACH(s, sesstree, &sessions) {	/* and the sessions */
+		h = fnvint(fnvint(0x84222325cbf29ce4ULL, s->id), s->timeout);
+		sum += h ^ (h >> 31);
+	}
+	return sum;
+}
+
 static struct node *
 initnode(struct node *parent, const char *name, struct acl *acl)
 {

@@ -136,6 +136,7 @@ void	 bufcheck(struct zkbuf *);
 
 /* tree.c */
 extern struct node	*root;
+uint64_t	 treedigest(void);
 extern size_t		 nnodes, nephem, nspecial;
 extern int64_t		 datasize;
 int	 namecmp(const char *, size_t, const char *, size_t);
