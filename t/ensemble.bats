@@ -332,3 +332,42 @@ PY
 	ens_write "$o" create /d7 "data of /d7"
 	has "$o" /d1 /d6 /d7
 }
+
+@test "sync on a follower goes through the leader: after it, a write made through another node is read; with the leader stopped, it does not answer" {
+	ens_start "$D" 3
+	leader=$(ens_leader "$D")
+	f1=$((leader % 3 + 1))
+	f2=$((f1 % 3 + 1))
+	ens_serving "$D" "$f1"
+	ens_serving "$D" "$f2"
+	echo "${ENS_PID[leader]}" >"$D/leader.pid"
+	LEADERPID=$D/leader.pid run -0 /usr/bin/python3 - \
+	    "127.0.0.1:${ENS_PORT[f1]}" "127.0.0.1:${ENS_PORT[f2]}" <<'PY'
+import os, signal, sys, time
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+w = KazooClient(hosts=sys.argv[1]); w.start()
+r = KazooClient(hosts=sys.argv[2], command_retry=KazooRetry(max_tries=0))
+r.start()
+seen = 0
+for k in range(50):
+    w.create("/y%d" % k, b"x")
+    r.sync("/")
+    seen += r.exists("/y%d" % k) is not None
+print("seen after sync: %d of 50" % seen)
+# the leader stopped: a follower's sync cannot be answered by it
+pgid = int(open(os.environ["LEADERPID"]).read())
+os.killpg(pgid, signal.SIGSTOP)
+t0 = time.time()
+try:
+    r.sync("/")
+    out = "answered"
+except Exception as e:
+    out = type(e).__name__
+took = time.time() - t0
+os.killpg(pgid, signal.SIGCONT)
+print("sync with the leader stopped: %s after %.1f s" % (out, took))
+PY
+	assert_line "seen after sync: 50 of 50"
+	assert_line --regexp "^sync with the leader stopped: (ConnectionLoss|ConnectionClosedError|SessionExpiredError|OperationTimeoutError)"
+}

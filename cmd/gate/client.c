@@ -782,7 +782,10 @@ request(struct client *cl, const char *body, size_t len)
 		    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
 		return;
 	}
-	kind = zk_isreadop(type) || type == ZOP_SYNC ? K_READ : K_WRITE;
+	/* in an ensemble sync goes by zk-log: through the leader, which
+	   has this node apply what it committed before answering */
+	kind = zk_isreadop(type) || (type == ZOP_SYNC && cfg.nservers == 0) ?
+	    K_READ : K_WRITE;
 	p = pend_new(cl, xid, type, kind);
 	if (cl->unsent == NULL && cango(cl, kind)) {
 		forward(cl, p, ZKBUF_DATA(&scratch), ZKBUF_LEN(&scratch));

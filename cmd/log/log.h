@@ -57,6 +57,7 @@ void	 qhello(struct client *);
 void	 qtouch(const char *, size_t);
 void	 qsnapshot(char *, size_t);
 void	 qdigest(char *, size_t);
+void	 qsync(struct client *, char *, size_t);
 
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);

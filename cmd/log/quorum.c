@@ -103,6 +103,7 @@ static void	 purgecheck(void);
 static void	 digestat(int64_t);
 static void	 digestdue(int64_t);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
+static void	 peer_sync(struct qpeer *, char *, size_t);
 
 /* ---- the epoch files ---- */
 
@@ -429,6 +430,10 @@ peer_line(struct qpeer *p, char *s, size_t n)
 	}
 	if (vlen == 6 && memcmp(s, "digest", 6) == 0) {
 		leaderdigest(p, s, n);
+		return;
+	}
+	if (vlen == 4 && memcmp(s, "sync", 4) == 0) {
+		peer_sync(p, s, n);
 		return;
 	}
 	if ((vlen == 8 && memcmp(s, "snapdata", 8) == 0) ||
@@ -1200,6 +1205,60 @@ snapload(int64_t zxid)
 	close(dfd);
 	errx(EX_TEMPFAIL, "loaded a SNAP at 0x%" PRIx64 " from the leader: "
 	    "the node starts again on it", zxid);
+}
+
+/* ---- sync ---- */
+
+/*
+ * A client's sync, from our gate (cl) or, on the leader, from a learner
+ * (p): the serving node must first have applied everything the leader
+ * had committed when the sync reached it.  The leader puts it in its
+ * tree's stream after what it has handed on (all it committed), and
+ * sends a learner's back to it after the COMMITs it sent that learner
+ * so far; the learner then puts it in its tree's stream, after those.
+ * zk-tree answers it as a read.
+ */
+static void
+tree_sync(const char *line, size_t len)
+{
+	zkbuf_add(&L.tree->out, line, len);
+	zkbuf_addc(&L.tree->out, '\n');
+}
+
+void
+qsync(struct client *cl, char *line, size_t len)
+{
+	struct qpeer	*p;
+
+	if (!zab_serving(&Q.z)) {
+		qtake(cl, line, len);		/* answered fail */
+		return;
+	}
+	if (Q.z.role == FLE_LEADING) {
+		tree_sync(line, len);
+		return;
+	}
+	p = &Q.peer[Q.z.leader];
+	if (p->c == NULL || !p->up) {
+		qtake(cl, line, len);
+		return;
+	}
+	zkbuf_add(&p->c->out, line, len);
+	zkbuf_addc(&p->c->out, '\n');
+}
+
+/* A sync on the quorum connection: from a learner, or back from the
+   leader. */
+static void
+peer_sync(struct qpeer *p, char *s, size_t n)
+{
+	if (Q.z.role == FLE_LEADING) {
+		if (p->snapwait || p->c == NULL)
+			return;
+		zkbuf_add(&p->c->out, s, n);	/* back, after the COMMITs */
+		zkbuf_addc(&p->c->out, '\n');
+	} else if (zab_serving(&Q.z))
+		tree_sync(s, n);
 }
 
 /* ---- start ---- */

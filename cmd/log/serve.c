@@ -481,6 +481,10 @@ take(struct client *cl, char *line, size_t len)
 		qsnapshot(line, len);	/* zk-tree's answer, for a SNAP */
 		return;
 	}
+	if (L.quorum && vlen == 4 && memcmp(line, "sync", 4) == 0) {
+		qsync(cl, line, len);
+		return;
+	}
 	if (L.quorum && cl == NULL && vlen == 6 &&
 	    memcmp(line, "digest", 6) == 0) {
 		qdigest(line, len);	/* zk-tree's digest */
