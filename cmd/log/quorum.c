@@ -345,28 +345,63 @@ sendrec(struct zkscan *w, const char *line, size_t len, int64_t z)
 	return 0;
 }
 
-/* ZA_SENDLOG: the records (from, to] to a learner, from the segments */
+/* The records (from, to] from those not yet handed to zk-tree, if they
+   are all there: 0, else -1 and nothing sent. */
+static int
+sendpending(struct sendlog *s, int64_t from)
+{
+	size_t	 i = Q.phead;
+	struct pend *p;
+
+	if (i == Q.np || Q.pv[i].zxid > from + 1 ||
+	    Q.pv[Q.np - 1].zxid < s->to)
+		return -1;
+	while (i < Q.np && Q.pv[i].zxid <= from)
+		i++;
+	for (; i < Q.np && Q.pv[i].zxid <= s->to; i++) {
+		struct zkscan	 w;
+
+		p = &Q.pv[i];
+		memset(&w, 0, sizeof(w));
+		w.arg = s;
+		(void)sendrec(&w, Q.pbuf.p + p->off, p->len, p->zxid);
+	}
+	return 0;
+}
+
+/*
+ * ZA_SENDLOG: the records (from, to] to a learner.  An observer's
+ * INFORMs and a learner close behind are served from memory; else from
+ * the segments, starting at the one that holds from + 1.
+ */
 static void
 sendlog(int slot, int type, int64_t from, int64_t to)
 {
 	struct segs	 segs = { NULL, 0 };
 	struct sendlog	 s;
 	struct zkscan	 w;
+	size_t		 k;
 	int		 r;
 
 	if (Q.peer[slot].snapwait)
 		return;
-	flush();
 	s.slot = slot;
 	s.type = type;
 	s.to = to;
 	s.commit = Q.z.commit;
+	if (sendpending(&s, from) == 0)
+		return;
+	flush();
 	listsegs(L.log.dir, &segs);
+	for (k = 0; k + 1 < segs.n && segs.v[k + 1].first <= from + 1; k++)
+		;
 	memset(&w, 0, sizeof(w));
 	w.floor = from;
 	w.fn = sendrec;
 	w.arg = &s;
-	r = walk(&segs, &w);
+	r = segs.n > 0 ? zkseg_walk(segs.v + k, segs.n - k, &w) : ZKSEG_OK;
+	if (r == -1)
+		err(EX_IOERR, "%s", w.path);
 	free(segs.v);
 	if (r != ZKSEG_OK || w.last < to)
 		errx(EX_DATAERR, "%s: cannot read back 0x%" PRIx64 " to 0x%"
