@@ -191,7 +191,8 @@ conn_read(struct zkconn *c)
 			zkl_putx(&c->out, "zxid", lastzxid);
 			zkl_putx(&c->out, "value", (int64_t)treedigest());
 			zkl_end(&c->out);
-		} else if (p->role == R_LOG && strcmp(line.verb, "sync") == 0)
+		} else if (p->role == R_LOG && cfg.role != ZKR_STANDALONE &&
+		    strcmp(line.verb, "sync") == 0)
 			serve(gatec, &line);	/* in an ensemble: after all
 						   the leader committed */
 		else if (p->role == R_LOG)
