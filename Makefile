@@ -23,7 +23,7 @@ SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap zk-elect
 PROGS	= $(NAMES:%=$(B)/cmd/%)
-LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/loop.c \
+LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/member.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
 	  libzk/snap.c libzk/sasl.c libzk/shm.c libzk/elect.c libzk/seg.c \
 	  libzk/zab.c

@@ -6,6 +6,8 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +34,8 @@ zkcfg_defaults(struct zkcfg *c)
 	c->clientOutputMax = 64LL << 20;
 }
 
-static char *
-trim(char *s)
+char *
+zkcfg_trim(char *s)
 {
 	char	*e;
 
@@ -45,8 +47,8 @@ trim(char *s)
 	return s;
 }
 
-static int
-num(const char *v, long long lo, long long hi, long long *out)
+int
+zkcfg_num(const char *v, long long lo, long long hi, long long *out)
 {
 	const char	*errstr;
 
@@ -65,12 +67,9 @@ boolval(const char *v)
 static int
 server(struct zkcfg *c, const char *key, char *v, const char **why)
 {
-	struct zkserver	*s;
 	long long	 n;
-	char		*client, *f[5], *p;
-	int		 nf = 0;
 
-	if (num(key + 7, 0, 255, &n) == -1) {
+	if (zkcfg_num(key + 7, 0, 255, &n) == -1) {
 		*why = "server id must be 0..255";
 		return -1;
 	}
@@ -78,48 +77,8 @@ server(struct zkcfg *c, const char *key, char *v, const char **why)
 		*why = "too many servers";
 		return -1;
 	}
-	s = &c->servers[c->nservers];
-	memset(s, 0, sizeof(*s));
-	s->id = (int)n;
-	if ((client = strchr(v, ';')) != NULL)
-		*client++ = '\0';
-	for (p = v; nf < 5 && (f[nf] = strsep(&p, ":")) != NULL; nf++)
-		;
-	if (nf < 3 || nf > 4 || p != NULL) {
-		*why = "expected host:quorumport:electionport[:role]";
+	if (zkcfg_server(&c->servers[c->nservers], (int)n, v, why) == -1)
 		return -1;
-	}
-	if (strlcpy(s->host, f[0], sizeof(s->host)) >= sizeof(s->host) ||
-	    num(f[1], 1, 65535, &n) == -1) {
-		*why = "bad host or quorum port";
-		return -1;
-	}
-	s->quorumport = (int)n;
-	if (num(f[2], 1, 65535, &n) == -1) {
-		*why = "bad election port";
-		return -1;
-	}
-	s->electionport = (int)n;
-	if (nf == 4) {
-		if (strcmp(f[3], "observer") == 0)
-			s->observer = 1;
-		else if (strcmp(f[3], "participant") != 0) {
-			*why = "role must be participant or observer";
-			return -1;
-		}
-	}
-	if (client != NULL) {
-		if ((p = strrchr(client, ':')) != NULL) {
-			*p++ = '\0';
-			strlcpy(s->clienthost, client, sizeof(s->clienthost));
-		} else
-			p = client;
-		if (num(p, 1, 65535, &n) == -1) {
-			*why = "bad client port";
-			return -1;
-		}
-		s->clientport = (int)n;
-	}
 	c->nservers++;
 	return 0;
 }
@@ -131,23 +90,23 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 
 	*why = "bad number";
 	if (strcmp(k, "tickTime") == 0) {
-		if (num(v, 1, 1000000, &n) == -1)
+		if (zkcfg_num(v, 1, 1000000, &n) == -1)
 			return -1;
 		c->tickTime = (int)n;
 	} else if (strcmp(k, "initLimit") == 0) {
-		if (num(v, 1, 100000, &n) == -1)
+		if (zkcfg_num(v, 1, 100000, &n) == -1)
 			return -1;
 		c->initLimit = (int)n;
 	} else if (strcmp(k, "syncLimit") == 0) {
-		if (num(v, 1, 100000, &n) == -1)
+		if (zkcfg_num(v, 1, 100000, &n) == -1)
 			return -1;
 		c->syncLimit = (int)n;
 	} else if (strcmp(k, "minSessionTimeout") == 0) {
-		if (num(v, -1, INT_MAX, &n) == -1)
+		if (zkcfg_num(v, -1, INT_MAX, &n) == -1)
 			return -1;
 		c->minSessionTimeout = (int)n;
 	} else if (strcmp(k, "maxSessionTimeout") == 0) {
-		if (num(v, -1, INT_MAX, &n) == -1)
+		if (zkcfg_num(v, -1, INT_MAX, &n) == -1)
 			return -1;
 		c->maxSessionTimeout = (int)n;
 	} else if (strcmp(k, "dataDir") == 0) {
@@ -161,7 +120,7 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		    sizeof(c->dataLogDir))
 			return -1;
 	} else if (strcmp(k, "clientPort") == 0) {
-		if (num(v, 0, 65535, &n) == -1)
+		if (zkcfg_num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->clientPort = (int)n;
 		c->clientPortSet = 1;
@@ -172,21 +131,21 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		    sizeof(c->clientPortAddress))
 			return -1;
 	} else if (strcmp(k, "maxClientCnxns") == 0) {
-		if (num(v, 0, INT_MAX, &n) == -1)
+		if (zkcfg_num(v, 0, INT_MAX, &n) == -1)
 			return -1;
 		c->maxClientCnxns = (int)n;
 	} else if (strcmp(k, "snapCount") == 0) {
-		if (num(v, 2, LONG_MAX, &n) == -1)
+		if (zkcfg_num(v, 2, LONG_MAX, &n) == -1)
 			return -1;
 		c->snapCount = (long)n;
 	} else if (strcmp(k, "autopurge.snapRetainCount") == 0) {
-		if (num(v, 3, INT_MAX, &n) == -1) {
+		if (zkcfg_num(v, 3, INT_MAX, &n) == -1) {
 			*why = "must be at least 3";
 			return -1;
 		}
 		c->snapRetainCount = (int)n;
 	} else if (strcmp(k, "autopurge.purgeInterval") == 0) {
-		if (num(v, 0, INT_MAX, &n) == -1)
+		if (zkcfg_num(v, 0, INT_MAX, &n) == -1)
 			return -1;
 		c->purgeInterval = (int)n;
 	} else if (strcmp(k, "4lw.commands.whitelist") == 0) {
@@ -217,11 +176,11 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 			return -1;
 	} else if (strcmp(k, "znode.container.checkIntervalMs") == 0 ||
 	    strcmp(k, "zookeeper.znode.container.checkIntervalMs") == 0) {
-		if (num(v, 1, LONG_MAX, &n) == -1)
+		if (zkcfg_num(v, 1, LONG_MAX, &n) == -1)
 			return -1;
 		c->containerCheckMs = (long)n;
 	} else if (strcmp(k, "metricsProvider.httpPort") == 0) {
-		if (num(v, 0, 65535, &n) == -1)
+		if (zkcfg_num(v, 0, 65535, &n) == -1)
 			return -1;
 		c->metricsPort = (int)n;
 	} else if (strcmp(k, "metricsProvider.httpHost") == 0) {
@@ -236,16 +195,16 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 			return 1;
 	} else if (strcmp(k, "clientOutputLimit") == 0) {
 		*why = "must be 65536 to 2^40 bytes";
-		if (num(v, 65536, 1LL << 40, &n) == -1)
+		if (zkcfg_num(v, 65536, 1LL << 40, &n) == -1)
 			return -1;
 		c->clientOutputLimit = n;
 	} else if (strcmp(k, "clientOutputMax") == 0) {
 		*why = "must be 65536 to 2^40 bytes";
-		if (num(v, 65536, 1LL << 40, &n) == -1)
+		if (zkcfg_num(v, 65536, 1LL << 40, &n) == -1)
 			return -1;
 		c->clientOutputMax = n;
 	} else if (strcmp(k, "jute.maxbuffer") == 0) {
-		if (num(v, 1024, INT_MAX, &n) == -1)
+		if (zkcfg_num(v, 1024, INT_MAX, &n) == -1)
 			return -1;
 		c->maxbuffer = (long)n;
 	} else if (strcmp(k, "peerType") == 0) {
@@ -272,11 +231,81 @@ readmyid(struct zkcfg *c)
 	if ((fp = fopen(path, "r")) == NULL)
 		return;
 	if (fgets(line, sizeof(line), fp) != NULL &&
-	    num(trim(line), 0, 255, &n) == 0)
+	    zkcfg_num(zkcfg_trim(line), 0, 255, &n) == 0)
 		c->myid = (int)n;
 	else if (getenv("ZK_CFG_QUIET") == NULL)
 		warnx("%s: not a server id", path);
 	fclose(fp);
+}
+
+/*
+ * An ensemble's members once a reconfig changed them: dataDir/
+ * zoo.cfg.dynamic (zk-log writes it as each reconfig is committed) takes
+ * the place of zoo.cfg's server lines.
+ */
+static int
+dynamic(struct zkcfg *c, char *errbuf, size_t errlen)
+{
+	char		 path[1100], *text = NULL;
+	struct zkserver	 sv[ZK_MAXSERVERS];
+	const char	*why;
+	size_t		 cap = 0, len = 0;
+	ssize_t		 r;
+	int		 fd, n, i;
+	int64_t		 v;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dataDir, ZK_DYNAMIC);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char	*t;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1 << 20) || (t = realloc(text, cap)) == NULL) {
+				snprintf(errbuf, errlen, "%s: %s", path,
+				    cap > (1 << 20) ? "too big" :
+				    strerror(errno));
+				goto bad;
+			}
+			text = t;
+		}
+		if ((r = read(fd, text + len, cap - len - 1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(errbuf, errlen, "%s: %s", path,
+			    strerror(errno));
+			goto bad;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	text[len] = '\0';
+	if (zkcfg_parsetext(text, sv, &n, &v, &why) == -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, why);
+		goto bad;
+	}
+	if (n < 1) {
+		snprintf(errbuf, errlen, "%s: no server", path);
+		goto bad;
+	}
+	for (i = 0; i < n; i++)
+		sv[i].line = 0;
+	memcpy(c->servers, sv, (size_t)n * sizeof(sv[0]));
+	c->nservers = n;
+	c->configVersion = v;
+	free(text);
+	close(fd);
+	return 0;
+bad:
+	free(text);
+	close(fd);
+	return -1;
 }
 
 /*
@@ -303,7 +332,7 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 	}
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
-		k = trim(line);
+		k = zkcfg_trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
@@ -313,8 +342,8 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 			break;
 		}
 		*eq = '\0';
-		k = trim(k);
-		v = trim(eq + 1);
+		k = zkcfg_trim(k);
+		v = zkcfg_trim(eq + 1);
 		if ((r = setkey(c, k, v, &why)) == -1) {
 			snprintf(errbuf, errlen, "%s:%d: %s: %s", file, lineno,
 			    k, why);
@@ -352,6 +381,8 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 		return -1;
 	}
 	readmyid(c);
+	if (c->nservers >= 2)
+		return dynamic(c, errbuf, errlen);
 	return 0;
 }
 

@@ -385,7 +385,7 @@ body(struct zkbuf *b, int type, const struct zkline *l, size_t from,
 		return put_stat(b, l, from, to);
 	case ZOP_EXISTS: case ZOP_SETDATA: case ZOP_SETACL:
 		return put_stat(b, l, from, to);
-	case ZOP_GETDATA:
+	case ZOP_GETDATA: case ZOP_RECONFIG:
 		if ((f = field(l, "shm", from, to)) != NULL) {
 			const char	*p;
 			uint64_t	 pos, len;

@@ -583,6 +583,7 @@ zk_iswriteop(int code)
 	case ZOP_CHECK: case ZOP_MULTI: case ZOP_CREATE2:
 	case ZOP_CREATECONTAINER: case ZOP_DELETECONTAINER:
 	case ZOP_CREATETTL: case ZOP_CREATESESSION: case ZOP_CLOSESESSION:
+	case ZOP_RECONFIG:
 		return 1;
 	}
 	return 0;

@@ -122,6 +122,75 @@ zab_init(struct zab *z, int myid, const int *ids, const int *voter, int n,
 	return 0;
 }
 
+/*
+ * The members after a reconfig, ids[n] (voter[] 0 for an observer): the
+ * voters must be those of now.  An observer that left has its slot
+ * emptied (close its connection first, and tell zab_closed), one that
+ * joined gets a free slot.  0, or -1 (EINVAL) when the voters differ or
+ * this node is no longer a member.
+ */
+int
+zab_members(struct zab *z, const int *ids, const int *voter, int n)
+{
+	int	 i, j, s, nv = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ids[i] < 0)
+			goto bad;
+		if (!voter[i])
+			continue;
+		nv++;
+		if ((s = slot(z, ids[i])) == -1 || !z->voter[s])
+			goto bad;
+	}
+	for (i = 0; i < n && ids[i] != z->myid; i++)
+		;
+	if (nv != z->nvoters || i == n || (voter[i] != 0) != z->voter[z->me])
+		goto bad;
+	for (s = 0; s < z->n; s++) {
+		if (z->ids[s] == -1 || z->voter[s])
+			continue;
+		for (j = 0; j < n && ids[j] != z->ids[s]; j++)
+			;
+		if (j == n || voter[j]) {	/* left */
+			z->ids[s] = -1;
+			memset(&z->peer[s], 0, sizeof(z->peer[s]));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (voter[i] || slot(z, ids[i]) != -1)
+			continue;
+		for (s = 0; s < z->n && z->ids[s] != -1; s++)
+			;
+		if (s == ZK_MAXSERVERS)
+			goto bad;		/* not with n <= ZK_MAXSERVERS */
+		if (s == z->n)
+			z->n++;
+		z->ids[s] = ids[i];
+		z->voter[s] = 0;
+		memset(&z->peer[s], 0, sizeof(z->peer[s]));
+	}
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* A leader's voters that are up to date, itself too: their ids. */
+int
+zab_synced(const struct zab *z, int *ids)
+{
+	int	 i, n = 0;
+
+	if (z->role != FLE_LEADING)
+		return 0;
+	for (i = 0; i < z->n; i++)
+		if (z->ids[i] != -1 && z->voter[i] && (i == z->me ||
+		    (z->peer[i].phase == ZPP_UP && !z->peer[i].observer)))
+			ids[n++] = z->ids[i];
+	return n;
+}
+
 void
 zab_free(struct zab *z)
 {

@@ -40,7 +40,8 @@ enum {
 
 /* error codes (KeeperException.Code) */
 enum {
-	ZOK = 0, ZRUNTIMEINCONSISTENCY = -2, ZMARSHALLINGERROR = -5,
+	ZOK = 0, ZSYSTEMERROR = -1, ZRUNTIMEINCONSISTENCY = -2,
+	ZMARSHALLINGERROR = -5, ZNEWCONFIGNOQUORUM = -13,
 	ZUNIMPLEMENTED = -6, ZBADARGUMENTS = -8, ZNONODE = -101,
 	ZNOAUTH = -102, ZBADVERSION = -103, ZNOCHILDRENFOREPHEMERALS = -108,
 	ZNODEEXISTS = -110, ZNOTEMPTY = -111, ZSESSIONEXPIRED = -112,
@@ -201,6 +202,8 @@ struct zkcfg {
 	int		 peerTypeObserver;
 	struct zkserver	 servers[ZK_MAXSERVERS];
 	int		 nservers;
+	int64_t		 configVersion;		/* of the servers: 0 zoo.cfg's,
+						   else dataDir/zoo.cfg.dynamic's */
 	int		 role;			/* ZKR_*: what this node does */
 };
 /*
@@ -217,6 +220,18 @@ int	 zkcfg_standalone(struct zkcfg *, char *, size_t);
 int	 zkcfg_node(struct zkcfg *, char *, size_t);
 void	 zkcfg_defaults(struct zkcfg *);
 int	 zkcfg_4lw_allowed(const struct zkcfg *, const char *);
+char	*zkcfg_trim(char *);
+int	 zkcfg_num(const char *, long long, long long, long long *);
+
+/* member.c: the ensemble's membership, reconfig */
+#define ZK_DYNAMIC	"zoo.cfg.dynamic"	/* in dataDir */
+int	 zkcfg_server(struct zkserver *, int, char *, const char **);
+void	 zkcfg_conftext(struct zkbuf *, struct zkserver *, int, int64_t);
+int	 zkcfg_reconfig(const struct zkserver *, int, const char *,
+	    const char *, const char *, struct zkserver *, int *,
+	    const char **);
+int	 zkcfg_parsetext(const char *, struct zkserver *, int *, int64_t *,
+	    const char **);
 
 /* loop.c: one epoll loop per daemon, buffered connections */
 struct zkloop;
@@ -601,6 +616,8 @@ struct zab {
 int	 zab_init(struct zab *, int, const int *, const int *, int, int, int,
 	    int);
 void	 zab_free(struct zab *);
+int	 zab_members(struct zab *, const int *, const int *, int);
+int	 zab_synced(const struct zab *, int *);
 int	 zab_load(struct zab *, int64_t, int64_t, int64_t, int64_t);
 int	 zab_logged(struct zab *, int64_t);
 int64_t	 zab_last(const struct zab *);

@@ -3,7 +3,8 @@
 #
 #   ens_start DIR N	N nodes, each in DIR/nI with its own free client,
 #			quorum and election ports; ENS_N, ENS_PORT[I] set;
-#			the myids in ENS_OBSERVERS ("4 5") are observers
+#			the myids in ENS_OBSERVERS ("4 5") are observers;
+#			ENS_EXTRA: more zoo.cfg lines for every node
 #   ens_node DIR I	start node I again (after ens_kill)
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
@@ -44,6 +45,7 @@ ens_start() {
 			printf 'clientPort=%s\nclientPortAddress=127.0.0.1\n' \
 			    "${ENS_PORT[i]}"
 			printf '4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n'
+			[ -z "${ENS_EXTRA:-}" ] || printf '%s\n' "$ENS_EXTRA"
 			for j in $(seq "$n"); do
 				printf 'server.%s=127.0.0.1:%s:%s%s\n' "$j" \
 				    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}" \

@@ -371,3 +371,45 @@ PY
 	assert_line "seen after sync: 50 of 50"
 	assert_line --regexp "^sync with the leader stopped: (ConnectionLoss|ConnectionClosedError|SessionExpiredError|OperationTimeoutError)"
 }
+
+@test "reconfig: /zookeeper/config lists the members; the super user adds and removes an observer on every node, with Apache's refusals; the members outlive a restart" {
+	ENS_EXTRA='reconfigEnabled=true
+zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	rc() { timeout 60 /usr/bin/python3 "$BATS_TEST_DIRNAME/reconfig.py" "$@"; }
+	# before any reconfig: zoo.cfg's servers at version 0, as each node
+	# reads them
+	want=$(for j in 1 2 3; do
+		printf 'server.%s=127.0.0.1:%s:%s:participant\n' "$j" \
+		    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}"
+	done; echo version=0)
+	for i in 1 2 3; do
+		run -0 rc "127.0.0.1:${ENS_PORT[i]}" config
+		[ "$output" = "$want" ] || fail "node $i: $output"
+	done
+	# through a follower: its request goes to the leader, which decides
+	f=1
+	[ "$(ens_leader "$D")" != 1 ] || f=2
+	obs="server.100=127.0.0.1:$(freeport):$(freeport):observer;127.0.0.1:$(freeport)"
+	run -0 rc "127.0.0.1:${ENS_PORT[f]}" observer "$obs"
+	final=$output
+	echo "$final" | grep -qxF "$obs"
+	echo "$final" | grep -q '^version=1[0-9a-f]\{8\}$'
+	for i in 1 2 3; do
+		run -0 rc "127.0.0.1:${ENS_PORT[i]}" config
+		[ "$output" = "$final" ] || fail "node $i: $output"
+		# zoo.cfg.dynamic holds it, for the next start
+		[ "$(cat "$D/n$i/data/zoo.cfg.dynamic")" = "$final" ]
+	done
+	ens_stop
+	for i in 1 2 3; do ens_node "$D" "$i"; done
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	for i in 1 2 3; do
+		run -0 rc "127.0.0.1:${ENS_PORT[i]}" config
+		[ "$output" = "$final" ] || fail "node $i after restart: $output"
+	done
+	# the leader's members include the observer: srvr/mntr are unchanged,
+	# and a leader elected from these members serves
+	run -0 ens_write 1 create /after "data of /after"
+}

@@ -47,7 +47,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | orphan | connect | "
+	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | members | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
@@ -1308,6 +1308,91 @@ zabmsg(struct zab_msg *m, int type, int64_t epoch, int64_t zxid)
 }
 
 /*
+ * member.c: server specs, the config text as Apache writes it, and
+ * reconfig's incremental and whole-list changes with their refusals; then
+ * zab_members: observers join and leave a leader's slots, voters cannot.
+ */
+static void
+t_members(void)
+{
+	static const char *text =
+	    "server.1=localhost:2888:3888:participant\n"
+	    "server.3=10.0.0.3:2888:3888:participant;2181\n"
+	    "server.2=h2:2889:3889\n"
+	    "version=0";
+	struct zkserver	 cur[ZK_MAXSERVERS], nv[ZK_MAXSERVERS];
+	struct zkbuf	 b = { 0 };
+	const char	*why;
+	int64_t		 v;
+	int		 n, nn, ids[4], voter[4];
+	struct zab	 z;
+	static const int zids[] = { 1, 2, 3 }, zvoter[] = { 1, 1, 1 };
+
+	CHECK(zkcfg_parsetext(text, cur, &n, &v, &why) == 0);
+	CHECK(n == 3 && v == 0);
+	zkcfg_conftext(&b, cur, n, 0x100000000LL);
+	zkbuf_addc(&b, '\0');
+	CHECK(strcmp(ZKBUF_DATA(&b),
+	    "server.1=localhost:2888:3888:participant\n"
+	    "server.2=h2:2889:3889:participant\n"
+	    "server.3=10.0.0.3:2888:3888:participant;0.0.0.0:2181\n"
+	    "version=100000000") == 0);
+	zkbuf_reset(&b);
+	/* kazoo's TestReconfig: an observer joins, then leaves */
+	CHECK(zkcfg_reconfig(cur, n, "server.100=0.0.0.0:5001:5002:observer;"
+	    "0.0.0.0:5003", NULL, NULL, nv, &nn, &why) == 0);
+	CHECK(nn == 4);
+	zkcfg_conftext(&b, nv, nn, 0x10000000aLL);
+	zkbuf_addc(&b, '\0');
+	CHECK(strstr(ZKBUF_DATA(&b), "\nserver.100=0.0.0.0:5001:5002:observer;"
+	    "0.0.0.0:5003\nversion=10000000a") != NULL);
+	zkbuf_reset(&b);
+	CHECK(zkcfg_reconfig(nv, nn, NULL, "100", NULL, cur, &n, &why) == 0);
+	CHECK(n == 3);
+	/* refusals: no '=', no client port, a taken address, a bad id */
+	CHECK(zkcfg_reconfig(cur, n, "some thing", NULL, NULL, nv, &nn,
+	    &why) == ZBADARGUMENTS);
+	CHECK(zkcfg_reconfig(cur, n, "server.9=h9:1:2:observer", NULL, NULL,
+	    nv, &nn, &why) == ZBADARGUMENTS);
+	CHECK(zkcfg_reconfig(cur, n, "server.9=h2:2889:7:observer;5", NULL,
+	    NULL, nv, &nn, &why) == ZBADARGUMENTS);
+	CHECK(zkcfg_reconfig(cur, n, NULL, "x", NULL, nv, &nn, &why) ==
+	    ZBADARGUMENTS);
+	CHECK(zkcfg_reconfig(cur, n, "server.-1=h:1:2;3", NULL, NULL, nv,
+	    &nn, &why) == ZBADARGUMENTS);
+	/* any id, as Apache's (kazoo's test_no_super_auth joins 999) */
+	CHECK(zkcfg_reconfig(cur, n, "server.999=0.0.0.0:1234:2345:observer;"
+	    "3456", NULL, NULL, nv, &nn, &why) == 0 && nn == 4);
+	/* a whole new list, commas between the lines */
+	CHECK(zkcfg_reconfig(cur, n, NULL, NULL, "server.1=a:1:2,server.2="
+	    "b:1:2:observer", nv, &nn, &why) == 0);
+	CHECK(nn == 2 && nv[1].observer && !nv[0].observer);
+	CHECK(zkcfg_reconfig(cur, n, NULL, NULL, "server.1=a:1:2,server.1="
+	    "b:1:2", nv, &nn, &why) == ZBADARGUMENTS);
+	CHECK(zkcfg_parsetext("server.1=a:1:2\nversion=zz", nv, &nn, &v,
+	    &why) == -1);
+	zkbuf_free(&b);
+
+	/* a leader's slots: observer 7 joins, then leaves; voters stay */
+	CHECK(zab_init(&z, 1, zids, zvoter, 3, 100, 1000, 500) == 0);
+	ids[0] = 1; ids[1] = 2; ids[2] = 3; ids[3] = 7;
+	voter[0] = voter[1] = voter[2] = 1; voter[3] = 0;
+	CHECK(zab_members(&z, ids, voter, 4) == 0);
+	CHECK(z.n == 4 && z.ids[3] == 7 && !z.voter[3] && z.nvoters == 3);
+	CHECK(zab_members(&z, ids, voter, 3) == 0);
+	CHECK(z.ids[3] == -1);
+	CHECK(zab_members(&z, ids, voter, 4) == 0 && z.n == 4 &&
+	    z.ids[3] == 7);
+	voter[3] = 1;			/* a fourth voter */
+	CHECK(zab_members(&z, ids, voter, 4) == -1);
+	voter[2] = 0;			/* a voter made observer */
+	CHECK(zab_members(&z, ids, voter, 3) == -1);
+	voter[2] = 1;
+	CHECK(zab_members(&z, ids + 1, voter + 1, 2) == -1);	/* not us */
+	zab_free(&z);
+}
+
+/*
  * A leader of three voters with one follower up: a proposal commits
  * only once that follower has acknowledged it, however far the
  * leader's own log is durable (two of three: the leader and it).
@@ -1419,6 +1504,8 @@ main(int argc, char *argv[])
 		t_zabwire();
 	else if (strcmp(argv[1], "zabquorum") == 0)
 		t_zabquorum();
+	else if (strcmp(argv[1], "members") == 0)
+		t_members();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

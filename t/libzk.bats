@@ -212,6 +212,11 @@ setup() {
 	[ "$output" = "ok zabquorum" ]
 }
 
+@test "members: server specs, the config text, reconfig's changes and refusals, observers joining a leader's slots" {
+	run -0 "$drv" members
+	[ "$output" = "ok members" ]
+}
+
 @test "seg: list, append, scan good/torn/damaged, failed appends, online truncate in and across segments, then Z+1" {
 	run -0 "$drv" seg
 	[ "$output" = "ok seg" ]

@@ -776,11 +776,15 @@ request(struct client *cl, const char *body, size_t len)
 	case ZOP_RECONFIG:
 		/*
 		 * As Apache: disabled is -123; enabled on a standalone
-		 * server (the only kind zk is yet) is unimplemented.
+		 * server, unimplemented.  In an ensemble it is a write the
+		 * leader's zk-log decides.
 		 */
-		local_reply(cl, xid, type, cfg.reconfigEnabled ?
-		    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
-		return;
+		if (!cfg.reconfigEnabled || cfg.nservers == 0) {
+			local_reply(cl, xid, type, cfg.reconfigEnabled ?
+			    ZUNIMPLEMENTED : ZRECONFIGDISABLED, NULL, 0);
+			return;
+		}
+		break;
 	}
 	/* in an ensemble sync goes by zk-log: through the leader, which
 	   has this node apply what it committed before answering */

@@ -59,6 +59,18 @@ void	 qsnapshot(char *, size_t);
 void	 qdigest(char *, size_t);
 void	 qsync(struct client *, char *, size_t);
 
+/* member.c: the ensemble's members, reconfig */
+struct members {
+	struct zkserver	 sv[ZK_MAXSERVERS];
+	int		 n;
+	int64_t		 version;	/* of the config text, 0 zoo.cfg's */
+};
+extern struct members M;
+void	 members_init(const struct zkcfg *);
+void	 members_prep(struct zkbuf *, const char *, size_t, int64_t,
+	    const int *, int);
+int	 members_adopt(const char *, const char *, size_t);
+
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);
 

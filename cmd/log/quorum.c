@@ -102,6 +102,8 @@ static void	 snapload(int64_t) __attribute__((noreturn));
 static void	 purgecheck(void);
 static void	 digestat(int64_t);
 static void	 digestdue(int64_t);
+static void	 reconfprep(const char *, size_t, int64_t);
+static void	 adopt(const char *, size_t);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
 
@@ -227,6 +229,8 @@ deliver(int64_t zxid)
 
 	while (Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
 		p = &Q.pv[Q.phead++];
+		if (p->len > 9 && memcmp(Q.pbuf.p + p->off, "reconfig ", 9) == 0)
+			adopt(Q.pbuf.p + p->off, p->len - 1);
 		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
 		digestat(p->zxid);
 	}
@@ -587,6 +591,66 @@ onquorum(struct zkloop *lp, int fd, void *arg)
 	}
 }
 
+/* ---- members ---- */
+
+/* The leader decides a reconfig before it proposes it (member.c). */
+static void
+reconfprep(const char *line, size_t len, int64_t zxid)
+{
+	int	 synced[ZK_MAXSERVERS];
+
+	members_prep(&L.tmp, line, len, zxid, synced,
+	    zab_synced(&Q.z, synced));
+}
+
+/*
+ * A committed reconfig on its way to zk-tree: go by its members.  An
+ * observer that left is disconnected, one that joined may connect; a node
+ * that is no longer a member stops (its zoo.cfg.dynamic says so at the
+ * next start, which zk-node then refuses).
+ */
+static void
+adopt(const char *line, size_t len)
+{
+	struct zab_out	 o;
+	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int		 i, j, me = 0;
+
+	if (members_adopt(Q.cfg->dataDir, line, len) != 1)
+		return;
+	for (i = 0; i < M.n; i++) {
+		ids[i] = M.sv[i].id;
+		voter[i] = !M.sv[i].observer;
+		me |= ids[i] == Q.cfg->myid;
+	}
+	if (!me)
+		errx(EX_CONFIG, "reconfig 0x%" PRIx64 ": server.%d is no "
+		    "longer a member", M.version, Q.cfg->myid);
+	for (i = 0; i < Q.z.n; i++) {	/* observers that left */
+		if (Q.z.ids[i] == -1 || i == Q.z.me || Q.z.voter[i])
+			continue;
+		for (j = 0; j < M.n && ids[j] != Q.z.ids[i]; j++)
+			;
+		if (j < M.n && !voter[j])
+			continue;
+		if (Q.peer[i].c != NULL) {
+			closepeer(i);
+			zab_closed(&Q.z, zk_mono_ms(), Q.z.ids[i], &o);
+			run(&o);
+		}
+	}
+	if (zab_members(&Q.z, ids, voter, M.n) == -1)
+		errx(EX_TEMPFAIL, "reconfig 0x%" PRIx64 ": the voters changed: "
+		    "starting again with the new members", M.version);
+	for (i = 0; i < Q.z.n; i++)
+		if (Q.peer[i].id != Q.z.ids[i]) {
+			closepeer(i);
+			memset(&Q.peer[i], 0, sizeof(Q.peer[i]));
+			Q.peer[i].id = Q.z.ids[i];
+		}
+	zk_dbg("members of version 0x%" PRIx64 ": %d servers", M.version, M.n);
+}
+
 /* ZA_CONNECT: dial the leader; it is up once the hello went out. */
 static void
 dial(int id)
@@ -604,9 +668,9 @@ dial(int id)
 	}
 	Q.rok = 0;
 	Q.ndq = 0;		/* the asked ones are still answered */
-	for (i = 0; i < Q.cfg->nservers; i++)
-		if (Q.cfg->servers[i].id == id)
-			s = &Q.cfg->servers[i];
+	for (i = 0; i < M.n; i++)
+		if (M.sv[i].id == id)
+			s = &M.sv[i];
 	if (slot == -1 || s == NULL)
 		return;
 	p = &Q.peer[slot];
@@ -803,6 +867,8 @@ qtake(struct client *cl, char *line, size_t len)
 		zkl_putx(&L.tmp, "zxid", zxid);
 		zkl_putd(&L.tmp, "time", zk_now_ms());
 		zkbuf_add(&L.tmp, line + vlen, len - vlen);
+		if (vlen == 8 && memcmp(line, "reconfig", 8) == 0)
+			reconfprep(line, len, zxid);
 		if (L.tmp.err)
 			errc(EX_OSERR, L.tmp.err, "proposal");
 		if (zab_propose(&Q.z, zk_mono_ms(), ZKBUF_DATA(&L.tmp),
@@ -1335,6 +1401,8 @@ scanload(struct zkscan *w, const char *line, size_t len, int64_t z)
 		pend(z, line, len);
 		return 0;
 	}
+	if (len > 9 && memcmp(line, "reconfig ", 9) == 0)
+		adopt(line, len - 1);
 	zkbuf_add(&s->out, line, len);
 	if (ZKBUF_LEN(&s->out) >= (4 << 20)) {
 		if (s->out.err)
@@ -1471,6 +1539,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	Q.cfg = cfg;
 	Q.rfd = -1;
 	L.quorum = 1;
+	members_init(cfg);
 	for (i = 0; i < cfg->nservers; i++) {
 		ids[i] = cfg->servers[i].id;
 		voter[i] = !cfg->servers[i].observer;

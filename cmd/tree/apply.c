@@ -260,6 +260,26 @@ op_delete(const struct req *r, const struct fv *v)
 	return 0;
 }
 
+/* n's data d at version, by the txn of r, undone if the txn fails */
+static void
+newdata(const struct req *r, struct node *n, const struct zkfield *d,
+    int32_t version)
+{
+	struct undo	*u;
+
+	u = undopush(U_SETDATA, n);
+	u->data = n->data;
+	u->dlen = n->dlen;
+	u->version = n->version;
+	u->mzxid = n->mzxid;
+	u->mtime = n->mtime;
+	setdata(n, d);
+	datasize += n->dlen - u->dlen;
+	n->version = version;
+	n->mzxid = r->zxid;
+	n->mtime = r->time;
+}
+
 /* setData and check share their first steps */
 static int
 op_setdata(const struct req *r, const struct fv *v, int check,
@@ -267,7 +287,6 @@ op_setdata(const struct req *r, const struct fv *v, int check,
 {
 	const struct zkfield	*pf;
 	struct node		*n;
-	struct undo		*u;
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
@@ -282,17 +301,7 @@ op_setdata(const struct req *r, const struct fv *v, int check,
 		return ZBADVERSION;
 	if (check)
 		return 0;
-	u = undopush(U_SETDATA, n);
-	u->data = n->data;
-	u->dlen = n->dlen;
-	u->version = n->version;
-	u->mzxid = n->mzxid;
-	u->mtime = n->mtime;
-	setdata(n, zkf_get(v->f, v->n, "data"));
-	datasize += n->dlen - u->dlen;
-	n->version++;
-	n->mzxid = r->zxid;
-	n->mtime = r->time;
+	newdata(r, n, zkf_get(v->f, v->n, "data"), n->version + 1);
 	intent(I_CHANGED, pf->val, pf->len);
 	putstat(out, n);
 	return 0;
@@ -330,6 +339,31 @@ op_setacl(const struct req *r, const struct fv *v, struct zkbuf *out)
 bad:
 	aclunref(acl);
 	return e;
+}
+
+/*
+ * reconfig: what the leader decided is in the txn (zk-log): err=, or
+ * config= the new members' text, which every node puts in
+ * /zookeeper/config (version -1 from then on, as Apache's setData of it).
+ */
+static int
+op_reconfig(const struct req *r, const struct fv *v, struct zkbuf *out)
+{
+	const struct zkfield	*cf;
+	struct node		*n = confignode;
+	int64_t			 e;
+
+	if (r->s == NULL)
+		return ZSESSIONEXPIRED;
+	if (zkf_int(v->f, v->n, "err", &e) == 0)
+		return e < 0 && e > -1000 ? (int)e : ZSYSTEMERROR;
+	if ((cf = zkf_get(v->f, v->n, "config")) == NULL)
+		return ZUNIMPLEMENTED;	/* a standalone log's */
+	newdata(r, n, cf, -1);
+	intent(I_CHANGED, "/zookeeper/config", 17);
+	zkl_put(out, "data", n->data, (size_t)n->dlen);
+	putstat(out, n);
+	return 0;
 }
 
 static const char *
@@ -575,7 +609,10 @@ apply(struct zkline *l)
 		return;
 	}
 	zkbuf_reset(&res);
-	e = subop(&r, &top, opc, 0, &res, &ws);
+	if (opc == ZOP_RECONFIG)
+		e = op_reconfig(&r, &top, &res);
+	else
+		e = subop(&r, &top, opc, 0, &res, &ws);
 	if (e == 0) {
 		commit();
 		fire();

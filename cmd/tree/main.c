@@ -96,6 +96,7 @@ main(int argc, char *argv[])
 	snapsetup(argv[0]);
 	inittree();
 	loadsnap(argv);
+	initconfig();
 	snapat = snapthreshold();
 	if (zkshm_create(&shm, SHMSIZE) == -1)
 		warn("no ring for big values (memfd): they go in the lines");

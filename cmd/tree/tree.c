@@ -6,8 +6,10 @@
 #include <sys/queue.h>
 #include <sys/tree.h>
 
+#include <err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "zk.h"
 #include "tree.h"
@@ -371,6 +373,8 @@ subdigest(struct node *n, uint64_t ph)
 	struct node		*k;
 	uint64_t		 path, h, sum;
 
+	if (n == confignode)
+		return 0;	/* each node's own */
 	path = fnv(fnv(ph, "/", 1), n->name, n->nlen);
 	h = fnvint(path, n->data == NULL ? -1 : n->dlen);
 	if (n->data != NULL)
@@ -414,6 +418,49 @@ treedigest(void)
 	return sum;
 }
 
+struct node	*confignode;
+
+/*
+ * In an ensemble /zookeeper/config holds the members' config text (member.c)
+ * from the start: zoo.cfg's servers (or dataDir/zoo.cfg.dynamic's), unless
+ * the snapshot brought the text of a reconfig (a version above 0), which
+ * the log's reconfigs then carry on.  Each node's own: like Apache's, the
+ * node is left out of the digest.
+ */
+void
+initconfig(void)
+{
+	struct zkbuf	 b = { 0 };
+	struct zkfield	 d = { .key = "data" };
+	struct zkserver	 sv[ZK_MAXSERVERS];
+	const char	*why;
+	char		*t;
+	int		 n, kept;
+	int64_t		 v;
+
+	if (cfg.nservers < 2 || confignode == NULL)
+		return;
+	if (confignode->dlen > 0) {
+		if ((t = strndup(confignode->data, (size_t)confignode->dlen))
+		    == NULL)
+			err(EX_OSERR, NULL);
+		kept = zkcfg_parsetext(t, sv, &n, &v, &why) == 0 && v > 0;
+		free(t);
+		if (kept)
+			return;		/* a reconfig's */
+	}
+	zkcfg_conftext(&b, cfg.servers, cfg.nservers, cfg.configVersion);
+	if (b.err)
+		errc(EX_OSERR, b.err, "config");
+	d.val = (char *)ZKBUF_DATA(&b);
+	d.len = ZKBUF_LEN(&b);
+	datasize -= confignode->dlen;
+	freedata(confignode, confignode->data);
+	setdata(confignode, &d);
+	datasize += confignode->dlen;
+	zkbuf_free(&b);
+}
+
 static struct node *
 initnode(struct node *parent, const char *name, struct acl *acl)
 {
@@ -440,7 +487,8 @@ inittree(void)
 	datasize = 1;		/* Apache keeps "" and "/" for the root */
 	zk = initnode(root, "zookeeper", open);
 	initnode(zk, "quota", open);
-	initnode(zk, "config", rd)->aversion = -1;
+	confignode = initnode(zk, "config", rd);
+	confignode->aversion = -1;
 	aclunref(open);
 	aclunref(rd);
 }

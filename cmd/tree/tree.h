@@ -136,6 +136,8 @@ void	 bufcheck(struct zkbuf *);
 
 /* tree.c */
 extern struct node	*root;
+extern struct node	*confignode;	/* /zookeeper/config */
+void	 initconfig(void);
 uint64_t	 treedigest(void);
 extern size_t		 nnodes, nephem, nspecial;
 extern int64_t		 datasize;

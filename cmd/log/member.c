@@ -1,0 +1,227 @@
+/*
+ * zk-log's membership in an ensemble: the members the node goes by, the
+ * leader's decision on a reconfig request, and dataDir/zoo.cfg.dynamic.
+ *
+ * A reconfig is a write: the leader decides it before it proposes it,
+ * as Apache's PrepRequestProcessor does, and puts the decision in the
+ * txn, ` err=N` or ` config=TEXT` (the new members' config text at the
+ * txn's zxid), so that every node applies it alike: zk-tree answers the
+ * error or puts TEXT in /zookeeper/config, and zk-log, as it hands the
+ * txn on, goes by the new members and writes them to zoo.cfg.dynamic.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "zk.h"
+#include "log.h"
+
+struct members M;
+
+void
+members_init(const struct zkcfg *cfg)
+{
+	memcpy(M.sv, cfg->servers, (size_t)cfg->nservers * sizeof(M.sv[0]));
+	M.n = cfg->nservers;
+	M.version = cfg->configVersion;
+}
+
+static int
+isvoter(const struct zkserver *sv, int n, int id)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (sv[i].id == id)
+			return !sv[i].observer;
+	return 0;
+}
+
+/* the voters of a and b are the same servers at the same addresses */
+static int
+samevoters(const struct zkserver *a, int na, const struct zkserver *b,
+    int nb)
+{
+	int	 i, j, k = 0;
+
+	for (i = 0; i < na; i++) {
+		if (a[i].observer)
+			continue;
+		k++;
+		for (j = 0; j < nb; j++)
+			if (b[j].id == a[i].id)
+				break;
+		if (j == nb || b[j].observer ||
+		    strcmp(a[i].host, b[j].host) != 0 ||
+		    a[i].quorumport != b[j].quorumport ||
+		    a[i].electionport != b[j].electionport)
+			return 0;
+	}
+	for (j = 0; j < nb; j++)
+		k -= !b[j].observer;
+	return k == 0;
+}
+
+/* the gate writes a null string as an empty one: both are none */
+static const char *
+nonempty(const struct zkline *l, const char *key)
+{
+	const char	*v = zkl_str(l, key);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * The leader's decision on a reconfig request line (verb and fields as
+ * the gate sent them) to be the txn zxid: ` config=TEXT` or ` err=N`
+ * added to out.  synced[] are the ids of the voters that are up to date
+ * with the leader, itself included.  In Apache's order: the version,
+ * the request, two voters at least, a synced quorum of the new voters,
+ * then the super user.
+ */
+void
+members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
+    const int *synced, int nsynced)
+{
+	struct zkserver	 nv[ZK_MAXSERVERS];
+	struct zkline	 l = { 0 };
+	struct zkbuf	 text = { 0 };
+	const char	*why;
+	char		*copy;
+	int64_t		 id;
+	size_t		 i;
+	int		 n, k, voters, e, super = 0;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		err(EX_OSERR, NULL);
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (zkl_parse(&l, copy, len) == -1) {
+		e = ZBADARGUMENTS;
+		goto out;
+	}
+	if (zkl_int(&l, "configid", &id) == 0 && id != -1 && id != M.version) {
+		warnx("reconfig from version %" PRIx64 ": the version is %"
+		    PRIx64, id, M.version);
+		e = ZBADVERSION;
+		goto out;
+	}
+	e = zkcfg_reconfig(M.sv, M.n, nonempty(&l, "joining"),
+	    nonempty(&l, "leaving"), nonempty(&l, "members"), nv, &n, &why);
+	if (e != 0) {
+		warnx("reconfig: %s", why);
+		goto out;
+	}
+	for (voters = k = 0; k < n; k++)
+		voters += !nv[k].observer;
+	if (voters < 2) {
+		warnx("reconfig: the new members must have two voters");
+		e = ZBADARGUMENTS;
+		goto out;
+	}
+	for (i = 0, k = 0; i < (size_t)nsynced; i++)
+		k += isvoter(nv, n, synced[i]);
+	if (k <= voters / 2) {
+		warnx("reconfig: no quorum of the new voters is synced");
+		e = ZNEWCONFIGNOQUORUM;
+		goto out;
+	}
+	for (i = 0; i < l.nf; i++)
+		if (strcmp(l.f[i].key, "auth") == 0 &&
+		    strncmp(l.f[i].val, "super:", 6) == 0)
+			super = 1;
+	if (!super) {
+		e = ZNOAUTH;
+		goto out;
+	}
+	if (!samevoters(M.sv, M.n, nv, n)) {
+		warnx("reconfig: only observers join or leave: changing the "
+		    "voters is not built");
+		e = ZUNIMPLEMENTED;
+		goto out;
+	}
+	zkcfg_conftext(&text, nv, n, zxid);
+	zkl_put(out, "config", ZKBUF_DATA(&text), ZKBUF_LEN(&text));
+out:
+	if (e != 0)
+		zkl_putd(out, "err", e);
+	if (out->err || text.err)
+		errc(EX_OSERR, out->err ? out->err : text.err, "reconfig");
+	zkbuf_free(&text);
+	zkl_free(&l);
+	free(copy);
+}
+
+/* tmp, fsync, rename, fsync the directory */
+static void
+writedynamic(const char *datadir, const char *text, size_t len)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX + 8];
+	int	 fd, dfd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", datadir,
+	    ZK_DYNAMIC) >= sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
+	    "%s.tmp", path) >= sizeof(tmp))
+		errx(EX_CONFIG, "%s: path too long", datadir);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		err(EX_IOERR, "%s", tmp);
+	writeall(fd, text, len);
+	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1 || close(fd) == -1 ||
+	    rename(tmp, path) == -1)
+		err(EX_IOERR, "%s", path);
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(dfd) == -1 || close(dfd) == -1)
+		err(EX_IOERR, "%s", datadir);
+}
+
+/*
+ * A committed reconfig record on its way to zk-tree: when it carries new
+ * members newer than ours, write them to dataDir/zoo.cfg.dynamic and take
+ * them.  1 when they changed, 0 when not, -1 for a record without them.
+ */
+int
+members_adopt(const char *datadir, const char *line, size_t len)
+{
+	struct zkserver	 sv[ZK_MAXSERVERS];
+	struct zkline	 l = { 0 };
+	const struct zkfield *f;
+	const char	*why;
+	char		*copy;
+	int64_t		 v;
+	int		 n, rc = -1;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		err(EX_OSERR, NULL);
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (zkl_parse(&l, copy, len) == -1 ||
+	    (f = zkl_get(&l, "config")) == NULL)
+		goto out;
+	if (zkcfg_parsetext(f->val, sv, &n, &v, &why) == -1) {
+		warnx("reconfig record: %s, ignored", why);
+		goto out;
+	}
+	rc = 0;
+	if (v <= M.version)
+		goto out;
+	writedynamic(datadir, f->val, strlen(f->val));
+	memcpy(M.sv, sv, (size_t)n * sizeof(sv[0]));
+	M.n = n;
+	M.version = v;
+	rc = 1;
+out:
+	zkl_free(&l);
+	free(copy);
+	return rc;
+}
