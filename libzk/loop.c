@@ -30,11 +30,13 @@ struct listener {
 #define ACCEPTWARN	10000	/* ms between two warnings of that */
 #define NSPARE		8	/* input buffers kept for the next reads */
 #define SPARECAP	(4 << 20) /* ... if no bigger than this */
+#define LINGERMS	2000	/* a closed peer's input read this long */
 
 struct zkloop {
 	TAILQ_HEAD(, zkconn)	 live;		/* open: every one reachable */
 	TAILQ_HEAD(, zkconn)	 dead;		/* closed, freed next pass */
 	TAILQ_HEAD(, zkconn)	 queue;		/* output, closing or pause */
+	TAILQ_HEAD(, zkconn)	 lingering;	/* closed, reading to the end */
 	struct listener		*l;
 	size_t			 nl;
 	int			 ep;		/* the epoll instance */
@@ -126,6 +128,7 @@ zkloop_new(void)
 	TAILQ_INIT(&lp->live);
 	TAILQ_INIT(&lp->dead);
 	TAILQ_INIT(&lp->queue);
+	TAILQ_INIT(&lp->lingering);
 	lp->accepted = -1;
 	/* the supervisor's death wakes the loop at once */
 	if ((fd = zk_supervisor_fd()) >= 0) {
@@ -274,14 +277,59 @@ zkloop_kill(struct zkconn *c)
 	}
 	c->dead = 1;
 	TAILQ_REMOVE(&c->loop->live, c, entry);
-	TAILQ_INSERT_TAIL(&c->loop->dead, c, entry);
 	if (c->onclose != NULL)
 		c->onclose(c);
+	/*
+	 * A connection we close on purpose, its output written: what its
+	 * peer sends after our last reply (a request that crossed our close)
+	 * would make the kernel answer with a reset, which can reach the
+	 * peer before it has read our reply and end.  So shut our side only,
+	 * read and drop the peer's until it closes (or LINGERMS), then close.
+	 */
+	if (c->linger && c->closing && ZKBUF_LEN(&c->out) == 0 &&
+	    !c->loop->forks && shutdown(c->fd, SHUT_WR) == 0 &&
+	    watch(c->loop, EPOLL_CTL_MOD, c->fd, EPOLLIN,
+	    (uint64_t)(uintptr_t)c) == 0) {
+		c->lingering = 1;
+		c->lingerto = zk_mono_ms() + LINGERMS;
+		TAILQ_INSERT_TAIL(&c->loop->lingering, c, entry);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&c->loop->dead, c, entry);
 	drain(c->fd);
 	if (c->loop->forks)	/* see zkloop_forks */
 		(void)epoll_ctl(c->loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+}
+
+/* A lingering connection's end: close it, free it next pass. */
+static void
+unlinger(struct zkloop *lp, struct zkconn *c)
+{
+	TAILQ_REMOVE(&lp->lingering, c, entry);
+	c->lingering = 0;
+	close(c->fd);
+	c->fd = -1;
+	TAILQ_INSERT_TAIL(&lp->dead, c, entry);
+}
+
+/* Read and drop a lingering connection's input; its end closes it. */
+static void
+lingerread(struct zkloop *lp, struct zkconn *c)
+{
+	char	 tmp[4096];
+	ssize_t	 r;
+	int	 i;
+
+	for (i = 0; i < 16; i++) {
+		r = read(c->fd, tmp, sizeof(tmp));
+		if (r > 0)
+			continue;
+		if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			unlinger(lp, c);
+		return;
+	}
 }
 
 static void
@@ -310,6 +358,8 @@ zkloop_free(struct zkloop *lp)
 		return;
 	while ((c = TAILQ_FIRST(&lp->live)) != NULL)
 		zkloop_kill(c);
+	while ((c = TAILQ_FIRST(&lp->lingering)) != NULL)
+		unlinger(lp, c);
 	reap(lp);
 	while (lp->nspare > 0)
 		zkbuf_free(&lp->spare[--lp->nspare]);
@@ -458,6 +508,18 @@ zkloop_run(struct zkloop *lp, int timeout)
 	if (zk_supervisor() != 0 && !lp->supwatch &&
 	    (timeout < 0 || timeout > 1000))
 		timeout = 1000;
+	if ((c = TAILQ_FIRST(&lp->lingering)) != NULL) {
+		int64_t		 now = zk_mono_ms();
+		struct zkconn	*next;
+
+		for (; c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c->lingerto <= now)
+				unlinger(lp, c);
+			else if (timeout < 0 || timeout > c->lingerto - now)
+				timeout = (int)(c->lingerto - now);
+		}
+	}
 	if (lp->acceptpause != 0) {
 		if ((left = lp->acceptpause - zk_mono_ms()) <= 0) {
 			lp->acceptpause = 0;
@@ -483,6 +545,10 @@ zkloop_run(struct zkloop *lp, int timeout)
 			continue;
 		}
 		c = (struct zkconn *)(uintptr_t)tag;
+		if (c->lingering) {
+			lingerread(lp, c);
+			continue;
+		}
 		if (c->dead)
 			continue;
 		if (lp->ev[i].events & EPOLLOUT)

@@ -244,6 +244,11 @@ struct zkconn {
 	int		 noread;	/* stop reading: set with zkloop_pause */
 	int		 owe;		/* an answer is due: zkloop_owe */
 	int		 eof;		/* the peer shut its side, owed one */
+	int		 linger;	/* a close after output: shut our side,
+					   read the peer's to its end (a
+					   while), then close: no reset */
+	int		 lingering;	/* ... doing that, after onclose */
+	int64_t		 lingerto;	/* ... until then (ms, monotonic) */
 	uint32_t	 events;	/* what epoll watches for (the loop's) */
 	uint64_t	 seq;		/* opened seq-th: the order passes serve */
 	int		 queued;	/* on the loop's to-flush list */

@@ -322,6 +322,32 @@ EOF
 	grep -q ' xid=6 auth=ip:127.0.0.1 auth=digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E= auth=digest:root:qScoE+LkbrbWBh/au3OD5Aq2Yx0= auth=super: path=/z$' "$RUN/peers.log"
 }
 
+@test "close: requests that cross the gate's close (a megabyte behind a failed auth) do not turn its reply into a reset" {
+	start_gate
+	run zkpy <<'EOF'
+import threading
+s, sid, pw = session(PORT)
+auth = req(5, 100, struct.pack(">i", 0) + ustr("nosuchscheme") + ustr("x"))
+more = req(6, 4, ustr("/") + b"\0") * 80000   # about 1.3 MB
+def send():
+    try:
+        s.sendall(auth + more)
+    except OSError:
+        pass
+t = threading.Thread(target=send)
+t.start()
+try:
+    print(recvframe(s).hex())
+    print("eof" if s.recv(1) == b"" else "data")
+except ConnectionResetError:
+    print("reset")
+t.join()
+EOF
+	assert_success
+	assert_line -n 0 "000000050000000000000000ffffff8d"
+	assert_line -n 1 "eof"
+}
+
 @test "reconfig, deleteContainer are answered by the gate" {
 	start_gate
 	run zkpy <<'EOF'

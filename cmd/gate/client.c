@@ -236,6 +236,7 @@ onaccept(struct zkloop *lp, int fd, void *arg)
 		}
 		return;
 	}
+	cl->c->linger = 1;	/* our closes end cleanly (loop.c) */
 	ac->n++;
 	strlcpy(cl->ip, ip, sizeof(cl->ip));
 	cl->port = port;
