@@ -13,7 +13,8 @@ test="bats bats-support bats-assert socat mandoc clang libclang-rt-14-dev
 python3-kazoo python3-pytest python3-pytest-timeout python3-mock
 python3-objgraph python3-gevent python3-eventlet python3-pure-sasl
 zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless valgrind
-python3-prometheus-client libcurator-recipes-java default-jdk-headless"
+python3-prometheus-client libcurator-recipes-java default-jdk-headless
+iproute2"
 
 case ${1:-all} in
 build) pkgs=$build ;;

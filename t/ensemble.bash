@@ -4,7 +4,9 @@
 #   ens_start DIR N	N nodes, each in DIR/nI with its own free client,
 #			quorum and election ports; ENS_N, ENS_PORT[I] set;
 #			the myids in ENS_OBSERVERS ("4 5") are observers;
-#			ENS_EXTRA: more zoo.cfg lines for every node
+#			ENS_EXTRA: more zoo.cfg lines for every node;
+#			under netns.bash (ns_setup first) node I is
+#			10.99.0.I in its own namespace
 #   ens_node DIR I	start node I again (after ens_kill)
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
@@ -12,6 +14,8 @@
 #   ens_serving DIR I	wait up to 20 s for node I to serve clients
 #   ens_leader DIR	the myid of the node that leads, once one does
 #   ens_write I ARGS	zk-cli ARGS against node I, retried up to 20 s
+#   ens_client CMD	CMD as a client runs it (netns.bash: in its namespace)
+#   ens_hosts		the nodes' client addresses, host:port,...
 #   ens_stop		SIGTERM every node's process group, then wait
 #   ens_teardown	ens_stop; fail on a sanitizer's report in any node's
 #			log; on a failed test, show the end of each log
@@ -32,6 +36,14 @@ ens_start() {
 	ENS_N=$n
 	ENS_DIR=$dir
 	for i in $(seq "$n"); do
+		if [ -n "${ENS_NETNS:-}" ]; then	# netns.bash
+			ENS_HOST[i]=$(ns_ip "$i")
+			ENS_PORT[i]=2181
+			ENS_QPORT[i]=2888
+			ENS_EPORT[i]=3888
+			continue
+		fi
+		ENS_HOST[i]=127.0.0.1
 		ENS_PORT[i]=$(freeport)
 		ENS_QPORT[i]=$(freeport)
 		ENS_EPORT[i]=$(freeport)
@@ -42,13 +54,14 @@ ens_start() {
 		{
 			printf 'tickTime=500\ninitLimit=10\nsyncLimit=5\n'
 			printf 'dataDir=%s/n%s/data\n' "$dir" "$i"
-			printf 'clientPort=%s\nclientPortAddress=127.0.0.1\n' \
-			    "${ENS_PORT[i]}"
+			printf 'clientPort=%s\nclientPortAddress=%s\n' \
+			    "${ENS_PORT[i]}" "${ENS_HOST[i]}"
 			printf '4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n'
 			[ -z "${ENS_EXTRA:-}" ] || printf '%s\n' "$ENS_EXTRA"
 			for j in $(seq "$n"); do
-				printf 'server.%s=127.0.0.1:%s:%s%s\n' "$j" \
-				    "${ENS_QPORT[j]}" "${ENS_EPORT[j]}" \
+				printf 'server.%s=%s:%s:%s%s\n' "$j" \
+				    "${ENS_HOST[j]}" "${ENS_QPORT[j]}" \
+				    "${ENS_EPORT[j]}" \
 				    "$(case " ${ENS_OBSERVERS:-} " in
 				    *" $j "*) echo :observer ;; esac)"
 			done
@@ -61,7 +74,8 @@ ens_start() {
 
 ens_node() {
 	local dir=$1 i=$2
-	setsid "$ZK_BIN/zk-node" "$dir/n$i/zoo.cfg" \
+	${ENS_NETNS:+ip netns exec "$(ns_name "$i")"} \
+	    setsid "$ZK_BIN/zk-node" "$dir/n$i/zoo.cfg" \
 	    >>"$dir/n$i/node.err" 2>&1 </dev/null 3>&- &
 	ENS_PID[i]=$!
 }
@@ -97,8 +111,9 @@ ens_await() {
 ens_serving() {
 	local k
 	for k in $(seq 200); do
-		printf srvr | socat -t1 - "TCP:127.0.0.1:${ENS_PORT[$2]}" \
-		    2>/dev/null | grep -q '^Mode: ' && return 0
+		printf srvr | ens_client socat -t1 - \
+		    "TCP:${ENS_HOST[$2]}:${ENS_PORT[$2]}" 2>/dev/null |
+		    grep -q '^Mode: ' && return 0
 		sleep 0.1
 	done
 	return 1
@@ -121,11 +136,30 @@ ens_write() {
 	local i=$1 k
 	shift
 	for k in $(seq 40); do
-		timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" "$@" \
-		    2>/dev/null && return 0
+		ens_client timeout 10 "$ZK_BIN/zk-cli" \
+		    -z "${ENS_HOST[i]}:${ENS_PORT[i]}" "$@" 2>/dev/null &&
+		    return 0
 		sleep 0.5
 	done
 	return 1
+}
+
+# a client's command: in the client namespace under netns.bash
+ens_client() {
+	if [ -n "${ENS_NETNS:-}" ]; then
+		ip netns exec "$(ns_name c)" "$@"
+	else
+		"$@"
+	fi
+}
+
+# the client address list host:port,...
+ens_hosts() {
+	local i h=
+	for i in $(seq "$ENS_N"); do
+		h=$h${h:+,}${ENS_HOST[i]}:${ENS_PORT[i]}
+	done
+	echo "$h"
 }
 
 ens_stop() {

@@ -4,7 +4,8 @@
 # register, an ephemeral per client), each bounded in time: the leader
 # killed again and again, a minority killed, the leader's process group
 # stopped past the sync limit then resumed, every node killed and
-# restarted.  Afterwards, on every node: every acknowledged create, one
+# restarted, the leader cut off from the majority by a silent partition
+# (network namespaces the test makes: t/netns.bash).  Afterwards, on every node: every acknowledged create, one
 # history, sequence numbers in order, the register history checked
 # (t/lincheck.py), the ephemerals of kept sessions.  ZK_FAULT_SECS sets
 # the load's length (default 15 s).
@@ -12,6 +13,7 @@ bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load ensemble
+load netns
 
 setup() {
 	command -v socat >/dev/null || skip "no socat"
@@ -24,20 +26,14 @@ teardown() {
 	[ "${BATS_TEST_COMPLETED:-}" = 1 ] || tail -n 20 "$D/load.out" >&2 ||
 	    true
 	ens_teardown
-}
-
-hosts() {
-	local i h=
-	for i in $(seq "$ENS_N"); do
-		h=$h${h:+,}127.0.0.1:${ENS_PORT[i]}
-	done
-	echo "$h"
+	ns_teardown
 }
 
 # the load in the background, for SECS seconds
 load_start() {
 	mkdir -p "$D/hist"
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" run "$(hosts)" \
+	ens_client /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" run \
+	    "$(ens_hosts)" \
 	    "$D/hist" "$SECS" 4 >"$D/load.out" 2>&1 &
 	LOADPID=$!
 }
@@ -54,8 +50,8 @@ load_check() {
 	for k in $(seq "$ENS_N"); do
 		ens_serving "$D" "$k"
 	done
-	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" check \
-	    "$(hosts)" "$D/hist"
+	run -0 ens_client /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" \
+	    check "$(ens_hosts)" "$D/hist"
 	assert_output --partial "ensload: ok"
 	grep '^ensload: ' "$D/load.out" >&3 || true
 	# it ran through the faults: for its whole time
@@ -120,4 +116,49 @@ load_check() {
 		ens_node "$D" "$i"
 	done
 	load_check
+}
+
+@test "fault: the leader cut off from the majority (network namespaces, packets dropped) under a write load, then healed" {
+	ns_setup 3
+	ens_start "$D" 3
+	l=$(ens_leader "$D")
+	load_start
+	sleep 2
+	# the old leader keeps its clients' link; its peers' packets vanish
+	for j in 1 2 3; do
+		[ "$j" = "$l" ] || ns_cut "$l" "$j"
+	done
+	# the majority elects a leader of its own; the old one, past the
+	# sync limit without a quorum, stops serving (and says so)
+	nl=
+	for k in $(seq 200); do
+		for j in 1 2 3; do
+			[ "$j" != "$l" ] || continue
+			case $(ens_role "$D" "$j") in
+			*state=leading*) nl=$j ;;
+			esac
+		done
+		[ -z "$nl" ] || break
+		sleep 0.1
+	done
+	[ -n "$nl" ] || fail "no leader among the majority"
+	for k in $(seq 200); do
+		out=$(printf srvr | ens_client socat -t1 - \
+		    "TCP:${ENS_HOST[l]}:${ENS_PORT[l]}" 2>/dev/null) || true
+		case $out in
+		*"not currently serving"*) break ;;
+		esac
+		sleep 0.1
+	done
+	case $out in
+	*"not currently serving"*) ;;
+	*) fail "the cut-off leader still serves: $out" ;;
+	esac
+	sleep 3
+	for j in 1 2 3; do
+		[ "$j" = "$l" ] || ns_heal "$l" "$j"
+	done
+	load_check
+	# healed, the old leader follows the new one
+	ens_await "$D" "$l" following
 }
