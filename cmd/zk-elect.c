@@ -39,7 +39,7 @@
 #define MAXLINE		4096	/* a vote is ~100 bytes: more is no peer */
 
 struct peer {
-	const struct zkserver	*srv;
+	struct zkserver		 srv;		/* id -1: left (reconfig) */
 	struct zkconn		*c;
 	int			 up;		/* hello through, votes flow */
 	int64_t			 dialed;	/* when the dial began, 0: none */
@@ -76,8 +76,8 @@ peerof(int id)
 {
 	int	 i;
 
-	for (i = 0; i < npeers; i++)
-		if (peers[i].srv->id == id)
+	for (i = 0; id >= 0 && i < npeers; i++)
+		if (peers[i].srv.id == id)
 			return &peers[i];
 	return NULL;
 }
@@ -95,7 +95,7 @@ roleline(struct zkbuf *b)
 	if (fle.state != FLE_LOOKING) {
 		zkl_putd(b, "leader", fle.leader);
 		if ((p = peerof((int)fle.leader)) != NULL)
-			s = p->srv;
+			s = &p->srv;
 		for (i = 0; s == NULL && i < cfg.nservers; i++)
 			if (cfg.servers[i].id == fle.leader)
 				s = &cfg.servers[i];
@@ -156,9 +156,9 @@ peer_up(struct peer *p)
 	p->up = 1;
 	p->dialed = 0;
 	p->backoff = RETRYMS;
-	zk_dbg("peer %d up", p->srv->id);
+	zk_dbg("peer %d up", p->srv.id);
 	if (started) {
-		fle_peerup(&fle, p->srv->id, &o);
+		fle_peerup(&fle, p->srv.id, &o);
 		act(&o);
 	}
 }
@@ -172,8 +172,8 @@ peer_line(struct peer *p, char *s, size_t n)
 
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1 || fle_parse(&l, &m) == -1 ||
-	    m.from != p->srv->id) {
-		warnx("peer %d: bad line", p->srv->id);
+	    m.from != p->srv.id) {
+		warnx("peer %d: bad line", p->srv.id);
 		zkl_free(&l);
 		return;
 	}
@@ -216,7 +216,7 @@ peer_close(struct zkconn *c)
 
 	if (p == NULL)
 		return;
-	zk_dbg("peer %d down", p->srv->id);
+	zk_dbg("peer %d down", p->srv.id);
 	p->c = NULL;
 	p->up = 0;
 	p->dialed = 0;
@@ -229,7 +229,7 @@ dial(struct peer *p, int64_t now)
 {
 	int	 fd;
 
-	if ((fd = zk_dial_tcp(p->srv->host, p->srv->electionport)) == -1 ||
+	if ((fd = zk_dial_tcp(p->srv.host, p->srv.electionport)) == -1 ||
 	    (p->c = zkloop_conn(loop, fd, peer_read, peer_close, p)) ==
 	    NULL) {
 		if (fd != -1)
@@ -251,7 +251,7 @@ dials(int64_t now)
 
 	for (i = 0; i < npeers; i++) {
 		p = &peers[i];
-		if (p->srv->id < cfg.myid)
+		if (p->srv.id < cfg.myid)
 			continue;		/* it dials us */
 		if (p->c == NULL && now >= p->retry)
 			dial(p, now);
@@ -309,6 +309,67 @@ onpeer(struct zkloop *lp, int fd, void *arg)
 	}
 }
 
+/*
+ * zk-log took the members of a reconfig (dataDir/zoo.cfg.dynamic): read
+ * them again.  Observers join (we dial those above us, accept the
+ * others) and leave (their connection closed); the voters stay, or
+ * zk-log has already restarted the node.
+ */
+static void
+members(void)
+{
+	struct zkcfg	 nc;
+	struct peer	*p;
+	char		 errbuf[1200];
+	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int		 i, j;
+
+	if (zkcfg_load(&nc, cfg.file, errbuf, sizeof(errbuf)) == -1)
+		errx(EX_CONFIG, "%s", errbuf);
+	for (i = 0; i < nc.nservers; i++) {
+		ids[i] = nc.servers[i].id;
+		voter[i] = !nc.servers[i].observer;
+	}
+	if (fle_members(&fle, ids, voter, nc.nservers) == -1)
+		errx(EX_TEMPFAIL, "members of version 0x%" PRIx64 ": the "
+		    "voters changed: starting again", nc.configVersion);
+	for (j = 0; j < npeers; j++) {		/* the ones that left */
+		p = &peers[j];
+		for (i = 0; i < nc.nservers && p->srv.id != -1 &&
+		    nc.servers[i].id != p->srv.id; i++)
+			;
+		if (p->srv.id == -1 || i < nc.nservers)
+			continue;
+		zk_dbg("peer %d left", p->srv.id);
+		if (p->c != NULL) {
+			p->c->arg = NULL;
+			zkloop_kill(p->c);
+		}
+		memset(p, 0, sizeof(*p));
+		p->srv.id = -1;
+	}
+	for (i = 0; i < nc.nservers; i++) {	/* joined, or moved */
+		if (nc.servers[i].id == cfg.myid)
+			continue;
+		if ((p = peerof(nc.servers[i].id)) == NULL) {
+			for (j = 0; j < npeers && peers[j].srv.id != -1; j++)
+				;
+			if (j == npeers) {
+				if (npeers == ZK_MAXSERVERS)
+					errx(EX_SOFTWARE, "no room for a peer");
+				npeers++;
+			}
+			p = &peers[j];
+			memset(p, 0, sizeof(*p));
+			p->backoff = RETRYMS;
+			zk_dbg("peer %d joined", nc.servers[i].id);
+		}
+		p->srv = nc.servers[i];
+	}
+	nc.role = cfg.role;
+	cfg = nc;
+}
+
 /* ---- the node's programs, on elect.sock ---- */
 
 static void
@@ -334,7 +395,9 @@ sub_line(struct sub *u, char *s, size_t n)
 			publish();	/* looking */
 			act(&o);
 		}
-	} else if (strcmp(l.verb, "hello") != 0)
+	} else if (strcmp(l.verb, "members") == 0)
+		members();
+	else if (strcmp(l.verb, "hello") != 0)
 		warnx("elect.sock: %s: unknown, ignored", l.verb);
 	(void)u;
 	zkl_free(&l);
@@ -405,7 +468,7 @@ main(int argc, char *argv[])
 		if (cfg.servers[i].id == cfg.myid)
 			me = &cfg.servers[i];
 		else
-			peers[npeers++].srv = &cfg.servers[i];
+			peers[npeers++].srv = cfg.servers[i];
 	}
 	if (me == NULL)
 		errx(EX_CONFIG, "%s: myid %d has no server.%d line", cfgfile,

@@ -117,6 +117,25 @@ fle_init(struct fle *f, int myid, const int *ids, const int *voter, int n)
 	return 0;
 }
 
+/*
+ * The members after a reconfig (zab_members): observers join and leave,
+ * the voters stay.  0, or -1 (EINVAL).
+ */
+int
+fle_members(struct fle *f, const int *ids, const int *voter, int n)
+{
+	int	 cleared[ZK_MAXSERVERS], nc, i;
+
+	if ((nc = zkmembers(f->ids, f->voter, &f->n, f->me, ids, voter, n,
+	    cleared)) == -1)
+		return -1;
+	for (i = 0; i < nc; i++) {
+		memset(&f->recv[cleared[i]], 0, sizeof(f->recv[0]));
+		memset(&f->out[cleared[i]], 0, sizeof(f->out[0]));
+	}
+	return 0;
+}
+
 static void
 emit(struct fle *f, struct fle_out *o, int to)
 {

@@ -320,3 +320,68 @@ bad:
 	free(copy);
 	return -1;
 }
+
+static int
+idslot(const int *ids, int n, int id)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return i;
+	return -1;
+}
+
+/*
+ * A state machine's slots (ids[*n], voter[], its own slot me) after a
+ * reconfig to nids[nn] (nvoter[] 0 for an observer): the voters must stay
+ * the same and me a member.  An observer that left has its slot emptied
+ * (id -1), one that joined takes an empty slot or a new one.  The number
+ * of slots cleared, their indexes in cleared[] (the caller forgets what
+ * it knew of them), or -1 (EINVAL), nothing changed.
+ */
+int
+zkmembers(int *ids, int *voter, int *n, int me, const int *nids,
+    const int *nvoter, int nn, int *cleared)
+{
+	int	 i, j, s, nv = 0, ov = 0, nc = 0;
+
+	for (s = 0; s < *n; s++)
+		ov += ids[s] != -1 && voter[s];
+	for (i = 0; i < nn; i++) {
+		if (nids[i] < 0)
+			goto bad;
+		if (!nvoter[i])
+			continue;
+		nv++;
+		if ((s = idslot(ids, *n, nids[i])) == -1 || !voter[s])
+			goto bad;
+	}
+	if (nv != ov || (i = idslot(nids, nn, ids[me])) == -1 ||
+	    (nvoter[i] != 0) != (voter[me] != 0))
+		goto bad;
+	for (s = 0; s < *n; s++) {
+		if (ids[s] == -1 || voter[s])
+			continue;
+		if ((j = idslot(nids, nn, ids[s])) == -1 || nvoter[j]) {
+			ids[s] = -1;			/* left */
+			cleared[nc++] = s;
+		}
+	}
+	for (i = 0; i < nn; i++) {
+		if (nvoter[i] || idslot(ids, *n, nids[i]) != -1)
+			continue;
+		if ((s = idslot(ids, *n, -1)) == -1) {
+			if (*n == ZK_MAXSERVERS)
+				goto bad;	/* not with nn <= ZK_MAXSERVERS */
+			s = (*n)++;
+		}
+		ids[s] = nids[i];
+		voter[s] = 0;
+		cleared[nc++] = s;
+	}
+	return nc;
+bad:
+	errno = EINVAL;
+	return -1;
+}

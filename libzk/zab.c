@@ -132,48 +132,14 @@ zab_init(struct zab *z, int myid, const int *ids, const int *voter, int n,
 int
 zab_members(struct zab *z, const int *ids, const int *voter, int n)
 {
-	int	 i, j, s, nv = 0;
+	int	 cleared[ZK_MAXSERVERS], nc, i;
 
-	for (i = 0; i < n; i++) {
-		if (ids[i] < 0)
-			goto bad;
-		if (!voter[i])
-			continue;
-		nv++;
-		if ((s = slot(z, ids[i])) == -1 || !z->voter[s])
-			goto bad;
-	}
-	for (i = 0; i < n && ids[i] != z->myid; i++)
-		;
-	if (nv != z->nvoters || i == n || (voter[i] != 0) != z->voter[z->me])
-		goto bad;
-	for (s = 0; s < z->n; s++) {
-		if (z->ids[s] == -1 || z->voter[s])
-			continue;
-		for (j = 0; j < n && ids[j] != z->ids[s]; j++)
-			;
-		if (j == n || voter[j]) {	/* left */
-			z->ids[s] = -1;
-			memset(&z->peer[s], 0, sizeof(z->peer[s]));
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (voter[i] || slot(z, ids[i]) != -1)
-			continue;
-		for (s = 0; s < z->n && z->ids[s] != -1; s++)
-			;
-		if (s == ZK_MAXSERVERS)
-			goto bad;		/* not with n <= ZK_MAXSERVERS */
-		if (s == z->n)
-			z->n++;
-		z->ids[s] = ids[i];
-		z->voter[s] = 0;
-		memset(&z->peer[s], 0, sizeof(z->peer[s]));
-	}
+	if ((nc = zkmembers(z->ids, z->voter, &z->n, z->me, ids, voter, n,
+	    cleared)) == -1)
+		return -1;
+	for (i = 0; i < nc; i++)
+		memset(&z->peer[cleared[i]], 0, sizeof(z->peer[0]));
 	return 0;
-bad:
-	errno = EINVAL;
-	return -1;
 }
 
 /* A leader's voters that are up to date, itself too: their ids. */

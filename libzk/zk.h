@@ -232,6 +232,8 @@ int	 zkcfg_reconfig(const struct zkserver *, int, const char *,
 	    const char **);
 int	 zkcfg_parsetext(const char *, struct zkserver *, int *, int64_t *,
 	    const char **);
+int	 zkmembers(int *, int *, int *, int, const int *, const int *, int,
+	    int *);
 
 /* loop.c: one epoll loop per daemon, buffered connections */
 struct zkloop;
@@ -524,6 +526,7 @@ struct fle_out {
 	int		 settled;	/* state, leader and round are new */
 };
 int	 fle_init(struct fle *, int, const int *, const int *, int);
+int	 fle_members(struct fle *, const int *, const int *, int);
 void	 fle_start(struct fle *, int64_t, int64_t, int64_t, struct fle_out *);
 void	 fle_recv(struct fle *, int64_t, const struct fle_msg *,
 	    struct fle_out *);

@@ -413,3 +413,44 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 	# and a leader elected from these members serves
 	run -0 ens_write 1 create /after "data of /after"
 }
+
+@test "reconfig: an observer joined by reconfig starts, finds the leader, syncs and serves; the others learn of it without a restart" {
+	ENS_EXTRA='reconfigEnabled=true
+zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	ens_write 1 create /before "data of /before"
+	ENS_HOST[4]=127.0.0.1
+	ENS_PORT[4]=$(freeport)
+	ENS_QPORT[4]=$(freeport)
+	ENS_EPORT[4]=$(freeport)
+	spec="server.4=127.0.0.1:${ENS_QPORT[4]}:${ENS_EPORT[4]}:observer;127.0.0.1:${ENS_PORT[4]}"
+	run -0 timeout 60 /usr/bin/python3 - "127.0.0.1:${ENS_PORT[2]}" "$spec" <<'EOF'
+import sys
+from kazoo.client import KazooClient
+c = KazooClient(hosts=sys.argv[1], auth_data=[("digest", "super:test")])
+c.start(timeout=20)
+data, _ = c.reconfig(joining=sys.argv[2], leaving=None, new_members=None)
+print(data.decode())
+EOF
+	echo "$output" | grep -qxF "$spec"
+	# the new server's zoo.cfg: the ensemble and itself, as an observer
+	mkdir -p "$D/n4/data"
+	echo 4 >"$D/n4/data/myid"
+	sed -e "s|/n1/data|/n4/data|" -e "s|^clientPort=.*|clientPort=${ENS_PORT[4]}|" \
+	    "$D/n1/zoo.cfg" >"$D/n4/zoo.cfg"
+	printf 'server.4=127.0.0.1:%s:%s:observer\n' "${ENS_QPORT[4]}" \
+	    "${ENS_EPORT[4]}" >>"$D/n4/zoo.cfg"
+	ENS_N=4
+	ens_node "$D" 4
+	ens_await "$D" 4 observing || fail "node 4: $(ens_role "$D" 4)"
+	ens_serving "$D" 4
+	printf srvr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[4]}" | grep -qx 'Mode: observer'
+	ens_write 4 create /through4 "data of /through4"
+	has 4 /before /through4
+	has 1 /through4
+	# it holds the members it was synced to, the reconfig's
+	run -0 timeout 60 /usr/bin/python3 "$BATS_TEST_DIRNAME/reconfig.py" \
+	    "127.0.0.1:${ENS_PORT[4]}" config
+	echo "$output" | grep -qxF "$spec"
+}

@@ -593,6 +593,16 @@ onquorum(struct zkloop *lp, int fd, void *arg)
 
 /* ---- members ---- */
 
+/* zk-elect reads dataDir/zoo.cfg.dynamic again */
+static void
+electmembers(void)
+{
+	if (Q.elect == NULL)
+		return;		/* at start: it is told once connected */
+	zkbuf_printf(&Q.elect->out, "members version=0x%" PRIx64 "\n",
+	    M.version);
+}
+
 /* The leader decides a reconfig before it proposes it (member.c). */
 static void
 reconfprep(const char *line, size_t len, int64_t zxid)
@@ -648,6 +658,7 @@ adopt(const char *line, size_t len)
 			memset(&Q.peer[i], 0, sizeof(Q.peer[i]));
 			Q.peer[i].id = Q.z.ids[i];
 		}
+	electmembers();
 	zk_dbg("members of version 0x%" PRIx64 ": %d servers", M.version, M.n);
 }
 
@@ -1592,6 +1603,8 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	    NULL)) == NULL)
 		err(EX_OSERR, "loop");
 	treeready(Q.lp, tfd, Q.z.delivered, &early);
+	if (M.version > cfg->configVersion)
+		electmembers();		/* the replay took newer ones */
 	look();
 
 	for (;;) {
