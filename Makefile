@@ -86,7 +86,7 @@ FUZZFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZERS	= build/fuzz/fuzz-req build/fuzz/fuzz-line build/fuzz/fuzz-sasl \
 	  build/fuzz/fuzz-seg build/fuzz/fuzz-vote \
-	  build/fuzz/fuzz-zab build/fuzz/fuzz-zabwire
+	  build/fuzz/fuzz-zab build/fuzz/fuzz-zabwire build/fuzz/fuzz-member
 
 fuzz: $(FUZZERS)
 

@@ -22,6 +22,19 @@
 
 #include "zk.h"
 
+/* a host name or IPv4 address: letters, digits, '.', '-', '_' */
+static int
+hostok(const char *h)
+{
+	if (*h == '\0')
+		return 0;
+	for (; *h != '\0'; h++)
+		if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' &&
+		    *h != '_')
+			return 0;
+	return 1;
+}
+
 /* spec into s (spec is cut up); -1 with why */
 int
 zkcfg_server(struct zkserver *s, int id, char *spec, const char **why)
@@ -40,7 +53,7 @@ zkcfg_server(struct zkserver *s, int id, char *spec, const char **why)
 		*why = "expected host:quorumport:electionport[:role]";
 		return -1;
 	}
-	if (f[0][0] == '\0' ||
+	if (!hostok(f[0]) ||
 	    strlcpy(s->host, f[0], sizeof(s->host)) >= sizeof(s->host) ||
 	    zkcfg_num(f[1], 1, 65535, &n) == -1) {
 		*why = "bad host or quorum port";
@@ -63,7 +76,7 @@ zkcfg_server(struct zkserver *s, int id, char *spec, const char **why)
 	if (client != NULL) {
 		if ((p = strrchr(client, ':')) != NULL) {
 			*p++ = '\0';
-			if (*client == '\0' || strlcpy(s->clienthost, client,
+			if (!hostok(client) || strlcpy(s->clienthost, client,
 			    sizeof(s->clienthost)) >= sizeof(s->clienthost)) {
 				*why = "bad client address";
 				return -1;

@@ -90,7 +90,7 @@ rc=$?
 cat "$out/fuzz-build.log"
 part "fuzz build" $rc "$t0"
 if [ $rc -eq 0 ]; then
-	for fz in req line sasl seg vote zab zabwire; do
+	for fz in req line sasl seg vote zab zabwire member; do
 		t0=$(now)
 		echo "== fuzz-$fz, ${fuzzsecs}s"
 		mkdir -p "$out/corpus-$fz"

@@ -1358,6 +1358,11 @@ t_members(void)
 	    NULL, nv, &nn, &why) == ZBADARGUMENTS);
 	CHECK(zkcfg_reconfig(cur, n, NULL, "x", NULL, nv, &nn, &why) ==
 	    ZBADARGUMENTS);
+	/* a host that would break the config text into more lines */
+	CHECK(zkcfg_reconfig(cur, n, "server.9=h\nserver.8=x:1:2;3", NULL,
+	    NULL, nv, &nn, &why) == ZBADARGUMENTS);
+	CHECK(zkcfg_reconfig(cur, n, "server.9=h:1:2;a b:3", NULL, NULL, nv,
+	    &nn, &why) == ZBADARGUMENTS);
 	CHECK(zkcfg_reconfig(cur, n, "server.-1=h:1:2;3", NULL, NULL, nv,
 	    &nn, &why) == ZBADARGUMENTS);
 	/* any id, as Apache's (kazoo's test_no_super_auth joins 999) */
