@@ -454,3 +454,42 @@ EOF
 	    "127.0.0.1:${ENS_PORT[4]}" config
 	echo "$output" | grep -qxF "$spec"
 }
+
+@test "SessionMoved: once a session's client reconnected through another node, a write still sent on its old connection is refused with -118 on every node" {
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	l=$(ens_leader "$D")
+	a=$((l % 3 + 1))		# a follower
+	b=$((a % 3 + 1))		# and the other node (maybe the leader)
+	run -0 timeout 60 /usr/bin/python3 - "${ENS_PORT[a]}" "${ENS_PORT[b]}" \
+	    "$BATS_TEST_DIRNAME" <<'EOF'
+import struct, sys, time
+sys.path.insert(0, sys.argv[3])
+from fakepeers import *
+pa, pb = int(sys.argv[1]), int(sys.argv[2])
+def create(s, xid, path):
+    s.sendall(req(xid, 1, createbody(path)))
+    r = recvframe(s)
+    return struct.unpack(">iqi", r[:16])[2]
+A, sid, pw = session(pa)
+print("before", create(A, 1, "/on-a"))
+B = connect(pb)                       # the client moves to b
+B.sendall(connreq(sid=sid, passwd=pw))
+r = recvframe(B)
+print("attached", struct.unpack(">iiq", r[:16])[2] == sid)
+time.sleep(1)                         # b's attach reaches the leader
+print("old", create(A, 2, "/stale"))  # its old connection, still open
+print("new", create(B, 1, "/on-b"))
+EOF
+	assert_line -n 0 "before 0"
+	assert_line -n 1 "attached True"
+	assert_line -n 2 "old -118"
+	assert_line -n 3 "new 0"
+	for i in 1 2 3; do
+		run timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" sync /
+		run -0 timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" ls /
+		assert_output --partial on-a
+		assert_output --partial on-b
+		refute_output --partial stale
+	done
+}

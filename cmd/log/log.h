@@ -71,6 +71,14 @@ void	 members_prep(struct zkbuf *, const char *, size_t, int64_t,
 	    const int *, int);
 int	 members_adopt(const char *, const char *, size_t);
 
+/* owner.c: which server each session is attached to (the leader's) */
+void	 owner_set(int64_t, int);
+void	 owner_drop(int64_t);
+void	 owner_clear(void);
+int	 owner_moved(int64_t, int);
+void	 owner_touch(const char *, size_t, int);
+int64_t	 owner_session(const char *, size_t);
+
 /* tool.c: dump, last, verify, replay, truncate */
 int	 tool(int, char *[]);
 

@@ -65,6 +65,8 @@ static struct {
 	struct zkconn	*elect;
 	struct qpeer	 peer[ZK_MAXSERVERS];	/* by zab slot */
 	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
+	int		 origin;	/* myid a proposed request came from,
+					   -1: this node */
 	struct zkbuf	 rec;		/* the batch: framed records */
 	int64_t		 bfirst, blast;
 	int64_t		 written;	/* durable in the log */
@@ -104,6 +106,7 @@ static void	 digestat(int64_t);
 static void	 digestdue(int64_t);
 static void	 reconfprep(const char *, size_t, int64_t);
 static void	 adopt(const char *, size_t);
+static int	 moved(const char *, size_t, size_t);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
 
@@ -460,10 +463,14 @@ peer_line(struct qpeer *p, char *s, size_t n)
 	vlen = sp != NULL ? (size_t)(sp - s) : n;
 	if (istxn(s, vlen)) {
 		/* a write a learner took: the leader proposes it */
+		Q.origin = p->id;
 		qtake(NULL, s, n);
+		Q.origin = -1;
 		return;
 	}
 	if (vlen == 5 && memcmp(s, "touch", 5) == 0) {
+		if (Q.z.role == FLE_LEADING)
+			owner_touch(s, n, p->id);
 		touched(s, n);
 		return;
 	}
@@ -589,6 +596,38 @@ onquorum(struct zkloop *lp, int fd, void *arg)
 		warn("quorum port");
 		close(fd);
 	}
+}
+
+/* ---- sessions' servers (owner.c) ---- */
+
+/*
+ * The leader, about to propose a request that came from Q.origin (-1:
+ * ours): 1 if its session is attached to another server (SessionMoved).
+ * createSession attaches it where it came from; closeSession (an expiry
+ * comes from us) forgets it.
+ */
+static int
+moved(const char *line, size_t len, size_t vlen)
+{
+	static int64_t	 epoch = -1;
+	int64_t		 sid;
+	int		 from = Q.origin != -1 ? Q.origin : Q.cfg->myid;
+
+	if (epoch != Q.z.epoch) {	/* a new leadership: learnt again */
+		owner_clear();
+		epoch = Q.z.epoch;
+	}
+	if ((sid = owner_session(line, len)) == 0)
+		return 0;		/* internal: the sweep's */
+	if (vlen == 13 && memcmp(line, "createSession", 13) == 0) {
+		owner_set(sid, from);
+		return 0;
+	}
+	if (vlen == 12 && memcmp(line, "closeSession", 12) == 0) {
+		owner_drop(sid);
+		return 0;
+	}
+	return owner_moved(sid, from);
 }
 
 /* ---- members ---- */
@@ -877,6 +916,8 @@ qtake(struct client *cl, char *line, size_t len)
 		zkbuf_add(&L.tmp, line, vlen);
 		zkl_putx(&L.tmp, "zxid", zxid);
 		zkl_putd(&L.tmp, "time", zk_now_ms());
+		if (moved(line, len, vlen))
+			zkl_putd(&L.tmp, "err", ZSESSIONMOVED);
 		zkbuf_add(&L.tmp, line + vlen, len - vlen);
 		if (vlen == 8 && memcmp(line, "reconfig", 8) == 0)
 			reconfprep(line, len, zxid);
@@ -980,7 +1021,11 @@ qtouch(const char *line, size_t len)
 {
 	struct qpeer	*p;
 
-	if (Q.z.role == FLE_LEADING || Q.z.leader < 0 || !zab_serving(&Q.z))
+	if (Q.z.role == FLE_LEADING) {
+		owner_touch(line, len, Q.cfg->myid);	/* our own attach */
+		return;
+	}
+	if (Q.z.leader < 0 || !zab_serving(&Q.z))
 		return;
 	p = &Q.peer[Q.z.leader];
 	if (p->c == NULL || !p->up)
@@ -1549,6 +1594,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 
 	Q.cfg = cfg;
 	Q.rfd = -1;
+	Q.origin = -1;
 	L.quorum = 1;
 	members_init(cfg);
 	for (i = 0; i < cfg->nservers; i++) {

@@ -546,6 +546,7 @@ apply(struct zkline *l)
 {
 	struct req	 r;
 	struct fv	 top;
+	int64_t		 e64;
 	int		 opc, e, ws;
 
 	opc = zk_opcode(l->verb);
@@ -579,6 +580,12 @@ apply(struct zkline *l)
 			    r.zxid);
 			return;
 		}
+	}
+	/* the leader refused it (SessionMoved: zk-log's owner.c) */
+	if (opc != ZOP_RECONFIG && zkf_int(top.f, top.n, "err", &e64) == 0) {
+		reply(gatec, &r, r.zxid, e64 < 0 && e64 > -1000 ? (int)e64 :
+		    ZSYSTEMERROR, NULL);
+		return;
 	}
 	switch (opc) {
 	case ZOP_MULTI:
