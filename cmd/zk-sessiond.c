@@ -417,17 +417,6 @@ attach(struct zkconn *c, const struct zkline *l)
 		s->timeout = clamp(zkl_intdef(l, "timeout", 0));
 		s->deadline = zk_mono_ms() + s->timeout;
 	}
-	/* in an ensemble the leader learns where the session is now, for
-	   SessionMoved (zk-log's owner.c): before the gate hears ok, and
-	   so before any write of the session sent here */
-	if (ok && S.cfg.role != ZKR_STANDALONE && S.log != NULL) {
-		zkl_begin(&S.log->out, "touch");
-		zkl_putx(&S.log->out, "session", (int64_t)id);
-		zkl_putd(&S.log->out, "attach", 1);
-		zkl_end(&S.log->out);
-		if (S.log->out.err)
-			errc(EX_OSERR, S.log->out.err, "log connection");
-	}
 	zkl_begin(&c->out, "attach");
 	if (conn != NULL)
 		zkl_puts(&c->out, "conn", conn);

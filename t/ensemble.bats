@@ -34,6 +34,20 @@ has() {
 	done
 }
 
+# three nodes that allow reconfig, /before written, and ports for a
+# fourth (ENS_*[4]), not started
+three_and_a_fourth() {
+	ENS_EXTRA='reconfigEnabled=true
+zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	ens_write 1 create /before "data of /before"
+	ENS_HOST[4]=127.0.0.1
+	ENS_PORT[4]=$(freeport)
+	ENS_QPORT[4]=$(freeport)
+	ENS_EPORT[4]=$(freeport)
+}
+
 @test "three nodes elect one leader; a write through any node is on every node" {
 	ens_start "$D" 3
 	leader=$(ens_leader "$D")
@@ -412,18 +426,23 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 	# the leader's members include the observer: srvr/mntr are unchanged,
 	# and a leader elected from these members serves
 	run -0 ens_write 1 create /after "data of /after"
+	# zk-cli's config and reconfig, as zkCli's
+	cli() { timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[1]}" "$@"; }
+	run -0 cli config
+	[ "$output" = "$final" ]
+	obs2="server.101=127.0.0.1:$(freeport):$(freeport):observer;127.0.0.1:$(freeport)"
+	run -4 cli reconfig -add "$obs2"
+	run -0 cli -a digest:super:test reconfig -add "$obs2"
+	echo "$output" | grep -qxF "$obs2"
+	v=$(echo "$output" | sed -n 's/^version=//p')
+	[ -n "$v" ]
+	run -3 cli -a digest:super:test reconfig -v 1 -remove 101
+	run -0 cli -a digest:super:test reconfig -v "$v" -remove 101
+	refute_output --partial "server.101="
 }
 
 @test "reconfig: an observer joined by reconfig starts, finds the leader, syncs and serves; the others learn of it without a restart" {
-	ENS_EXTRA='reconfigEnabled=true
-zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
-	ens_start "$D" 3
-	for i in 1 2 3; do ens_serving "$D" "$i"; done
-	ens_write 1 create /before "data of /before"
-	ENS_HOST[4]=127.0.0.1
-	ENS_PORT[4]=$(freeport)
-	ENS_QPORT[4]=$(freeport)
-	ENS_EPORT[4]=$(freeport)
+	three_and_a_fourth
 	spec="server.4=127.0.0.1:${ENS_QPORT[4]}:${ENS_EPORT[4]}:observer;127.0.0.1:${ENS_PORT[4]}"
 	run -0 timeout 60 /usr/bin/python3 - "127.0.0.1:${ENS_PORT[2]}" "$spec" <<'EOF'
 import sys
@@ -492,4 +511,50 @@ EOF
 		assert_output --partial on-b
 		refute_output --partial stale
 	done
+}
+
+@test "reconfig: a fourth voter joins (every node starts again on four voters) and serves; then it leaves, and three serve again" {
+	three_and_a_fourth
+	spec="server.4=127.0.0.1:${ENS_QPORT[4]}:${ENS_EPORT[4]}:participant;127.0.0.1:${ENS_PORT[4]}"
+	mkdir -p "$D/n4/data"
+	echo 4 >"$D/n4/data/myid"
+	sed -e "s|/n1/data|/n4/data|" -e "s|^clientPort=.*|clientPort=${ENS_PORT[4]}|" \
+	    "$D/n1/zoo.cfg" >"$D/n4/zoo.cfg"
+	printf 'server.4=127.0.0.1:%s:%s\n' "${ENS_QPORT[4]}" "${ENS_EPORT[4]}" \
+	    >>"$D/n4/zoo.cfg"
+	ENS_N=4
+	ens_node "$D" 4		# no member yet: it finds no one
+	sleep 1
+	case $(ens_role "$D" 4) in
+	*state=looking*) ;;
+	*) fail "node 4 before the reconfig: $(ens_role "$D" 4)" ;;
+	esac
+	cli() { timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[$1]}" \
+	    -a digest:super:test "${@:2}"; }
+	run -0 cli 2 reconfig -add "$spec"
+	echo "$output" | grep -qxF "$spec"
+	for i in 1 2 3 4; do
+		ens_serving "$D" "$i" || fail "node $i does not serve"
+	done
+	for i in 1 2 3 4; do
+		grep -qxF "$spec" "$D/n$i/data/zoo.cfg.dynamic" 2>/dev/null ||
+		    [ "$i" = 4 ]
+	done
+	ens_write 4 create /through4 "data of /through4"
+	for i in 1 2 3 4; do has "$i" /before /through4; done
+	# the leader counts four voters (mntr's zk_quorum_size, as Apache's)
+	printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[$(ens_leader "$D")]}" |
+	    grep -qx $'zk_quorum_size\t4' || fail "not four voters"
+	run -0 cli 1 reconfig -remove 4
+	refute_output --partial "server.4="
+	for k in $(seq 100); do
+		kill -0 "${ENS_PID[4]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "${ENS_PID[4]}" 2>/dev/null || fail "node 4 still runs"
+	grep -q "no longer a member" "$D/n4/node.err"
+	ENS_N=3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	ens_write 3 create /after "data of /after"
+	for i in 1 2 3; do has "$i" /before /through4 /after; done
 }

@@ -10,7 +10,9 @@ sequential creates under /seq (data "client:k"), compare-and-set and
 plain reads of the register /reg, and one ephemeral /live/cN per client.
 Every outcome is recorded in DIR: acked.jsonl (creates the server
 acknowledged), hist.jsonl (the register's history, as t/lincheck.py
-reads it), live.json (each client's session and whether it kept it).
+reads it), live.json (each client's session and whether it kept it),
+unexpected.txt (answers no client should get, SessionMoved say: each
+fails the check).
 A failed call is retried by the next operation, not by kazoo: an
 operation whose outcome is unknown (connection lost, timeout) is
 recorded as such ("info").
@@ -57,6 +59,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.hist = []
         self.acked = []
+        self.unexpected = []
 
     def event(self, proc, typ, f, value):
         with self.lock:
@@ -118,8 +121,13 @@ def worker(i, hosts, secs, rec, live):
             if last and last[-1]["type"] == "invoke":
                 rec.event(i, "info", last[-1]["f"], None)
             time.sleep(0.05)
-        except Exception as e:       # a write's answer we do not expect
+        except Exception as e:       # an answer we do not expect: fails
             print("client %d: %r" % (i, e), flush=True)
+            with rec.lock:
+                rec.unexpected.append("client %d: %r" % (i, e))
+                last = [e for e in rec.hist if e["proc"] == i]
+            if last and last[-1]["type"] == "invoke":
+                rec.event(i, "info", last[-1]["f"], None)
             time.sleep(0.05)
     try:
         live[i]["kept"] = zk.client_id is not None and \
@@ -160,6 +168,9 @@ def run(hosts, d, secs, n):
         out[i] = {k: v for k, v in l.items() if k != "zk"}
     with open(os.path.join(d, "live.json"), "w") as f:
         json.dump(out, f)
+    with open(os.path.join(d, "unexpected.txt"), "w") as f:
+        for u in rec.unexpected:
+            f.write(u + "\n")
     reads = sum(1 for e in rec.hist if e["f"] == "read" and
                 e["type"] == "ok")
     cas = sum(1 for e in rec.hist if e["f"] == "cas" and e["type"] == "ok")
@@ -185,6 +196,8 @@ def check(hosts, d):
     bad = []
     acked = [json.loads(l) for l in open(os.path.join(d, "acked.jsonl"))]
     live = json.load(open(os.path.join(d, "live.json")))
+    for u in open(os.path.join(d, "unexpected.txt")):
+        bad.append("an answer the load did not expect: " + u.strip())
     names = [a["path"] for a in acked]
     if len(set(names)) != len(names):
         bad.append("a sequential name acknowledged twice")

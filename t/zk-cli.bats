@@ -278,6 +278,16 @@ EOT
 	PORT=$p
 }
 
+@test "config: empty on a standalone node; reconfig there is refused (reconfigEnabled off: exit 9), a bad -v or no change is a usage error" {
+	run -0 "$CLI" -z "127.0.0.1:$PORT" config
+	assert_output ""
+	run -9 --separate-stderr "$CLI" -z "127.0.0.1:$PORT" reconfig -remove 3
+	[ "$stderr" = "zk-cli: reconfig: reconfig is disabled (reconfigEnabled)" ]
+	run -64 "$CLI" -z "127.0.0.1:$PORT" reconfig -v zz -remove 3
+	run -64 "$CLI" -z "127.0.0.1:$PORT" reconfig -s
+	run -64 "$CLI" -z "127.0.0.1:$PORT" reconfig -members server.1=a:1:2 -add server.2=b:1:2
+}
+
 # ---- watch, wait-for
 
 @test "watch prints one line per event and sets the watches again" {

@@ -44,6 +44,8 @@ extern int		 escape, json;		/* this command's */
 int		 cmdusage(void);
 int		 run(int, char **);
 int		 opt(int, char **, const char *);
+int		 c_config(int, char **);
+int		 c_reconfig(int, char **);
 
 /* session.c */
 extern struct zkclient	 zc;

@@ -1,7 +1,8 @@
 /*
  * zk-cli's command table and the commands that send one request or
  * walk a subtree: ls, get, stat, set, create, rm, getacl, setacl,
- * addauth, sync, help.  The waiting ones are in watch.c and lock.c.
+ * addauth, sync, help.  The waiting ones are in watch.c and lock.c,
+ * config and reconfig in reconfig.c.
  */
 #include <sys/types.h>
 
@@ -36,6 +37,7 @@ static int	c_sync(int, char **);
 
 static const struct cmd cmds[] = {
 	{ "addauth", c_addauth, "scheme auth" },
+	{ "config", c_config, "[-s]" },
 	{ "create", c_create,
 	    "[-ceps] [-a acl] [-t ttl] path [data | -]" },
 	{ "elect", c_elect, "path -- command [arg ...]" },
@@ -44,6 +46,8 @@ static const struct cmd cmds[] = {
 	{ "help", c_help, "" },
 	{ "lock", c_lock, "[-n] [-w seconds] path -- command [arg ...]" },
 	{ "ls", c_ls, "[-ejR] path" },
+	{ "reconfig", c_reconfig, "[-s] [-v version] [-file path | -members "
+	    "spec,...] [-add spec,...] [-remove id,...]" },
 	{ "rm", c_rm, "[-R] [-v version] path" },
 	{ "set", c_set, "[-e] [-v version] path data | -" },
 	{ "setacl", c_setacl, "[-v aversion] path acl[,acl ...]" },

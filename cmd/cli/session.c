@@ -51,6 +51,12 @@ zkerrstr(int e)
 		return "session expired";
 	case ZRUNTIMEINCONSISTENCY:
 		return "runtime inconsistency";
+	case ZRECONFIGDISABLED:
+		return "reconfig is disabled (reconfigEnabled)";
+	case ZNEWCONFIGNOQUORUM:
+		return "no quorum of the new members is synced";
+	case ZSESSIONMOVED:
+		return "session moved to another server";
 	default:
 		return NULL;
 	}

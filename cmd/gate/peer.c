@@ -103,6 +103,23 @@ sess_attach(const struct zkline *l)
 	}
 	cl->timeout = (int)to;
 	bind_session(cl, cl->session);
+	/*
+	 * In an ensemble the leader learns that the session is here now
+	 * (SessionMoved, zk-log's owner.c): on the connection that carries
+	 * the session's writes, so ahead of every one of them.
+	 */
+	if (cfg.nservers > 0 && zlog != NULL) {
+		struct zkbuf	 t = { 0 };
+
+		zkl_begin(&t, "touch");
+		zkl_putx(&t, "session", cl->session);
+		zkl_putd(&t, "attach", 1);
+		zkl_end(&t);
+		if (t.err)
+			errc(EX_OSERR, t.err, "touch");
+		putline(zlog, ZKBUF_DATA(&t), ZKBUF_LEN(&t));
+		zkbuf_free(&t);
+	}
 	connect_response(cl);
 }
 

@@ -47,29 +47,32 @@ isvoter(const struct zkserver *sv, int n, int id)
 	return 0;
 }
 
-/* the voters of a and b are the same servers at the same addresses */
+/*
+ * How many voters join or leave from a to b; -1 when a voter of both
+ * moved to other addresses.
+ */
 static int
-samevoters(const struct zkserver *a, int na, const struct zkserver *b,
+votersdiff(const struct zkserver *a, int na, const struct zkserver *b,
     int nb)
 {
-	int	 i, j, k = 0;
+	int	 i, j, d = 0;
 
 	for (i = 0; i < na; i++) {
 		if (a[i].observer)
 			continue;
-		k++;
-		for (j = 0; j < nb; j++)
-			if (b[j].id == a[i].id)
-				break;
-		if (j == nb || b[j].observer ||
-		    strcmp(a[i].host, b[j].host) != 0 ||
+		for (j = 0; j < nb && b[j].id != a[i].id; j++)
+			;
+		if (j == nb || b[j].observer)
+			d++;		/* left, or made an observer */
+		else if (strcmp(a[i].host, b[j].host) != 0 ||
 		    a[i].quorumport != b[j].quorumport ||
 		    a[i].electionport != b[j].electionport)
-			return 0;
+			return -1;
 	}
 	for (j = 0; j < nb; j++)
-		k -= !b[j].observer;
-	return k == 0;
+		if (!b[j].observer && !isvoter(a, na, b[j].id))
+			d++;		/* joined, or made a participant */
+	return d;
 }
 
 /* the gate writes a null string as an empty one: both are none */
@@ -129,6 +132,17 @@ members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
 		e = ZBADARGUMENTS;
 		goto out;
 	}
+	/*
+	 * One voter joins or leaves at a time: any quorum of the old voters
+	 * then meets any quorum of the new, so nodes that go by either
+	 * cannot elect two leaders while they restart on the new ones.
+	 */
+	if ((k = votersdiff(M.sv, M.n, nv, n)) == -1 || k > 1) {
+		warnx("reconfig: %s", k == -1 ? "a voter's addresses cannot "
+		    "change" : "one voter joins or leaves at a time");
+		e = ZBADARGUMENTS;
+		goto out;
+	}
 	for (i = 0, k = 0; i < (size_t)nsynced; i++)
 		k += isvoter(nv, n, synced[i]);
 	if (k <= voters / 2) {
@@ -142,12 +156,6 @@ members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
 			super = 1;
 	if (!super) {
 		e = ZNOAUTH;
-		goto out;
-	}
-	if (!samevoters(M.sv, M.n, nv, n)) {
-		warnx("reconfig: only observers join or leave: changing the "
-		    "voters is not built");
-		e = ZUNIMPLEMENTED;
 		goto out;
 	}
 	zkcfg_conftext(&text, nv, n, zxid);

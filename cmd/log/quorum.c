@@ -41,6 +41,8 @@
 #define CONNECTMS	1000	/* a dial to the leader not through by then */
 #define SNAPCHUNK	(64 << 10)	/* bytes of a snapshot per line */
 #define DIGESTMS	5000	/* the leader's tree digest at most this */
+#define RESTARTMS	500	/* the tree's answer to a reconfig, before
+				   the node starts again on new voters */
 #define DIGESTTXNS	5000	/* ... or this many txns apart */
 #define MAXDIGESTS	64	/* a learner's digests not yet checked */
 #define EPOCH(z)	((z) >> 32)
@@ -67,6 +69,7 @@ static struct {
 	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
 	int		 origin;	/* myid a proposed request came from,
 					   -1: this node */
+	int64_t		 restart;	/* the voters changed: exit 75 then */
 	struct zkbuf	 rec;		/* the batch: framed records */
 	int64_t		 bfirst, blast;
 	int64_t		 written;	/* durable in the log */
@@ -107,6 +110,7 @@ static void	 digestdue(int64_t);
 static void	 reconfprep(const char *, size_t, int64_t);
 static void	 adopt(const char *, size_t);
 static int	 moved(const char *, size_t, size_t);
+static void	 ownersnow(void);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
 
@@ -230,11 +234,11 @@ deliver(int64_t zxid)
 {
 	struct pend	*p;
 
-	while (Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
+	while (Q.restart == 0 && Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
 		p = &Q.pv[Q.phead++];
+		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
 		if (p->len > 9 && memcmp(Q.pbuf.p + p->off, "reconfig ", 9) == 0)
 			adopt(Q.pbuf.p + p->off, p->len - 1);
-		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
 		digestat(p->zxid);
 	}
 	if (L.tree->out.err)
@@ -469,8 +473,10 @@ peer_line(struct qpeer *p, char *s, size_t n)
 		return;
 	}
 	if (vlen == 5 && memcmp(s, "touch", 5) == 0) {
-		if (Q.z.role == FLE_LEADING)
+		if (Q.z.role == FLE_LEADING) {
+			ownersnow();
 			owner_touch(s, n, p->id);
+		}
 		touched(s, n);
 		return;
 	}
@@ -606,17 +612,24 @@ onquorum(struct zkloop *lp, int fd, void *arg)
  * createSession attaches it where it came from; closeSession (an expiry
  * comes from us) forgets it.
  */
-static int
-moved(const char *line, size_t len, size_t vlen)
+static void
+ownersnow(void)
 {
 	static int64_t	 epoch = -1;
-	int64_t		 sid;
-	int		 from = Q.origin != -1 ? Q.origin : Q.cfg->myid;
 
 	if (epoch != Q.z.epoch) {	/* a new leadership: learnt again */
 		owner_clear();
 		epoch = Q.z.epoch;
 	}
+}
+
+static int
+moved(const char *line, size_t len, size_t vlen)
+{
+	int64_t		 sid;
+	int		 from = Q.origin != -1 ? Q.origin : Q.cfg->myid;
+
+	ownersnow();
 	if ((sid = owner_session(line, len)) == 0)
 		return 0;		/* internal: the sweep's */
 	if (vlen == 13 && memcmp(line, "createSession", 13) == 0) {
@@ -688,9 +701,14 @@ adopt(const char *line, size_t len)
 			run(&o);
 		}
 	}
-	if (zab_members(&Q.z, ids, voter, M.n) == -1)
-		errx(EX_TEMPFAIL, "reconfig 0x%" PRIx64 ": the voters changed: "
-		    "starting again with the new members", M.version);
+	if (zab_members(&Q.z, ids, voter, M.n) == -1) {
+		/* the voters changed: the node starts again on them, once
+		   its tree has applied the reconfig and answered it */
+		warnx("reconfig 0x%" PRIx64 ": the voters changed: starting "
+		    "again with the new members", M.version);
+		Q.restart = zk_mono_ms() + RESTARTMS;
+		return;
+	}
 	for (i = 0; i < Q.z.n; i++)
 		if (Q.peer[i].id != Q.z.ids[i]) {
 			closepeer(i);
@@ -1022,6 +1040,7 @@ qtouch(const char *line, size_t len)
 	struct qpeer	*p;
 
 	if (Q.z.role == FLE_LEADING) {
+		ownersnow();
 		owner_touch(line, len, Q.cfg->myid);	/* our own attach */
 		return;
 	}
@@ -1660,7 +1679,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			zab_tick(&Q.z, now, &o);
 			run(&o);
 		}
-		timeout = 100;
+		timeout = Q.restart != 0 ? 50 : 100;
 		if ((d = zab_deadline(&Q.z)) != 0 && d - now < timeout)
 			timeout = d - now < 0 ? 0 : (int)(d - now);
 		if (zkloop_run(Q.lp, timeout) == -1)
@@ -1677,5 +1696,8 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		fsyncreport();
 		publish();
 		digestdue(zk_mono_ms());
+		if (Q.restart != 0 && zk_mono_ms() >= Q.restart)
+			errx(EX_TEMPFAIL, "starting again on the members of "
+			    "version 0x%" PRIx64, M.version);
 	}
 }
