@@ -475,6 +475,8 @@ EOF
 }
 
 @test "SessionMoved: once a session's client reconnected through another node, a write still sent on its old connection is refused with -118 on every node" {
+	ENS_EXTRA='reconfigEnabled=true
+zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
 	ens_start "$D" 3
 	for i in 1 2 3; do ens_serving "$D" "$i"; done
 	l=$(ens_leader "$D")
@@ -490,7 +492,15 @@ def create(s, xid, path):
     s.sendall(req(xid, 1, createbody(path)))
     r = recvframe(s)
     return struct.unpack(">iqi", r[:16])[2]
+def reconfig(s, xid, joining):
+    s.sendall(req(xid, 16, ustr(joining) + ustr(None) + ustr(None) +
+                  struct.pack(">q", -1)))
+    r = recvframe(s)
+    return struct.unpack(">iqi", r[:16])[2]
 A, sid, pw = session(pa)
+A.sendall(req(-4, 100, struct.pack(">i", 0) + ustr("digest") +
+              ustr("super:test")))   # the super user: reconfig allowed
+recvframe(A)
 print("before", create(A, 1, "/on-a"))
 B = connect(pb)                       # the client moves to b
 B.sendall(connreq(sid=sid, passwd=pw))
@@ -498,13 +508,18 @@ r = recvframe(B)
 print("attached", struct.unpack(">iiq", r[:16])[2] == sid)
 time.sleep(1)                         # b's attach reaches the leader
 print("old", create(A, 2, "/stale"))  # its old connection, still open
+# a reconfig refused as moved changes no node's members
+print("oldreconfig", reconfig(A, 3, "server.9=127.0.0.1:1:2:observer;3"))
 print("new", create(B, 1, "/on-b"))
 EOF
 	assert_line -n 0 "before 0"
 	assert_line -n 1 "attached True"
 	assert_line -n 2 "old -118"
-	assert_line -n 3 "new 0"
+	assert_line -n 3 "oldreconfig -118"
+	assert_line -n 4 "new 0"
 	for i in 1 2 3; do
+		[ ! -e "$D/n$i/data/zoo.cfg.dynamic" ] ||
+		    fail "node $i took a refused reconfig's members"
 		run timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" sync /
 		run -0 timeout 10 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[i]}" ls /
 		assert_output --partial on-a

@@ -41,6 +41,7 @@ void	 treeready(struct zkloop *, int, int64_t, struct zkbuf *);
 void	 opendir_zk(const char *);
 void	 allocwarn(void);
 void	 writeall(int, const void *, size_t);
+void	 durable(int, const char *, const char *, const void *, size_t);
 int	 istxn(const char *, size_t);
 void	 fsynced(int64_t);
 void	 fsyncreport(void);

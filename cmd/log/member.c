@@ -170,27 +170,21 @@ out:
 	free(copy);
 }
 
-/* tmp, fsync, rename, fsync the directory */
+/* dataDir/zoo.cfg.dynamic holds text, durably (serve.c's durable) */
 static void
-writedynamic(const char *datadir, const char *text, size_t len)
+writedynamic(const char *datadir, const char *text)
 {
-	char	 path[PATH_MAX], tmp[PATH_MAX + 8];
-	int	 fd, dfd;
+	struct zkbuf	 b = { 0 };
+	int		 dfd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", datadir,
-	    ZK_DYNAMIC) >= sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
-	    "%s.tmp", path) >= sizeof(tmp))
-		errx(EX_CONFIG, "%s: path too long", datadir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
-		err(EX_IOERR, "%s", tmp);
-	writeall(fd, text, len);
-	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1 || close(fd) == -1 ||
-	    rename(tmp, path) == -1)
-		err(EX_IOERR, "%s", path);
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(dfd) == -1 || close(dfd) == -1)
+	zkbuf_printf(&b, "%s\n", text);
+	if (b.err)
+		errc(EX_OSERR, b.err, "%s", ZK_DYNAMIC);
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		err(EX_IOERR, "%s", datadir);
+	durable(dfd, datadir, ZK_DYNAMIC, ZKBUF_DATA(&b), ZKBUF_LEN(&b));
+	close(dfd);
+	zkbuf_free(&b);
 }
 
 /*
@@ -223,7 +217,7 @@ members_adopt(const char *datadir, const char *line, size_t len)
 	rc = 0;
 	if (v <= M.version)
 		goto out;
-	writedynamic(datadir, f->val, strlen(f->val));
+	writedynamic(datadir, f->val);
 	memcpy(M.sv, sv, (size_t)n * sizeof(sv[0]));
 	M.n = n;
 	M.version = v;

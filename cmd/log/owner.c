@@ -6,9 +6,9 @@
  * carried in the txn (` err=-118`) so that every node answers it alike.
  *
  * A session is attached where it was created, then where its client
- * last reconnected: zk-sessiond says `touch session=0x.. attach=1` on
- * every successful attach, which a learner's zk-log sends on to the
- * leader.  The record lives in the leader's memory only, as Apache's
+ * last reconnected: the gate says `touch session=0x.. attach=1` on every
+ * successful attach, on the connection that carries the session's writes
+ * (so ahead of them), and a learner's zk-log sends it on to the leader.  The record lives in the leader's memory only, as Apache's
  * does; a new leader starts without one and learns it again.
  */
 #include <sys/types.h>
@@ -90,22 +90,16 @@ owner_moved(int64_t sid, int from)
 	return (o = RB_FIND(ownertree, &owners, &k)) != NULL && o->id != from;
 }
 
-/* A touch line from server from: with attach=1 its sessions are there. */
+/* A touch line from server from: with attach=1 its session is there. */
 void
 owner_touch(const char *line, size_t len, int from)
 {
 	const char	*v;
-	char		 buf[32];
 	size_t		 n;
 	int64_t		 sid;
 
-	if ((v = field(line, len, "attach", &n)) == NULL || n != 1 ||
-	    *v != '1' || (v = field(line, len, "session", &n)) == NULL ||
-	    n >= sizeof(buf))
-		return;
-	memcpy(buf, v, n);
-	buf[n] = '\0';
-	if (zkl_parseint(buf, &sid) == 0)
+	if ((v = field(line, len, "attach", &n)) != NULL && n == 1 &&
+	    *v == '1' && (sid = owner_session(line, len)) != 0)
 		owner_set(sid, from);
 }
 

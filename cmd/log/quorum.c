@@ -110,7 +110,7 @@ static void	 digestdue(int64_t);
 static void	 reconfprep(const char *, size_t, int64_t);
 static void	 adopt(const char *, size_t);
 static int	 moved(const char *, size_t, size_t);
-static void	 ownersnow(void);
+static void	 ownertouch(const char *, size_t, int);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
 
@@ -149,19 +149,11 @@ readepoch(const char *name)
 static void
 writeepoch(const char *name, int64_t v)
 {
-	char	 path[PATH_MAX], tmp[PATH_MAX + 8], buf[32];
-	int	 fd, n;
+	char	 buf[32];
+	int	 n;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", L.log.dir, name) >=
-	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp",
-	    path) >= sizeof(tmp))
-		errx(EX_CONFIG, "%s: path too long", L.log.dir);
 	n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", v);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write(fd, buf, (size_t)n) != n || fsync(fd) == -1 ||
-	    close(fd) == -1 || rename(tmp, path) == -1 ||
-	    fsync(L.log.dirfd) == -1)
-		err(EX_IOERR, "%s", path);
+	durable(L.log.dirfd, L.log.dir, name, buf, (size_t)n);
 	zk_dbg("%s = %" PRId64, name, v);
 }
 
@@ -473,10 +465,8 @@ peer_line(struct qpeer *p, char *s, size_t n)
 		return;
 	}
 	if (vlen == 5 && memcmp(s, "touch", 5) == 0) {
-		if (Q.z.role == FLE_LEADING) {
-			ownersnow();
-			owner_touch(s, n, p->id);
-		}
+		if (Q.z.role == FLE_LEADING)
+			ownertouch(s, n, p->id);
 		touched(s, n);
 		return;
 	}
@@ -606,23 +596,32 @@ onquorum(struct zkloop *lp, int fd, void *arg)
 
 /* ---- sessions' servers (owner.c) ---- */
 
+/* The record is the leadership's: a new one learns it again. */
+static void
+ownersnow(void)
+{
+	static int64_t	 epoch = -1;
+
+	if (epoch != Q.z.epoch) {
+		owner_clear();
+		epoch = Q.z.epoch;
+	}
+}
+
+/* The leader: a touch from server from (attach=1: the session is there). */
+static void
+ownertouch(const char *line, size_t len, int from)
+{
+	ownersnow();
+	owner_touch(line, len, from);
+}
+
 /*
  * The leader, about to propose a request that came from Q.origin (-1:
  * ours): 1 if its session is attached to another server (SessionMoved).
  * createSession attaches it where it came from; closeSession (an expiry
  * comes from us) forgets it.
  */
-static void
-ownersnow(void)
-{
-	static int64_t	 epoch = -1;
-
-	if (epoch != Q.z.epoch) {	/* a new leadership: learnt again */
-		owner_clear();
-		epoch = Q.z.epoch;
-	}
-}
-
 static int
 moved(const char *line, size_t len, size_t vlen)
 {
@@ -674,9 +673,8 @@ reconfprep(const char *line, size_t len, int64_t zxid)
 static void
 adopt(const char *line, size_t len)
 {
-	struct zab_out	 o;
 	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
-	int		 i, j, me = 0;
+	int		 i, me = 0;
 
 	if (members_adopt(Q.cfg->dataDir, line, len) != 1)
 		return;
@@ -688,19 +686,6 @@ adopt(const char *line, size_t len)
 	if (!me)
 		errx(EX_CONFIG, "reconfig 0x%" PRIx64 ": server.%d is no "
 		    "longer a member", M.version, Q.cfg->myid);
-	for (i = 0; i < Q.z.n; i++) {	/* observers that left */
-		if (Q.z.ids[i] == -1 || i == Q.z.me || Q.z.voter[i])
-			continue;
-		for (j = 0; j < M.n && ids[j] != Q.z.ids[i]; j++)
-			;
-		if (j < M.n && !voter[j])
-			continue;
-		if (Q.peer[i].c != NULL) {
-			closepeer(i);
-			zab_closed(&Q.z, zk_mono_ms(), Q.z.ids[i], &o);
-			run(&o);
-		}
-	}
 	if (zab_members(&Q.z, ids, voter, M.n) == -1) {
 		/* the voters changed: the node starts again on them, once
 		   its tree has applied the reconfig and answered it */
@@ -709,6 +694,8 @@ adopt(const char *line, size_t len)
 		Q.restart = zk_mono_ms() + RESTARTMS;
 		return;
 	}
+	/* a slot whose server changed (an observer left or joined): zab
+	   forgot it, the connection goes */
 	for (i = 0; i < Q.z.n; i++)
 		if (Q.peer[i].id != Q.z.ids[i]) {
 			closepeer(i);
@@ -924,7 +911,7 @@ qtake(struct client *cl, char *line, size_t len)
 	const char	*sp, *v;
 	size_t		 vlen, n;
 	int64_t		 zxid;
-	int		 ls = Q.z.leader;
+	int		 ls = Q.z.leader, refused;
 
 	sp = memchr(line, ' ', len);
 	vlen = sp != NULL ? (size_t)(sp - line) : len;
@@ -934,10 +921,13 @@ qtake(struct client *cl, char *line, size_t len)
 		zkbuf_add(&L.tmp, line, vlen);
 		zkl_putx(&L.tmp, "zxid", zxid);
 		zkl_putd(&L.tmp, "time", zk_now_ms());
-		if (moved(line, len, vlen))
+		refused = moved(line, len, vlen);
+		if (refused)
 			zkl_putd(&L.tmp, "err", ZSESSIONMOVED);
 		zkbuf_add(&L.tmp, line + vlen, len - vlen);
-		if (vlen == 8 && memcmp(line, "reconfig", 8) == 0)
+		/* a reconfig carries the leader's decision, unless refused:
+		   no node may go by members its tree did not take */
+		if (!refused && vlen == 8 && memcmp(line, "reconfig", 8) == 0)
 			reconfprep(line, len, zxid);
 		if (L.tmp.err)
 			errc(EX_OSERR, L.tmp.err, "proposal");
@@ -1040,8 +1030,7 @@ qtouch(const char *line, size_t len)
 	struct qpeer	*p;
 
 	if (Q.z.role == FLE_LEADING) {
-		ownersnow();
-		owner_touch(line, len, Q.cfg->myid);	/* our own attach */
+		ownertouch(line, len, Q.cfg->myid);	/* our own attach */
 		return;
 	}
 	if (Q.z.leader < 0 || !zab_serving(&Q.z))
