@@ -508,17 +508,16 @@ zkloop_run(struct zkloop *lp, int timeout)
 	if (zk_supervisor() != 0 && !lp->supwatch &&
 	    (timeout < 0 || timeout > 1000))
 		timeout = 1000;
-	if ((c = TAILQ_FIRST(&lp->lingering)) != NULL) {
+	/* oldest first: all linger LINGERMS, so the list is in deadline
+	   order and a pass looks at the expired ones and one more */
+	if (!TAILQ_EMPTY(&lp->lingering)) {
 		int64_t		 now = zk_mono_ms();
-		struct zkconn	*next;
 
-		for (; c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (c->lingerto <= now)
-				unlinger(lp, c);
-			else if (timeout < 0 || timeout > c->lingerto - now)
-				timeout = (int)(c->lingerto - now);
-		}
+		while ((c = TAILQ_FIRST(&lp->lingering)) != NULL &&
+		    c->lingerto <= now)
+			unlinger(lp, c);
+		if (c != NULL && (timeout < 0 || timeout > c->lingerto - now))
+			timeout = (int)(c->lingerto - now);
 	}
 	if (lp->acceptpause != 0) {
 		if ((left = lp->acceptpause - zk_mono_ms()) <= 0) {

@@ -342,8 +342,8 @@ bad:
 }
 
 /*
- * reconfig: what the leader decided is in the txn (zk-log): err=, or
- * config= the new members' text, which every node puts in
+ * reconfig: what the leader decided is in the txn (zk-log): an err= (see
+ * apply), or config= the new members' text, which every node puts in
  * /zookeeper/config (version -1 from then on, as Apache's setData of it).
  */
 static int
@@ -351,12 +351,9 @@ op_reconfig(const struct req *r, const struct fv *v, struct zkbuf *out)
 {
 	const struct zkfield	*cf;
 	struct node		*n = confignode;
-	int64_t			 e;
 
 	if (r->s == NULL)
 		return ZSESSIONEXPIRED;
-	if (zkf_int(v->f, v->n, "err", &e) == 0)
-		return e < 0 && e > -1000 ? (int)e : ZSYSTEMERROR;
 	if ((cf = zkf_get(v->f, v->n, "config")) == NULL)
 		return ZUNIMPLEMENTED;	/* a standalone log's */
 	newdata(r, n, cf, -1);
@@ -581,8 +578,8 @@ apply(struct zkline *l)
 			return;
 		}
 	}
-	/* the leader refused it (SessionMoved: zk-log's owner.c) */
-	if (opc != ZOP_RECONFIG && zkf_int(top.f, top.n, "err", &e64) == 0) {
+	/* the leader refused it (a reconfig's decision, SessionMoved) */
+	if (zkf_int(top.f, top.n, "err", &e64) == 0) {
 		reply(gatec, &r, r.zxid, e64 < 0 && e64 > -1000 ? (int)e64 :
 		    ZSYSTEMERROR, NULL);
 		return;
