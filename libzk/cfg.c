@@ -158,6 +158,9 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		c->extendedTypesEnabled = boolval(v);
 	} else if (strcmp(k, "reconfigEnabled") == 0) {
 		c->reconfigEnabled = boolval(v);
+	} else if (strcmp(k, "readonlymode.enabled") == 0 ||
+	    strcmp(k, "zookeeper.readonlymode.enabled") == 0) {
+		c->readonly = boolval(v);
 	} else if (strcmp(k, "DigestAuthenticationProvider.superDigest") == 0 ||
 	    strcmp(k, "zookeeper.DigestAuthenticationProvider.superDigest") == 0) {
 		*why = "digest too long";

@@ -189,6 +189,7 @@ struct zkcfg {
 	char		 whitelist[1024];	/* "" = only srvr */
 	int		 extendedTypesEnabled;
 	int		 reconfigEnabled;
+	int		 readonly;	/* readonlymode.enabled */
 	char		 superDigest[256];	/* "super:b64sha1" or "" */
 	char		 jaasFile[1024];	/* JAAS login file, "" = no SASL */
 	char		 superUser[256];	/* SASL user that is super, or "" */

@@ -573,3 +573,44 @@ EOF
 	ens_write 3 create /after "data of /after"
 	for i in 1 2 3; do has "$i" /before /through4 /after; done
 }
+
+@test "read-only mode: a node alone serves reads to read-only clients (NotReadOnly for writes, isro ro, Mode: read-only), refuses the rest, and sends them back to read-write when its quorum returns" {
+	command -v /usr/bin/python3 >/dev/null || skip "no python3"
+	/usr/bin/python3 -c 'import kazoo' 2>/dev/null || skip "no kazoo"
+	ENS_EXTRA='readonlymode.enabled=true'
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	ens_write 1 create /before "data of /before"
+	# node 1 is the one left: whether it leads or follows
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/readonly.py" \
+	    "127.0.0.1:${ENS_PORT[1]}" "$D" >"$D/ro.out" 2>&1 &
+	ro=$!
+	for k in $(seq 300); do [ -e "$D/rw" ] && break; sleep 0.1; done
+	[ -e "$D/rw" ] || { cat "$D/ro.out"; fail "no read-write session"; }
+	[ "$(fourlw isro 1)" = rw ]
+	ens_kill 2
+	ens_kill 3
+	touch "$D/cut"
+	for k in $(seq 300); do [ -e "$D/ro" ] && break; sleep 0.1; done
+	[ -e "$D/ro" ] || { kill "$ro"; cat "$D/ro.out"; fail "not read-only"; }
+	[ "$(fourlw isro 1)" = ro ]
+	run fourlw srvr 1
+	assert_line "Mode: read-only"
+	run fourlw mntr 1
+	assert_line "zk_server_state	read-only"
+	# a client that did not ask for read-only is closed at its handshake
+	run timeout 10 "$ZK_BIN/zk-cli" -t 3 -z "127.0.0.1:${ENS_PORT[1]}" \
+	    get /before
+	assert_failure
+	assert_output --partial "closed the connection while opening the session"
+	ens_node "$D" 2
+	ens_node "$D" 3
+	touch "$D/healed"
+	rc=0
+	wait "$ro" || rc=$?
+	cat "$D/ro.out"
+	[ "$rc" = 0 ] || fail "readonly.py: exit $rc"
+	[ "$(fourlw isro 1)" = rw ]
+	has 2 /after
+	has 3 /before /after
+}

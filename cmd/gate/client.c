@@ -136,8 +136,9 @@ invalid_session(struct client *cl)
 	zkloop_close(cl->c);
 }
 
-void
-connect_response(struct client *cl)
+/* The ConnectResponse of a session now set up: the connection is open. */
+static void
+connect_reply(struct client *cl)
 {
 	size_t	 at;
 
@@ -147,14 +148,21 @@ connect_response(struct client *cl)
 	jw_long(&cl->c->out, cl->session);
 	jw_buf(&cl->c->out, cl->passwd, 16);
 	if (!cl->oldclient)
-		jw_bool(&cl->c->out, 0);
+		jw_bool(&cl->c->out, cl->ro);
 	jw_frame_end(&cl->c->out, at);
 	cl->state = C_OPEN;
 	cl->est = zk_now_ms();
+	cl->heard = zk_mono_ms();
 	cl->touched = 1;
-	zkloop_pause(cl->c, 0);
 	st.sent++;
 	cl->sent++;
+}
+
+void
+connect_response(struct client *cl)
+{
+	connect_reply(cl);
+	zkloop_pause(cl->c, 0);
 	process(cl);		/* requests pipelined behind the handshake */
 }
 
@@ -743,6 +751,7 @@ request(struct client *cl, const char *body, size_t len)
 	if (scratch.err)
 		errx(EX_OSERR, "out of memory");
 	cl->touched = 1;
+	cl->heard = zk_mono_ms();
 	cl->lcxid = xid;
 	cl->lop = lastop(type);
 	if (rc == ZUNIMPLEMENTED) {	/* zxid -1, then close */
@@ -756,6 +765,19 @@ request(struct client *cl, const char *body, size_t len)
 	}
 	if (rc != 0) {
 		local_reply(cl, xid, type, rc, NULL, 0);
+		return;
+	}
+	if (cl->ro && !zk_isreadop(type) && type != ZOP_PING &&
+	    type != ZOP_AUTH && type != ZOP_WHOAMI && type != ZOP_SASL) {
+		/* read-only: as Apache's ReadOnlyRequestProcessor, every
+		 * write and sync is NotReadOnly; closeSession ends the
+		 * session, which is this node's alone */
+		p = local_reply(cl, xid, type, type == ZOP_CLOSESESSION ? 0 :
+		    ZNOTREADONLY, NULL, 0);
+		if (type == ZOP_CLOSESESSION) {
+			p->closeafter = 1;
+			cl->closing = 1;
+		}
 		return;
 	}
 	switch (type) {
@@ -815,6 +837,7 @@ handshake(struct client *cl, const char *body, size_t len)
 	int64_t		 lz, sid;
 	struct client	*o;
 	char		 hx[2 * MAXPASSWD + 1];
+	int		 wantro = 0;
 
 	jr_init(&r, body, len);
 	(void)jr_int(&r);
@@ -828,7 +851,9 @@ handshake(struct client *cl, const char *body, size_t len)
 		return;
 	}
 	cl->oldclient = r.p == r.end;
-	if (!ens_serving()) {
+	if (!cl->oldclient)
+		wantro = jr_bool(&r) && !r.bad;
+	if (!ens_serving() && !ens_rotake(cl, wantro)) {
 		/* Apache closes it: the client tries the next server */
 		zk_dbg("conn %d: not serving, closed", cl->id);
 		zkloop_kill(cl->c);
@@ -842,6 +867,28 @@ handshake(struct client *cl, const char *body, size_t len)
 	}
 	st.received++;
 	cl->recved++;
+	if (cl->ro && sid == 0) {
+		/*
+		 * A new read-only session is this node's alone, as Apache's
+		 * local sessions: no createSession txn, an id no other server
+		 * makes (this node's myid in the top byte, as Apache's ids)
+		 * and a random password; the requests behind it go on at
+		 * once.
+		 */
+		uint64_t	 id;
+
+		arc4random_buf(&id, sizeof(id));
+		id = (uint64_t)(cfg.myid & 0xff) << 56 |
+		    (id & 0xffffffffffffffULL) | 1;
+		arc4random_buf(cl->passwd, sizeof(cl->passwd));
+		cl->timeout = to < cfg.minSessionTimeout ?
+		    cfg.minSessionTimeout : to > cfg.maxSessionTimeout ?
+		    cfg.maxSessionTimeout : to;
+		bind_session(cl, (int64_t)id);
+		zk_dbg("conn %d: read-only session 0x%" PRIx64, cl->id, id);
+		connect_reply(cl);
+		return;
+	}
 	cl->state = C_HANDSHAKE;
 	zkloop_pause(cl->c, 1);		/* hold what follows until set up */
 	zkbuf_reset(&scratch);

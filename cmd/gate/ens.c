@@ -5,6 +5,16 @@
  * closed so that the clients move to a serving node, a new one is
  * closed at its ConnectRequest, and the four-letter words answer as
  * Apache's do then.
+ *
+ * Read-only mode (readonlymode.enabled, as Apache's system property of
+ * that name): a node that has looked for a leader for longer than
+ * Apache's grace, the larger of 2 s and tickTime, takes the clients that
+ * ask for it (the readOnly flag of the ConnectRequest) and serves them
+ * reads from its tree as it stands; writes and sync get NotReadOnly.  A
+ * new read-only session is this node's alone (client.c); a client that
+ * brings a session of the ensemble keeps it.  When the node leaves
+ * looking, every read-only connection is closed, so that its client goes
+ * back to a server that can write, as Apache shuts its read-only server.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -28,7 +38,7 @@ ens_mode(const struct zkline *l)
 {
 	const char	*v;
 	struct client	*cl, *t;
-	int		 was = ens.serving, wasleading = ens.leading;
+	int		 was = ens.serving, wasleading = ens.leading, looking;
 
 	ens.on = 1;
 	ens.serving = zkl_intdef(l, "serving", 0) != 0;
@@ -52,6 +62,52 @@ ens_mode(const struct zkline *l)
 				zkloop_kill(cl->c);
 			}
 	}
+	looking = !ens.serving && strcmp(ens.state, "looking") == 0;
+	if (looking && ens.looking == 0)
+		ens.looking = zk_mono_ms();
+	else if (!looking) {
+		ens.looking = 0;
+		if (ens.ro) {
+			warnx("read-only mode ends: the node is %s",
+			    ens.state);
+			ens.ro = 0;
+			TAILQ_FOREACH_SAFE(cl, &clients, all, t)
+				if (cl->ro && !cl->c->dead) {
+					cl->closing = 1;
+					zkloop_kill(cl->c);
+				}
+		}
+	}
+}
+
+/*
+ * Read-only mode starts once the node has looked for a leader for the
+ * grace; the ms until then (-1: not due).
+ */
+int
+ens_tick(int64_t now)
+{
+	int64_t	 due;
+
+	if (!cfg.readonly || ens.ro || ens.looking == 0)
+		return -1;
+	due = ens.looking + (cfg.tickTime > 2000 ? cfg.tickTime : 2000);
+	if (now < due)
+		return (int)(due - now);
+	ens.ro = 1;
+	warnx("read-only mode: no leader for %" PRId64 " ms, serving reads "
+	    "to read-only clients", now - ens.looking);
+	return -1;
+}
+
+/* A node that does not serve takes cl as read-only: 1 if it does. */
+int
+ens_rotake(struct client *cl, int wantro)
+{
+	if (!ens.ro || !wantro)
+		return 0;
+	cl->ro = 1;
+	return 1;
 }
 
 /* Mode: in srvr, stat and mntr's zk_server_state */
@@ -60,6 +116,8 @@ ens_modename(void)
 {
 	if (!ens.on)
 		return cfg.nservers == 0 ? "standalone" : "follower";
+	if (ens.ro)
+		return "read-only";
 	if (strcmp(ens.state, "leading") == 0)
 		return "leader";
 	if (strcmp(ens.state, "observing") == 0)

@@ -320,8 +320,10 @@ fourletter(struct client *cl, const char *word)
 		if (strcmp(word, "ruok") == 0)
 			zkbuf_printf(b, "imok");
 		else if (strcmp(word, "isro") == 0)
-			zkbuf_printf(b, ens_serving() ? "rw" : "null");
-		else if (!ens_serving() && strcmp(word, "envi") != 0 &&
+			zkbuf_printf(b, ens.ro ? "ro" : ens_serving() ? "rw" :
+			    "null");
+		else if (!ens_serving() && !ens.ro &&
+		    strcmp(word, "envi") != 0 &&
 		    strcmp(word, "gtmk") != 0 && strcmp(word, "stmk") != 0)
 			zkbuf_printf(b, "This ZooKeeper instance is not "
 			    "currently serving requests\n");

@@ -46,6 +46,8 @@ struct client {
 	int		 timeout;
 	unsigned char	 passwd[16];
 	int		 oldclient;	/* no readOnly byte */
+	int		 ro;		/* a read-only session (ens.c) */
+	int64_t		 heard;		/* its last request, zk_mono_ms */
 	int		 touched;
 	int		 closing;	/* stop reading requests */
 	int		 expired;	/* `closed` came while closeSession ran */
@@ -125,10 +127,14 @@ extern struct ens {
 	char		 state[16], phase[24];
 	int		 leader, learners, followers, observers, syncing;
 	int64_t		 since;		/* leading and serving since */
+	int64_t		 looking;	/* looking since (zk_mono_ms), 0 */
+	int		 ro;		/* read-only mode is on */
 } ens;
 void		 ens_mode(const struct zkline *);
 const char	*ens_modename(void);
 int		 ens_serving(void);
+int		 ens_rotake(struct client *, int);
+int		 ens_tick(int64_t);
 void		 ens_mntr(struct zkbuf *);
 
 /* peer.c */

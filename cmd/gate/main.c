@@ -78,7 +78,7 @@ main(int argc, char *argv[])
 	const char	*file = NULL, *rundir = NULL;
 	char		 errbuf[1200], path[PATH_MAX];
 	int		 ch, fd, one = 1;
-	int64_t		 now, tick;
+	int64_t		 now, tick, wait, due;
 
 	while ((ch = getopt(argc, argv, "c:dr:")) != -1)
 		if (!zk_daemonopt(ch, optarg, &file, &rundir))
@@ -134,12 +134,15 @@ main(int argc, char *argv[])
 	tick = cfg.tickTime / 2 > 0 ? cfg.tickTime / 2 : 1;
 	if (tick > 1000)
 		tick = 1000;
+	due = -1;
 	for (;;) {
-		if (zkloop_run(loop, (int)tick) == -1)
+		wait = due >= 0 && due < tick ? due : tick;
+		if (zkloop_run(loop, (int)wait) == -1)
 			err(EX_OSERR, "poll");
 		client_reap();
 		now = zk_mono_ms();
 		housekeeping(now);
+		due = ens_tick(now);	/* read-only mode's start, on time */
 	}
 }
 
@@ -198,7 +201,7 @@ housekeeping(int64_t now)
 	for (cl = TAILQ_FIRST(&clients); cl != NULL; cl = t) {
 		t = TAILQ_NEXT(cl, all);
 		if (cl->touched && cl->session != 0 &&
-		    cl->state == C_OPEN && !cl->is4lw) {
+		    cl->state == C_OPEN && !cl->is4lw && !cl->ro) {
 			cl->touched = 0;
 			zkl_putx(&touch, "session", cl->session);
 			n++;
@@ -206,6 +209,15 @@ housekeeping(int64_t now)
 		if (cl->state != C_OPEN && now - cl->born > SESSIONLESS_MS &&
 		    !cl->c->dead)
 			zkloop_kill(cl->c);
+		/* a read-only session is this node's alone: it ends here
+		 * when its client goes quiet for its timeout */
+		if (cl->ro && cl->state == C_OPEN && !cl->c->dead &&
+		    now - cl->heard > cl->timeout) {
+			zk_dbg("read-only session 0x%" PRIx64 " timed out",
+			    cl->session);
+			cl->closing = 1;
+			zkloop_kill(cl->c);
+		}
 	}
 	zkl_end(&touch);
 	if (n > 0)

@@ -108,7 +108,7 @@ sess_attach(const struct zkline *l)
 	 * (SessionMoved, zk-log's owner.c): on the connection that carries
 	 * the session's writes, so ahead of every one of them.
 	 */
-	if (cfg.nservers > 0 && zlog != NULL) {
+	if (cfg.nservers > 0 && zlog != NULL && !cl->ro) {
 		struct zkbuf	 t = { 0 };
 
 		zkl_begin(&t, "touch");

@@ -10,6 +10,9 @@
         Apache passes that did not pass here); exit 1 if there are any.
         Tests listed in zk-exempt.txt beside BASELINE ("<test id> <reason>")
         are counted as skipped, with their reason, when they do not pass.
+        Tests listed in the zk-beyond file of BASELINE (zk-beyond-3.txt
+        for apache-baseline-3.txt, same format) are ones Apache fails and
+        zk must pass: one that does not pass is a failure ("BEYOND").
 """
 import os
 import sys
@@ -56,11 +59,25 @@ def main(argv):
                     if line.strip() and not line.startswith("#"):
                         tid, _, why = line.strip().partition(" ")
                         exempt[tid] = why
+        beyond = {}
+        bpath = os.path.join(os.path.dirname(argv[1]), os.path.basename(
+            argv[1]).replace("apache-baseline", "zk-beyond"))
+        if bpath != argv[1] and os.path.exists(bpath):
+            with open(bpath) as f:
+                for line in f:
+                    if line.strip() and not line.startswith("#"):
+                        tid, _, why = line.strip().partition(" ")
+                        beyond[tid] = why
         got = outcomes(argv[2])
         passed = failed = skipped = 0
+        for tid in beyond:
+            base.setdefault(tid, "failed")
         for tid, want in sorted(base.items()):
             o = got.get(tid, "missing")
-            if o == "passed":
+            if tid in beyond and o != "passed":
+                failed += 1
+                print("kazoo: BEYOND %s: %s (%s)" % (tid, o, beyond[tid]))
+            elif o == "passed":
                 passed += 1
             elif want == "passed" and tid in exempt:
                 skipped += 1

@@ -8,7 +8,8 @@ subprocess.Popen.  This plugin swaps the `subprocess` name that module uses
 for a shim whose Popen:
 
   ZK_KAZOO_TARGET=zk      appends every -Dzookeeper.X=Y as a zoo.cfg line
-                          `zookeeper.X=Y`, and the JAAS file of
+                          `zookeeper.X=Y`, -Dreadonlymode.enabled=Y as
+                          `readonlymode.enabled=Y`, and the JAAS file of
                           -Djava.security.auth.login.config=PATH as
                           `java.security.auth.login.config=PATH` (zk-gate's
                           SASL users), and starts `$ZK_BIN/zk-node zoo.cfg`
@@ -50,6 +51,7 @@ def _zk_args(args):
     extra = []
     for a in args[:i]:
         if (a.startswith("-Dzookeeper.") or
+                a.startswith("-Dreadonlymode.enabled=") or
                 a.startswith("-Djava.security.auth.login.config=")) and "=" in a:
             extra.append(a[2:])
     node = os.path.join(ZK_BIN, "zk-node")
