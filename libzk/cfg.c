@@ -158,6 +158,8 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		c->extendedTypesEnabled = boolval(v);
 	} else if (strcmp(k, "reconfigEnabled") == 0) {
 		c->reconfigEnabled = boolval(v);
+	} else if (strcmp(k, "linearizableReads") == 0) {
+		c->linearizableReads = boolval(v);
 	} else if (strcmp(k, "readonlymode.enabled") == 0 ||
 	    strcmp(k, "zookeeper.readonlymode.enabled") == 0) {
 		c->readonly = boolval(v);

@@ -63,7 +63,8 @@ enum {				/* a learner, as its leader sees it */
 
 static const char *const msgnames[ZM_NTYPES] = {
 	"finfo", "linfo", "ackepoch", "diff", "trunc", "snap", "proposal",
-	"newleader", "ack", "uptodate", "commit", "inform", "ping"
+	"newleader", "ack", "uptodate", "commit", "inform", "ping", "read",
+	"readok"
 };
 
 const char *
@@ -137,8 +138,10 @@ zab_members(struct zab *z, const int *ids, const int *voter, int n)
 	if ((nc = zkmembers(z->ids, z->voter, &z->n, z->me, ids, voter, n,
 	    cleared)) == -1)
 		return -1;
-	for (i = 0; i < nc; i++)
+	for (i = 0; i < nc; i++) {
 		memset(&z->peer[cleared[i]], 0, sizeof(z->peer[0]));
+		z->rcur[cleared[i]] = z->rnext[cleared[i]] = 0;
+	}
 	return 0;
 }
 
@@ -366,6 +369,15 @@ zab_status(const struct zab *z, struct zab_status *st)
 	}
 }
 
+static void
+outinit(struct zab_out *o)
+{
+	o->n = 0;
+	o->looking = 0;
+	o->serving = -1;
+	o->why = NULL;
+}
+
 static struct zab_act *
 act(struct zab_out *o, int type, int peer)
 {
@@ -415,12 +427,126 @@ resetpeers(struct zab *z)
 	memset(z->peer, 0, sizeof(z->peer));
 }
 
+/*
+ * Read index.  A request (zab_read, or a learner's READ) is answered
+ * with the leader's commit point once the leader has shown that it still
+ * leads after the request came: a round of PINGs, started after it,
+ * echoed by a quorum of synced voters.  A follower echoes only the
+ * leader it follows, and one that followed a later leader would never
+ * follow this one again, so no other leader can have committed anything
+ * the answer lacks.  One round runs at a time; the requests that come
+ * meanwhile wait for the next, and each slot has one of each at most.
+ */
+static void
+readfail(uint64_t id, struct zab_out *o)
+{
+	struct zab_act	*a;
+
+	if (id == 0)
+		return;
+	a = act(o, ZA_READ, -1);
+	a->zxid = -1;
+	a->zxid2 = (int64_t)id;
+}
+
+static void	 readround(struct zab *, struct zab_out *);
+
+static void
+readdone(struct zab *z, struct zab_out *o)
+{
+	struct zab_act	*a;
+	int		 i, k = 1;
+
+	if (!z->rbusy)
+		return;
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
+		    z->peer[i].phase >= ZPP_ACKED &&
+		    z->peer[i].pong >= z->rround)
+			k++;
+	if (!quorum(z, k))
+		return;
+	z->rbusy = 0;
+	for (i = 0; i < z->n; i++) {
+		if (z->rcur[i] == 0)
+			continue;
+		if (i == z->me) {
+			a = act(o, ZA_READ, -1);
+			a->zxid = z->rcommit;
+			a->zxid2 = (int64_t)z->rcur[i];
+		} else if (z->peer[i].phase >= ZPP_UP) {
+			tell(z, o, i, ZM_READOK, z->epoch, z->rcommit);
+			o->a[o->n - 1].m.commit = (int64_t)z->rcur[i];
+		}
+		z->rcur[i] = 0;
+	}
+	readround(z, o);
+}
+
+static void
+readround(struct zab *z, struct zab_out *o)
+{
+	int	 i, any = 0;
+
+	if (z->rbusy)
+		return;
+	for (i = 0; i < z->n; i++)
+		any |= z->rnext[i] != 0;
+	if (!any)
+		return;
+	memcpy(z->rcur, z->rnext, sizeof(z->rcur));
+	memset(z->rnext, 0, sizeof(z->rnext));
+	z->rround++;
+	z->rcommit = z->commit;
+	z->rbusy = 1;
+	for (i = 0; i < z->n; i++)
+		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
+		    z->peer[i].phase >= ZPP_ACKED)
+			tell(z, o, i, ZM_PING, z->epoch, z->rround);
+	readdone(z, o);		/* a quorum of one */
+}
+
+/* Our own reads: request id's read index comes as ZA_READ. */
+void
+zab_read(struct zab *z, int64_t now, uint64_t id, struct zab_out *o)
+{
+	(void)now;
+	outinit(o);
+	if (id == 0)
+		return;
+	if (z->role == FLE_LEADING && z->phase == ZP_BROADCAST) {
+		readfail(z->rnext[z->me], o);	/* superseded */
+		z->rnext[z->me] = id;
+		readround(z, o);
+	} else if (z->role != FLE_LEADING && z->phase == ZP_UP) {
+		readfail(z->rwait, o);
+		z->rwait = id;
+		tell(z, o, z->leader, ZM_READ, z->epoch, 0);
+		o->a[o->n - 1].m.commit = (int64_t)id;
+	} else
+		readfail(id, o);
+}
+
+/* every request of ours still unanswered fails; the rounds end */
+static void
+readreset(struct zab *z, struct zab_out *o)
+{
+	readfail(z->rcur[z->me], o);
+	readfail(z->rnext[z->me], o);
+	readfail(z->rwait, o);
+	memset(z->rcur, 0, sizeof(z->rcur));
+	memset(z->rnext, 0, sizeof(z->rnext));
+	z->rwait = 0;
+	z->rbusy = 0;
+}
+
 /* back to the election */
 static void
 giveup(struct zab *z, struct zab_out *o, const char *why)
 {
 	if (z->role == FLE_LOOKING)
 		return;
+	readreset(z, o);
 	if (zab_serving(z))
 		o->serving = 0;
 	z->role = FLE_LOOKING;
@@ -435,19 +561,11 @@ giveup(struct zab *z, struct zab_out *o, const char *why)
 
 static void	 tick(struct zab *, int64_t, struct zab_out *);
 
-static void
-outinit(struct zab_out *o)
-{
-	o->n = 0;
-	o->looking = 0;
-	o->serving = -1;
-	o->why = NULL;
-}
-
 void
 zab_role(struct zab *z, int64_t now, int role, int leader, struct zab_out *o)
 {
 	outinit(o);
+	readreset(z, o);
 	resetpeers(z);
 	if (zab_serving(z))
 		o->serving = 0;
@@ -685,6 +803,17 @@ leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
 		advance(z, o);
 		return;
 	case ZM_PING:
+		if (m->zxid > p->pong && m->zxid <= z->rround) {
+			p->pong = m->zxid;
+			readdone(z, o);
+		}
+		return;
+	case ZM_READ:
+		if (z->phase != ZP_BROADCAST || p->phase < ZPP_UP ||
+		    m->commit <= 0)
+			break;
+		z->rnext[i] = (uint64_t)m->commit;
+		readround(z, o);
 		return;
 	default:
 		break;
@@ -827,8 +956,19 @@ learnerrecv(struct zab *z, int64_t now, const struct zab_msg *m,
 			z->commit = m->zxid;
 		deliver(z, o);
 		return;
-	case ZM_PING:
-		tell(z, o, z->leader, ZM_PING, z->epoch, 0);
+	case ZM_PING:		/* echoed with its read round */
+		tell(z, o, z->leader, ZM_PING, z->epoch, m->zxid);
+		return;
+	case ZM_READOK:
+		if (z->phase != ZP_UP || m->commit <= 0)
+			break;
+		if ((uint64_t)m->commit == z->rwait) {
+			struct zab_act	*a = act(o, ZA_READ, -1);
+
+			a->zxid = m->zxid;
+			a->zxid2 = m->commit;
+			z->rwait = 0;
+		}
 		return;
 	default:
 		break;
@@ -984,7 +1124,7 @@ tick(struct zab *z, int64_t now, struct zab_out *o)
 		    z->peer[i].phase >= ZPP_ACKED)
 			k++;
 		if (now >= z->nextping)
-			tell(z, o, i, ZM_PING, z->epoch, 0);
+			tell(z, o, i, ZM_PING, z->epoch, z->rround);
 	}
 	if (now >= z->nextping)
 		z->nextping = now + z->tick / 2;

@@ -190,6 +190,7 @@ struct zkcfg {
 	int		 extendedTypesEnabled;
 	int		 reconfigEnabled;
 	int		 readonly;	/* readonlymode.enabled */
+	int		 linearizableReads;
 	char		 superDigest[256];	/* "super:b64sha1" or "" */
 	char		 jaasFile[1024];	/* JAAS login file, "" = no SASL */
 	char		 superUser[256];	/* SASL user that is super, or "" */
@@ -543,7 +544,7 @@ int	 fle_parse(const struct zkline *, struct fle_msg *);
 enum {				/* peer messages */
 	ZM_FINFO, ZM_LINFO, ZM_ACKEPOCH, ZM_DIFF, ZM_TRUNC, ZM_SNAP,
 	ZM_PROPOSAL, ZM_NEWLEADER, ZM_ACK, ZM_UPTODATE, ZM_COMMIT, ZM_INFORM,
-	ZM_PING, ZM_NTYPES
+	ZM_PING, ZM_READ, ZM_READOK, ZM_NTYPES
 };
 struct zab_msg {
 	int		 type;		/* ZM_* */
@@ -555,7 +556,8 @@ struct zab_msg {
 					   DIFF/TRUNC/SNAP base; PROPOSAL/
 					   INFORM its own; NEWLEADER the end of
 					   the history; ACK, COMMIT, UPTODATE */
-	int64_t		 commit;	/* PROPOSAL: the leader's commit point */
+	int64_t		 commit;	/* PROPOSAL: the leader's commit point;
+					   READ, READOK: the request's id */
 	const void	*data;		/* PROPOSAL/INFORM: the transaction */
 	size_t		 len;
 };
@@ -574,9 +576,12 @@ enum {				/* actions, done by the caller in order */
 	ZA_COMMIT,	/* hand the tree every txn up to .zxid */
 	ZA_CONNECT,	/* dial the leader .peer, report zab_connected */
 	ZA_CLOSE,	/* close the connection to .peer, -1: every one */
+	ZA_READ,	/* the read index of our request .zxid2 (zab_read):
+			   reads may be served once the tree has .zxid;
+			   -1: none (not serving) */
 	ZA_NTYPES
 };
-#define ZAB_MAXACT	(8 * ZK_MAXSERVERS + 16)
+#define ZAB_MAXACT	(12 * ZK_MAXSERVERS + 16)
 struct zab_act {
 	int		 type, peer;
 	int64_t		 zxid, zxid2;
@@ -601,6 +606,7 @@ struct zab_peer {
 	int64_t		 ack;		/* durable and ours up to here */
 	int64_t		 sent;		/* sent up to here (observers) */
 	int64_t		 heard;		/* ms */
+	int64_t		 pong;		/* the last read round it echoed */
 };
 struct zab {
 	int		 myid, me, n, nvoters;
@@ -621,6 +627,14 @@ struct zab {
 	int64_t		 acked;		/* learner: last ACK sent */
 	int64_t		 deadline, heard, nextping;
 	struct zab_peer	 peer[ZK_MAXSERVERS];
+	/* read index (zab_read): a leader's rounds of pings, each
+	   confirming that it still leads, and the requests by slot */
+	int64_t		 rround;	/* the last round started */
+	int64_t		 rcommit;	/* the commit point it started at */
+	int		 rbusy;		/* it has no quorum yet */
+	uint64_t	 rcur[ZK_MAXSERVERS];	/* answered by this round */
+	uint64_t	 rnext[ZK_MAXSERVERS];	/* by the next */
+	uint64_t	 rwait;		/* a learner's, at its leader */
 };
 int	 zab_init(struct zab *, int, const int *, const int *, int, int, int,
 	    int);
@@ -640,6 +654,7 @@ void	 zab_tick(struct zab *, int64_t, struct zab_out *);
 int64_t	 zab_propose(struct zab *, int64_t, const void *, size_t,
 	    struct zab_out *);
 void	 zab_purged(struct zab *, int64_t);
+void	 zab_read(struct zab *, int64_t, uint64_t, struct zab_out *);
 int64_t	 zab_deadline(const struct zab *);
 int	 zab_serving(const struct zab *);
 struct zab_status {

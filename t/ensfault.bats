@@ -5,10 +5,12 @@
 # killed again and again, a minority killed, the leader's process group
 # stopped past the sync limit then resumed, every node killed and
 # restarted, the leader cut off from the majority by a silent partition
-# (network namespaces the test makes: t/netns.bash).  Afterwards, on every node: every acknowledged create, one
-# history, sequence numbers in order, the register history checked
-# (t/lincheck.py), the ephemerals of kept sessions.  ZK_FAULT_SECS sets
-# the load's length (default 15 s).
+# (network namespaces the test makes: t/netns.bash).  Afterwards, on
+# every node: every acknowledged create, one history, sequence numbers in
+# order, the register history checked (t/lincheck.py: reads sequentially
+# consistent, or linearizable for the runs with linearizableReads=true),
+# the ephemerals of kept sessions.  ZK_FAULT_SECS sets the load's length
+# (default 15 s).
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -52,7 +54,7 @@ load_check() {
 		ens_serving "$D" "$k"
 	done
 	run ens_client /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" \
-	    check "$(ens_hosts)" "$D/hist"
+	    check "$(ens_hosts)" "$D/hist" "${MODEL:-sequential}"
 	assert_success		# (says the check's output if not)
 	assert_output --partial "ensload: ok"
 	grep '^ensload: ' "$D/load.out" >&3 || true
@@ -60,6 +62,18 @@ load_check() {
 	grep -qE "clients, ($SECS|$((SECS + 1))|$((SECS + 2)))\.[0-9] s" "$D/load.out"
 	# the load did something
 	[ "$(wc -l <"$D/hist/acked.jsonl")" -gt 20 ]
+	# the linearizable runs went through the read index
+	if [ "${MODEL:-}" = linearizable ]; then
+		local rounds=0 r
+		for k in $(seq "$ENS_N"); do
+			r=$(printf mntr | ens_client socat -t1 - \
+			    "TCP:${ENS_HOST[k]}:${ENS_PORT[k]}" 2>/dev/null |
+			    awk '$1 == "zk_read_index_rounds" { print $2 }')
+			rounds=$((rounds + ${r:-0}))
+		done
+		echo "read index rounds: $rounds" >&3
+		[ "$rounds" -gt 0 ]
+	fi
 	kill "$LOADPID" 2>/dev/null || true
 	wait "$LOADPID" 2>/dev/null || true
 	LOADPID=
@@ -91,7 +105,8 @@ load_check() {
 	load_check
 }
 
-@test "fault: the leader's process group stopped past the sync limit, then resumed" {
+# the leader's process group stopped past the sync limit, then resumed
+sched_pause() {
 	ens_start "$D" 3
 	l=$(ens_leader "$D")
 	load_start
@@ -103,6 +118,14 @@ load_check() {
 	load_check
 	# the others went on without it: a new leader took over
 	[ "$(ens_leader "$D")" != "" ]
+}
+
+@test "fault: the leader's process group stopped past the sync limit, then resumed" {
+	sched_pause
+}
+
+@test "fault, linearizableReads: the leader stopped past the sync limit, then resumed; plain reads too are linearizable" {
+	ENS_EXTRA=linearizableReads=true MODEL=linearizable sched_pause
 }
 
 @test "fault: every node killed and restarted under a write load" {
@@ -120,7 +143,8 @@ load_check() {
 	load_check
 }
 
-@test "fault: the leader cut off from the majority (network namespaces, packets dropped) under a write load, then healed" {
+# the leader cut off from the majority by a silent partition, healed
+sched_cut() {
 	ns_setup 3
 	ens_start "$D" 3
 	l=$(ens_leader "$D")
@@ -163,4 +187,12 @@ load_check() {
 	load_check
 	# healed, the old leader follows the new one
 	ens_await "$D" "$l" following
+}
+
+@test "fault: the leader cut off from the majority (network namespaces, packets dropped) under a write load, then healed" {
+	sched_cut
+}
+
+@test "fault, linearizableReads: the leader cut off from the majority, then healed; plain reads too are linearizable" {
+	ENS_EXTRA=linearizableReads=true MODEL=linearizable sched_cut
 }

@@ -2,7 +2,7 @@
 """ensload.py: a write load on an ensemble under faults, and its checks.
 
 usage: ensload.py run HOSTS DIR [SECS [CLIENTS]]
-       ensload.py check HOSTS DIR
+       ensload.py check HOSTS DIR [MODEL]
 
 run: CLIENTS (default 4) kazoo clients, each on all of HOSTS (h:p,...),
 for SECS seconds (default 20) and at most 50000 operations each:
@@ -24,7 +24,9 @@ check: once every node is back, on each node alone:
     got them, and no name was handed out twice;
   - the register history is linearizable for its writes and
     sequentially consistent for its reads (t/lincheck.py --model
-    sequential: plain reads may be stale, as ZooKeeper promises);
+    sequential: plain reads may be stale, as ZooKeeper promises), or
+    linearizable for all of it with MODEL linearizable (an ensemble
+    with linearizableReads=true);
   - the ephemeral of a client that kept its session is on every node.
 Exit 0 when all hold, 1 with what failed on standard output, 2 usage.
 """
@@ -192,7 +194,7 @@ def run(hosts, d, secs, n):
             pass
 
 
-def check(hosts, d):
+def check(hosts, d, model="sequential"):
     bad = []
     acked = [json.loads(l) for l in open(os.path.join(d, "acked.jsonl"))]
     live = json.load(open(os.path.join(d, "live.json")))
@@ -236,7 +238,7 @@ def check(hosts, d):
                        (h, len(k), len(first)))
     lc = subprocess.run(
         [sys.executable, os.path.join(os.path.dirname(__file__),
-                                      "lincheck.py"), "--model", "sequential",
+                                      "lincheck.py"), "--model", model,
          "--initial-value", json.dumps("init"), "--initial-version", "0",
          os.path.join(d, "hist.jsonl")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -247,8 +249,8 @@ def check(hosts, d):
         print("ensload: " + b)
     if bad:
         return 1
-    print("ensload: ok, %d creates on %d nodes, register history checked" %
-          (len(acked), len(kids)))
+    print("ensload: ok, %d creates on %d nodes, register history checked "
+          "(%s)" % (len(acked), len(kids), model))
     return 0
 
 
@@ -260,6 +262,9 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[0] == "check":
         return check(argv[1], argv[2])
+    if len(argv) == 4 and argv[0] == "check" and \
+            argv[3] in ("sequential", "linearizable"):
+        return check(argv[1], argv[2], argv[3])
     sys.stderr.write(__doc__)
     return 2
 

@@ -289,7 +289,7 @@ client_close(struct zkconn *c)
 		snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n",
 		    cl->session);
 		/* after its reads, which may set watches */
-		putline(tree, line, strlen(line));
+		lin_tree(line, strlen(line));
 	}
 	n = 0;
 	while ((p = TAILQ_FIRST(&cl->pq)) != NULL) {
@@ -645,7 +645,10 @@ static void
 forward(struct client *cl, struct pend *p, const char *line, size_t len)
 {
 	if (p->kind == K_READ) {
-		putline(tree, line, len);
+		if (lin_on())
+			lin_read(line, len);	/* for a read index */
+		else
+			putline(tree, line, len);
 		cl->ntree++;
 	} else {
 		putline(zlog, line, len);

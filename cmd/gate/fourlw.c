@@ -212,6 +212,7 @@ mntr(struct zkbuf *b)
 	zkbuf_printf(b, "zk_local_sessions\t0\n");
 	zkbuf_printf(b, "zk_uptime\t%" PRId64 "\n", zk_mono_ms() - started);
 	ens_mntr(b);
+	lin_mntr(b);
 	/* zk's own: the output bounds (zk-gate(1)) */
 	zkbuf_printf(b, "zk_client_output_limit\t%lld\n",
 	    cfg.clientOutputLimit);

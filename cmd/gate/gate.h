@@ -9,6 +9,7 @@
  *			leftovers
  *	auth.c		auth packets, whoAmI, SASL
  *	fourlw.c	four-letter words
+ *	lin.c		linearizable reads: reads held for a read index
  *	metrics.c	the Prometheus /metrics server
  */
 
@@ -136,6 +137,13 @@ int		 ens_serving(void);
 int		 ens_rotake(struct client *, int);
 int		 ens_tick(int64_t);
 void		 ens_mntr(struct zkbuf *);
+
+/* lin.c: linearizable reads */
+int		 lin_on(void);
+void		 lin_tree(const char *, size_t);
+void		 lin_read(const char *, size_t);
+void		 lin_answer(const struct zkline *);
+void		 lin_mntr(struct zkbuf *);
 
 /* peer.c */
 extern int	 ready;

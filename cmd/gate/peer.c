@@ -324,6 +324,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			fsyncstats(&l);
 		else if (strcmp(l.verb, "mode") == 0)
 			ens_mode(&l);
+		else if (strcmp(l.verb, "readindex") == 0)
+			lin_answer(&l);
 	}
 	if (c == tree && zkrep_shm != NULL && strcmp(l.verb, "r") == 0) {
 		const struct zkfield	*f;

@@ -59,6 +59,7 @@ void	 qtouch(const char *, size_t);
 void	 qsnapshot(char *, size_t);
 void	 qdigest(char *, size_t);
 void	 qsync(struct client *, char *, size_t);
+void	 qread(char *, size_t);
 
 /* member.c: the ensemble's members, reconfig */
 struct members {

@@ -99,6 +99,7 @@ static struct {
 } Q;
 
 static void	 run(struct zab_out *);
+static void	 readindex(int64_t, int64_t);
 static void	 flush(void);
 static void	 touched(const char *, size_t);
 static void	 asksnap(int);
@@ -885,6 +886,9 @@ run(struct zab_out *o)
 			else if (i != -1)
 				closepeer(i);
 			break;
+		case ZA_READ:
+			readindex(a->zxid2, a->zxid);
+			break;
 		default:
 			errx(EX_SOFTWARE, "zab: action %d", a->type);
 		}
@@ -1370,6 +1374,52 @@ snapload(int64_t zxid)
 	close(dfd);
 	errx(EX_TEMPFAIL, "loaded a SNAP at 0x%" PRIx64 " from the leader: "
 	    "the node starts again on it", zxid);
+}
+
+/* ---- read index (linearizableReads) ---- */
+
+/* The answer to our gate's `readindex id=N`: zxid=, or err=1. */
+static void
+readindex(int64_t id, int64_t zxid)
+{
+	struct client	*cl;
+
+	zkbuf_reset(&Q.tmp);
+	zkl_begin(&Q.tmp, "readindex");
+	zkl_putd(&Q.tmp, "id", id);
+	if (zxid >= 0)
+		zkl_putx(&Q.tmp, "zxid", zxid);
+	else
+		zkl_putd(&Q.tmp, "err", 1);
+	zkl_end(&Q.tmp);
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->gate)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(&Q.tmp),
+			    ZKBUF_LEN(&Q.tmp));
+}
+
+/*
+ * `readindex id=N` from our gate: the reads it holds may be served once
+ * the tree has what the leader had committed when it showed, after the
+ * request, that it still leads (zab_read).
+ */
+void
+qread(char *line, size_t len)
+{
+	struct zab_out	 o;
+	struct zkline	 l;
+	int64_t		 id = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (zkl_parse(&l, line, len) == -1 || zkl_int(&l, "id", &id) == -1 ||
+	    id <= 0) {
+		warnx("readindex: bad line");
+		zkl_free(&l);
+		return;
+	}
+	zkl_free(&l);
+	zab_read(&Q.z, zk_mono_ms(), (uint64_t)id, &o);
+	run(&o);
 }
 
 /* ---- sync ---- */

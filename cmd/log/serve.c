@@ -518,6 +518,10 @@ take(struct client *cl, char *line, size_t len)
 		qsync(cl, line, len);
 		return;
 	}
+	if (L.quorum && vlen == 9 && memcmp(line, "readindex", 9) == 0) {
+		qread(line, len);
+		return;
+	}
 	if (L.quorum && cl == NULL && vlen == 6 &&
 	    memcmp(line, "digest", 6) == 0) {
 		qdigest(line, len);	/* zk-tree's digest */

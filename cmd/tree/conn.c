@@ -21,6 +21,8 @@ struct zkconn		*logc, *gatec, *sessc;
 struct zkshm		 shm;	/* the ring for big values */
 int			 gateshm;	/* gatec said hello shm=1 */
 int			 ready, logclosed;
+/* linearizable reads: the gate's lines wait until we applied this */
+static int64_t		 gatewait;
 static struct zkbuf	 tmp;
 static struct zkline	 line, hline;
 
@@ -162,8 +164,10 @@ conn_read(struct zkconn *c)
 	if (p->pending)
 		return;
 	while (!c->dead && zkl_next(&c->in, &s, &len)) {
-		if (p->role == R_GATE && ZKBUF_LEN(&c->out) > OUTMAX) {
-			s[len] = '\n';		/* come back when it drained */
+		if (p->role == R_GATE && (ZKBUF_LEN(&c->out) > OUTMAX ||
+		    gatewait > lastzxid)) {
+			s[len] = '\n';		/* come back when it drained,
+						   or once we applied that */
 			zkloop_pause(c, 1);
 			return;
 		}
@@ -197,9 +201,20 @@ conn_read(struct zkconn *c)
 						   the leader committed */
 		else if (p->role == R_LOG)
 			apply(&line);
+		else if (p->role == R_GATE && strcmp(line.verb, "after") == 0)
+			gatewait = zkl_intdef(&line, "zxid", 0);
 		else if (p->role == R_GATE)
 			gate_line(c, &line);
 		zkbuf_consume(&c->in, len + 1);
+	}
+	/* the gate's linearizable reads that waited for these txns */
+	if (!c->dead && p->role == R_LOG && gatec != NULL && gatewait != 0 &&
+	    gatewait <= lastzxid) {
+		gatewait = 0;
+		if (ZKBUF_LEN(&gatec->out) <= OUTMAX) {
+			zkloop_pause(gatec, 0);
+			conn_read(gatec);
+		}
 	}
 }
 

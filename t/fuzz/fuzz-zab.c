@@ -2,8 +2,8 @@
  * fuzz-zab: libFuzzer target over ZAB's state machine (libzk/zab.c) as a
  * hostile or broken peer drives it: the input is a sequence of events
  * (a role from the election, any message from any peer with any fields,
- * a connection up or closed, a durable report, a tick, a proposal), fed
- * to one node of four.  Whatever comes, the machine stays within its
+ * a connection up or closed, a durable report, a tick, a proposal, a
+ * read index request), fed to one node of four.  Whatever comes, the machine stays within its
  * bounds: no more actions than ZAB_MAXACT, nothing handed to the tree
  * past what is logged, commits that only grow, a role it can have.
  */
@@ -84,6 +84,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			if (p[1] & 1)
 				zab_tick(&z, now, &o);
+			else if (p[1] & 2)	/* a read index */
+				zab_read(&z, now, p[4], &o);
 			else
 				(void)zab_propose(&z, now, &v, sizeof(v), &o);
 			break;
