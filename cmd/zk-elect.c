@@ -218,6 +218,13 @@ peer_close(struct zkconn *c)
 		return;
 	zk_dbg("peer %d down", p->srv.id);
 	p->c = NULL;
+	if (p->up && started) {	/* no wait for its vote */
+		struct fle_out	 o;
+
+		p->up = 0;	/* first: act() sends to peers up */
+		fle_peerdown(&fle, now, p->srv.id, &o);
+		act(&o);
+	}
 	p->up = 0;
 	p->dialed = 0;
 	p->retry = now + p->backoff;

@@ -6,12 +6,12 @@
  * and, once the node settles, its new role.  Every event goes through
  * the state x event table below; each cell is one function.
  *
- *                 START        VOTE                TIMER         PEERUP
- *	LOOKING    new round    look()              resend or     send our
- *	                                            settle        vote
- *	FOLLOWING  new round    answer a looker     -             send
- *	LEADING    new round    answer a looker     -             send
- *	OBSERVING  new round    answer a looker     -             send
+ *                 START        VOTE                TIMER         PEERUP     PEERDOWN
+ *	LOOKING    new round    look()              resend or     send our   settle if
+ *	                                            settle        vote       all heard
+ *	FOLLOWING  new round    answer a looker     -             send       -
+ *	LEADING    new round    answer a looker     -             send       -
+ *	OBSERVING  new round    answer a looker     -             send       -
  *
  * A vote is (leader, zxid, epoch): the proposed leader's myid, the last
  * zxid it logged and its current epoch.  One vote beats another by a
@@ -19,7 +19,14 @@
  * voter starts by voting for itself and adopts any better vote it hears;
  * a round (the election epoch, Apache's logical clock) restarts the
  * count.  A voter settles once a quorum of voters agrees with its
- * proposal in its round and no better vote came within FLE_FINALIZE ms.
+ * proposal in its round and no better vote came within FLE_FINALIZE ms,
+ * or at once when every other voter has voted in its round or is down
+ * (its connection closed, PEERDOWN): no better vote can come then, since
+ * every vote a voter holds is one it heard, and ours is the best of
+ * those.  A down voter that comes back late with a better vote is simply
+ * not leader this time: the leader is still at least as good as every
+ * voter of the quorum that settled, which is what ZAB's safety needs,
+ * and that is what cuts the wait out of a failover.
  * Votes from peers already out of the election (following or leading)
  * are matched on (leader, epoch), and count only if the leader itself
  * says it leads.  Observers never vote: they propose no one (leader -1),
@@ -132,6 +139,7 @@ fle_members(struct fle *f, const int *ids, const int *voter, int n)
 	for (i = 0; i < nc; i++) {
 		memset(&f->recv[cleared[i]], 0, sizeof(f->recv[0]));
 		memset(&f->out[cleared[i]], 0, sizeof(f->out[0]));
+		f->down[cleared[i]] = 0;
 	}
 	return 0;
 }
@@ -222,6 +230,35 @@ settle(struct fle *f, const struct fle_vote *v, int64_t round,
 	broadcast(f, o);	/* the lookers hear the outcome at once */
 }
 
+/*
+ * Every other voter has voted in our round, or is down: a better vote
+ * cannot come, so a quorum need not wait for one.
+ */
+static int
+allheard(const struct fle *f)
+{
+	int	 i;
+
+	for (i = 0; i < f->n; i++)
+		if (i != f->me && f->voter[i] && !f->down[i] &&
+		    (!f->recv[i].has || f->recv[i].round != f->round))
+			return 0;
+	return 1;
+}
+
+/* LOOKING: a quorum agrees with us: settle now, or after the wait */
+static void
+counted(struct fle *f, int64_t now, struct fle_out *o)
+{
+	if (!f->voter[f->me] ||
+	    !quorum(f, f->recv, &f->prop, f->round, Q_LOOKING))
+		return;
+	if (allheard(f))
+		settle(f, &f->prop, f->round, o);
+	else if (f->finalize == 0)
+		f->finalize = now + FLE_FINALIZE;
+}
+
 /* START, in any state: a new round with a vote for ourselves */
 void
 fle_start(struct fle *f, int64_t now, int64_t zxid, int64_t epoch,
@@ -290,9 +327,7 @@ look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
 		s->round = m->round;
 		s->vote = m->vote;
 		s->state = m->state;
-		if (f->voter[f->me] && f->finalize == 0 &&
-		    quorum(f, f->recv, &f->prop, f->round, Q_LOOKING))
-			f->finalize = now + FLE_FINALIZE;
+		counted(f, now, o);
 		return;
 	}
 	/* following or leading: out of the election */
@@ -377,9 +412,31 @@ fle_tick(struct fle *f, int64_t now, struct fle_out *o)
 void
 fle_peerup(struct fle *f, int id, struct fle_out *o)
 {
+	int	 i;
+
 	memset(o, 0, sizeof(*o));
-	if (slot(f, id) != -1)
+	if ((i = slot(f, id)) != -1) {
+		f->down[i] = 0;
 		emit(f, o, id);
+	}
+}
+
+/*
+ * PEERDOWN: the connection to peer id closed.  A hint only (the peer may
+ * be up and its vote on the way): it lets a quorum settle without the
+ * wait for that peer's vote, and safety never rests on it.
+ */
+void
+fle_peerdown(struct fle *f, int64_t now, int id, struct fle_out *o)
+{
+	int	 i;
+
+	memset(o, 0, sizeof(*o));
+	if ((i = slot(f, id)) == -1 || i == f->me)
+		return;
+	f->down[i] = 1;
+	if (f->state == FLE_LOOKING)
+		counted(f, now, o);
 }
 
 /* When fle_tick wants to run next; 0 for never. */

@@ -520,6 +520,7 @@ struct fle {
 	struct fle_seen	 recv[ZK_MAXSERVERS];	/* this round's votes */
 	struct fle_seen	 out[ZK_MAXSERVERS];	/* those out of election */
 	int64_t		 finalize;		/* settle then, 0: not yet */
+	int		 down[ZK_MAXSERVERS];	/* its connection closed */
 	int64_t		 resend, interval;
 };
 struct fle_out {
@@ -534,6 +535,7 @@ void	 fle_recv(struct fle *, int64_t, const struct fle_msg *,
 	    struct fle_out *);
 void	 fle_tick(struct fle *, int64_t, struct fle_out *);
 void	 fle_peerup(struct fle *, int, struct fle_out *);
+void	 fle_peerdown(struct fle *, int64_t, int, struct fle_out *);
 int64_t	 fle_deadline(const struct fle *);
 int	 fle_better(const struct fle_vote *, const struct fle_vote *);
 const char *fle_statename(int);

@@ -246,6 +246,25 @@ zab(void)
 	}
 }
 
+/*
+ * zk-elect's connection hints: node j's election hears that i's
+ * connection closed (down) or came up.  Hints only: a partition gives
+ * some at random, right or not, and safety must not rest on them.
+ */
+static void
+hint(int j, int i, int down)
+{
+	struct fle_out	 o;
+
+	if (i == j || !S.node[j].alive)
+		return;
+	if (down)
+		fle_peerdown(&S.node[j].f, S.now, i + 1, &o);
+	else
+		fle_peerup(&S.node[j].f, i + 1, &o);
+	after(j, &o);
+}
+
 static void
 fault(void)
 {
@@ -260,6 +279,10 @@ fault(void)
 			for (j = 0; j < S.n; j++)
 				S.link[i][j] = side[i] == side[j];
 		trace("partition");
+		for (i = 0; i < S.n; i++)
+			for (j = 0; j < S.n; j++)
+				if (below(2))
+					hint(j, i, !S.link[i][j]);
 	} else if (k < 5) {		/* one link, one way */
 		i = below(S.n);
 		j = below(S.n);
@@ -276,11 +299,16 @@ fault(void)
 		if (S.node[i].alive) {
 			S.node[i].alive = 0;
 			trace("crash %d", i + 1);
+			for (j = 0; j < S.n; j++)
+				hint(j, i, 1);
 		}
 	} else {			/* a restart */
 		i = below(S.n);
-		if (!S.node[i].alive)
+		if (!S.node[i].alive) {
 			start(i);
+			for (j = 0; j < S.n; j++)
+				hint(j, i, 0);
+		}
 	}
 }
 

@@ -516,6 +516,8 @@ elect(int i)
 	fle_after(i, &fo);
 }
 
+static void	 hint(int, int, int);
+
 static void
 boot(int i)
 {
@@ -567,6 +569,27 @@ boot(int i)
 	    " log %zu commit 0x%" PRIx64, i + 1, nd->aepoch, nd->cepoch,
 	    nd->snapzxid, nd->nlog, commit);
 	elect(i);
+	for (j = 0; j < S.n; j++)
+		hint(j, i, 0);
+}
+
+/*
+ * zk-elect's connection hints: node j's election hears that i's
+ * connection closed (down) or came up.  Hints only: a partition gives
+ * some at random, right or not, and safety must not rest on them.
+ */
+static void
+hint(int j, int i, int down)
+{
+	struct fle_out	 fo;
+
+	if (i == j || !S.node[j].alive)
+		return;
+	if (down)
+		fle_peerdown(&S.node[j].f, S.now, i + 1, &fo);
+	else
+		fle_peerup(&S.node[j].f, i + 1, &fo);
+	fle_after(j, &fo);
 }
 
 static void
@@ -583,6 +606,8 @@ crash(int i)
 		closeconn(j, i, 1);
 	}
 	nd->alive = 0;
+	for (j = 0; j < S.n; j++)
+		hint(j, i, 1);
 	nd->nlog = nd->ndurable;	/* what was not durable is gone */
 	nd->gen++;
 	nd->fsyncing = 0;
@@ -732,6 +757,10 @@ fault(void)
 			for (j = 0; j < S.n; j++)
 				S.link[i][j] = side[i] == side[j];
 		trace("partition");
+		for (i = 0; i < S.n; i++)
+			for (j = 0; j < S.n; j++)
+				if (below(2))
+					hint(j, i, !S.link[i][j]);
 	} else if (k < 5) {
 		i = below(S.n);
 		j = below(S.n);

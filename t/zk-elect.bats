@@ -108,6 +108,26 @@ PY
 	assert_output 1
 }
 
+@test "zk-elect: a voter whose connection closes while a quorum waits for a better vote is not waited for" {
+	ensemble 3
+	start 1; start 2; start 3
+	run -0 look 1=0x100000005 2=0x100000007 3=0x100000004
+	assert_output $'1 following 2\n2 leading 2\n3 following 2'
+	# 2 stopped, its connections up: 1 and 3 look again, agree at once
+	# and wait (200 ms) for 2's vote, which could be better; 2 dies
+	# meanwhile (look's python starts in some 50 ms), and its closed
+	# connection ends the wait (zk-elect crashed there once)
+	kill -STOP "${P[2]}"
+	( sleep 0.15; kill -9 "${P[2]}" ) &
+	k=$!
+	run -0 look 1=0x100000005 3=0x100000004
+	wait "$k"
+	assert_output $'1 leading 1\n3 following 1'
+	kill -0 "${P[1]}"
+	kill -0 "${P[3]}"
+	run -0 grep -c 'peer 2 down' "$D/e1.log"
+}
+
 @test "zk-elect: equal zxids go to the higher myid; a later epoch beats a higher zxid" {
 	ensemble 3
 	start 1; start 2; start 3

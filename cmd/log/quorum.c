@@ -66,6 +66,8 @@ static struct {
 	struct zab	 z;
 	struct zkconn	*elect;
 	struct qpeer	 peer[ZK_MAXSERVERS];	/* by zab slot */
+	struct zkconn	*early[ZK_MAXSERVERS];	/* hellos held while we
+						   look: we may lead */
 	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
 	int		 origin;	/* myid a proposed request came from,
 					   -1: this node */
@@ -534,12 +536,46 @@ peer_close(struct zkconn *c)
 	run(&o);
 }
 
+static void	 learner(struct zkconn *, int, int);
+
+static void
+early_close(struct zkconn *c)
+{
+	int	 i;
+
+	for (i = 0; i < ZK_MAXSERVERS; i++)
+		if (Q.early[i] == c)
+			Q.early[i] = NULL;
+}
+
+/* Our role is settled: the held learners are ours if we lead. */
+static void
+early(void)
+{
+	struct zkconn	*c;
+	int		 i;
+
+	if (Q.z.role == FLE_LOOKING)
+		return;
+	for (i = 0; i < ZK_MAXSERVERS; i++) {
+		if ((c = Q.early[i]) == NULL)
+			continue;
+		Q.early[i] = NULL;
+		c->onclose = NULL;
+		if (Q.z.role != FLE_LEADING || c->dead || i >= Q.z.n) {
+			zkloop_kill(c);
+			continue;
+		}
+		zkloop_pause(c, 0);
+		learner(c, i, Q.z.ids[i]);
+	}
+}
+
 /* The leader's side: a learner says who it is first. */
 static void
 hello_read(struct zkconn *c)
 {
 	struct zkline	 l;
-	struct qpeer	*p;
 	int64_t		 id;
 	char		*s;
 	size_t		 n;
@@ -561,6 +597,29 @@ hello_read(struct zkconn *c)
 	}
 	zkl_free(&l);
 	zkbuf_consume(&c->in, n + 1);
+	if (Q.z.role == FLE_LOOKING) {
+		/*
+		 * A learner whose election settled on us before ours did:
+		 * held, unread, until we know (early()), rather than
+		 * closed, which would send it back to the election.
+		 */
+		if (Q.early[slot] != NULL)
+			zkloop_kill(Q.early[slot]);
+		Q.early[slot] = c;
+		c->onclose = early_close;
+		zkloop_pause(c, 1);
+		zk_dbg("peer %d dialed us while we look: held", (int)id);
+		return;
+	}
+	learner(c, slot, (int)id);
+}
+
+/* A learner's connection, its hello read: ours if we lead. */
+static void
+learner(struct zkconn *c, int slot, int id)
+{
+	struct qpeer	*p;
+
 	if (Q.z.role != FLE_LEADING) {
 		zk_dbg("peer %d dialed us, but we do not lead", (int)id);
 		zkloop_kill(c);
@@ -812,6 +871,7 @@ elect_line(char *s, size_t n)
 	zk_dbg("role %s, leader %" PRId64, states[i], leader);
 	zab_role(&Q.z, zk_mono_ms(), i, (int)leader, &o);
 	run(&o);
+	early();
 }
 
 static void
