@@ -95,7 +95,8 @@ build/fuzz/fuzz-%: t/fuzz/fuzz-%.c t/fuzz/fuzz.h $(LIBSRC) libzk/zk.h
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) $(LDLIBS)
 
 # The benchmark against Apache ZooKeeper (contrib/bench; needs
-# libzookeeper-mt-dev and zookeeper): results in contrib/bench/RESULTS.md.
+# libzookeeper-mt-dev and zookeeper): one server against one in
+# contrib/bench/RESULTS.md, three-node ensembles in ENSEMBLE.md.
 # zk-null, the do-nothing server the client's floor is measured on, needs
 # only libc: the same flags without libbsd's overlay.
 BENCH	= $(B)/contrib/bench/zk-bench
@@ -112,6 +113,7 @@ $(NULLSRV): contrib/bench/zk-null.c contrib/bench/wire.h
 bench: all $(BENCH) $(NULLSRV)
 	/usr/bin/python3 contrib/bench/compare.py --bin $(B)/cmd --bench $(BENCH) \
 	    --null $(NULLSRV)
+	/usr/bin/python3 contrib/bench/ensemble.py --bin $(B)/cmd --bench $(BENCH)
 
 deps:
 	sh t/deps.sh

@@ -241,9 +241,13 @@ def bench(args, port, pid, workloads, d=None, kind=None, bindir=None,
             "-W", str(watchers or args.watchers), "-r", str(FANOUT_SETS)]
     if d is not None:
         argv += ["-K", stop_cmd(d), "-R", server_cmd(kind, d, bindir)]
-    argv += workloads
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=1200)
+    return run_bench(argv, workloads)
+
+
+def run_bench(argv, workloads):
+    """zk-bench argv + workloads: its figures (units into UNITS)"""
+    p = subprocess.run(argv + workloads, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=1200)
     figs = {}
     for line in p.stdout.splitlines():
         kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
@@ -365,23 +369,41 @@ def fmt(v):
     return "%.3g" % v
 
 
-def table(res, args):
+def table(res, rows, fill, floor=True):
+    """rows (figure, what, target) with res's medians, spreads and ratios;
+    fill: the fields of each what; floor: the floor/Apache column"""
     lines = []
-    for fig, what, target in ROWS:
-        what = what.format(k=args.k, c=args.conns, w=args.watchers)
+    for fig, what, target in rows:
+        what = what.format(**fill)
         z, a = res["zk"].get(fig, []), res["apache"].get(fig, [])
         if not z and not a:
             continue
         mz = statistics.median(z) if z else None
         ma = statistics.median(a) if a else None
         ratio = "%.2fx" % (mz / ma) if z and a and ma else "-"
-        fl = res["floor"].get(fig)
-        best = "%.2fx" % (statistics.median(fl) / ma) if fl and ma else ""
-        lines.append((fig, what, UNITS.get(fig, ""),
-                      fmt(mz), "%s-%s" % (fmt(min(z)), fmt(max(z))) if z else "-",
-                      fmt(ma), "%s-%s" % (fmt(min(a)), fmt(max(a))) if a else "-",
-                      ratio, best, target))
+        line = (fig, what, UNITS.get(fig, ""),
+                fmt(mz), "%s-%s" % (fmt(min(z)), fmt(max(z))) if z else "-",
+                fmt(ma), "%s-%s" % (fmt(min(a)), fmt(max(a))) if a else "-",
+                ratio)
+        if floor:
+            fl = res["floor"].get(fig)
+            line += ("%.2fx" % (statistics.median(fl) / ma)
+                     if fl and ma else "",)
+        lines.append(line + (target,))
     return lines
+
+
+def show(hdr, rows):
+    """the table on standard output, without the what column"""
+    w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
+    for x in [hdr] + rows:
+        print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(x) if i != 1))
+
+
+def markdown(f, hdr, rows):
+    f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
+    for x in rows:
+        f.write("| `%s` | %s |\n" % (x[0], " | ".join(x[1:])))
 
 
 def main():
@@ -458,13 +480,12 @@ def main():
         for kind in list(current):
             stop(kind)
     load1 = loadavg()
-    rows = table(res, args)
+    rows = table(res, ROWS, {"k": args.k, "c": args.conns,
+                             "w": args.watchers})
     hdr = ("figure", "what", "unit", "zk median", "zk min-max",
            "Apache median", "Apache min-max", "zk/Apache", "floor/Apache",
            "target")
-    w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
-    for x in [hdr] + rows:
-        print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(x) if i != 1))
+    show(hdr, rows)
     if args.out is None:
         return
     nproc, model, kernel = machine()
@@ -510,9 +531,7 @@ def main():
                     args.k,
                     args.conns,
                     args.rounds))
-        f.write("| %s |\n|%s\n" % (" | ".join(hdr), "---|" * len(hdr)))
-        for x in rows:
-            f.write("| `%s` | %s |\n" % (x[0], " | ".join(x[1:])))
+        markdown(f, hdr, rows)
         f.write("\nCPU per op: utime+stime from /proc/PID/stat over the "
                 "measured seconds, of the whole process tree (zk: zk-node, "
                 "its sh wrappers and the four daemons; Apache: the JVM), "

@@ -7,8 +7,14 @@
  * threads per handle, not the server, set the pace.
  *
  *	zk-bench [-v] [-c conns] [-d secs] [-K stopcmd] [-k count]
- *	    [-n inflight] [-p pid] [-R startcmd] [-r rounds] [-s size]
+ *	    [-n inflight] [-p pid] [-R startcmd] [-r rounds] [-S] [-s size]
  *	    [-W watchers] [-Z znodes] [-z hosts] workload ...
+ *
+ * -S spreads the libzookeeper-mt sessions over the hosts of -z: session i
+ * of a workload connects to host i mod (number of hosts) alone, so that
+ * an ensemble's load is the same in every run (without it each handle
+ * picks a host of the list at random, as a client does).  The raw client
+ * always uses the first host.
  *
  * Each workload prints one line per figure, and nothing else on stdout:
  *
@@ -138,6 +144,7 @@ static const char	*hosts = "127.0.0.1:2181";
 static const char	*stopcmd, *startcmd;
 static int		 nconn = 4, inflight = 100, secs = 5, count = 20000;
 static int		 vsize = 100, watchers = 500, rounds = 5, verbose;
+static int		 spread;
 static long		 znodes = 200000;
 static pid_t		 srvpid;
 static char		*value;
@@ -162,7 +169,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: zk-bench [-v] [-c conns] [-d secs] [-K stopcmd] "
 	    "[-k count] [-n inflight] [-p pid] [-R startcmd] [-r rounds] "
-	    "[-s size] [-W watchers] [-Z znodes] [-z hosts] workload ...\n"
+	    "[-S] [-s size] [-W watchers] [-Z znodes] [-z hosts] workload ...\n"
 	    "workloads: wait get set create mixed lat-get lat-set lat-get-mt "
 	    "lat-set-mt session session-mt fanout fanout-mt conns rss restart\n");
 	exit(EX_USAGE);
@@ -201,7 +208,7 @@ main(int argc, char *argv[])
 	FILE	*devnull;
 	int	 ch, i;
 
-	while ((ch = getopt(argc, argv, "c:d:K:k:n:p:R:r:s:vW:Z:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:K:k:n:p:R:r:Ss:vW:Z:z:")) != -1) {
 		switch (ch) {
 		case 'c':
 			nconn = num(optarg, 1, 1000, "connections");
@@ -226,6 +233,9 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			rounds = num(optarg, 1, 1000, "rounds");
+			break;
+		case 'S':
+			spread = 1;
 			break;
 		case 's':
 			vsize = num(optarg, 0, 1024 * 1024, "value size");
@@ -553,15 +563,42 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 	unlock(&s->mu);
 }
 
-/* Start opening a session; sess_wait finishes it. */
-static void
-sess_start(struct sess *s)
+/*
+ * The i-th host of the list (mod their number) with the list's chroot
+ * into buf; the whole list for i < 0.
+ */
+static const char *
+hostpick(int i, char *buf, size_t len)
 {
-	int	rc;
+	const char	*p = hosts, *root, *end;
+	int		 n = 1, k;
+
+	if (i < 0)
+		return hosts;
+	if ((root = strchr(hosts, '/')) == NULL)
+		root = hosts + strlen(hosts);
+	for (end = hosts; end < root; end++)
+		n += *end == ',';
+	for (k = i % n; k > 0; k--)
+		p = strchr(p, ',') + 1;
+	if ((end = strchr(p, ',')) == NULL || end > root)
+		end = root;
+	if (snprintf(buf, len, "%.*s%s", (int)(end - p), p, root) >= (int)len)
+		errx(EX_USAGE, "%s: too long", hosts);
+	return buf;
+}
+
+/* Start opening a session (on host i of -S, any host for i < 0). */
+static void
+sess_start(struct sess *s, int i)
+{
+	char		 buf[512];
+	const char	*h = hostpick(spread ? i : -1, buf, sizeof buf);
+	int		 rc;
 
 	s->state = 0;
-	if ((s->zh = zookeeper_init(hosts, watcher, 10000, NULL, s, 0)) == NULL)
-		err(EX_UNAVAILABLE, "zookeeper_init %s", hosts);
+	if ((s->zh = zookeeper_init(h, watcher, 10000, NULL, s, 0)) == NULL)
+		err(EX_UNAVAILABLE, "zookeeper_init %s", h);
 	if ((rc = zoo_set_servers_resolution_delay(s->zh, -1)) != ZOK)
 		errx(EX_SOFTWARE, "zoo_set_servers_resolution_delay: %s",
 		    zerror(rc));
@@ -780,7 +817,7 @@ open_many(int n)
 	ss = xcalloc(n, sizeof *ss);
 	for (i = 0; i < n; i++) {
 		syncinit(&ss[i].mu, &ss[i].cv);
-		sess_start(&ss[i]);
+		sess_start(&ss[i], i);
 	}
 	for (i = 0; i < n; i++)
 		if (sess_wait(&ss[i], 30000) == -1)
@@ -957,7 +994,7 @@ opener(void *arg)
 
 	syncinit(&s.mu, &s.cv);
 	while (now_ns() < o->deadline && o->errs < 100) {
-		sess_start(&s);
+		sess_start(&s, -1);
 		if (sess_wait(&s, 10000) == -1) {
 			o->errs++;
 			continue;

@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+"""Run the same ensemble workloads against 3-node zk and Apache ZooKeeper
+3.8 ensembles on this machine.
+
+    contrib/bench/ensemble.py [--bin DIR] [--bench PATH] [--rounds N]
+        [--secs S] [--conns C] [--failovers F] [--out FILE]
+        [--only KIND] [--ops LIST]
+
+Each round starts a fresh 3-node zk ensemble (cmd/zk-node, one per node,
+each in a process group of its own) and then a fresh 3-node Apache
+ensemble (Debian's zookeeper, one JVM per node, default settings, fsync
+on), on free loopback ports with their data in temp dirs, and runs
+contrib/bench/zk-bench against each: get, set and mixed throughput with
+the sessions spread evenly over the three nodes (zk-bench -S), then get
+and set latency, one request in flight, through a follower (where two
+clients in three are).  Then, once per kind on a fresh ensemble, the
+failover: --failovers times, kill -9 of the leader's process group, and
+the time from the kill to the first write (a setData on a session opened
+after the kill) answered through either survivor; the killed node is
+started again and the ensemble is whole before the next kill.  Prints the
+median, the spread (min-max) and the ratio zk/Apache of every figure, and
+writes a markdown table to --out (default contrib/bench/ENSEMBLE.md
+when every workload ran).
+
+Nothing is asserted: the machine is shared and noisy, and three servers
+and the client share its CPUs; the ratios of one run are what counts.
+make bench runs it after compare.py.  Every server started here is
+stopped by its process group.
+"""
+
+import argparse
+import datetime
+import os
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402  (free_port, fmt, loadavg, machine, UNITS)
+
+TOP = compare.TOP
+NODES = 3
+OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover"]
+ROWS = [
+    ("get_tput", "get throughput, {c} sessions spread over the 3 nodes, "
+     "{n} in flight each", ">= 3.0x"),
+    ("set_tput", "set throughput (fsync on), spread likewise", ">= 3.0x"),
+    ("mixed_tput", "mixed 90% get / 10% set throughput, spread likewise",
+     ""),
+    ("lat_get_p50", "get latency p50 through a follower, 1 in flight "
+     "(raw client)", ""),
+    ("lat_get_p99", "get latency p99 through a follower", ""),
+    ("lat_set_p50", "set latency p50 through a follower, 1 in flight "
+     "(raw client)", ""),
+    ("lat_set_p99", "set latency p99 through a follower", ""),
+    ("failover_ms", "kill -9 of the leader to the first write answered "
+     "by a survivor (median of {f})", "<= 0.5x"),
+    ("failover_max_ms", "the same, the slowest of {f}", ""),
+    ("get_cpu", "CPU of the 3 nodes per get", ""),
+    ("set_cpu", "CPU of the 3 nodes per set", ""),
+    ("mixed_cpu", "CPU of the 3 nodes per mixed op", ""),
+]
+say = compare.say
+running = []        # the ensembles now running
+
+
+class Ensemble:
+    """NODES servers of one kind on loopback, each in its own dir and
+    process group, all children of one sh (self.wrap) so that zk-bench -p
+    counts their CPU together."""
+
+    def __init__(self, kind, bindir):
+        self.kind = kind
+        self.bindir = bindir
+        self.dir = tempfile.mkdtemp(prefix="zk-bench-ens-%s." % kind)
+        self.port = {}
+        self.pid = {}
+        q = {i: compare.free_port() for i in self.ids()}
+        e = {i: compare.free_port() for i in self.ids()}
+        for i in self.ids():
+            self.port[i] = compare.free_port()
+            os.makedirs(self.data(i))
+            with open(os.path.join(self.data(i), "myid"), "w") as f:
+                f.write("%d\n" % i)
+            with open(self.cfg(i), "w") as f:
+                # Apache's defaults, as compare.py sets them
+                f.write("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"
+                        "dataDir=%s\nclientPort=%d\n"
+                        "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
+                        "admin.enableServer=false\n"
+                        "4lw.commands.whitelist=*\n" % (
+                            self.data(i), self.port[i]))
+                for j in self.ids():
+                    f.write("server.%d=127.0.0.1:%d:%d\n" % (j, q[j], e[j]))
+        running.append(self)
+        script = "; ".join(self.cmd(i) for i in self.ids()) + "; wait"
+        self.wrap = subprocess.Popen(["sh", "-c", script], cwd=self.dir,
+                                     stdin=subprocess.DEVNULL)
+        for i in self.ids():
+            self.pid[i] = self.readpid(i)
+
+    @staticmethod
+    def ids():
+        return range(1, NODES + 1)
+
+    def data(self, i):
+        return os.path.join(self.dir, "n%d" % i, "data")
+
+    def cfg(self, i):
+        return os.path.join(self.dir, "n%d" % i, "zoo.cfg")
+
+    def cmd(self, i):
+        """sh: start node i in a process group of its own, its pid to
+        nI/pid (setsid execs it: a background job leads no group); no
+        subshell, so that the node is the sh's child"""
+        d = os.path.join(self.dir, "n%d" % i)
+        if self.kind == "zk":
+            argv = [os.path.join(self.bindir, "zk-node"), self.cfg(i)]
+        else:
+            argv = ["java", "-cp", compare.JAVA_CP,
+                    "-Dzookeeper.log.dir=" + d,
+                    "-Dzookeeper.root.logger=INFO,CONSOLE",
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                    self.cfg(i)]
+        q = compare.shlex.quote
+        return "setsid %s >>%s 2>&1 </dev/null & echo $! >%s" % (
+            " ".join(q(a) for a in argv), q(os.path.join(d, "log")),
+            q(os.path.join(d, "pid")))
+
+    def readpid(self, i):
+        f = os.path.join(self.dir, "n%d" % i, "pid")
+        for _ in range(200):
+            try:
+                with open(f) as fh:
+                    return int(fh.read())
+            except (FileNotFoundError, ValueError):
+                time.sleep(0.01)
+        raise RuntimeError("%s: no pid" % f)
+
+    def restart(self, i):
+        """node i again (after kill), a child of this process"""
+        os.unlink(os.path.join(self.dir, "n%d" % i, "pid"))
+        subprocess.run(["sh", "-c", self.cmd(i)], cwd=self.dir, check=True)
+        self.pid[i] = self.readpid(i)
+
+    def kill(self, i, sig=signal.SIGKILL):
+        try:
+            os.killpg(self.pid[i], sig)
+        except ProcessLookupError:
+            pass
+        for _ in range(400):            # 20 s: until it is reaped or a zombie
+            if not compare.alive(self.pid[i]):
+                return
+            time.sleep(0.05)
+
+    def mode(self, i):
+        """node i's Mode from srvr, or None"""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port[i]),
+                                          timeout=1) as s:
+                s.sendall(b"srvr")
+                out = b""
+                while True:
+                    b = s.recv(4096)
+                    if not b:
+                        break
+                    out += b
+        except OSError:
+            return None
+        for line in out.decode(errors="replace").splitlines():
+            if line.startswith("Mode: "):
+                return line[6:].strip()
+        return None
+
+    def whole(self, timeout=120):
+        """wait until one node leads and the others follow; the leader"""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            modes = {i: self.mode(i) for i in self.ids()}
+            leaders = [i for i, m in modes.items() if m == "leader"]
+            if len(leaders) == 1 and all(m in ("leader", "follower")
+                                         for m in modes.values()):
+                return leaders[0]
+            time.sleep(0.1)
+        raise RuntimeError("%s ensemble not whole in %d s: %s" % (
+            self.kind, timeout, modes))
+
+    def hosts(self, first=None):
+        order = list(self.ids())
+        if first is not None:
+            order.remove(first)
+            order.insert(0, first)
+        return ",".join("127.0.0.1:%d" % self.port[i] for i in order)
+
+    def stop(self):
+        for i in self.ids():
+            try:
+                os.killpg(self.pid[i], signal.SIGTERM)
+            except (ProcessLookupError, KeyError):
+                pass
+        deadline = time.monotonic() + 15
+        for i in self.ids():
+            while (i in self.pid and compare.alive(self.pid[i]) and
+                   time.monotonic() < deadline):
+                time.sleep(0.05)
+            try:
+                os.killpg(self.pid[i], signal.SIGKILL)
+            except (ProcessLookupError, KeyError):
+                pass
+        try:
+            self.wrap.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.wrap.kill()
+            self.wrap.wait()
+        running.remove(self)
+        subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
+# The client protocol, as much as a write needs (docs/wire-protocol.md)
+
+def recvframe(s):
+    head = b""
+    while len(head) < 4:
+        b = s.recv(4 - len(head))
+        if not b:
+            return None
+        head += b
+    n = struct.unpack(">i", head)[0]
+    if not 0 <= n <= 1 << 20:
+        return None
+    body = b""
+    while len(body) < n:
+        b = s.recv(n - len(body))
+        if not b:
+            return None
+        body += b
+    return body
+
+
+def frame(body):
+    return struct.pack(">i", len(body)) + body
+
+
+def zstr(s):
+    b = s.encode()
+    return struct.pack(">i", len(b)) + b
+
+
+def write_once(port, path, create, deadline):
+    """one session on 127.0.0.1:port and one write on it: create path
+    (NodeExists is as good) or setData; True once answered without
+    error, False on any failure, before deadline (monotonic)"""
+    try:
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=0.5) as s:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            s.settimeout(left)
+            s.sendall(frame(struct.pack(">iqiq", 0, 0, 30000, 0) +
+                            struct.pack(">i", 16) + bytes(16) + b"\0"))
+            if recvframe(s) is None:
+                return False
+            if create:          # create path "x" open_acl_unsafe persistent
+                req = (struct.pack(">ii", 1, 1) + zstr(path) +
+                       struct.pack(">i", 1) + b"x" + struct.pack(">i", 1) +
+                       struct.pack(">i", 31) + zstr("world") +
+                       zstr("anyone") + struct.pack(">i", 0))
+            else:               # setData path "y" version -1
+                req = (struct.pack(">ii", 1, 5) + zstr(path) +
+                       struct.pack(">i", 1) + b"y" + struct.pack(">i", -1))
+            s.sendall(frame(req))
+            r = recvframe(s)
+            if r is None or len(r) < 16:
+                return False
+            xid, _, rc = struct.unpack(">iqi", r[:16])
+            return xid == 1 and (rc == 0 or (create and rc == -110))
+    except OSError:
+        return False
+
+
+def failover(ens, n):
+    """n kills of the leader: the times in ms to a write on a survivor"""
+    path = "/zk-bench-failover"
+    out = []
+    leader = ens.whole()
+    if not write_once(ens.port[leader], path, True, time.monotonic() + 30):
+        raise RuntimeError("%s: cannot create %s" % (ens.kind, path))
+    for k in range(n):
+        leader = ens.whole()
+        time.sleep(1)       # the rejoined node has settled
+        rest = [i for i in ens.ids() if i != leader]
+        t0 = time.monotonic()
+        ens.kill(leader)
+        deadline = t0 + 120
+        j = 0
+        while time.monotonic() < deadline:
+            if write_once(ens.port[rest[j % len(rest)]], path, False,
+                          min(deadline, time.monotonic() + 10)):
+                break
+            j += 1
+            time.sleep(0.005)
+        else:
+            raise RuntimeError("%s: no write in 120 s after killing the "
+                               "leader" % ens.kind)
+        ms = (time.monotonic() - t0) * 1000
+        say("%s failover %d/%d: leader %d killed, a write after %.0f ms" % (
+            ens.kind, k + 1, n, leader, ms))
+        out.append(ms)
+        ens.restart(leader)
+    return out
+
+
+def zkbench(args, hosts, pid, workloads):
+    return compare.run_bench(
+        [args.bench, "-S", "-z", hosts, "-p", str(pid), "-c",
+         str(args.conns), "-n", str(args.inflight), "-d", str(args.secs)],
+        workloads)
+
+
+def one(kind, args, phase):
+    ens = Ensemble(kind, args.bin)
+    try:
+        leader = ens.whole()
+        follower = min(i for i in ens.ids() if i != leader)
+        if phase == "failover":
+            ms = failover(ens, args.failovers)
+            compare.UNITS["failover_ms"] = "ms"
+            compare.UNITS["failover_max_ms"] = "ms"
+            return {"failover_ms": statistics.median(ms),
+                    "failover_max_ms": max(ms)}
+        figs = {}
+        zkbench(args, ens.hosts(follower), ens.wrap.pid, ["wait"])
+        tput = [w for w in args.ops if w in ("get", "set", "mixed")]
+        if tput:
+            figs.update(zkbench(args, ens.hosts(), ens.wrap.pid, tput))
+        lat = [w for w in args.ops if w in ("lat-get", "lat-set")]
+        if lat:
+            figs.update(zkbench(args, ens.hosts(follower), ens.wrap.pid,
+                                lat))
+        return figs
+    finally:
+        ens.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default=os.path.join(TOP, "cmd"))
+    ap.add_argument("--bench",
+                    default=os.path.join(TOP, "contrib/bench/zk-bench"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--conns", type=int, default=4)
+    ap.add_argument("--inflight", type=int, default=100)
+    ap.add_argument("--failovers", type=int, default=10)
+    ap.add_argument("--out")
+    ap.add_argument("--only", choices=["zk", "apache"])
+    ap.add_argument("--ops", help="comma-separated: " + ",".join(OPS))
+    args = ap.parse_args()
+    if args.ops:
+        args.ops = args.ops.split(",")
+        for w in args.ops:
+            if w not in OPS:
+                sys.exit("ensemble: --ops: %s is none of %s" % (
+                    w, ",".join(OPS)))
+    else:
+        args.ops = OPS
+        if args.out is None and not args.only:
+            args.out = os.path.join(TOP, "contrib/bench/ENSEMBLE.md")
+    args.bin = os.path.abspath(args.bin)
+    args.bench = os.path.abspath(args.bench)
+    for f in (os.path.join(args.bin, "zk-node"), args.bench):
+        if not os.access(f, os.X_OK):
+            sys.exit("ensemble: %s: not built (make bench)" % f)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    kinds = [args.only] if args.only else ["zk", "apache"]
+    res = {"zk": {}, "apache": {}}
+    phases = []
+    if any(w != "failover" for w in args.ops):
+        phases += ["ops"] * args.rounds
+    if "failover" in args.ops:
+        phases.append("failover")
+    t0 = time.monotonic()
+    load0 = compare.loadavg()
+    try:
+        for r, phase in enumerate(phases):
+            for kind in kinds:
+                say("ensemble %d/%d: %s %s (%.0f s so far, load %s)" % (
+                    r + 1, len(phases), kind, phase, time.monotonic() - t0,
+                    compare.loadavg()))
+                for fig, v in one(kind, args, phase).items():
+                    res[kind].setdefault(fig, []).append(v)
+    finally:
+        for ens in list(running):
+            ens.stop()
+    load1 = compare.loadavg()
+    rows = compare.table(res, ROWS, {"c": args.conns, "n": args.inflight,
+                                     "f": args.failovers}, floor=False)
+    hdr = ("figure", "what", "unit", "zk median", "zk min-max",
+           "Apache median", "Apache min-max", "zk/Apache", "target")
+    compare.show(hdr, rows)
+    if args.out is None:
+        return
+    nproc, model, kernel = compare.machine()
+    rev = subprocess.run(["git", "-C", TOP, "describe", "--always",
+                          "--dirty"], stdout=subprocess.PIPE,
+                         text=True).stdout.strip()
+    cmd = " ".join(["contrib/bench/ensemble.py"] + sys.argv[1:])
+    with open(args.out, "w") as f:
+        f.write("# 3-node zk and Apache ZooKeeper 3.8 ensembles, side by "
+                "side\n\n")
+        f.write("Written by `%s` (what `make bench` runs after "
+                "compare.py) on %s, zk at %s, in %.0f s.\n\n" % (
+                    cmd, datetime.date.today().isoformat(), rev,
+                    time.monotonic() - t0))
+        f.write("Machine: %d CPUs (nproc), %s, Linux %s; load average %s "
+                "before, %s after. The three servers of an ensemble and "
+                "the client share these CPUs and one disk.\n\n" % (
+                    nproc, model, kernel, load0, load1))
+        f.write("Each ensemble: three nodes on loopback, tickTime=2000, "
+                "initLimit=10, syncLimit=5, fsync on, a data dir each on "
+                "the same filesystem. Throughput: contrib/bench/zk-bench "
+                "on libzookeeper-mt, %d sessions spread evenly over the "
+                "nodes (zk-bench -S), %d requests in flight each, 100-byte "
+                "values, %d s after 1 s of warm-up. Latency: zk-bench's "
+                "raw client, one session on a follower, one request in "
+                "flight. CPU: utime+stime of the three nodes' process "
+                "trees over the measured seconds per request answered. "
+                "Rounds: %d, each a fresh zk ensemble, then a fresh "
+                "Apache one; median and min-max of the rounds. Failover: "
+                "one fresh ensemble of each kind, %d times kill -9 of the "
+                "leader's process group, then a new session and a setData "
+                "tried on the survivors in turn (each try a new "
+                "connection, 5 ms apart) until one is answered: the time "
+                "from the kill; the killed node is started again and the "
+                "ensemble whole (srvr: a leader and two followers) for a "
+                "second before the next kill; the median and the slowest "
+                "of the %d.\n\n" % (
+                    args.conns, args.inflight, args.secs, args.rounds,
+                    args.failovers, args.failovers))
+        compare.markdown(f, hdr, rows)
+        f.write("\nTargets are issue 15's; nothing here is asserted.\n")
+    say("wrote %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()
