@@ -402,6 +402,12 @@ sub_line(struct sub *u, char *s, size_t n)
 			publish();	/* looking */
 			act(&o);
 		}
+	} else if (strcmp(l.verb, "epoch") == 0) {
+		/* zk-log serves in this epoch under our leader */
+		if (zkl_int(&l, "epoch", &epoch) == -1 || epoch < 0)
+			warnx("elect.sock: epoch without epoch=");
+		else
+			fle_epoch(&fle, epoch);
 	} else if (strcmp(l.verb, "members") == 0)
 		members();
 	else if (strcmp(l.verb, "hello") != 0)

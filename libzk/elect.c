@@ -439,6 +439,21 @@ fle_peerdown(struct fle *f, int64_t now, int id, struct fle_out *o)
 		counted(f, now, o);
 }
 
+/*
+ * EPOCH: ZAB established epoch under the leader we settled on (we serve
+ * in it).  Our settled vote, which we answer lookers with, carries it
+ * from now on, as every serving member's does (Apache's
+ * updateElectionVote): votes of members that settled in different rounds
+ * on the same leader, one of them from a stale epoch, would otherwise
+ * never match, and a looker could never join them.
+ */
+void
+fle_epoch(struct fle *f, int64_t epoch)
+{
+	if (f->state != FLE_LOOKING)
+		f->settled.epoch = epoch;
+}
+
 /* When fle_tick wants to run next; 0 for never. */
 int64_t
 fle_deadline(const struct fle *f)

@@ -536,6 +536,7 @@ void	 fle_recv(struct fle *, int64_t, const struct fle_msg *,
 void	 fle_tick(struct fle *, int64_t, struct fle_out *);
 void	 fle_peerup(struct fle *, int, struct fle_out *);
 void	 fle_peerdown(struct fle *, int64_t, int, struct fle_out *);
+void	 fle_epoch(struct fle *, int64_t);
 int64_t	 fle_deadline(const struct fle *);
 int	 fle_better(const struct fle_vote *, const struct fle_vote *);
 const char *fle_statename(int);

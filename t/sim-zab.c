@@ -469,6 +469,8 @@ run_out(int i, struct zab_out *o)
 		}
 	}
 	check_leader(i);
+	if (o->serving == 1)	/* zk-log tells zk-elect */
+		fle_epoch(&S.node[i].f, S.node[i].z.cepoch);
 	if (o->looking) {
 		trace("node %d looks again: %s", i + 1, o->why);
 		elect(i);

@@ -955,6 +955,12 @@ run(struct zab_out *o)
 	}
 	if (o->serving != -1)
 		zk_dbg("%s", o->serving ? "serving" : "not serving");
+	if (o->serving == 1 && Q.elect != NULL) {
+		/* the epoch we serve in: our election vote carries it */
+		zkl_begin(&Q.elect->out, "epoch");
+		zkl_putd(&Q.elect->out, "epoch", Q.z.cepoch);
+		zkl_end(&Q.elect->out);
+	}
 	if (o->looking) {
 		warnx("looking for a leader: %s", o->why ? o->why : "");
 		look();
