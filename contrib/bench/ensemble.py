@@ -13,7 +13,9 @@ on), on free loopback ports with their data in temp dirs, and runs
 contrib/bench/zk-bench against each: get, set and mixed throughput with
 the sessions spread evenly over the three nodes (zk-bench -S), then get
 and set latency, one request in flight, through a follower (where two
-clients in three are).  Then, once per kind on a fresh ensemble, the
+clients in three are).  Then get throughput and latency once more on
+fresh zk ensembles with linearizableReads=true (lin_ figures, set beside
+Apache's plain gets, and a line comparing them with zk's plain reads).  Then, once per kind on a fresh ensemble, the
 failover: --failovers times, kill -9 of the leader's process group, and
 the time from the kill to the first write (a setData on a session opened
 after the kill) answered through either survivor; the killed node is
@@ -45,7 +47,7 @@ import compare  # noqa: E402  (free_port, fmt, loadavg, machine, UNITS)
 
 TOP = compare.TOP
 NODES = 3
-OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover"]
+OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover", "lin"]
 ROWS = [
     ("get_tput", "get throughput, {c} sessions spread over the 3 nodes, "
      "{n} in flight each", ">= 3.0x"),
@@ -61,6 +63,11 @@ ROWS = [
     ("failover_ms", "kill -9 of the leader to the first write answered "
      "by a survivor (median of {f})", "<= 0.5x"),
     ("failover_max_ms", "the same, the slowest of {f}", ""),
+    ("lin_get_tput", "get throughput, zk with linearizableReads=true "
+     "(a read index per batch) against Apache's plain gets", ""),
+    ("lin_lat_get_p50", "get latency p50 through a follower, zk with "
+     "linearizableReads=true, against Apache's plain gets", ""),
+    ("lin_lat_get_p99", "the same, p99", ""),
     ("get_cpu", "CPU of the 3 nodes per get", ""),
     ("set_cpu", "CPU of the 3 nodes per set", ""),
     ("mixed_cpu", "CPU of the 3 nodes per mixed op", ""),
@@ -74,7 +81,7 @@ class Ensemble:
     process group, all children of one sh (self.wrap) so that zk-bench -p
     counts their CPU together."""
 
-    def __init__(self, kind, bindir):
+    def __init__(self, kind, bindir, extra=""):
         self.kind = kind
         self.bindir = bindir
         self.dir = tempfile.mkdtemp(prefix="zk-bench-ens-%s." % kind)
@@ -93,8 +100,8 @@ class Ensemble:
                         "dataDir=%s\nclientPort=%d\n"
                         "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
                         "admin.enableServer=false\n"
-                        "4lw.commands.whitelist=*\n" % (
-                            self.data(i), self.port[i]))
+                        "4lw.commands.whitelist=*\n%s" % (
+                            self.data(i), self.port[i], extra))
                 for j in self.ids():
                     f.write("server.%d=127.0.0.1:%d:%d\n" % (j, q[j], e[j]))
         running.append(self)
@@ -324,10 +331,22 @@ def zkbench(args, hosts, pid, workloads):
 
 
 def one(kind, args, phase):
-    ens = Ensemble(kind, args.bin)
+    ens = Ensemble(kind, args.bin, "linearizableReads=true\n"
+                   if phase == "lin" else "")
     try:
         leader = ens.whole()
         follower = min(i for i in ens.ids() if i != leader)
+        if phase == "lin":      # zk only: its figures under lin_ names
+            zkbench(args, ens.hosts(follower), ens.wrap.pid, ["wait"])
+            figs = zkbench(args, ens.hosts(), ens.wrap.pid, ["get"])
+            figs.update(zkbench(args, ens.hosts(follower), ens.wrap.pid,
+                                ["lat-get"]))
+            out = {}
+            for f, v in figs.items():
+                if f in ("get_tput", "lat_get_p50", "lat_get_p99"):
+                    out["lin_" + f] = v
+                    compare.UNITS["lin_" + f] = compare.UNITS.get(f, "")
+            return out
         if phase == "failover":
             ms = failover(ens, args.failovers)
             compare.UNITS["failover_ms"] = "ms"
@@ -381,8 +400,10 @@ def main():
     kinds = [args.only] if args.only else ["zk", "apache"]
     res = {"zk": {}, "apache": {}}
     phases = []
-    if any(w != "failover" for w in args.ops):
+    if any(w not in ("failover", "lin") for w in args.ops):
         phases += ["ops"] * args.rounds
+    if "lin" in args.ops:
+        phases += ["lin"] * args.rounds
     if "failover" in args.ops:
         phases.append("failover")
     t0 = time.monotonic()
@@ -390,6 +411,8 @@ def main():
     try:
         for r, phase in enumerate(phases):
             for kind in kinds:
+                if phase == "lin" and kind != "zk":
+                    continue    # Apache has no linearizable reads
                 say("ensemble %d/%d: %s %s (%.0f s so far, load %s)" % (
                     r + 1, len(phases), kind, phase, time.monotonic() - t0,
                     compare.loadavg()))
@@ -399,6 +422,17 @@ def main():
         for ens in list(running):
             ens.stop()
     load1 = compare.loadavg()
+    # linearizable reads: against Apache's plain gets, and zk's own
+    lin = {}
+    for f in ("get_tput", "lat_get_p50", "lat_get_p99"):
+        if "lin_" + f in res["zk"] and f in res["apache"]:
+            res["apache"]["lin_" + f] = res["apache"][f]
+        if "lin_" + f in res["zk"] and f in res["zk"]:
+            lin[f] = (statistics.median(res["zk"]["lin_" + f]) /
+                      statistics.median(res["zk"][f]))
+    if lin:
+        say("zk linearizable reads against its plain reads: %s" % ", ".join(
+            "%s %.2fx" % (f, v) for f, v in sorted(lin.items())))
     rows = compare.table(res, ROWS, {"c": args.conns, "n": args.inflight,
                                      "f": args.failovers}, floor=False)
     hdr = ("figure", "what", "unit", "zk median", "zk min-max",
@@ -444,6 +478,13 @@ def main():
                     args.conns, args.inflight, args.secs, args.rounds,
                     args.failovers, args.failovers))
         compare.markdown(f, hdr, rows)
+        if lin:
+            f.write("\nzk's linearizable reads against its plain reads "
+                    "(same run, medians): %s. Rounds: %d fresh zk "
+                    "ensembles with linearizableReads=true.\n" % (
+                        ", ".join("`%s` %.2fx" % (k, v)
+                                  for k, v in sorted(lin.items())),
+                        args.rounds))
         f.write("\nTargets are issue 15's; nothing here is asserted.\n")
     say("wrote %s" % args.out)
 
