@@ -212,20 +212,20 @@ static void
 peer_close(struct zkconn *c)
 {
 	struct peer	*p = c->arg;
+	struct fle_out	 o;
 	int64_t		 now = zk_mono_ms();
+	int		 was;
 
 	if (p == NULL)
 		return;
 	zk_dbg("peer %d down", p->srv.id);
 	p->c = NULL;
-	if (p->up && started) {	/* no wait for its vote */
-		struct fle_out	 o;
-
-		p->up = 0;	/* first: act() sends to peers up */
+	was = p->up;
+	p->up = 0;		/* before act(), which sends to peers up */
+	if (was && started) {	/* no wait for its vote */
 		fle_peerdown(&fle, now, p->srv.id, &o);
 		act(&o);
 	}
-	p->up = 0;
 	p->dialed = 0;
 	p->retry = now + p->backoff;
 	p->backoff = p->backoff * 2 > RETRYMAX ? RETRYMAX : p->backoff * 2;

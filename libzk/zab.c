@@ -427,6 +427,14 @@ resetpeers(struct zab *z)
 	memset(z->peer, 0, sizeof(z->peer));
 }
 
+/* slot i is a voting follower (not us) that reached phase */
+static int
+votes(const struct zab *z, int i, int phase)
+{
+	return i != z->me && z->voter[i] && !z->peer[i].observer &&
+	    z->peer[i].phase >= phase;
+}
+
 /*
  * Read index.  A request (zab_read, or a learner's READ) is answered
  * with the leader's commit point once the leader has shown that it still
@@ -460,9 +468,7 @@ readdone(struct zab *z, struct zab_out *o)
 	if (!z->rbusy)
 		return;
 	for (i = 0; i < z->n; i++)
-		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
-		    z->peer[i].phase >= ZPP_ACKED &&
-		    z->peer[i].pong >= z->rround)
+		if (votes(z, i, ZPP_ACKED) && z->peer[i].pong >= z->rround)
 			k++;
 	if (!quorum(z, k))
 		return;
@@ -500,8 +506,7 @@ readround(struct zab *z, struct zab_out *o)
 	z->rcommit = z->commit;
 	z->rbusy = 1;
 	for (i = 0; i < z->n; i++)
-		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
-		    z->peer[i].phase >= ZPP_ACKED)
+		if (votes(z, i, ZPP_ACKED))
 			tell(z, o, i, ZM_PING, z->epoch, z->rround);
 	readdone(z, o);		/* a quorum of one */
 }
@@ -600,8 +605,7 @@ countpeers(const struct zab *z, int phase)
 	int	 i, k = 1;	/* the leader */
 
 	for (i = 0; i < z->n; i++)
-		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
-		    z->peer[i].phase >= phase)
+		if (votes(z, i, phase))
 			k++;
 	return k;
 }
@@ -664,8 +668,7 @@ advance(struct zab *z, struct zab_out *o)
 	if (z->cepoch == z->epoch)
 		acks[k++] = z->durable;
 	for (i = 0; i < z->n; i++)
-		if (i != z->me && z->voter[i] && !z->peer[i].observer &&
-		    z->peer[i].phase >= ZPP_ACKED)
+		if (votes(z, i, ZPP_ACKED))
 			acks[k++] = z->peer[i].ack;
 	if (!quorum(z, k))
 		return;

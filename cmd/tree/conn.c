@@ -26,6 +26,8 @@ static int64_t		 gatewait;
 static struct zkbuf	 tmp;
 static struct zkline	 line, hline;
 
+static void		 resume(struct zkconn *);
+
 /* A reply line up to its err field. */
 void
 replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
@@ -211,10 +213,7 @@ conn_read(struct zkconn *c)
 	if (!c->dead && p->role == R_LOG && gatec != NULL && gatewait != 0 &&
 	    gatewait <= lastzxid) {
 		gatewait = 0;
-		if (ZKBUF_LEN(&gatec->out) <= OUTMAX) {
-			zkloop_pause(gatec, 0);
-			conn_read(gatec);
-		}
+		resume(gatec);
 	}
 }
 
@@ -277,6 +276,13 @@ unblock(struct zkconn *c)
 		zkloop_kill(c);
 		return;
 	}
+	resume(c);
+}
+
+/* Read a paused gate again, unless its replies are still too many. */
+static void
+resume(struct zkconn *c)
+{
 	if (ZKBUF_LEN(&c->out) > OUTMAX)
 		return;
 	zkloop_pause(c, 0);

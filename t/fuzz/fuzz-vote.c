@@ -3,7 +3,8 @@
  * from a peer's election port goes through zkl_parse and fle_parse (must
  * not crash; what parses must say the same once written out with fle_put
  * and parsed again), then into an election state machine in each state,
- * which must stay within its bounds whatever the vote says.
+ * with a peer's connection closing and an epoch from zk-log, which must
+ * stay within its bounds whatever the vote says.
  */
 #include <sys/types.h>
 
@@ -31,12 +32,20 @@ step(const struct fle_msg *m, int voter)
 	ASSERT(o.nsend <= FLE_MAXSEND);
 	for (i = 0; i < o.nsend; i++)
 		ASSERT(o.send[i].from == 1 && o.send[i].to != 1);
+	/* a peer's connection closes (its own, or another's) */
+	fle_peerdown(&f, 2, 2 + (int)(m->round & 1), &o);
+	ASSERT(o.nsend <= FLE_MAXSEND);
+	for (i = 0; i < o.nsend; i++)
+		ASSERT(o.send[i].from == 1 && o.send[i].to != 1);
 	fle_tick(&f, 1000, &o);
 	ASSERT(f.state >= FLE_LOOKING && f.state <= FLE_OBSERVING);
 	if (f.state == FLE_LEADING)
 		ASSERT(f.leader == 1 && voter);
 	if (f.state != FLE_LOOKING)
 		ASSERT(f.leader >= 1 && f.leader <= 3);
+	fle_epoch(&f, m->vote.epoch);	/* zk-log serves in some epoch */
+	if (f.state != FLE_LOOKING)
+		ASSERT(f.settled.leader == f.leader);
 	fle_recv(&f, 2, m, &o);		/* settled: a looker hears back */
 	ASSERT(o.nsend <= 1);
 }
