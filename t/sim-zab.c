@@ -14,6 +14,8 @@
  *     k-th transaction any node hands its tree is the k-th of every other
  *     (so nothing committed is lost or changed, and tree digests, a hash
  *     chain over what was applied, agree at every zxid);
+ *   - a transaction applied for the first time is durable on a quorum of
+ *     voters (committed means that, whether or not a loss follows);
  *   - at most one leader per epoch gets its epoch accepted by a quorum;
  *   - a leader's SNAP is exact at the zxid it claims;
  * and once the network heals and every node is back, within 30 simulated
@@ -159,6 +161,33 @@ mix(uint64_t d, int64_t zxid, uint64_t v)
 	return d ^ (d >> 31);
 }
 
+static size_t	 after(const struct node *, int64_t);
+
+/*
+ * A txn applied for the first time anywhere is committed: a quorum of
+ * voters must hold it durably, in the synced part of their logs or under
+ * a snapshot (down or not: a crash keeps what was durable).
+ */
+static void
+durable_quorum(int i, const struct rec *r)
+{
+	const struct node	*nd;
+	size_t			 k;
+	int			 j, n = 0;
+
+	for (j = 0; j < S.nvoters; j++) {
+		nd = &S.node[j];
+		k = after(nd, r->zxid);
+		if (nd->snapzxid >= r->zxid || (k > 0 && k <= nd->ndurable &&
+		    nd->log[k - 1].zxid == r->zxid &&
+		    nd->log[k - 1].val == r->val))
+			n++;
+	}
+	if (n <= S.nvoters / 2)
+		fail("node %d applies 0x%" PRIx64 ", durable on %d voters "
+		    "only", i + 1, r->zxid, n);
+}
+
 /* node i's tree applies one txn: it must be the k-th of the history */
 static void
 apply(int i, const struct rec *r)
@@ -184,6 +213,7 @@ apply(int i, const struct rec *r)
 		if (S.glen > 0 && S.gz[S.glen - 1] >= r->zxid)
 			fail("node %d applies 0x%" PRIx64 " after 0x%" PRIx64,
 			    i + 1, r->zxid, S.gz[S.glen - 1]);
+		durable_quorum(i, r);
 		S.gz[S.glen] = r->zxid;
 		S.gv[S.glen] = r->val;
 		S.gd[S.glen] = nd->dig;
