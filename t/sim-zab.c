@@ -16,6 +16,8 @@
  *     chain over what was applied, agree at every zxid);
  *   - a transaction applied for the first time is durable on a quorum of
  *     voters (committed means that, whether or not a loss follows);
+ *   - a read index (zab_read, asked of random nodes now and then) covers
+ *     every transaction committed before it was asked (linearizableReads);
  *   - at most one leader per epoch gets its epoch accepted by a quorum;
  *   - a leader's SNAP is exact at the zxid it claims;
  * and once the network heals and every node is back, within 30 simulated
@@ -102,6 +104,9 @@ static struct {
 	int64_t		*gz;
 	uint64_t	*gv, *gd;
 	size_t		 glen, gcap;
+	/* read indexes asked: what was committed when each was asked */
+	int64_t		*rfloor;
+	size_t		 nread, rcap;
 	int		 epochleader[MAXEPOCH];
 	uint64_t	 nextval, proposed;
 } S;
@@ -469,6 +474,16 @@ run_out(int i, struct zab_out *o)
 		case ZA_COMMIT:
 			applyto(i, a->zxid);
 			break;
+		case ZA_READ:
+			if (a->zxid2 <= 0 || (size_t)a->zxid2 > S.nread)
+				fail("node %d: a read index for read %" PRId64
+				    ", never asked", i + 1, a->zxid2);
+			if (a->zxid >= 0 && a->zxid < S.rfloor[a->zxid2])
+				fail("node %d: read %" PRId64 " gets index 0x%"
+				    PRIx64 ", but 0x%" PRIx64 " was committed "
+				    "before it was asked", i + 1, a->zxid2,
+				    a->zxid, S.rfloor[a->zxid2]);
+			break;
 		case ZA_CONNECT:
 			j = a->peer - 1;
 			for (int b = 0; b < S.n; b++)
@@ -827,6 +842,29 @@ fault(void)
 	}
 }
 
+/*
+ * A read index, asked of a random node: whatever index comes back must
+ * cover every txn committed (applied anywhere) before the asking.
+ */
+static void
+readask(void)
+{
+	struct zab_out	 o;
+	int		 i = below(S.n);
+
+	if (!S.node[i].alive)
+		return;
+	if (S.nread + 1 >= S.rcap) {
+		S.rcap = S.rcap ? S.rcap * 2 : 1024;
+		if ((S.rfloor = reallocarray(S.rfloor, S.rcap, 8)) == NULL)
+			err(EX_OSERR, NULL);
+	}
+	S.nread++;
+	S.rfloor[S.nread] = S.glen > 0 ? S.gz[S.glen - 1] : 0;
+	zab_read(&S.node[i].z, S.now, S.nread, &o);
+	run_out(i, &o);
+}
+
 static void
 propose(void)
 {
@@ -866,7 +904,7 @@ run(uint64_t seed)
 	memset(&S.epochleader, 0, sizeof(S.epochleader));
 	S.seed = seed;
 	S.rng = seed;
-	S.q.n = S.glen = 0;
+	S.q.n = S.glen = S.nread = 0;
 	S.q.seq = 0;
 	S.q.size = sizeof(struct ev);
 	S.now = S.step = 0;
@@ -929,8 +967,11 @@ run(uint64_t seed)
 			}
 		}
 		if (S.now >= nextwrite) {
-			if (S.now < FAULTMS + SETTLEMS / 2)
+			if (S.now < FAULTMS + SETTLEMS / 2) {
 				propose();
+				if (below(4) == 0)
+					readask();
+			}
 			nextwrite = S.now + 1 + below(20);
 		}
 		if (S.now >= nextsnap) {
@@ -1004,6 +1045,7 @@ main(int argc, char *argv[])
 	}
 	free(S.q.v);
 	free(S.gz);
+	free(S.rfloor);
 	free(S.gv);
 	free(S.gd);
 	return 0;
