@@ -61,9 +61,9 @@ setup() {
 
 @test "zab: a lone voter commits; a seed replays the same run, with every sync kind" {
 	run -0 "$zab" -n 1 -s 7 -c 20
-	run -0 "$zab" -n 3 -o 1 -s 5 -c 1 -v
+	run -0 "$zab" -n 3 -o 1 -s 9 -c 1 -v
 	first=$output
-	run -0 "$zab" -n 3 -o 1 -s 5 -c 1 -v
+	run -0 "$zab" -n 3 -o 1 -s 9 -c 1 -v
 	[ "$output" = "$first" ]
 	[[ "$output" == *" snap epoch "* ]]
 	[[ "$output" == *" diff epoch "* ]]
