@@ -11,8 +11,9 @@
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
 #   ens_await DIR I STATE  wait up to 10 s for node I's role to be STATE
+#   ens_settled DIR I	wait up to 10 s for node I to lead, follow or observe
 #   ens_serving DIR I	wait up to 20 s for node I to serve clients
-#   ens_leader DIR	the myid of the node that leads, once one does
+#   ens_leader DIR	the myid of the node that leads and serves, once one does
 #   ens_write I ARGS	zk-cli ARGS against node I, retried up to 20 s
 #   ens_client CMD	CMD as a client runs it (netns.bash: in its namespace)
 #   ens_hosts		the nodes' client addresses, host:port,...
@@ -107,6 +108,18 @@ ens_await() {
 	return 1
 }
 
+# wait up to 10 s for node I to settle: leading, following or observing
+ens_settled() {
+	local k
+	for k in $(seq 100); do
+		case $(ens_role "$1" "$2") in
+		*state=leading*|*state=following*|*state=observing*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait up to 20 s for node I to serve (srvr says its Mode)
 ens_serving() {
 	local k
@@ -119,12 +132,19 @@ ens_serving() {
 	return 1
 }
 
+# (one that leads in the election and serves: a node can settle on
+# leading while its would-be followers settle on another, and then
+# leads no one until initLimit)
 ens_leader() {
 	local dir=$1 k i
 	for k in $(seq 200); do
 		for i in $(seq "$ENS_N"); do
 			case $(ens_role "$dir" "$i") in
-			*state=leading*) echo "$i"; return 0 ;;
+			*state=leading*)
+				printf srvr | ens_client socat -t1 - \
+				    "TCP:${ENS_HOST[i]}:${ENS_PORT[i]}" \
+				    2>/dev/null | grep -q '^Mode: leader' &&
+				    { echo "$i"; return 0; } ;;
 			esac
 		done
 		sleep 0.1
