@@ -11,7 +11,7 @@
 #   ens_kill I [SIG]	signal node I's process group (default KILL), wait
 #   ens_role DIR I	node I's role line from zk-elect (elect.sock)
 #   ens_await DIR I STATE  wait up to 10 s for node I's role to be STATE
-#   ens_settled DIR I	wait up to 10 s for node I to lead, follow or observe
+#			(an extended regex: 'leading|following')
 #   ens_serving DIR I	wait up to 20 s for node I to serve clients
 #   ens_leader DIR	the myid of the node that leads and serves, once one does
 #   ens_write I ARGS	zk-cli ARGS against node I, retried up to 20 s
@@ -100,21 +100,7 @@ ens_role() {
 ens_await() {
 	local k
 	for k in $(seq 100); do
-		case $(ens_role "$1" "$2") in
-		*"state=$3"*) return 0 ;;
-		esac
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait up to 10 s for node I to settle: leading, following or observing
-ens_settled() {
-	local k
-	for k in $(seq 100); do
-		case $(ens_role "$1" "$2") in
-		*state=leading*|*state=following*|*state=observing*) return 0 ;;
-		esac
+		[[ $(ens_role "$1" "$2") =~ state=($3) ]] && return 0
 		sleep 0.1
 	done
 	return 1

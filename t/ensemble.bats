@@ -54,7 +54,7 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 	# a quorum may settle before the third node heard of it (its
 	# election connections still backing off): it joins a moment later
 	for i in 1 2 3; do
-		ens_settled "$D" "$i" || true
+		ens_await "$D" "$i" "leading|following" || true
 	done
 	n=0
 	for i in 1 2 3; do
