@@ -384,7 +384,7 @@ sub_line(struct sub *u, char *s, size_t n)
 {
 	struct zkline	 l;
 	struct fle_out	 o;
-	int64_t		 zxid, epoch;
+	int64_t		 zxid, epoch, to;
 
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1) {
@@ -398,6 +398,10 @@ sub_line(struct sub *u, char *s, size_t n)
 			warnx("elect.sock: look without zxid= and epoch=");
 		else {
 			started = 1;
+			/* a leader that handed off votes for that voter */
+			if (zkl_int(&l, "for", &to) == 0 && to >= 0 &&
+			    to <= INT32_MAX)
+				fle.handto = to;
 			fle_start(&fle, zk_mono_ms(), zxid, epoch, &o);
 			publish();	/* looking */
 			act(&o);
@@ -495,6 +499,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < npeers; i++)
 		peers[i].backoff = RETRYMS;
 	signal(SIGPIPE, SIG_IGN);
+	if (zk_supervisor() != 0 && zk_onterm() == -1)
+		err(EX_OSERR, "sigaction");
 	if ((loop = zkloop_new()) == NULL)
 		err(EX_OSERR, NULL);
 	if ((fd = zk_listen_tcp(me->host, me->electionport)) == -1)
@@ -513,6 +519,10 @@ main(int argc, char *argv[])
 	    me->host, me->electionport);
 
 	for (;;) {
+		/* under zk-node, SIGTERM (to its whole group) waits for
+		   zk-log, which may be handing leadership off, to go */
+		if (zk_termed() && LIST_EMPTY(&subs))
+			exit(0);
 		now = zk_mono_ms();
 		dials(now);
 		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {

@@ -114,6 +114,10 @@ main(int argc, char *argv[])
 		errx(EX_CONFIG, "%s", errbuf);
 	if (nflag)		/* zk-node's check, once for every program */
 		return 0;
+	/* under zk-node, SIGTERM (to its whole group) waits for zk-log,
+	   which may be handing leadership off: we go when it goes */
+	if (zk_supervisor() != 0 && signal(SIGTERM, SIG_IGN) == SIG_ERR)
+		err(EX_OSERR, "signal");
 	signal(SIGPIPE, SIG_IGN);
 	RB_INIT(&S.sessions);
 

@@ -525,3 +525,76 @@ zkc_close(struct zkclient *c)
 	zkbuf_free(&c->in);
 	zkbuf_free(&c->out);
 }
+
+/*
+ * A four-letter word to one server, host:port: its answer, read to the
+ * end, appended to out.  0, or -1 (errno; ETIMEDOUT past ms).
+ */
+int
+zkc_word(const char *hostport, const char *word, int ms, struct zkbuf *out)
+{
+	struct pollfd	 pfd;
+	char		*s, *host, *port, buf[4096];
+	int64_t		 until = zk_mono_ms() + ms, left;
+	ssize_t		 n;
+	size_t		 off = 0, wlen = strlen(word);
+	int		 fd, e;
+
+	if ((s = strdup(hostport)) == NULL)
+		return -1;
+	if (splithost(s, &host, &port) == -1) {
+		free(s);
+		errno = EINVAL;
+		return -1;
+	}
+	fd = dial(host, port, until);
+	e = errno;
+	free(s);
+	if (fd == -1) {
+		errno = e;
+		return -1;
+	}
+	pfd.fd = fd;
+	for (;;) {
+		if ((left = until - zk_mono_ms()) <= 0) {
+			e = ETIMEDOUT;
+			break;
+		}
+		pfd.events = off < wlen ? POLLOUT : POLLIN;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			break;
+		}
+		if (off < wlen) {
+			if ((n = write(fd, word + off, wlen - off)) == -1) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				e = errno;
+				break;
+			}
+			off += (size_t)n;
+			continue;
+		}
+		if ((n = read(fd, buf, sizeof(buf))) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			e = errno;
+			break;
+		}
+		if (n == 0) {
+			e = 0;
+			break;
+		}
+		zkbuf_add(out, buf, (size_t)n);
+	}
+	close(fd);
+	if (e == 0 && out->err)
+		e = out->err;
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}

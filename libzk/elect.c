@@ -121,6 +121,7 @@ fle_init(struct fle *f, int myid, const int *ids, const int *voter, int n)
 	f->me = me;
 	f->state = FLE_LOOKING;
 	f->leader = -1;
+	f->handto = -1;
 	return 0;
 }
 
@@ -269,6 +270,12 @@ fle_start(struct fle *f, int64_t now, int64_t zxid, int64_t epoch,
 	f->leader = -1;
 	f->round++;
 	f->mine.leader = f->voter[f->me] ? f->myid : -1;
+	/* a leader that handed off votes for the voter it handed to, which
+	   holds all it had (zab_handoff): not for itself */
+	if (f->voter[f->me] && f->handto != -1 && f->handto != f->myid &&
+	    slot(f, f->handto) != -1 && f->voter[slot(f, f->handto)])
+		f->mine.leader = f->handto;
+	f->handto = -1;
 	f->mine.zxid = zxid;
 	f->mine.epoch = epoch;
 	f->prop = f->mine;

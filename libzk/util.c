@@ -121,6 +121,38 @@ bad:
 	return -1;
 }
 
+static volatile sig_atomic_t	 termed;
+
+static void
+onterm(int sig)
+{
+	(void)sig;
+	termed = 1;
+}
+
+/*
+ * SIGTERM sets a flag (zk_termed) rather than ending the process, for a
+ * daemon that stops gracefully; without SA_RESTART, so that it wakes a
+ * poll(2) or epoll_wait(2) (EINTR).  0, or -1 (errno).
+ */
+int
+zk_onterm(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onterm;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGTERM, &sa, NULL);
+}
+
+/* SIGTERM came (zk_onterm). */
+int
+zk_termed(void)
+{
+	return termed != 0;
+}
+
 /* The supervisor that started us (ZK_NODE_PID, set by zk-node), or 0. */
 pid_t
 zk_supervisor(void)

@@ -120,6 +120,7 @@ zab_init(struct zab *z, int myid, const int *ids, const int *voter, int n,
 	z->synclimit = synclimit;
 	z->role = FLE_LOOKING;
 	z->leader = z->aleader = -1;
+	z->hto = z->handto = -1;
 	return 0;
 }
 
@@ -554,6 +555,7 @@ giveup(struct zab *z, struct zab_out *o, const char *why)
 	readreset(z, o);
 	if (zab_serving(z))
 		o->serving = 0;
+	z->hto = -1;
 	z->role = FLE_LOOKING;
 	z->phase = ZP_NONE;
 	z->leader = -1;
@@ -574,6 +576,7 @@ zab_role(struct zab *z, int64_t now, int role, int leader, struct zab_out *o)
 	resetpeers(z);
 	if (zab_serving(z))
 		o->serving = 0;
+	z->hto = z->handto = -1;
 	z->role = role;
 	z->phase = ZP_NONE;
 	z->leader = role == FLE_LOOKING ? -1 : slot(z, leader);
@@ -652,6 +655,20 @@ cmp64(const void *a, const void *b)
 	int64_t	 x = *(const int64_t *)a, y = *(const int64_t *)b;
 
 	return x < y ? 1 : x > y ? -1 : 0;	/* descending */
+}
+
+/* A handoff whose voter holds all we proposed, all of it committed:
+   we step down (zab_handoff). */
+static void
+handcheck(struct zab *z, struct zab_out *o)
+{
+	int64_t	 last = zab_last(z);
+
+	if (z->hto == -1 || z->phase != ZP_BROADCAST || z->commit < last ||
+	    z->peer[z->hto].phase < ZPP_UP || z->peer[z->hto].ack < last)
+		return;
+	z->handto = z->ids[z->hto];
+	giveup(z, o, "handing leadership off");
 }
 
 /* the commit point a quorum's acknowledgements allow, and what follows */
@@ -804,6 +821,7 @@ leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
 		if (m->zxid > p->ack)
 			p->ack = m->zxid;
 		advance(z, o);
+		handcheck(z, o);
 		return;
 	case ZM_PING:
 		if (m->zxid > p->pong && m->zxid <= z->rround) {
@@ -1047,6 +1065,54 @@ zab_durable(struct zab *z, int64_t now, int64_t zxid, struct zab_out *o)
 	deliver(z, o);
 }
 
+/*
+ * Leader handoff (a rolling restart, or asked for): the leader stops
+ * proposing, and once everything it proposed is committed and the voter
+ * it hands to has acknowledged all of it, it steps down, its election
+ * voting for that voter (handto) rather than for itself.  Its followers,
+ * their connections closed, elect again at once; the one handed to
+ * holds the longest history, so it wins, or another voter that holds as
+ * much.  to is a myid, or -1 for the most caught-up synced voter.  The
+ * handoff is given up after syncLimit (or when that voter goes), and the
+ * leader leads on.  Returns the myid handed to, or -1 (EAGAIN: not a
+ * serving leader, or no synced voter to hand to).
+ */
+int
+zab_handoff(struct zab *z, int64_t now, int to, struct zab_out *o)
+{
+	int	 i, best = -1;
+
+	outinit(o);
+	if (z->role != FLE_LEADING || z->phase != ZP_BROADCAST) {
+		errno = EAGAIN;
+		return -1;
+	}
+	for (i = 0; i < z->n; i++) {
+		if (!votes(z, i, ZPP_UP) || (to != -1 && z->ids[i] != to))
+			continue;
+		if (best == -1 || z->peer[i].ack > z->peer[best].ack ||
+		    (z->peer[i].ack == z->peer[best].ack &&
+		    z->ids[i] > z->ids[best]))
+			best = i;
+	}
+	if (best == -1) {
+		errno = EAGAIN;
+		return -1;
+	}
+	z->hto = best;
+	z->hdeadline = now + z->synclimit;
+	handcheck(z, o);
+	return z->ids[best];
+}
+
+/* A leader that does not hand off takes proposals. */
+int
+zab_proposing(const struct zab *z)
+{
+	return z->role == FLE_LEADING && z->phase == ZP_BROADCAST &&
+	    z->hto == -1;
+}
+
 int64_t
 zab_propose(struct zab *z, int64_t now, const void *data, size_t len,
     struct zab_out *o)
@@ -1057,8 +1123,7 @@ zab_propose(struct zab *z, int64_t now, const void *data, size_t len,
 
 	(void)now;
 	outinit(o);
-	if (z->role != FLE_LEADING || z->phase != ZP_BROADCAST ||
-	    z->counter == UINT32_MAX) {
+	if (!zab_proposing(z) || z->counter == UINT32_MAX) {
 		errno = EAGAIN;
 		return -1;
 	}
@@ -1133,6 +1198,11 @@ tick(struct zab *z, int64_t now, struct zab_out *o)
 		z->nextping = now + z->tick / 2;
 	if (z->phase == ZP_BROADCAST && !quorum(z, k))
 		giveup(z, o, "lost the quorum");
+	else if (z->hto != -1 && (now >= z->hdeadline ||
+	    z->peer[z->hto].phase < ZPP_UP))
+		z->hto = -1;	/* it did not catch up: we go on leading */
+	else
+		handcheck(z, o);
 }
 
 /* when zab_tick wants calling next, 0: never */

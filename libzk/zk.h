@@ -352,6 +352,7 @@ int	 zkc_keepalive(struct zkclient *);
 struct zkevent *zkc_event(struct zkclient *);
 void	 zkc_event_free(struct zkevent *);
 void	 zkc_close(struct zkclient *);
+int	 zkc_word(const char *, const char *, int, struct zkbuf *);
 
 /* util.c */
 int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
@@ -361,6 +362,8 @@ int	 zk_nonblock(int);
 int	 zk_listen_unix(const char *);
 int	 zk_connect_unix(const char *, int);
 pid_t	 zk_supervisor(void);		/* ZK_NODE_PID, or 0 */
+int	 zk_onterm(void);		/* SIGTERM sets zk_termed() */
+int	 zk_termed(void);
 int	 zk_supervisor_fd(void);	/* its pidfd, or < 0 */
 int	 zk_orphaned(void);		/* 1 once it is gone */
 int	 zk_listen_tcp(const char *, int);
@@ -522,6 +525,9 @@ struct fle {
 	int64_t		 finalize;		/* settle then, 0: not yet */
 	int		 down[ZK_MAXSERVERS];	/* its connection closed */
 	int64_t		 resend, interval;
+	int64_t		 handto;	/* the next fle_start votes for this
+					   voter, not us (a leader that
+					   handed off), then -1 again */
 };
 struct fle_out {
 	struct fle_msg	 send[FLE_MAXSEND];
@@ -638,6 +644,11 @@ struct zab {
 	uint64_t	 rcur[ZK_MAXSERVERS];	/* answered by this round */
 	uint64_t	 rnext[ZK_MAXSERVERS];	/* by the next */
 	uint64_t	 rwait;		/* a learner's, at its leader */
+	/* leader handoff (zab_handoff) */
+	int		 hto;		/* the slot handed to, -1: none */
+	int64_t		 hdeadline;	/* ms: given up then */
+	int		 handto;	/* once it stepped down: the myid its
+					   election votes for, -1: itself */
 };
 int	 zab_init(struct zab *, int, const int *, const int *, int, int, int,
 	    int);
@@ -658,6 +669,8 @@ int64_t	 zab_propose(struct zab *, int64_t, const void *, size_t,
 	    struct zab_out *);
 void	 zab_purged(struct zab *, int64_t);
 void	 zab_read(struct zab *, int64_t, uint64_t, struct zab_out *);
+int	 zab_handoff(struct zab *, int64_t, int, struct zab_out *);
+int	 zab_proposing(const struct zab *);
 int64_t	 zab_deadline(const struct zab *);
 int	 zab_serving(const struct zab *);
 struct zab_status {

@@ -18,6 +18,9 @@
  *     voters (committed means that, whether or not a loss follows);
  *   - a read index (zab_read, asked of random nodes now and then) covers
  *     every transaction committed before it was asked (linearizableReads);
+ *   - in one seed of four, leaders are asked now and then to hand
+ *     leadership off (zab_handoff, the election then voting for the
+ *     voter handed to), and all of the above still holds;
  *   - at most one leader per epoch gets its epoch accepted by a quorum;
  *   - a leader's SNAP is exact at the zxid it claims;
  * and once the network heals and every node is back, within 30 simulated
@@ -100,6 +103,9 @@ static struct {
 	struct simheap	 q;
 	int64_t		 now, step;
 	int		 drop, slow, faults;
+	int		 handoffs;	/* this seed asks for some */
+	long		 handed;	/* ... and they were started */
+	long		 stepped;	/* ... and the leader stepped down */
 	/* the one history every node must apply */
 	int64_t		*gz;
 	uint64_t	*gv, *gd;
@@ -518,6 +524,8 @@ run_out(int i, struct zab_out *o)
 		fle_epoch(&S.node[i].f, S.node[i].z.cepoch);
 	if (o->looking) {
 		trace("node %d looks again: %s", i + 1, o->why);
+		if (S.node[i].z.handto != -1)
+			S.stepped++;
 		elect(i);
 	}
 }
@@ -559,6 +567,7 @@ elect(int i)
 	struct node	*nd = &S.node[i];
 	struct fle_out	 fo;
 
+	nd->f.handto = nd->z.handto;	/* zk-log's `look ... for=` */
 	fle_start(&nd->f, S.now, zab_last(&nd->z), nd->z.cepoch, &fo);
 	fle_after(i, &fo);
 }
@@ -886,6 +895,25 @@ propose(void)
 	}
 }
 
+/* A serving leader is asked to hand leadership off (zab_handoff). */
+static void
+handoff(void)
+{
+	struct zab_out	 o;
+	int		 i, to;
+
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].alive && zab_proposing(&S.node[i].z))
+			break;
+	if (i == S.n)
+		return;
+	if ((to = zab_handoff(&S.node[i].z, S.now, -1, &o)) != -1) {
+		S.handed++;
+		trace("node %d hands leadership off to %d", i + 1, to);
+	}
+	run_out(i, &o);
+}
+
 static void
 run(uint64_t seed)
 {
@@ -910,6 +938,7 @@ run(uint64_t seed)
 	S.now = S.step = 0;
 	S.nextval = S.proposed = 0;
 	S.faults = seed % 8 != 0;
+	S.handoffs = seed % 4 == 3;
 	S.drop = S.faults ? below(30) : 0;
 	S.slow = S.faults ? below(100) : 0;
 	for (i = 0; i < S.n; i++) {
@@ -971,6 +1000,8 @@ run(uint64_t seed)
 				propose();
 				if (below(4) == 0)
 					readask();
+				if (S.handoffs && below(100) == 0)
+					handoff();
 			}
 			nextwrite = S.now + 1 + below(20);
 		}
@@ -1037,8 +1068,9 @@ main(int argc, char *argv[])
 		txns += S.glen;
 	}
 	printf("sim-zab: %" PRIu64 " seeds from %" PRIu64 " passed, %d "
-	    "voters, %d observers, %" PRIu64 " txns committed\n", count, seed,
-	    S.nvoters, obs, txns);
+	    "voters, %d observers, %" PRIu64 " txns committed, %ld "
+	    "handoffs (%ld stepped down)\n", count, seed, S.nvoters, obs,
+	    txns, S.handed, S.stepped);
 	for (i = 0; i < MAXN; i++) {
 		zab_free(&S.node[i].z);
 		free(S.node[i].log);

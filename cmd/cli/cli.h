@@ -46,6 +46,7 @@ int		 run(int, char **);
 int		 opt(int, char **, const char *);
 int		 c_config(int, char **);
 int		 c_reconfig(int, char **);
+int		 c_handoff(int, char **);
 
 /* session.c */
 extern struct zkclient	 zc;

@@ -2,7 +2,7 @@
  * zk-cli's command table and the commands that send one request or
  * walk a subtree: ls, get, stat, set, create, rm, getacl, setacl,
  * addauth, sync, help.  The waiting ones are in watch.c and lock.c,
- * config and reconfig in reconfig.c.
+ * config and reconfig in reconfig.c, handoff in handoff.c.
  */
 #include <sys/types.h>
 
@@ -43,6 +43,7 @@ static const struct cmd cmds[] = {
 	{ "elect", c_elect, "path -- command [arg ...]" },
 	{ "get", c_get, "[-ej] path" },
 	{ "getacl", c_getacl, "[-j] path" },
+	{ "handoff", c_handoff, "" },
 	{ "help", c_help, "" },
 	{ "lock", c_lock, "[-n] [-w seconds] path -- command [arg ...]" },
 	{ "ls", c_ls, "[-ejR] path" },

@@ -438,6 +438,16 @@ flushreplies(struct client *cl)
 		}
 		pend_free(p);
 	}
+	/* a graceful stop (main.c's drain): the reply that leaves the
+	   connection with nothing to answer goes out with our FIN, so that
+	   the client sees the close before it sends again */
+	if (draining && cl->npend == 0 && ZKBUF_LEN(&cl->c->in) == 0 &&
+	    !cl->closing && !cl->is4lw) {
+		zk_dbg("draining: session 0x%" PRIx64 " closed with its reply",
+		    cl->session);
+		cl->closing = 1;
+		zkloop_close(cl->c);
+	}
 	if ((long long)ZKBUF_LEN(&cl->c->out) > cfg.clientOutputLimit) {
 		stall(cl);	/* the client does not read its replies */
 		return;
@@ -922,7 +932,7 @@ handshake(struct client *cl, const char *body, size_t len)
 static const char *const words[] = {
 	"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok",
 	"stmk", "srst", "srvr", "stat", "wchc", "wchp", "wchs", "mntr",
-	"isro", "hash", NULL
+	"isro", "hash", "hand", NULL
 };
 
 /* decode what the connection holds, in order */

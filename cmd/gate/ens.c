@@ -54,14 +54,10 @@ ens_mode(const struct zkline *l)
 	ens.leading = ens.serving && strcmp(ens.state, "leading") == 0;
 	if (ens.leading && !wasleading)
 		ens.since = zk_mono_ms();
-	if (was && !ens.serving) {
-		zk_dbg("not serving: closing every client connection");
-		TAILQ_FOREACH_SAFE(cl, &clients, all, t)
-			if (!cl->is4lw && !cl->c->dead) {
-				cl->closing = 1;
-				zkloop_kill(cl->c);
-			}
-	}
+	if (was && !ens.serving)
+		ens.unserved = zk_mono_ms();	/* held for a while */
+	else if (ens.serving)
+		ens.unserved = 0;
 	looking = !ens.serving && strcmp(ens.state, "looking") == 0;
 	if (looking && ens.looking == 0)
 		ens.looking = zk_mono_ms();
@@ -81,23 +77,52 @@ ens_mode(const struct zkline *l)
 }
 
 /*
- * Read-only mode starts once the node has looked for a leader for the
- * grace; the ms until then (-1: not due).
+ * A node that stopped serving holds its clients for tickTime, time for a
+ * new leader (their writes wait in zk-log's outbox, their reads are
+ * answered from the tree as it stands); then it closes them, so that
+ * they move to a serving node.
+ */
+static int
+hold(int64_t now)
+{
+	struct client	*cl, *t;
+	int64_t		 due;
+
+	if (ens.unserved == 0)
+		return -1;
+	due = ens.unserved + cfg.tickTime;
+	if (now < due)
+		return (int)(due - now);
+	ens.unserved = 0;
+	zk_dbg("not serving: closing every client connection");
+	TAILQ_FOREACH_SAFE(cl, &clients, all, t)
+		if (!cl->is4lw && !cl->c->dead) {
+			cl->closing = 1;
+			zkloop_kill(cl->c);
+		}
+	return -1;
+}
+
+/*
+ * The clients held since the node stopped serving are closed, and
+ * read-only mode starts once the node has looked for a leader for the
+ * grace, on time; the ms until the next of them (-1: none due).
  */
 int
 ens_tick(int64_t now)
 {
 	int64_t	 due;
+	int	 h = hold(now);
 
 	if (!cfg.readonly || ens.ro || ens.looking == 0)
-		return -1;
+		return h;
 	due = ens.looking + (cfg.tickTime > 2000 ? cfg.tickTime : 2000);
 	if (now < due)
-		return (int)(due - now);
+		return h != -1 && h < due - now ? h : (int)(due - now);
 	ens.ro = 1;
 	warnx("read-only mode: no leader for %" PRId64 " ms, serving reads "
 	    "to read-only clients", now - ens.looking);
-	return -1;
+	return h;
 }
 
 /* A node that does not serve takes cl as read-only: 1 if it does. */
@@ -127,11 +152,12 @@ ens_modename(void)
 	return "looking";
 }
 
-/* Clients are taken: standalone, or a node of an ensemble that serves. */
+/* Clients are taken: standalone, or a node of an ensemble that serves;
+   not once SIGTERM came (main.c's drain). */
 int
 ens_serving(void)
 {
-	return cfg.nservers == 0 || (ens.on && ens.serving);
+	return !draining && (cfg.nservers == 0 || (ens.on && ens.serving));
 }
 
 /* mntr's ensemble lines, Apache's names */

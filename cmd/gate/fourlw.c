@@ -2,7 +2,8 @@
  * zk-gate's four-letter words, as Apache ZooKeeper answers them: some
  * at once, the rest once zk-tree or zk-sessiond has answered (a 4lw
  * connection, or a scrape of /metrics, waits on treeq or sessq in the
- * order it asked).
+ * order it asked).  One is zk's own: hand, answered by zk-log (logq),
+ * asks a leader to hand leadership off to its most caught-up follower.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -28,6 +29,7 @@
 
 struct w4q		 treeq = TAILQ_HEAD_INITIALIZER(treeq);
 struct w4q		 sessq = TAILQ_HEAD_INITIALIZER(sessq);
+struct w4q		 logq = TAILQ_HEAD_INITIALIZER(logq);
 struct zkline		 lastw4;
 static char		*lastw4buf;	/* the text lastw4 points into */
 static int64_t		 tracemask = 306;	/* gtmk, stmk */
@@ -367,6 +369,14 @@ fourletter(struct client *cl, const char *word)
 		} else if (strcmp(word, "dump") == 0) {
 			w4wait(&sessq, sess, cl, "text word=dump\n");
 			return;
+		} else if (strcmp(word, "hand") == 0) {
+			/* zk's: a leader hands leadership off (zk-log) */
+			if (cfg.nservers == 0)
+				zkbuf_printf(b, "not in an ensemble\n");
+			else {
+				w4wait(&logq, zlog, cl, "handoff\n");
+				return;
+			}
 		} else {	/* wchs wchc wchp */
 			snprintf(line, sizeof(line), "text word=%s\n", word);
 			w4wait(&treeq, tree, cl, line);

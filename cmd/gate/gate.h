@@ -102,6 +102,7 @@ extern struct zkcfg	 cfg;
 extern struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
 extern struct zkloop	*loop;
 extern struct zkconn	*tree, *zlog, *sess;
+extern int		 draining;	/* SIGTERM came: main.c */
 extern int64_t		 lastzxid;
 extern int64_t		 started;
 /* never reset (srst resets st): latency summaries for /metrics, ms */
@@ -129,6 +130,7 @@ extern struct ens {
 	int		 leader, learners, followers, observers, syncing;
 	int64_t		 since;		/* leading and serving since */
 	int64_t		 looking;	/* looking since (zk_mono_ms), 0 */
+	int64_t		 unserved;	/* clients held since, 0 */
 	int		 ro;		/* read-only mode is on */
 } ens;
 void		 ens_mode(const struct zkline *);
@@ -176,7 +178,7 @@ void		 doauth(struct client *, int32_t, const char *, size_t);
 void		 dosasl(struct client *, int32_t, const char *, size_t);
 
 /* fourlw.c */
-extern struct w4q	 treeq, sessq;
+extern struct w4q	 treeq, sessq, logq;
 extern struct zkline	 lastw4;	/* the answer fourletter() reads */
 void		 javadouble(char *, size_t, int64_t, int64_t);
 int		 opencount(void);

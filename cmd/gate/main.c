@@ -68,6 +68,53 @@ nofile(void)
 		warn("setrlimit RLIMIT_NOFILE");
 }
 
+#define DRAINMS		2000	/* SIGTERM: clients given this to go idle */
+#define DRAINIDLE	100	/* ... a connection that sent nothing in
+				   this long, nothing to answer, is idle */
+
+int				 draining;
+
+/*
+ * SIGTERM: a graceful stop (a rolling restart).  New sessions are
+ * refused, as by a node that does not serve; a connection is closed
+ * with the reply that leaves it nothing to answer (client.c's
+ * flushreplies), so that its client sees the close before it sends
+ * again and moves to another server with nothing in flight lost; one
+ * that has nothing to answer and sent nothing for DRAINIDLE is closed
+ * then, and those still busy after DRAINMS anyway.  Once none is left,
+ * zk-gate exits 0.  Sessions are not closed: their clients take them
+ * along.
+ */
+static void
+drain(int64_t now)
+{
+	static int64_t	 since;
+	struct client	*cl, *t;
+	int		 left = 0;
+
+	if (since == 0) {
+		since = now;
+		draining = 1;
+		zk_dbg("SIGTERM: closing client connections as they go idle");
+	}
+	TAILQ_FOREACH_SAFE(cl, &clients, all, t) {
+		if (cl->is4lw)
+			continue;
+		left++;
+		if (cl->c->dead || cl->closing)
+			continue;
+		if ((cl->npend == 0 && ZKBUF_LEN(&cl->c->in) == 0 &&
+		    now - cl->heard >= DRAINIDLE) || now - since >= DRAINMS) {
+			zk_dbg("draining: session 0x%" PRIx64 " closed, %s",
+			    cl->session, cl->npend ? "busy" : "idle");
+			cl->closing = 1;
+			zkloop_close(cl->c);
+		}
+	}
+	if (left == 0 || now - since >= DRAINMS + 1000)
+		exit(0);
+}
+
 /* a configured address in use, not ours or privileged: no restart cures it */
 #define BINDX(e)	((e) == EADDRINUSE || (e) == EADDRNOTAVAIL || \
 			    (e) == EACCES ? EX_CONFIG : EX_OSERR)
@@ -96,6 +143,8 @@ main(int argc, char *argv[])
 		errx(EX_CONFIG, "%s: clientPort is not set", file);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
+	if (zk_onterm() == -1)
+		err(EX_OSERR, "sigaction");
 	nofile();
 	if ((loop = zkloop_new()) == NULL)
 		err(EX_OSERR, "zkloop_new");
@@ -142,7 +191,11 @@ main(int argc, char *argv[])
 		client_reap();
 		now = zk_mono_ms();
 		housekeeping(now);
-		due = ens_tick(now);	/* read-only mode's start, on time */
+		due = ens_tick(now);	/* held clients, read-only mode: on time */
+		if (zk_termed()) {
+			drain(now);
+			due = 20;
+		}
 	}
 }
 

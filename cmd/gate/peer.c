@@ -326,6 +326,10 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			ens_mode(&l);
 		else if (strcmp(l.verb, "readindex") == 0)
 			lin_answer(&l);
+		else if (strcmp(l.verb, "text") == 0) {	/* handoff's */
+			w4keep(&l, copy, n);
+			w4answer(&logq, &l);
+		}
 	}
 	if (c == tree && zkrep_shm != NULL && strcmp(l.verb, "r") == 0) {
 		const struct zkfield	*f;

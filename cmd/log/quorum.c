@@ -44,6 +44,7 @@
 #define RESTARTMS	500	/* the tree's answer to a reconfig, before
 				   the node starts again on new voters */
 #define DIGESTTXNS	5000	/* ... or this many txns apart */
+#define TERMWAITMS	3000	/* SIGTERM: the gate's drain, at most */
 #define MAXDIGESTS	64	/* a learner's digests not yet checked */
 #define EPOCH(z)	((z) >> 32)
 
@@ -72,6 +73,10 @@ static struct {
 	int		 origin;	/* myid a proposed request came from,
 					   -1: this node */
 	int64_t		 restart;	/* the voters changed: exit 75 then */
+	int64_t		 unserved;	/* not serving since, 0 */
+	struct client	*hcl;		/* asked for the handoff under way */
+	int64_t		 termat;	/* SIGTERM came then, 0 */
+	int		 termdone;	/* ... and we exit next pass */
 	struct zkbuf	 rec;		/* the batch: framed records */
 	int64_t		 bfirst, blast;
 	int64_t		 written;	/* durable in the log */
@@ -116,6 +121,9 @@ static int	 moved(const char *, size_t, size_t);
 static void	 ownertouch(const char *, size_t, int);
 static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
+static void	 tree_sync(const char *, size_t);
+static void	 obflush(void);
+static void	 handanswer(const char *, int);
 
 /* ---- the epoch files ---- */
 
@@ -232,6 +240,7 @@ deliver(int64_t zxid)
 	while (Q.restart == 0 && Q.phead < Q.np && Q.pv[Q.phead].zxid <= zxid) {
 		p = &Q.pv[Q.phead++];
 		zkbuf_add(&L.tree->out, Q.pbuf.p + p->off, p->len);
+		ob_done(Q.pbuf.p + p->off, p->len);
 		if (p->len > 9 && memcmp(Q.pbuf.p + p->off, "reconfig ", 9) == 0)
 			adopt(Q.pbuf.p + p->off, p->len - 1);
 		digestat(p->zxid);
@@ -438,7 +447,13 @@ closepeer(int slot)
 	if (p->c == NULL)
 		return;
 	Q.closing++;
-	zkloop_kill(p->c);
+	if (Q.z.handto != -1 && Q.z.role == FLE_LOOKING) {
+		/* we handed off: our last COMMITs go first, and what it
+		   says meanwhile is dropped (peer_read) */
+		p->c->arg = NULL;
+		zkloop_close(p->c);
+	} else
+		zkloop_kill(p->c);
 	Q.closing--;
 	p->c = NULL;
 	p->up = 0;
@@ -505,6 +520,10 @@ peer_read(struct zkconn *c)
 	char		*s;
 	size_t		 n;
 
+	if (p == NULL) {		/* closing (closepeer) */
+		zkbuf_consume(&c->in, ZKBUF_LEN(&c->in));
+		return;
+	}
 	while (!c->dead && zkl_next(&c->in, &s, &n) == 1) {
 		peer_line(p, s, n);
 		if (!c->dead)
@@ -838,6 +857,8 @@ look(void)
 	zkl_begin(&Q.elect->out, "look");
 	zkl_putx(&Q.elect->out, "zxid", zab_last(&Q.z));
 	zkl_putd(&Q.elect->out, "epoch", Q.z.cepoch);
+	if (Q.z.handto != -1)		/* we handed off: vote for it */
+		zkl_putd(&Q.elect->out, "for", Q.z.handto);
 	zkl_end(&Q.elect->out);
 	zk_dbg("look: last 0x%" PRIx64 " epoch %" PRId64, zab_last(&Q.z),
 	    Q.z.cepoch);
@@ -955,6 +976,14 @@ run(struct zab_out *o)
 	}
 	if (o->serving != -1)
 		zk_dbg("%s", o->serving ? "serving" : "not serving");
+	if (o->serving == 1) {
+		/* what of ours is in the synced log will commit: the rest
+		   of what we sent is lost, and goes again */
+		for (k = Q.phead; k < Q.np; k++)
+			ob_seen(Q.pbuf.p + Q.pv[k].off, Q.pv[k].len);
+		ob_resync();
+		obflush();
+	}
 	if (o->serving == 1 && Q.elect != NULL) {
 		/* the epoch we serve in: our election vote carries it */
 		zkl_begin(&Q.elect->out, "epoch");
@@ -963,66 +992,270 @@ run(struct zab_out *o)
 	}
 	if (o->looking) {
 		warnx("looking for a leader: %s", o->why ? o->why : "");
+		if (Q.z.handto != -1)
+			handanswer("handed leadership off to %d\n",
+			    Q.z.handto);
 		look();
 	}
 }
 
 /* ---- requests ---- */
 
-/*
- * A write from log.sock (cl) or from a learner (cl NULL): the leader
- * proposes it, a learner sends it on to the leader.  A node that cannot
- * do either answers `fail` (err -4, connection loss).
- */
-void
-qtake(struct client *cl, char *line, size_t len)
+/* The leader proposes a write, from log.sock or from a learner. */
+static void
+propose(const char *line, size_t len)
 {
 	struct zab_out	 o;
-	const char	*sp, *v;
-	size_t		 vlen, n;
+	const char	*sp;
+	size_t		 vlen;
 	int64_t		 zxid;
-	int		 ls = Q.z.leader, refused;
+	int		 refused;
 
 	sp = memchr(line, ' ', len);
 	vlen = sp != NULL ? (size_t)(sp - line) : len;
-	if (Q.z.role == FLE_LEADING && zab_serving(&Q.z)) {
-		zxid = (int64_t)Q.z.epoch << 32 | (Q.z.counter + 1);
-		zkbuf_reset(&L.tmp);
-		zkbuf_add(&L.tmp, line, vlen);
-		zkl_putx(&L.tmp, "zxid", zxid);
-		zkl_putd(&L.tmp, "time", zk_now_ms());
-		refused = moved(line, len, vlen);
-		if (refused)
-			zkl_putd(&L.tmp, "err", ZSESSIONMOVED);
-		zkbuf_add(&L.tmp, line + vlen, len - vlen);
-		/* a reconfig carries the leader's decision, unless refused:
-		   no node may go by members its tree did not take */
-		if (!refused && vlen == 8 && memcmp(line, "reconfig", 8) == 0)
-			reconfprep(line, len, zxid);
-		if (L.tmp.err)
-			errc(EX_OSERR, L.tmp.err, "proposal");
-		if (zab_propose(&Q.z, zk_mono_ms(), ZKBUF_DATA(&L.tmp),
-		    ZKBUF_LEN(&L.tmp), &o) != zxid)
-			errx(EX_SOFTWARE, "zab_propose: not 0x%" PRIx64, zxid);
-		run(&o);
-		return;
+	zxid = (int64_t)Q.z.epoch << 32 | (Q.z.counter + 1);
+	zkbuf_reset(&L.tmp);
+	zkbuf_add(&L.tmp, line, vlen);
+	zkl_putx(&L.tmp, "zxid", zxid);
+	zkl_putd(&L.tmp, "time", zk_now_ms());
+	refused = moved(line, len, vlen);
+	if (refused)
+		zkl_putd(&L.tmp, "err", ZSESSIONMOVED);
+	zkbuf_add(&L.tmp, line + vlen, len - vlen);
+	/* a reconfig carries the leader's decision, unless refused:
+	   no node may go by members its tree did not take */
+	if (!refused && vlen == 8 && memcmp(line, "reconfig", 8) == 0)
+		reconfprep(line, len, zxid);
+	if (L.tmp.err)
+		errc(EX_OSERR, L.tmp.err, "proposal");
+	if (zab_propose(&Q.z, zk_mono_ms(), ZKBUF_DATA(&L.tmp),
+	    ZKBUF_LEN(&L.tmp), &o) != zxid)
+		errx(EX_SOFTWARE, "zab_propose: not 0x%" PRIx64, zxid);
+	run(&o);
+}
+
+/* A leader that serves (and is not handing off) takes writes now. */
+static int
+proposing(void)
+{
+	return zab_proposing(&Q.z);
+}
+
+/* A learner that serves sends its writes to the leader: its connection. */
+static struct zkconn *
+toleader(void)
+{
+	int	 ls = Q.z.leader;
+
+	if (Q.z.role == FLE_LEADING || Q.z.role == FLE_LOOKING || ls == -1 ||
+	    !zab_serving(&Q.z) || Q.peer[ls].c == NULL || !Q.peer[ls].up)
+		return NULL;
+	return Q.peer[ls].c;
+}
+
+/* An outbox entry on its way (ob_send): proposed, or sent to the leader. */
+static int
+obsend(const char *line, size_t len, int sync)
+{
+	struct zkconn	*c;
+
+	if (proposing()) {
+		if (sync) {
+			tree_sync(line, len);
+			return 1;
+		}
+		propose(line, len);
+		return 0;
 	}
-	if (Q.z.role != FLE_LEADING && Q.z.role != FLE_LOOKING && ls != -1 &&
-	    zab_serving(&Q.z) && cl != NULL && Q.peer[ls].c != NULL &&
-	    Q.peer[ls].up) {
-		zkbuf_add(&Q.peer[ls].c->out, line, len);
-		zkbuf_addc(&Q.peer[ls].c->out, '\n');
-		return;
-	}
-	if (cl == NULL)
-		return;		/* a learner's, to a node that left: lost */
+	if ((c = toleader()) == NULL)
+		return -1;
+	zkbuf_add(&c->out, line, len);
+	zkbuf_addc(&c->out, '\n');
+	return 0;
+}
+
+static void
+obflush(void)
+{
+	if (ob_queued() > 0 && zab_serving(&Q.z))
+		ob_send(obsend);
+}
+
+/* A write not taken: `fail`, err -4 (connection loss), to its client. */
+static void
+failline(struct client *cl, const char *line, size_t len)
+{
+	const char	*v;
+	size_t		 n;
+
+	zk_dbg("fail: %.*s", (int)(len > 80 ? 80 : len), line);
 	zkbuf_add(&cl->c->out, "fail", 4);
 	if ((v = field(line, len, "session", &n)) != NULL)
 		zkl_put(&cl->c->out, "session", v, n);
 	if ((v = field(line, len, "xid", &n)) != NULL)
 		zkl_put(&cl->c->out, "xid", v, n);
+	zkl_putx(&cl->c->out, "zxid", Q.z.delivered);	/* the reply's */
 	zkl_putd(&cl->c->out, "err", -4);
 	zkl_end(&cl->c->out);
+}
+
+/* Into the outbox, and on its way if it can: 1, or 0 if it has no
+   session and xid (the caller sends it as it is). */
+static int
+outbox(struct client *cl, const char *line, size_t len, int sync)
+{
+	switch (ob_add(cl, line, len, sync)) {
+	case 0:
+		obflush();
+		return 1;
+	case -2:
+		failline(cl, line, len);	/* full */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A write from log.sock (cl) or from a learner or our tree (cl NULL):
+ * the leader proposes it, a learner sends it on to the leader.  One of
+ * log.sock's goes through the outbox (outbox.c), which holds it while
+ * the node does not serve; one the outbox cannot take, on a node that
+ * cannot do either, is answered `fail` (err -4, connection loss).
+ */
+void
+qtake(struct client *cl, char *line, size_t len)
+{
+	struct zkconn	*c;
+
+	if (cl != NULL && outbox(cl, line, len, 0))
+		return;
+	if (proposing()) {
+		propose(line, len);
+		return;
+	}
+	if (cl != NULL && (c = toleader()) != NULL) {
+		zkbuf_add(&c->out, line, len);
+		zkbuf_addc(&c->out, '\n');
+		return;
+	}
+	if (cl == NULL)
+		return;		/* a learner's, to a node that left: lost */
+	failline(cl, line, len);
+}
+
+/* ---- leader handoff ---- */
+
+/* The answer to the gate's `handoff` (the four-letter word hand), once:
+   text, its %d the myid id. */
+static void
+handanswer(const char *fmt, int id)
+{
+	char		 text[128];
+	const char	*p;
+
+	if (Q.hcl == NULL)
+		return;
+	if ((p = strstr(fmt, "%d")) != NULL)
+		snprintf(text, sizeof(text), "%.*s%d%s", (int)(p - fmt), fmt,
+		    id, p + 2);
+	else
+		strlcpy(text, fmt, sizeof(text));
+	zkl_begin(&Q.hcl->c->out, "text");
+	zkl_put(&Q.hcl->c->out, "data", text, strlen(text));
+	zkl_end(&Q.hcl->c->out);
+	Q.hcl = NULL;
+}
+
+/* Start a handoff: the myid handed to, or -1 after saying why not. */
+static int
+handoff(void)
+{
+	struct zab_out	 o;
+	int		 to;
+
+	if (Q.z.role != FLE_LEADING || !zab_serving(&Q.z)) {
+		handanswer("not the leader: %d leads\n", Q.z.leader == -1 ?
+		    -1 : Q.z.ids[Q.z.leader]);
+		return -1;
+	}
+	if (Q.z.hto != -1)
+		return Q.z.ids[Q.z.hto];	/* under way */
+	if ((to = zab_handoff(&Q.z, zk_mono_ms(), -1, &o)) == -1) {
+		handanswer("no synced follower to hand leadership to\n",
+		    -1);
+		return -1;
+	}
+	warnx("handing leadership off to %d", to);
+	run(&o);
+	return to;
+}
+
+/* The gate's `handoff` (hand): answered when done or given up. */
+void
+qhandoff(struct client *cl)
+{
+	struct client	*was = Q.hcl;
+
+	Q.hcl = cl;
+	if (was != NULL && was != cl) {
+		handanswer("another handoff is under way\n", -1);
+		Q.hcl = was;
+		return;
+	}
+	(void)handoff();
+}
+
+/* A log.sock connection closed. */
+void
+qgone(struct client *cl)
+{
+	ob_gone(cl);
+	if (Q.hcl == cl)
+		Q.hcl = NULL;
+}
+
+/* Our gate is connected to log.sock. */
+static int
+gateup(void)
+{
+	struct client	*cl;
+
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->gate)
+			return 1;
+	return 0;
+}
+
+/*
+ * Each pass: a handoff given up is said so.  On SIGTERM (a rolling
+ * restart: zk-node's whole group gets it) a leader hands off first; and
+ * zk-log stays, a learner now, for the writes of the clients its gate
+ * still holds while it lets them go (the gate exits once they went), then
+ * exits: once the handoff is over and the gate is gone, one pass later
+ * (that pass writes our last lines), or after syncLimit and TERMWAITMS.
+ */
+static int
+handpass(int64_t now)
+{
+	if (Q.hcl != NULL && Q.z.hto == -1 && Q.z.role == FLE_LEADING)
+		handanswer("handoff given up: no follower caught up within "
+		    "syncLimit\n", -1);
+	if (!zk_termed())
+		return 100;
+	if (Q.termat == 0) {
+		Q.termat = now;
+		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z))
+			(void)handoff();
+	}
+	if (Q.termdone) {
+		flush();
+		exit(0);
+	}
+	if ((Q.z.hto == -1 && !gateup()) ||
+	    now - Q.termat > Q.z.synclimit + TERMWAITMS)
+		Q.termdone = 1;
+	return Q.termdone ? 0 : 10;
 }
 
 /* ---- the node's mode, for the other programs ---- */
@@ -1509,23 +1742,17 @@ tree_sync(const char *line, size_t len)
 void
 qsync(struct client *cl, char *line, size_t len)
 {
-	struct qpeer	*p;
+	struct zkconn	*c;
 
-	if (!zab_serving(&Q.z)) {
-		qtake(cl, line, len);		/* answered fail */
+	if (outbox(cl, line, len, 1))
 		return;
-	}
-	if (Q.z.role == FLE_LEADING) {
+	if (proposing())
 		tree_sync(line, len);
-		return;
-	}
-	p = &Q.peer[Q.z.leader];
-	if (p->c == NULL || !p->up) {
-		qtake(cl, line, len);
-		return;
-	}
-	zkbuf_add(&p->c->out, line, len);
-	zkbuf_addc(&p->c->out, '\n');
+	else if ((c = toleader()) != NULL) {
+		zkbuf_add(&c->out, line, len);
+		zkbuf_addc(&c->out, '\n');
+	} else
+		failline(cl, line, len);
 }
 
 /* A sync on the quorum connection: from a learner, or back from the
@@ -1538,8 +1765,10 @@ peer_sync(struct qpeer *p, char *s, size_t n)
 			return;
 		zkbuf_add(&p->c->out, s, n);	/* back, after the COMMITs */
 		zkbuf_addc(&p->c->out, '\n');
-	} else if (zab_serving(&Q.z))
+	} else if (zab_serving(&Q.z)) {
+		ob_done(s, n);
 		tree_sync(s, n);
+	}
 }
 
 /* ---- start ---- */
@@ -1777,6 +2006,8 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		electmembers();		/* the replay took newer ones */
 	look();
 
+	if (zk_onterm() == -1)
+		err(EX_OSERR, "sigaction");
 	for (;;) {
 		now = zk_mono_ms();
 		dials(now);
@@ -1784,7 +2015,9 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			zab_tick(&Q.z, now, &o);
 			run(&o);
 		}
-		timeout = Q.restart != 0 ? 50 : 100;
+		timeout = handpass(now);
+		if (Q.restart != 0 && timeout > 50)
+			timeout = 50;
 		if ((d = zab_deadline(&Q.z)) != 0 && d - now < timeout)
 			timeout = d - now < 0 ? 0 : (int)(d - now);
 		if (zkloop_run(Q.lp, timeout) == -1)
@@ -1799,6 +2032,15 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			}
 		} while (ZKBUF_LEN(&Q.rec) > 0);
 		fsyncreport();
+		/* held for tickTime while the node does not serve, as the
+		   gate holds its clients: then given up */
+		now = zk_mono_ms();
+		if (zab_serving(&Q.z))
+			Q.unserved = 0;
+		else if (Q.unserved == 0)
+			Q.unserved = now;
+		else if (now - Q.unserved >= Q.cfg->tickTime)
+			ob_expire(now - Q.cfg->tickTime, failline);
 		publish();
 		digestdue(zk_mono_ms());
 		if (Q.restart != 0 && zk_mono_ms() >= Q.restart)

@@ -452,6 +452,8 @@ onclose(struct zkconn *c)
 	struct client	*cl = c->arg;
 
 	zk_dbg("connection %d closed", c->fd);
+	if (L.quorum)
+		qgone(cl);
 	LIST_REMOVE(cl, entry);
 	zkbuf_free(&cl->fail);
 	free(cl);
@@ -518,6 +520,11 @@ take(struct client *cl, char *line, size_t len)
 		qsync(cl, line, len);
 		return;
 	}
+	if (L.quorum && cl != NULL && vlen == 7 &&
+	    memcmp(line, "handoff", 7) == 0) {
+		qhandoff(cl);
+		return;
+	}
 	if (L.quorum && vlen == 9 && memcmp(line, "readindex", 9) == 0) {
 		qread(line, len);
 		return;
@@ -558,6 +565,7 @@ take(struct client *cl, char *line, size_t len)
 		zkl_put(&cl->fail, "session", v, n);
 	if ((v = field(line, len, "xid", &n)) != NULL)
 		zkl_put(&cl->fail, "xid", v, n);
+	zkl_putx(&cl->fail, "zxid", L.next - 1);
 	zkl_putd(&cl->fail, "err", -1);
 	zkl_end(&cl->fail);
 }

@@ -91,6 +91,10 @@ main(int argc, char *argv[])
 	if ((size_t)snprintf(sock, sizeof(sock), "%s/tree.sock", rundir) >=
 	    sizeof(sock))
 		errx(EX_USAGE, "%s: run directory name too long", rundir);
+	/* under zk-node, SIGTERM (to its whole group) waits for zk-log,
+	   which may be handing leadership off: we go when it goes */
+	if (zk_supervisor() != 0 && signal(SIGTERM, SIG_IGN) == SIG_ERR)
+		err(EX_OSERR, "signal");
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EX_OSERR, "signal");
 	snapsetup(argv[0]);

@@ -27,7 +27,14 @@ step(const struct fle_msg *m, int voter)
 
 	voters[0] = voter;
 	ASSERT(fle_init(&f, 1, ids, voters, 4) == 0);
+	/* sometimes a leader that handed off to a voter, or to no one */
+	if (m->round & 2)
+		f.handto = (int64_t)(m->vote.leader % 6);
 	fle_start(&f, 0, 0x100000002, 1, &o);
+	ASSERT(f.handto == -1);
+	if (voter && (m->round & 2) && f.mine.leader != 1)
+		ASSERT(f.mine.leader == (m->vote.leader % 6) &&
+		    f.mine.leader >= 2 && f.mine.leader <= 3);
 	fle_recv(&f, 1, m, &o);
 	ASSERT(o.nsend <= FLE_MAXSEND);
 	for (i = 0; i < o.nsend; i++)

@@ -86,6 +86,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				zab_tick(&z, now, &o);
 			else if (p[1] & 2)	/* a read index */
 				zab_read(&z, now, p[4], &o);
+			else if (p[1] & 4)	/* a handoff, to any or one */
+				(void)zab_handoff(&z, now, p[4] & 1 ? -1 :
+				    1 + p[4] % 5, &o);
 			else
 				(void)zab_propose(&z, now, &v, sizeof(v), &o);
 			break;
@@ -99,6 +102,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ASSERT(z.role != FLE_LOOKING);
 		if (z.role == FLE_LOOKING)
 			ASSERT(!zab_serving(&z));
+		if (z.hto != -1)	/* handing off: a serving leader */
+			ASSERT(z.role == FLE_LEADING && zab_serving(&z) &&
+			    !zab_proposing(&z));
 	}
 	zab_free(&z);
 	return 0;

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""A write load for a rolling restart: rolling.py HOSTS STOPFILE [THREADS]
+
+THREADS writers (default 4), each a kazoo client of its own on the
+connection string HOSTS, create /roll/wT-K one at a time until the file
+STOPFILE exists, or for at most 120 s.  A create that meets connection
+loss is tried again, as a client's retry policy does (up to 5 times, 20
+ms apart; NodeExists on a retry means the first try went through): a
+server that is stopped closes its connections, and kazoo fails what it
+had sent or queued on one.  A write fails when it still fails then.  The
+first 2 s are the baseline.  Afterwards it checks that every create that
+was acknowledged is there, and prints:
+
+    writes N failed F lost L retried R base_p999_ms B max_ms M
+    failed: wT-K ExceptionName at T after D ms   (one line per failed write)
+
+where a write's time (for p99.9 and the max) runs from its first try to
+its answer.  Exit 0 when no write failed and none was lost, 1 otherwise.
+"""
+import os
+import sys
+import threading
+import time
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import ConnectionLoss, NodeExistsError
+
+hosts, stopfile = sys.argv[1], sys.argv[2]
+nthreads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+LIMIT = 120.0
+BASE = 2.0
+TRIES = 5
+
+lock = threading.Lock()
+acked, failed, lats = [], [], []  # lats: (start, seconds)
+retried = [0]
+t0 = time.monotonic()
+
+
+def create(c, path):
+    for k in range(TRIES):
+        try:
+            c.create(path, b"x")
+            return
+        except ConnectionLoss:
+            with lock:
+                retried[0] += 1
+            if k == TRIES - 1:
+                raise
+            time.sleep(0.02)
+        except NodeExistsError:
+            if k == 0:
+                raise
+            return  # an earlier try went through
+
+
+def writer(t):
+    c = KazooClient(hosts=hosts, timeout=10)
+    c.start(timeout=20)
+    k = 0
+    while not os.path.exists(stopfile) and time.monotonic() - t0 < LIMIT:
+        name = "w%d-%d" % (t, k)
+        k += 1
+        s = time.monotonic()
+        try:
+            create(c, "/roll/" + name)
+        except Exception as e:  # every failure counts, whatever it is
+            with lock:
+                failed.append((name, type(e).__name__, time.time(),
+                               time.monotonic() - s))
+            continue
+        d = time.monotonic() - s
+        with lock:
+            acked.append(name)
+            lats.append((s - t0, d))
+    c.stop()
+    c.close()
+
+
+setup = KazooClient(hosts=hosts, timeout=10)
+setup.start(timeout=20)
+setup.ensure_path("/roll")
+ths = [threading.Thread(target=writer, args=(t,)) for t in range(nthreads)]
+for th in ths:
+    th.start()
+for th in ths:
+    th.join()
+
+have = set()
+for _ in range(50):
+    try:
+        have = set(setup.get_children("/roll"))
+        break
+    except Exception:
+        time.sleep(0.2)
+lost = [n for n in acked if n not in have]
+setup.stop()
+setup.close()
+
+base = sorted(d for s, d in lats if s < BASE)
+p999 = base[min(len(base) - 1, int(len(base) * 0.999))] if base else 0.0
+worst = max((d for s, d in lats), default=0.0)
+print("writes %d failed %d lost %d retried %d base_p999_ms %.1f max_ms %.1f" %
+      (len(acked) + len(failed), len(failed), len(lost), retried[0],
+       p999 * 1000, worst * 1000))
+for n, e, w, d in failed:
+    print("failed: %s %s at %.3f after %.1f ms" % (n, e, w, d * 1000))
+for n in lost[:20]:
+    print("lost: %s" % n)
+sys.exit(0 if not failed and not lost else 1)
