@@ -11,18 +11,20 @@ had sent or queued on one.  A write fails when it still fails then.  The
 first 2 s are the baseline.  Afterwards it checks that every create that
 was acknowledged is there, and prints:
 
-    writes N failed F lost L retried R base_p999_ms B max_ms M
+    writes N failed F lost L retried R base_p999_ms B max_ms M max_stayed_ms S
     failed: wT-K ExceptionName at T after D ms   (one line per failed write)
 
 where a write's time (for p99.9 and the max) runs from its first try to
-its answer.  Exit 0 when no write failed and none was lost, 1 otherwise.
+its answer, and S is the worst of those whose client kept its connection
+meanwhile (a client of a node that stayed up: what a change of leader
+costs it), M of all (also those that moved to another server).  Exit 0 when no write failed and none was lost, 1 otherwise.
 """
 import os
 import sys
 import threading
 import time
 
-from kazoo.client import KazooClient
+from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import ConnectionLoss, NodeExistsError
 
 hosts, stopfile = sys.argv[1], sys.argv[2]
@@ -56,12 +58,19 @@ def create(c, path):
 
 def writer(t):
     c = KazooClient(hosts=hosts, timeout=10)
+    drops = [0]  # connection losses of this client
+
+    def listen(state):
+        if state != KazooState.CONNECTED:
+            drops[0] += 1
+    c.add_listener(listen)
     c.start(timeout=20)
     k = 0
     while not os.path.exists(stopfile) and time.monotonic() - t0 < LIMIT:
         name = "w%d-%d" % (t, k)
         k += 1
         s = time.monotonic()
+        d0 = drops[0]
         try:
             create(c, "/roll/" + name)
         except Exception as e:  # every failure counts, whatever it is
@@ -72,7 +81,7 @@ def writer(t):
         d = time.monotonic() - s
         with lock:
             acked.append(name)
-            lats.append((s - t0, d))
+            lats.append((s - t0, d, drops[0] != d0))
     c.stop()
     c.close()
 
@@ -97,12 +106,14 @@ lost = [n for n in acked if n not in have]
 setup.stop()
 setup.close()
 
-base = sorted(d for s, d in lats if s < BASE)
+base = sorted(d for s, d, m in lats if s < BASE)
 p999 = base[min(len(base) - 1, int(len(base) * 0.999))] if base else 0.0
-worst = max((d for s, d in lats), default=0.0)
-print("writes %d failed %d lost %d retried %d base_p999_ms %.1f max_ms %.1f" %
+worst = max((d for s, d, m in lats), default=0.0)
+stayed = max((d for s, d, m in lats if not m), default=0.0)
+print("writes %d failed %d lost %d retried %d base_p999_ms %.1f max_ms %.1f "
+      "max_stayed_ms %.1f" %
       (len(acked) + len(failed), len(failed), len(lost), retried[0],
-       p999 * 1000, worst * 1000))
+       p999 * 1000, worst * 1000, stayed * 1000))
 for n, e, w, d in failed:
     print("failed: %s %s at %.3f after %.1f ms" % (n, e, w, d * 1000))
 for n in lost[:20]:

@@ -245,7 +245,7 @@ ready zxid=0x0"
 	waitfor "$D/tree.log" 'xid=1 '
 	run -0 gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0' \
 	    '@read'
-	assert_line -n 0 'fail session=0x1 xid=2 err=-1'
+	assert_line -n 0 'fail session=0x1 xid=2 zxid=0x1 err=-1'
 	gate 'create session=0x1 xid=5 path=/c data=hi acl=31:world:anyone flags=0'
 	waitfor "$D/tree.log" 'xid=5 '
 	run -0 sed -n '3,$p' "$D/tree.log"
@@ -264,7 +264,7 @@ ready zxid=0x0"
 	ZK_LOG_FAULT=fsync:2 start_log
 	run -0 gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
 	    '@read'
-	assert_output 'fail session=0x1 xid=1 err=-1'
+	assert_output 'fail session=0x1 xid=1 zxid=0x0 err=-1'
 	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
 	waitfor "$D/tree.log" '^create zxid=0x1 .* xid=2 '
 	run -1 grep -c '^fail' "$D/tree.log"

@@ -565,7 +565,7 @@ take(struct client *cl, char *line, size_t len)
 		zkl_put(&cl->fail, "session", v, n);
 	if ((v = field(line, len, "xid", &n)) != NULL)
 		zkl_put(&cl->fail, "xid", v, n);
-	zkl_putx(&cl->fail, "zxid", L.next - 1);
+	zkl_putx(&cl->fail, "zxid", L.first - 1);	/* before the batch */
 	zkl_putd(&cl->fail, "err", -1);
 	zkl_end(&cl->fail);
 }

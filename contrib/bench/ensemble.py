@@ -19,7 +19,12 @@ Apache's plain gets, and a line comparing them with zk's plain reads).  Then, on
 failover: --failovers times, kill -9 of the leader's process group, and
 the time from the kill to the first write (a setData on a session opened
 after the kill) answered through either survivor; the killed node is
-started again and the ensemble is whole before the next kill.  Prints the
+started again and the ensemble is whole before the next kill.  Then,
+once per kind on a fresh ensemble, a rolling restart under t/rolling.py's
+four writers: SIGTERM to each node's process group in turn, the leader
+last, the node started again and the ensemble whole before the next;
+the slowest write of a client that kept its connection, of any client,
+the writers' p99.9 before, and the writes that failed.  Prints the
 median, the spread (min-max) and the ratio zk/Apache of every figure, and
 writes a markdown table to --out (default contrib/bench/ENSEMBLE.md
 when every workload ran).
@@ -47,7 +52,8 @@ import compare  # noqa: E402  (free_port, fmt, loadavg, machine, UNITS)
 
 TOP = compare.TOP
 NODES = 3
-OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover", "lin"]
+OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover", "lin",
+       "rolling"]
 ROWS = [
     ("get_tput", "get throughput, {c} sessions spread over the 3 nodes, "
      "{n} in flight each", ">= 3.0x"),
@@ -63,6 +69,14 @@ ROWS = [
     ("failover_ms", "kill -9 of the leader to the first write answered "
      "by a survivor (median of {f})", "<= 0.5x"),
     ("failover_max_ms", "the same, the slowest of {f}", ""),
+    ("rolling_stall_ms", "rolling restart (SIGTERM one node at a time, the "
+     "leader last) under 4 writers: the slowest write of a client that "
+     "kept its connection", "<= 2x base p99.9"),
+    ("rolling_max_ms", "the same, the slowest write of any client (those "
+     "of a stopped node move)", ""),
+    ("rolling_base_p999_ms", "the writers' p99.9 before the restarts", ""),
+    ("rolling_failed", "writes failed in the rolling restart (a client "
+     "retries connection loss 5 times, 20 ms apart)", "0"),
     ("lin_get_tput", "get throughput, zk with linearizableReads=true "
      "(a read index per batch) against Apache's plain gets", ""),
     ("lin_lat_get_p50", "get latency p50 through a follower, zk with "
@@ -323,6 +337,50 @@ def failover(ens, n):
     return out
 
 
+def rolling(ens):
+    """a rolling restart under t/rolling.py's writers: its figures"""
+    stop = os.path.join(ens.dir, "rolling.stop")
+    out = os.path.join(ens.dir, "rolling.out")
+    leader = ens.whole()
+    with open(out, "w") as fh:
+        load = subprocess.Popen(
+            [sys.executable, os.path.join(TOP, "t", "rolling.py"),
+             ens.hosts(), stop, "4"], stdout=fh, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        for i in [j for j in ens.ids() if j != leader] + [leader]:
+            t0 = time.monotonic()
+            ens.kill(i, signal.SIGTERM)
+            t1 = time.monotonic()
+            ens.restart(i)
+            ens.whole()
+            say("%s rolling restart: node %d%s stopped in %.0f ms, whole "
+                "again after %.0f ms" % (
+                    ens.kind, i, " (the leader)" if i == leader else "",
+                    (t1 - t0) * 1000, (time.monotonic() - t1) * 1000))
+            time.sleep(1)
+    finally:
+        with open(stop, "w"):
+            pass
+        load.wait(timeout=180)
+    with open(out) as fh:
+        text = fh.read()
+    say("%s rolling restart: %s" % (ens.kind, text.splitlines()[0]
+                                    if text else "no output"))
+    w = text.split()
+    try:
+        v = {w[k]: float(w[k + 1]) for k in range(0, 14, 2)}
+    except (IndexError, ValueError):
+        raise RuntimeError("%s: rolling.py said %r" % (ens.kind, text))
+    for f in ("rolling_stall_ms", "rolling_max_ms", "rolling_base_p999_ms"):
+        compare.UNITS[f] = "ms"
+    compare.UNITS["rolling_failed"] = "writes"
+    return {"rolling_stall_ms": v["max_stayed_ms"],
+            "rolling_max_ms": v["max_ms"],
+            "rolling_base_p999_ms": v["base_p999_ms"],
+            "rolling_failed": v["failed"]}
+
+
 def zkbench(args, hosts, pid, workloads):
     return compare.run_bench(
         [args.bench, "-S", "-z", hosts, "-p", str(pid), "-c",
@@ -347,6 +405,8 @@ def one(kind, args, phase):
                     out["lin_" + f] = v
                     compare.UNITS["lin_" + f] = compare.UNITS.get(f, "")
             return out
+        if phase == "rolling":
+            return rolling(ens)
         if phase == "failover":
             ms = failover(ens, args.failovers)
             compare.UNITS["failover_ms"] = "ms"
@@ -400,12 +460,14 @@ def main():
     kinds = [args.only] if args.only else ["zk", "apache"]
     res = {"zk": {}, "apache": {}}
     phases = []
-    if any(w not in ("failover", "lin") for w in args.ops):
+    if any(w not in ("failover", "lin", "rolling") for w in args.ops):
         phases += ["ops"] * args.rounds
     if "lin" in args.ops:
         phases += ["lin"] * args.rounds
     if "failover" in args.ops:
         phases.append("failover")
+    if "rolling" in args.ops:
+        phases.append("rolling")
     t0 = time.monotonic()
     load0 = compare.loadavg()
     try:
@@ -474,9 +536,14 @@ def main():
                 "from the kill; the killed node is started again and the "
                 "ensemble whole (srvr: a leader and two followers) for a "
                 "second before the next kill; the median and the slowest "
-                "of the %d.\n\n" % (
-                    args.conns, args.inflight, args.secs, args.rounds,
-                    args.failovers, args.failovers))
+                "of the %d. Rolling restart: one fresh ensemble of "
+                "each kind, t/rolling.py's four writers (kazoo, one "
+                "create at a time each, connection loss retried 5 times "
+                "20 ms apart), SIGTERM to each node's process group in "
+                "turn, the leader last, the node started again and the "
+                "ensemble whole and a second passed before the next.\n\n"
+                % (args.conns, args.inflight, args.secs, args.rounds,
+                   args.failovers, args.failovers))
         compare.markdown(f, hdr, rows)
         if lin:
             f.write("\nzk's linearizable reads against its plain reads "
