@@ -3,7 +3,8 @@
 
 THREADS writers (default 4), each a kazoo client of its own on the
 connection string HOSTS, create /roll/wT-K one at a time until the file
-STOPFILE exists, or for at most 120 s.  A create that meets connection
+STOPFILE exists, or for at most 120 s (a try that is not answered within
+10 s fails).  A create that meets connection
 loss is tried again, as a client's retry policy does (up to 5 times, 20
 ms apart; NodeExists on a retry means the first try went through): a
 server that is stopped closes its connections, and kazoo fails what it
@@ -32,6 +33,7 @@ nthreads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 LIMIT = 120.0
 BASE = 2.0
 TRIES = 5
+WAIT = 10.0     # s, a try's answer at most
 
 lock = threading.Lock()
 acked, failed, lats = [], [], []  # lats: (start, seconds)
@@ -42,7 +44,8 @@ t0 = time.monotonic()
 def create(c, path):
     for k in range(TRIES):
         try:
-            c.create(path, b"x")
+            # bounded: a write that is never answered fails the run
+            c.create_async(path, b"x").get(timeout=WAIT)
             return
         except ConnectionLoss:
             with lock:
