@@ -34,6 +34,24 @@ has() {
 	done
 }
 
+# rolling.py's four writers on the servers HOSTS, till load_end
+load_start() {
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/rolling.py" "$1" "$D/stop" 4 \
+	    >"$D/load.out" 2>&1 &
+	load=$!
+}
+
+# stop them; their figures to the TAP stream; fail if rolling.py did
+load_end() {
+	local rc=0
+
+	touch "$D/stop"
+	wait "$load" || rc=$?
+	grep -v "^Connection dropped\|^Transition to\|^Zookeeper connection" \
+	    "$D/load.out" | sed "s/^/# /" >&3 || true
+	[ "$rc" = 0 ] || fail "rolling.py: exit $rc"
+}
+
 # three nodes that allow reconfig, /before written, and ports for a
 # fourth (ENS_*[4]), not started
 three_and_a_fourth() {
@@ -656,9 +674,7 @@ EOF
 	ens_start "$D" 3
 	for i in 1 2 3; do ens_serving "$D" "$i"; done
 	leader=$(ens_leader "$D")
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/rolling.py" "$(ens_hosts)" \
-	    "$D/stop" 4 >"$D/load.out" 2>&1 &
-	load=$!
+	load_start "$(ens_hosts)"
 	sleep 3
 	f1=$((leader % 3 + 1))
 	f2=$((f1 % 3 + 1))
@@ -668,12 +684,7 @@ EOF
 		ens_serving "$D" "$i"
 		sleep 1
 	done
-	touch "$D/stop"
-	rc=0
-	wait "$load" || rc=$?
-	grep -v "^Connection dropped\|^Transition to\|^Zookeeper connection" \
-	    "$D/load.out" | sed "s/^/# /" >&3 || true
-	[ "$rc" = 0 ] || fail "rolling.py: exit $rc"
+	load_end
 	grep -q "^writes [1-9][0-9]* failed 0 lost 0 " "$D/load.out"
 	grep -q "handing leadership off to" "$D/n$leader/node.err"
 	[ "$(ens_leader "$D")" != "$leader" ]
@@ -688,21 +699,13 @@ EOF
 	leader=$(ens_leader "$D")
 	f1=$((leader % 3 + 1))
 	f2=$((f1 % 3 + 1))
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/rolling.py" \
-	    "127.0.0.1:${ENS_PORT[f1]},127.0.0.1:${ENS_PORT[f2]}" \
-	    "$D/stop" 4 >"$D/load.out" 2>&1 &
-	load=$!
+	load_start "127.0.0.1:${ENS_PORT[f1]},127.0.0.1:${ENS_PORT[f2]}"
 	sleep 3
 	ens_kill "$leader"
 	new=$(ens_leader "$D")
 	[ -n "$new" ] && [ "$new" != "$leader" ]
 	sleep 1
-	touch "$D/stop"
-	rc=0
-	wait "$load" || rc=$?
-	grep -v "^Connection dropped\|^Transition to\|^Zookeeper connection" \
-	    "$D/load.out" | sed "s/^/# /" >&3 || true
-	[ "$rc" = 0 ] || fail "rolling.py: exit $rc"
+	load_end
 	grep -q "^writes [1-9][0-9]* failed 0 lost 0 retried 0 " "$D/load.out"
 	# once each: every create acknowledged once is in the log once
 	ens_node "$D" "$leader"
