@@ -28,14 +28,19 @@ ZK_BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
 ZK_BIN=$(cd "$ZK_BIN" && pwd)
 export ZK_BIN
 
+# a free port, none of the ensemble's (t/freeport.py)
 freeport() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	FREEPORT_AVOID="${ENS_PORT[*]:-} ${ENS_QPORT[*]:-} ${ENS_EPORT[*]:-}" \
+	    /usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py"
 }
 
 ens_start() {
-	local dir=$1 n=$2 i
+	local dir=$1 n=$2 i ports
 	ENS_N=$n
 	ENS_DIR=$dir
+	[ -n "${ENS_NETNS:-}" ] ||
+	    ports=($(/usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py" \
+	    $((3 * n))))	# all different
 	for i in $(seq "$n"); do
 		if [ -n "${ENS_NETNS:-}" ]; then	# netns.bash
 			ENS_HOST[i]=$(ns_ip "$i")
@@ -45,9 +50,9 @@ ens_start() {
 			continue
 		fi
 		ENS_HOST[i]=127.0.0.1
-		ENS_PORT[i]=$(freeport)
-		ENS_QPORT[i]=$(freeport)
-		ENS_EPORT[i]=$(freeport)
+		ENS_PORT[i]=${ports[3 * i - 3]}
+		ENS_QPORT[i]=${ports[3 * i - 2]}
+		ENS_EPORT[i]=${ports[3 * i - 1]}
 	done
 	for i in $(seq "$n"); do
 		mkdir -p "$dir/n$i/data"

@@ -13,7 +13,7 @@ ZK_BIN=$(cd "$ZK_BIN" && pwd)
 export ZK_BIN
 
 freeport() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py"
 }
 
 # a 4lw answer, or nothing

@@ -38,7 +38,7 @@ teardown() {
 }
 
 freeport() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py"
 }
 
 # start_gate [extra zoo.cfg lines...]

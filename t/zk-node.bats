@@ -28,7 +28,7 @@ teardown() {
 }
 
 freeport() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py"
 }
 
 # a checkout layout under $D/co with fake programs: each runs $D/<name>.sh

@@ -48,7 +48,6 @@ import os
 import platform
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -150,11 +149,12 @@ def say(*a):
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """a free port below the kernel's ephemeral range, where no outgoing
+    connection takes it before its server binds it (t/freeport.py)"""
+    out = subprocess.run([sys.executable, os.path.join(TOP, "t",
+                                                       "freeport.py")],
+                         stdout=subprocess.PIPE, text=True, check=True)
+    return int(out.stdout)
 
 
 def taskset(pin):

@@ -796,11 +796,11 @@ _taken = set()
 def free_port():
     """A port nobody listens on, never one handed out before (the two
     servers start at once: the first has not bound its port yet)."""
-    while True:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
+    while True:  # below the ephemeral range: t/freeport.py
+        p = int(subprocess.run(
+            [sys.executable, os.path.join(os.path.dirname(
+                os.path.abspath(__file__)), "..", "freeport.py")],
+            stdout=subprocess.PIPE, text=True, check=True).stdout)
         if p not in _taken:
             _taken.add(p)
             return p
