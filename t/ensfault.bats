@@ -5,7 +5,8 @@
 # killed again and again, a minority killed, the leader's process group
 # stopped past the sync limit then resumed, every node killed and
 # restarted, the leader cut off from the majority by a silent partition
-# (network namespaces the test makes: t/netns.bash).  Afterwards, on
+# (network namespaces the test makes: t/netns.bash), and on five nodes
+# a bridge and a ring partition.  Afterwards, on
 # every node: every acknowledged create, one history, sequence numbers in
 # order, the register history checked (t/lincheck.py: reads sequentially
 # consistent, or linearizable for the runs with linearizableReads=true),
@@ -195,4 +196,68 @@ sched_cut() {
 
 @test "fault, linearizableReads: the leader cut off from the majority, then healed; plain reads too are linearizable" {
 	ENS_EXTRA=linearizableReads=true MODEL=linearizable sched_cut
+}
+
+# five nodes, the partition $1 around the leader (the node at position 1
+# of five, in myid order from it) for 5 s under a write load, then
+# healed: bridge, two pairs that see only the middle node (the leader in
+# one pair); ring, each node sees its two neighbours only
+sched_five() {
+	local p k j a b n out
+	ns_setup 5
+	ens_start "$D" 5
+	l=$(ens_leader "$D")
+	load_start
+	sleep 2
+	for k in 1 2 3 4 5; do
+		p[k]=$(((l + k - 2) % 5 + 1))
+	done
+	case $1 in
+	bridge) cuts="1,4 1,5 2,4 2,5" ;;
+	ring) cuts="1,3 1,4 2,4 2,5 3,5" ;;
+	esac
+	for a in $cuts; do
+		ns_cut "${p[${a%,*}]}" "${p[${a#*,}]}"
+	done
+	# the node at position 4 lost the leader (and no quorum elects
+	# another): it stops serving, past the sync limit
+	for k in $(seq 100); do
+		out=$(printf srvr | ens_client socat -t1 - \
+		    "TCP:${ENS_HOST[p[4]]}:${ENS_PORT[p[4]]}" 2>/dev/null) || true
+		case $out in
+		*"not currently serving"*) break ;;
+		esac
+		sleep 0.1
+	done
+	case $out in
+	*"not currently serving"*) ;;
+	*) fail "node ${p[4]}, cut off from the leader, still serves: $out" ;;
+	esac
+	# meanwhile: never two nodes that serve as leader
+	for k in $(seq 25); do
+		n=0
+		for j in 1 2 3 4 5; do
+			out=$(printf srvr | ens_client socat -t1 - \
+			    "TCP:${ENS_HOST[j]}:${ENS_PORT[j]}" 2>/dev/null) ||
+			    true
+			case $out in
+			*"Mode: leader"*) n=$((n + 1)) ;;
+			esac
+		done
+		[ "$n" -le 1 ] || fail "$n nodes serve as leader"
+		sleep 0.2
+	done
+	for a in $cuts; do
+		ns_heal "${p[${a%,*}]}" "${p[${a#*,}]}"
+	done
+	load_check
+	[ -n "$(ens_leader "$D")" ]
+}
+
+@test "fault, five nodes: a bridge partition (two pairs that see only the middle node) under a write load, then healed" {
+	sched_five bridge
+}
+
+@test "fault, five nodes: a ring partition (each node sees its two neighbours) under a write load, then healed" {
+	sched_five ring
 }
