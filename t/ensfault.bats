@@ -106,6 +106,21 @@ load_check() {
 	load_check
 }
 
+# wait up to 20 s for node I's srvr to say it does not serve (out: the
+# last answer)
+unserving() {
+	local k
+	for k in $(seq 200); do
+		out=$(printf srvr | ens_client socat -t1 - \
+		    "TCP:${ENS_HOST[$1]}:${ENS_PORT[$1]}" 2>/dev/null) || true
+		case $out in
+		*"not currently serving"*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+
 # the leader's process group stopped past the sync limit, then resumed
 sched_pause() {
 	ens_start "$D" 3
@@ -169,18 +184,7 @@ sched_cut() {
 		sleep 0.1
 	done
 	[ -n "$nl" ] || fail "no leader among the majority"
-	for k in $(seq 200); do
-		out=$(printf srvr | ens_client socat -t1 - \
-		    "TCP:${ENS_HOST[l]}:${ENS_PORT[l]}" 2>/dev/null) || true
-		case $out in
-		*"not currently serving"*) break ;;
-		esac
-		sleep 0.1
-	done
-	case $out in
-	*"not currently serving"*) ;;
-	*) fail "the cut-off leader still serves: $out" ;;
-	esac
+	unserving "$l" || fail "the cut-off leader still serves: $out"
 	sleep 3
 	for j in 1 2 3; do
 		[ "$j" = "$l" ] || ns_heal "$l" "$j"
@@ -221,18 +225,8 @@ sched_five() {
 	done
 	# the node at position 4 lost the leader (and no quorum elects
 	# another): it stops serving, past the sync limit
-	for k in $(seq 100); do
-		out=$(printf srvr | ens_client socat -t1 - \
-		    "TCP:${ENS_HOST[p[4]]}:${ENS_PORT[p[4]]}" 2>/dev/null) || true
-		case $out in
-		*"not currently serving"*) break ;;
-		esac
-		sleep 0.1
-	done
-	case $out in
-	*"not currently serving"*) ;;
-	*) fail "node ${p[4]}, cut off from the leader, still serves: $out" ;;
-	esac
+	unserving "${p[4]}" ||
+	    fail "node ${p[4]}, cut off from the leader, still serves: $out"
 	# meanwhile: never two nodes that serve as leader
 	for k in $(seq 25); do
 		n=0
