@@ -71,7 +71,8 @@ ROWS = [
     ("failover_max_ms", "the same, the slowest of {f}", ""),
     ("rolling_stall_ms", "rolling restart (SIGTERM one node at a time, the "
      "leader last) under 4 writers: the slowest write of a client that "
-     "kept its connection", "<= 2x base p99.9"),
+     "kept its connection (Apache drops every client at a change of "
+     "leader: its figure leaves those out)", "<= 2x base p99.9"),
     ("rolling_max_ms", "the same, the slowest write of any client (those "
      "of a stopped node move)", ""),
     ("rolling_base_p999_ms", "the writers' p99.9 before the restarts", ""),
