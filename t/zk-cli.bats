@@ -530,3 +530,13 @@ while True:
 	run bash -c "'$CLI' get '$T/a' >/dev/full"
 	[ "$status" -eq 74 ]
 }
+
+@test "handoff: a standalone node is no ensemble: 9, and says so; nothing listening: 69" {
+	run -9 --separate-stderr "$CLI" handoff
+	[ "$output" = "" ]
+	[[ "$stderr" == "zk-cli: "*": not in an ensemble" ]]
+	port=$(/usr/bin/python3 "$BATS_TEST_DIRNAME/freeport.py")
+	run -69 --separate-stderr "$CLI" -t 1 -z "127.0.0.1:$port" handoff
+	[[ "$stderr" == "zk-cli: 127.0.0.1:$port: "* ]]
+	run -64 "$CLI" handoff extra
+}

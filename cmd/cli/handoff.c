@@ -19,12 +19,13 @@
 #include "cli.h"
 
 #define NOTLEADER	"not the leader"
+#define NOTSERVING	"not currently serving"
 
 int
 c_handoff(int argc, char **argv)
 {
 	struct zkbuf	 ans;
-	char		*list, *s, *next;
+	char		*list, *s, *next, *a;
 	int		 rc = X_LOST, asked = 0;
 
 	if (opt(argc, argv, "") != -1 || optind != argc)
@@ -44,23 +45,25 @@ c_handoff(int argc, char **argv)
 		zkbuf_addc(&ans, '\0');
 		if (ans.err)
 			err(EX_OSERR, NULL);
-		s = ZKBUF_DATA(&ans);
-		s[strcspn(s, "\n")] = '\0';
-		if (strncmp(s, NOTLEADER, strlen(NOTLEADER)) == 0) {
+		a = ZKBUF_DATA(&ans);
+		a[strcspn(a, "\n")] = '\0';
+		if (strncmp(a, NOTLEADER, strlen(NOTLEADER)) == 0 ||
+		    strstr(a, NOTSERVING) != NULL) {
 			rc = X_ZKERR;
-			continue;
+			continue;		/* the next may lead */
 		}
-		if (strncmp(s, "handed leadership off", 21) == 0) {
-			printf("%s\n", s);
+		if (strncmp(a, "handed leadership off", 21) == 0) {
+			printf("%s\n", a);
 			rc = X_DONE;
 		} else {
-			warnx("%s", s);
+			warnx("%s: %s", s, a);
 			rc = X_ZKERR;
 			break;
 		}
 	}
-	if (rc == X_ZKERR && asked > 0 && strncmp(ZKBUF_DATA(&ans), NOTLEADER,
-	    strlen(NOTLEADER)) == 0)
+	if (rc == X_ZKERR && asked > 0 && (strncmp(ZKBUF_DATA(&ans), NOTLEADER,
+	    strlen(NOTLEADER)) == 0 || strstr(ZKBUF_DATA(&ans), NOTSERVING) !=
+	    NULL))
 		warnx("no server of %s leads", hosts);
 	zkbuf_free(&ans);
 	free(list);
