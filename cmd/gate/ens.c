@@ -1,10 +1,11 @@
 /*
  * ens.c: the node's part in an ensemble, as zk-log says it in `mode`
  * lines (zk-streams(7)).  A node that is not serving (looking for a
- * leader, syncing, or cut off) takes no client: its connections are
- * closed so that the clients move to a serving node, a new one is
- * closed at its ConnectRequest, and the four-letter words answer as
- * Apache's do then.
+ * leader, syncing, or cut off) takes no new client: a new one is closed
+ * at its ConnectRequest, and the four-letter words answer as Apache's do
+ * then.  The clients it has are held for tickTime (hold()), time for a
+ * new leader, their writes waiting in zk-log's outbox; then closed, so
+ * that they move to a serving node.
  *
  * Read-only mode (readonlymode.enabled, as Apache's system property of
  * that name): a node that has looked for a leader for longer than
