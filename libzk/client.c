@@ -528,8 +528,10 @@ zkc_close(struct zkclient *c)
 
 /*
  * A four-letter word to one server, host:port: its answer, read to the
- * end, appended to out.  0, or -1 (errno; ETIMEDOUT past ms).
+ * end (at most WORDMAX bytes), appended to out.  0, or -1 (errno;
+ * ETIMEDOUT past ms, EMSGSIZE for a longer answer).
  */
+#define WORDMAX		(1 << 20)
 int
 zkc_word(const char *hostport, const char *word, int ms, struct zkbuf *out)
 {
@@ -537,7 +539,7 @@ zkc_word(const char *hostport, const char *word, int ms, struct zkbuf *out)
 	char		*s, *host, *port, buf[4096];
 	int64_t		 until = zk_mono_ms() + ms, left;
 	ssize_t		 n;
-	size_t		 off = 0, wlen = strlen(word);
+	size_t		 off = 0, got = 0, wlen = strlen(word);
 	int		 fd, e;
 
 	if ((s = strdup(hostport)) == NULL)
@@ -585,6 +587,10 @@ zkc_word(const char *hostport, const char *word, int ms, struct zkbuf *out)
 		}
 		if (n == 0) {
 			e = 0;
+			break;
+		}
+		if ((got += (size_t)n) > WORDMAX) {
+			e = EMSGSIZE;
 			break;
 		}
 		zkbuf_add(out, buf, (size_t)n);

@@ -561,7 +561,8 @@ giveup(struct zab *z, struct zab_out *o, const char *why)
 	z->leader = -1;
 	z->deadline = 0;
 	resetpeers(z);
-	act(o, ZA_CLOSE, -1);
+	/* a leader that hands off closes after its last COMMITs */
+	act(o, ZA_CLOSE, -1)->zxid = z->handto != -1;
 	o->looking = 1;
 	o->why = why;
 }
@@ -673,7 +674,7 @@ handcheck(struct zab *z, struct zab_out *o)
 
 /* the commit point a quorum's acknowledgements allow, and what follows */
 static void
-advance(struct zab *z, struct zab_out *o)
+commitpoint(struct zab *z, struct zab_out *o)
 {
 	int64_t		 acks[ZK_MAXSERVERS], c;
 	struct zab_peer	*p;
@@ -722,6 +723,15 @@ advance(struct zab *z, struct zab_out *o)
 			tell(z, o, i, ZM_COMMIT, z->epoch, c);
 	}
 	deliver(z, o);
+}
+
+/* acknowledgements moved (an ACK, our own fsync): the commit point, and
+   a handoff that may now be done */
+static void
+advance(struct zab *z, struct zab_out *o)
+{
+	commitpoint(z, o);
+	handcheck(z, o);
 }
 
 /* a quorum of FINFO: accept an epoch above every one they reported */
@@ -821,7 +831,6 @@ leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
 		if (m->zxid > p->ack)
 			p->ack = m->zxid;
 		advance(z, o);
-		handcheck(z, o);
 		return;
 	case ZM_PING:
 		if (m->zxid > p->pong && m->zxid <= z->rround) {
@@ -1201,8 +1210,6 @@ tick(struct zab *z, int64_t now, struct zab_out *o)
 	else if (z->hto != -1 && (now >= z->hdeadline ||
 	    z->peer[z->hto].phase < ZPP_UP))
 		z->hto = -1;	/* it did not catch up: we go on leading */
-	else
-		handcheck(z, o);
 }
 
 /* when zab_tick wants calling next, 0: never */

@@ -584,7 +584,8 @@ enum {				/* actions, done by the caller in order */
 	ZA_APPEND,	/* append .m (zxid, commit, data), report zab_durable */
 	ZA_COMMIT,	/* hand the tree every txn up to .zxid */
 	ZA_CONNECT,	/* dial the leader .peer, report zab_connected */
-	ZA_CLOSE,	/* close the connection to .peer, -1: every one */
+	ZA_CLOSE,	/* close the connection to .peer, -1: every one;
+			   .zxid 1: once what is queued to it is written */
 	ZA_READ,	/* the read index of our request .zxid2 (zab_read):
 			   reads may be served once the tree has .zxid;
 			   -1: none (not serving) */

@@ -26,14 +26,14 @@ c_handoff(int argc, char **argv)
 {
 	struct zkbuf	 ans;
 	char		*list, *s, *next, *a;
-	int		 rc = X_LOST, asked = 0;
+	int		 rc = X_LOST;
 
 	if (opt(argc, argv, "") != -1 || optind != argc)
 		return cmdusage();
 	if ((list = strdup(hosts)) == NULL)
 		err(EX_OSERR, NULL);
 	memset(&ans, 0, sizeof(ans));
-	for (s = list; s != NULL && rc != X_DONE; s = next) {
+	for (s = list; s != NULL; s = next) {
 		if ((next = strchr(s, ',')) != NULL)
 			*next++ = '\0';
 		zkbuf_reset(&ans);
@@ -41,29 +41,23 @@ c_handoff(int argc, char **argv)
 			warn("%s", s);
 			continue;
 		}
-		asked++;
 		zkbuf_addc(&ans, '\0');
 		if (ans.err)
 			err(EX_OSERR, NULL);
 		a = ZKBUF_DATA(&ans);
 		a[strcspn(a, "\n")] = '\0';
+		rc = X_ZKERR;
 		if (strncmp(a, NOTLEADER, strlen(NOTLEADER)) == 0 ||
-		    strstr(a, NOTSERVING) != NULL) {
-			rc = X_ZKERR;
+		    strstr(a, NOTSERVING) != NULL)
 			continue;		/* the next may lead */
-		}
 		if (strncmp(a, "handed leadership off", 21) == 0) {
 			printf("%s\n", a);
 			rc = X_DONE;
-		} else {
+		} else
 			warnx("%s: %s", s, a);
-			rc = X_ZKERR;
-			break;
-		}
+		break;
 	}
-	if (rc == X_ZKERR && asked > 0 && (strncmp(ZKBUF_DATA(&ans), NOTLEADER,
-	    strlen(NOTLEADER)) == 0 || strstr(ZKBUF_DATA(&ans), NOTSERVING) !=
-	    NULL))
+	if (s == NULL && rc == X_ZKERR)	/* every answer: not the leader */
 		warnx("no server of %s leads", hosts);
 	zkbuf_free(&ans);
 	free(list);

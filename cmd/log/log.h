@@ -64,7 +64,6 @@ void	 qhandoff(struct client *);
 void	 qgone(struct client *);
 
 /* outbox.c: this node's writes until their fate is known (ensemble) */
-int	 ob_key(const char *, size_t, uint64_t *, int64_t *);
 int	 ob_add(struct client *, const char *, size_t, int);
 size_t	 ob_queued(void);
 void	 ob_send(int (*)(const char *, size_t, int));
@@ -73,7 +72,6 @@ void	 ob_seen(const char *, size_t);
 void	 ob_resync(void);
 void	 ob_expire(int64_t, void (*)(struct client *, const char *, size_t));
 void	 ob_gone(struct client *);
-void	 ob_stats(size_t *, long *, long *);
 
 /* member.c: the ensemble's members, reconfig */
 struct members {

@@ -39,8 +39,7 @@
 struct obent {
 	TAILQ_ENTRY(obent) q;
 	RB_ENTRY(obent)	 k;
-	uint64_t	 session;
-	int64_t		 xid;
+	int64_t		 session, xid;
 	int64_t		 t;		/* taken, zk_mono_ms */
 	int		 sent, seen, sync;
 	struct client	*cl;		/* NULL once it closed */
@@ -52,7 +51,7 @@ static int
 obcmp(const struct obent *a, const struct obent *b)
 {
 	if (a->session != b->session)
-		return a->session < b->session ? -1 : 1;
+		return (a->session > b->session) - (a->session < b->session);
 	return (a->xid > b->xid) - (a->xid < b->xid);
 }
 
@@ -64,31 +63,32 @@ static struct {
 	TAILQ_HEAD(, obent) q;
 	struct obtree	 keys;
 	size_t		 n, bytes, nqueued;
-	long		 resent, failed;
-} O = { TAILQ_HEAD_INITIALIZER(O.q), RB_INITIALIZER(&O.keys), 0, 0, 0, 0,
-	0 };
+} O = { TAILQ_HEAD_INITIALIZER(O.q), RB_INITIALIZER(&O.keys), 0, 0, 0 };
 
-/* The session and xid of a request or txn line: -1 if it has none. */
-int
-ob_key(const char *line, size_t len, uint64_t *session, int64_t *xid)
+/* The number a line's field holds (zkl_parseint): 0, or -1. */
+static int
+numfield(const char *line, size_t len, const char *key, int64_t *v)
 {
-	const char	*v;
+	const char	*p;
 	char		 b[24];
 	size_t		 n;
-	const char	*errstr;
 
-	if ((v = field(line, len, "session", &n)) == NULL || n < 3 ||
-	    n >= sizeof(b) || v[0] != '0' || v[1] != 'x')
+	if ((p = field(line, len, key, &n)) == NULL || n >= sizeof(b))
 		return -1;
-	memcpy(b, v + 2, n - 2);
-	b[n - 2] = '\0';
-	*session = strtoull(b, NULL, 16);
-	if ((v = field(line, len, "xid", &n)) == NULL || n >= sizeof(b))
-		return -1;
-	memcpy(b, v, n);
+	memcpy(b, p, n);
 	b[n] = '\0';
-	*xid = strtonum(b, INT32_MIN, INT32_MAX, &errstr);
-	return errstr == NULL ? 0 : -1;
+	return zkl_parseint(b, v);
+}
+
+/* The session and xid of a request or txn line: -1 if it has none. */
+static int
+obkey(const char *line, size_t len, int64_t *session, int64_t *xid)
+{
+	if (numfield(line, len, "session", session) == -1 ||
+	    numfield(line, len, "xid", xid) == -1 || *xid < INT32_MIN ||
+	    *xid > INT32_MAX)
+		return -1;
+	return 0;
 }
 
 static void
@@ -112,10 +112,9 @@ int
 ob_add(struct client *cl, const char *line, size_t len, int sync)
 {
 	struct obent	*e;
-	uint64_t	 session;
-	int64_t		 xid;
+	int64_t		 session, xid;
 
-	if (ob_key(line, len, &session, &xid) == -1)
+	if (obkey(line, len, &session, &xid) == -1)
 		return -1;
 	if (O.n >= OBMAX || O.bytes + len > OBMAXBYTES)
 		return -2;
@@ -176,7 +175,7 @@ find(const char *line, size_t len)
 {
 	struct obent	 k;
 
-	if (O.n == 0 || ob_key(line, len, &k.session, &k.xid) == -1)
+	if (O.n == 0 || obkey(line, len, &k.session, &k.xid) == -1)
 		return NULL;
 	return RB_FIND(obtree, &O.keys, &k);
 }
@@ -215,7 +214,6 @@ ob_resync(void)
 		if (e->sent && (!e->seen || e->sync)) {
 			e->sent = 0;
 			O.nqueued++;
-			O.resent++;
 		}
 		e->seen = 0;
 	}
@@ -233,7 +231,6 @@ ob_expire(int64_t old, void (*fail)(struct client *, const char *, size_t))
 	while ((e = TAILQ_FIRST(&O.q)) != NULL && e->t < old) {
 		if (e->cl != NULL)
 			fail(e->cl, e->line, e->len);
-		O.failed++;
 		obfree(e);
 	}
 }
@@ -247,13 +244,4 @@ ob_gone(struct client *cl)
 	TAILQ_FOREACH(e, &O.q, q)
 		if (e->cl == cl)
 			e->cl = NULL;
-}
-
-/* For the log: how many it holds, sent again, given up. */
-void
-ob_stats(size_t *n, long *resent, long *failed)
-{
-	*n = O.n;
-	*resent = O.resent;
-	*failed = O.failed;
 }

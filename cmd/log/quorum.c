@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,8 @@ static void	 leaderdigest(struct qpeer *, char *, size_t);
 static void	 peer_sync(struct qpeer *, char *, size_t);
 static void	 tree_sync(const char *, size_t);
 static void	 obflush(void);
-static void	 handanswer(const char *, int);
+static void	 handanswer(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 
 /* ---- the epoch files ---- */
 
@@ -440,16 +442,16 @@ slotof(int id)
 }
 
 static void
-closepeer(int slot)
+closepeer(int slot, int flush)
 {
 	struct qpeer	*p = &Q.peer[slot];
 
 	if (p->c == NULL)
 		return;
 	Q.closing++;
-	if (Q.z.handto != -1 && Q.z.role == FLE_LOOKING) {
-		/* we handed off: our last COMMITs go first, and what it
-		   says meanwhile is dropped (peer_read) */
+	if (flush) {
+		/* what we queued goes first; what it says meanwhile is
+		   dropped (peer_read) */
 		p->c->arg = NULL;
 		zkloop_close(p->c);
 	} else
@@ -649,7 +651,7 @@ learner(struct zkconn *c, int slot, int id)
 		/* a new connection from it: the old one is stale */
 		struct zab_out	 o;
 
-		closepeer(slot);
+		closepeer(slot, 0);
 		zab_closed(&Q.z, zk_mono_ms(), (int)id, &o);
 		run(&o);
 	}
@@ -777,7 +779,7 @@ adopt(const char *line, size_t len)
 	   forgot it, the connection goes */
 	for (i = 0; i < Q.z.n; i++)
 		if (Q.peer[i].id != Q.z.ids[i]) {
-			closepeer(i);
+			closepeer(i, 0);
 			memset(&Q.peer[i], 0, sizeof(Q.peer[i]));
 			Q.peer[i].id = Q.z.ids[i];
 		}
@@ -794,7 +796,7 @@ dial(int id)
 	int			 i, fd, slot = slotof(id);
 
 	for (i = 0; i < Q.z.n; i++)
-		closepeer(i);
+		closepeer(i, 0);
 	if (Q.rfd != -1) {		/* a SNAP from an earlier leader */
 		close(Q.rfd);
 		(void)unlink(Q.rpath);
@@ -963,9 +965,9 @@ run(struct zab_out *o)
 		case ZA_CLOSE:
 			if (a->peer == -1)
 				for (i = 0; i < Q.z.n; i++)
-					closepeer(i);
+					closepeer(i, a->zxid == 1);
 			else if (i != -1)
-				closepeer(i);
+				closepeer(i, a->zxid == 1);
 			break;
 		case ZA_READ:
 			readindex(a->zxid2, a->zxid);
@@ -1034,43 +1036,32 @@ propose(const char *line, size_t len)
 	run(&o);
 }
 
-/* A leader that serves (and is not handing off) takes writes now. */
+/* A learner that serves sends a line on to its leader: 0, or -1 if it
+   cannot now. */
 static int
-proposing(void)
-{
-	return zab_proposing(&Q.z);
-}
-
-/* A learner that serves sends its writes to the leader: its connection. */
-static struct zkconn *
-toleader(void)
+toleader(const char *line, size_t len)
 {
 	int	 ls = Q.z.leader;
 
 	if (Q.z.role == FLE_LEADING || Q.z.role == FLE_LOOKING || ls == -1 ||
 	    !zab_serving(&Q.z) || Q.peer[ls].c == NULL || !Q.peer[ls].up)
-		return NULL;
-	return Q.peer[ls].c;
+		return -1;
+	zkbuf_add(&Q.peer[ls].c->out, line, len);
+	zkbuf_addc(&Q.peer[ls].c->out, '\n');
+	return 0;
 }
 
 /* An outbox entry on its way (ob_send): proposed, or sent to the leader. */
 static int
 obsend(const char *line, size_t len, int sync)
 {
-	struct zkconn	*c;
-
-	if (proposing()) {
-		if (sync) {
-			tree_sync(line, len);
-			return 1;
-		}
-		propose(line, len);
-		return 0;
+	if (!zab_proposing(&Q.z))
+		return toleader(line, len);
+	if (sync) {
+		tree_sync(line, len);
+		return 1;
 	}
-	if ((c = toleader()) == NULL)
-		return -1;
-	zkbuf_add(&c->out, line, len);
-	zkbuf_addc(&c->out, '\n');
+	propose(line, len);
 	return 0;
 }
 
@@ -1126,41 +1117,30 @@ outbox(struct client *cl, const char *line, size_t len, int sync)
 void
 qtake(struct client *cl, char *line, size_t len)
 {
-	struct zkconn	*c;
-
 	if (cl != NULL && outbox(cl, line, len, 0))
 		return;
-	if (proposing()) {
+	if (zab_proposing(&Q.z))
 		propose(line, len);
-		return;
-	}
-	if (cl != NULL && (c = toleader()) != NULL) {
-		zkbuf_add(&c->out, line, len);
-		zkbuf_addc(&c->out, '\n');
-		return;
-	}
-	if (cl == NULL)
-		return;		/* a learner's, to a node that left: lost */
-	failline(cl, line, len);
+	else if (cl != NULL && toleader(line, len) == -1)
+		failline(cl, line, len);
+	/* a learner's (cl NULL) to a node that does not propose: lost,
+	   and sent again by that learner's outbox */
 }
 
 /* ---- leader handoff ---- */
 
-/* The answer to the gate's `handoff` (the four-letter word hand), once:
-   text, its %d the myid id. */
+/* The answer to the gate's `handoff` (the four-letter word hand), once. */
 static void
-handanswer(const char *fmt, int id)
+handanswer(const char *fmt, ...)
 {
 	char		 text[128];
-	const char	*p;
+	va_list		 ap;
 
 	if (Q.hcl == NULL)
 		return;
-	if ((p = strstr(fmt, "%d")) != NULL)
-		snprintf(text, sizeof(text), "%.*s%d%s", (int)(p - fmt), fmt,
-		    id, p + 2);
-	else
-		strlcpy(text, fmt, sizeof(text));
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	zkl_begin(&Q.hcl->c->out, "text");
 	zkl_put(&Q.hcl->c->out, "data", text, strlen(text));
 	zkl_end(&Q.hcl->c->out);
@@ -1182,8 +1162,7 @@ handoff(void)
 	if (Q.z.hto != -1)
 		return Q.z.ids[Q.z.hto];	/* under way */
 	if ((to = zab_handoff(&Q.z, zk_mono_ms(), -1, &o)) == -1) {
-		handanswer("no synced follower to hand leadership to\n",
-		    -1);
+		handanswer("no synced follower to hand leadership to\n");
 		return -1;
 	}
 	warnx("handing leadership off to %d", to);
@@ -1199,7 +1178,7 @@ qhandoff(struct client *cl)
 
 	Q.hcl = cl;
 	if (was != NULL && was != cl) {
-		handanswer("another handoff is under way\n", -1);
+		handanswer("another handoff is under way\n");
 		Q.hcl = was;
 		return;
 	}
@@ -1240,7 +1219,7 @@ handpass(int64_t now)
 {
 	if (Q.hcl != NULL && Q.z.hto == -1 && Q.z.role == FLE_LEADING)
 		handanswer("handoff given up: no follower caught up within "
-		    "syncLimit\n", -1);
+		    "syncLimit\n");
 	if (!zk_termed())
 		return 100;
 	if (Q.termat == 0) {
@@ -1581,7 +1560,7 @@ qsnapshot(char *line, size_t len)
 		if (file != NULL && zkl_get(&l, "zxid") != NULL &&
 		    sendsnap(i, file, zxid) == 0)
 			continue;
-		closepeer(i);
+		closepeer(i, 0);
 		zab_closed(&Q.z, zk_mono_ms(), Q.peer[i].id, &o);
 		run(&o);
 	}
@@ -1742,16 +1721,11 @@ tree_sync(const char *line, size_t len)
 void
 qsync(struct client *cl, char *line, size_t len)
 {
-	struct zkconn	*c;
-
 	if (outbox(cl, line, len, 1))
 		return;
-	if (proposing())
+	if (zab_proposing(&Q.z))
 		tree_sync(line, len);
-	else if ((c = toleader()) != NULL) {
-		zkbuf_add(&c->out, line, len);
-		zkbuf_addc(&c->out, '\n');
-	} else
+	else if (toleader(line, len) == -1)
 		failline(cl, line, len);
 }
 
