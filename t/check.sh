@@ -11,7 +11,8 @@
 #     (ZK_KAZOO_CLUSTER=3), compared with t/kazoo/apache-baseline-3.txt;
 #     each killed after ZK_KAZOO_BUDGET seconds
 #
-# Prints a summary; the last line counts bats tests and kazoo tests:
+# Prints a summary, a line a part with the failing tests named under it;
+# the last line counts bats tests and kazoo tests:
 #   check: N passed, N failed, N skipped
 # Exits 1 if any test or any part failed.  Logs go to build/check/.
 set -u
@@ -63,6 +64,10 @@ runbats() {
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	part "bats $name ($p/$f/$s)" "$([ "$f" -eq 0 ] && echo 0 || echo 1)" "$t0"
+	# the failing tests by name, under their part (a CI record may show
+	# nothing but the summary)
+	grep -E '^not ok [0-9]+' "$out/$name.tap" | cut -c1-100 |
+	    sed 's/^/    /' >>"$summary"
 }
 
 # 1 man pages
@@ -133,6 +138,8 @@ kazoo() {
 		esac
 		pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks))
 		part "kazoo suite, $1 node(s) ($kp/$kf/$ks)" $krc "$t0"
+		grep -E '^kazoo: (REGRESSION|BEYOND)' "$out/$3.cmp" |
+		    cut -c1-120 | sed 's/^/    /' >>"$summary"
 	else
 		echo "check: kazoo suite produced no results (run.sh exited $rc)"
 		n=$(grep -c ' passed$' "$2")

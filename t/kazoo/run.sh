@@ -36,12 +36,23 @@ case $cluster in
 esac
 
 # Four consecutive free ports per server, ten apart: client, election,
-# leader, admin.
+# leader, admin.  Below the kernel's ephemeral range, as t/freeport.py
+# picks them: a port in that range may be taken by any outgoing
+# connection (a client, a peer dialing) before its server binds it.
 offset=$(/usr/bin/python3 - "$cluster" <<'PY'
 import random, socket, sys
 n = int(sys.argv[1])
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = (int(x) for x in f.read().split())
+except (OSError, ValueError):
+    lo, hi = 32768, 60999
+if lo > 12000:
+    pool = range(10000, lo - 10 * n, 10)
+else:
+    pool = range(hi + 1, 65536 - 10 * n, 10)
 for _ in range(200):
-    base = random.randrange(20000, 60000, 10)
+    base = random.choice(pool)
     socks = []
     try:
         for p in [base + 10 * i + k for i in range(n) for k in range(4)]:
