@@ -6,11 +6,13 @@
 # stopped past the sync limit then resumed, every node killed and
 # restarted, the leader cut off from the majority by a silent partition
 # (network namespaces the test makes: t/netns.bash), and on five nodes
-# a bridge and a ring partition.  Afterwards, on
-# every node: every acknowledged create, one history, sequence numbers in
-# order, the register history checked (t/lincheck.py: reads sequentially
-# consistent, or linearizable for the runs with linearizableReads=true),
-# the ephemerals of kept sessions.  ZK_FAULT_SECS sets the load's length
+# a bridge, a ring and a minority partition (the leader and one
+# follower cut off from three), the minority and the bridge with
+# linearizableReads=true.  Afterwards, on every node: every acknowledged
+# create, one history, sequence numbers in order, the register history
+# checked (t/lincheck.py: reads sequentially consistent, or linearizable
+# for the runs with linearizableReads=true), the ephemerals of kept
+# sessions.  ZK_FAULT_SECS sets the load's length
 # (default 15 s).
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
@@ -32,13 +34,14 @@ teardown() {
 	ns_teardown
 }
 
-# the load in the background, for SECS seconds
+# the load in the background, for SECS seconds; PIN (host:port): with
+# a reader on that server alone
 load_start() {
 	mkdir -p "$D/hist"
 	# not through the ens_client function: $! must be python's own pid
 	${ENS_NETNS:+ip netns exec "$(ns_name c)"} \
 	    /usr/bin/python3 "$BATS_TEST_DIRNAME/ensload.py" run "$(ens_hosts)" \
-	    "$D/hist" "$SECS" 4 >"$D/load.out" 2>&1 &
+	    "$D/hist" "$SECS" 4 ${PIN:+"$PIN"} >"$D/load.out" 2>&1 &
 	LOADPID=$!
 }
 
@@ -121,11 +124,13 @@ unserving() {
 	return 1
 }
 
-# the leader's process group stopped past the sync limit, then resumed
+# the leader's process group stopped past the sync limit, then resumed;
+# a reader pinned to it sends reads all along, which the leader finds
+# in its socket when it resumes
 sched_pause() {
 	ens_start "$D" 3
 	l=$(ens_leader "$D")
-	load_start
+	PIN=${ENS_HOST[l]}:${ENS_PORT[l]} load_start
 	sleep 2
 	# syncLimit 5 x tickTime 500 ms: 2.5 s; stopped for 6
 	ens_kill "$l" STOP
@@ -159,12 +164,13 @@ sched_pause() {
 	load_check
 }
 
-# the leader cut off from the majority by a silent partition, healed
+# the leader cut off from the majority by a silent partition, healed;
+# a reader pinned to it, which keeps its link to the leader
 sched_cut() {
 	ns_setup 3
 	ens_start "$D" 3
 	l=$(ens_leader "$D")
-	load_start
+	PIN=${ENS_HOST[l]}:${ENS_PORT[l]} load_start
 	sleep 2
 	# the old leader keeps its clients' link; its peers' packets vanish
 	for j in 1 2 3; do
@@ -205,13 +211,15 @@ sched_cut() {
 # five nodes, the partition $1 around the leader (the node at position 1
 # of five, in myid order from it) for 5 s under a write load, then
 # healed: bridge, two pairs that see only the middle node (the leader in
-# one pair); ring, each node sees its two neighbours only
+# one pair); ring, each node sees its two neighbours only; minority, the
+# leader and one follower cut off from the other three; a reader pinned
+# to the leader
 sched_five() {
-	local p k j a b n out
+	local p k j a b n out nl
 	ns_setup 5
 	ens_start "$D" 5
 	l=$(ens_leader "$D")
-	load_start
+	PIN=${ENS_HOST[l]}:${ENS_PORT[l]} load_start
 	sleep 2
 	for k in 1 2 3 4 5; do
 		p[k]=$(((l + k - 2) % 5 + 1))
@@ -219,14 +227,38 @@ sched_five() {
 	case $1 in
 	bridge) cuts="1,4 1,5 2,4 2,5" ;;
 	ring) cuts="1,3 1,4 2,4 2,5 3,5" ;;
+	minority) cuts="1,3 1,4 1,5 2,3 2,4 2,5" ;;
 	esac
 	for a in $cuts; do
 		ns_cut "${p[${a%,*}]}" "${p[${a#*,}]}"
 	done
-	# the node at position 4 lost the leader (and no quorum elects
-	# another): it stops serving, past the sync limit
-	unserving "${p[4]}" ||
-	    fail "node ${p[4]}, cut off from the leader, still serves: $out"
+	case $1 in
+	minority)
+		# the three elect a leader of their own; the old leader and
+		# its follower, two of five, stop serving past the sync limit
+		nl=
+		for k in $(seq 200); do
+			for j in 3 4 5; do
+				case $(ens_role "$D" "${p[j]}") in
+				*state=leading*) nl=${p[j]} ;;
+				esac
+			done
+			[ -z "$nl" ] || break
+			sleep 0.1
+		done
+		[ -n "$nl" ] || fail "no leader among the three"
+		for j in 1 2; do
+			unserving "${p[j]}" ||
+			    fail "node ${p[j]}, in the minority, still serves: $out"
+		done
+		;;
+	*)
+		# the node at position 4 lost the leader (and no quorum
+		# elects another): it stops serving, past the sync limit
+		unserving "${p[4]}" ||
+		    fail "node ${p[4]}, cut off from the leader, still serves: $out"
+		;;
+	esac
 	# meanwhile: never two nodes that serve as leader
 	for k in $(seq 25); do
 		n=0
@@ -254,4 +286,12 @@ sched_five() {
 
 @test "fault, five nodes: a ring partition (each node sees its two neighbours) under a write load, then healed" {
 	sched_five ring
+}
+
+@test "fault, five nodes, linearizableReads: the leader and one follower cut off from the other three, then healed; plain reads too are linearizable" {
+	ENS_EXTRA=linearizableReads=true MODEL=linearizable sched_five minority
+}
+
+@test "fault, five nodes, linearizableReads: a bridge partition, then healed; plain reads too are linearizable" {
+	ENS_EXTRA=linearizableReads=true MODEL=linearizable sched_five bridge
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ensload.py: a write load on an ensemble under faults, and its checks.
 
-usage: ensload.py run HOSTS DIR [SECS [CLIENTS]]
+usage: ensload.py run HOSTS DIR [SECS [CLIENTS [PIN]]]
        ensload.py check HOSTS DIR [MODEL]
 
 run: CLIENTS (default 4) kazoo clients, each on all of HOSTS (h:p,...),
@@ -13,6 +13,13 @@ acknowledged), hist.jsonl (the register's history, as t/lincheck.py
 reads it), live.json (each client's session and whether it kept it),
 unexpected.txt (answers no client should get, SessionMoved say: each
 fails the check).
+PIN (host:port) adds a reader that stays on that one server: a session
+of its own (the longest timeout the server grants), a read of /reg
+every 0.2 s without waiting for the answers (at most 50 unanswered),
+each read in the history as a client of its own.  Pinned to a leader
+that is then stopped, its reads pile up in the leader's socket and are
+answered when it resumes: Jepsen's stale-read hazard, which
+linearizable reads must close.
 A failed call is retried by the next operation, not by kazoo: an
 operation whose outcome is unknown (connection lost, timeout) is
 recorded as such ("info").
@@ -139,7 +146,61 @@ def worker(i, hosts, secs, rec, live):
     live[i]["zk"] = zk
 
 
-def run(hosts, d, secs, n):
+def pinned(pin, secs, rec):
+    """reads of /reg on the one server pin, every 0.2 s, not waiting;
+    what is unanswered 5 s after the end stays open in the history"""
+    zk = KazooClient(hosts=pin, timeout=30.0,
+                     connection_retry=KazooRetry(max_tries=-1, delay=0.1,
+                                                 max_delay=0.5),
+                     command_retry=KazooRetry(max_tries=0))
+    zk.start(timeout=30)
+    sem = threading.Semaphore(50)
+    closed = []
+
+    def done(proc, a):
+        try:
+            v, st = a.get()
+        except NoNodeError:
+            ev = ("ok", {"value": None, "version": -1})
+        except Exception:
+            ev = ("info", None)
+        else:
+            ev = ("ok", {"value": v.decode(), "version": st.version})
+        with rec.lock:
+            if not closed:
+                rec.hist.append({"proc": proc, "type": ev[0], "f": "read",
+                                 "value": ev[1], "time": time.monotonic()})
+        sem.release()
+
+    end = time.monotonic() + secs
+    for k in range(MAXOPS):
+        if time.monotonic() >= end:
+            break
+        if not sem.acquire(timeout=0.2):
+            continue
+        proc = "pin-%d" % k
+        rec.event(proc, "invoke", "read", None)
+        try:
+            zk.get_async("/reg").rawlink(lambda a, p=proc: done(p, a))
+        except Exception:
+            rec.event(proc, "info", "read", None)
+            sem.release()
+        time.sleep(0.2)
+    # the last answers, for 5 s at most
+    last = time.monotonic() + 5
+    for _ in range(50):
+        if not sem.acquire(timeout=max(0, last - time.monotonic())):
+            break
+    with rec.lock:
+        closed.append(True)
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:
+        pass
+
+
+def run(hosts, d, secs, n, pin=None):
     zk = client(hosts)
     zk.start(timeout=30)
     zk.ensure_path("/seq")
@@ -154,10 +215,16 @@ def run(hosts, d, secs, n):
     t0 = time.monotonic()
     ts = [threading.Thread(target=worker, args=(i, hosts, secs, rec, live))
           for i in range(n)]
+    pt = threading.Thread(target=pinned, args=(pin, secs, rec))
     for t in ts:
         t.start()
+    if pin:
+        pt.start()
     for t in ts:
         t.join()
+    elapsed = time.monotonic() - t0     # the load's, without the tail
+    if pin:
+        pt.join()
     with open(os.path.join(d, "acked.jsonl"), "w") as f:
         for a in rec.acked:
             f.write(json.dumps(a) + "\n")
@@ -177,9 +244,13 @@ def run(hosts, d, secs, n):
                 e["type"] == "ok")
     cas = sum(1 for e in rec.hist if e["f"] == "cas" and e["type"] == "ok")
     unknown = sum(1 for e in rec.hist if e["type"] == "info")
+    pinreads = sum(1 for e in rec.hist if e["f"] == "read" and
+                   e["type"] == "ok" and str(e["proc"]).startswith("pin-"))
     print("ensload: %d creates acknowledged, %d reads, %d cas, %d unknown, "
-          "%d clients, %.1f s" % (len(rec.acked), reads, cas, unknown, n,
-                                   time.monotonic() - t0), flush=True)
+          "%d clients, %.1f s%s" % (
+              len(rec.acked), reads, cas, unknown, n, elapsed,
+              ", %d reads pinned to %s" % (pinreads, pin) if pin else ""),
+          flush=True)
     # kept sessions stay open until check (their ephemerals are checked
     # there): this process waits, the test kills it after the check
     if any(l.get("kept") and l.get("eph") for l in live.values()):
@@ -255,10 +326,10 @@ def check(hosts, d, model="sequential"):
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[0] == "run":
+    if 3 <= len(argv) <= 6 and argv[0] == "run":
         secs = float(argv[3]) if len(argv) > 3 else 20
         n = int(argv[4]) if len(argv) > 4 else 4
-        run(argv[1], argv[2], secs, n)
+        run(argv[1], argv[2], secs, n, argv[5] if len(argv) > 5 else None)
         return 0
     if len(argv) == 3 and argv[0] == "check":
         return check(argv[1], argv[2])
