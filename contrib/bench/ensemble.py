@@ -15,7 +15,11 @@ the sessions spread evenly over the three nodes (zk-bench -S), then get
 and set latency, one request in flight, through a follower (where two
 clients in three are).  Then get throughput and latency once more on
 fresh zk ensembles with linearizableReads=true (lin_ figures, set beside
-Apache's plain gets, and a line comparing them with zk's plain reads).  Then, once per kind on a fresh ensemble, the
+Apache's plain gets, and a line comparing them with zk's plain reads).
+Then get and set throughput on fresh ensembles of each kind with two
+observers beside the three voters (obs_ figures; gets spread over all
+five nodes, sets over the voters; a line compares them with the same
+kind's voters alone).  Then, once per kind on a fresh ensemble, the
 failover: --failovers times, kill -9 of the leader's process group, and
 the time from the kill to the first write (a setData on a session opened
 after the kill) answered through either survivor; the killed node is
@@ -52,8 +56,9 @@ import compare  # noqa: E402  (free_port, fmt, loadavg, machine, UNITS)
 
 TOP = compare.TOP
 NODES = 3
+OBSERVERS = 2       # the obs phase's, beside the NODES voters
 OPS = ["get", "set", "mixed", "lat-get", "lat-set", "failover", "lin",
-       "rolling"]
+       "rolling", "obs"]
 ROWS = [
     ("get_tput", "get throughput, {c} sessions spread over the 3 nodes, "
      "{n} in flight each", ">= 3.0x"),
@@ -83,6 +88,10 @@ ROWS = [
     ("lin_lat_get_p50", "get latency p50 through a follower, zk with "
      "linearizableReads=true, against Apache's plain gets", ""),
     ("lin_lat_get_p99", "the same, p99", ""),
+    ("obs_get_tput", "get throughput with 2 observers beside the 3 voters, "
+     "{c} sessions spread over the 5 nodes", ""),
+    ("obs_set_tput", "set throughput with 2 observers, {c} sessions spread "
+     "over the 3 voters", ""),
     ("get_cpu", "CPU of the 3 nodes per get", ""),
     ("set_cpu", "CPU of the 3 nodes per set", ""),
     ("mixed_cpu", "CPU of the 3 nodes per mixed op", ""),
@@ -92,13 +101,14 @@ running = []        # the ensembles now running
 
 
 class Ensemble:
-    """NODES servers of one kind on loopback, each in its own dir and
-    process group, all children of one sh (self.wrap) so that zk-bench -p
-    counts their CPU together."""
+    """NODES voters (and observers, if asked) of one kind on loopback,
+    each in its own dir and process group, all children of one sh
+    (self.wrap) so that zk-bench -p counts their CPU together."""
 
-    def __init__(self, kind, bindir, extra=""):
+    def __init__(self, kind, bindir, extra="", observers=0):
         self.kind = kind
         self.bindir = bindir
+        self.n = NODES + observers      # voters 1..NODES, then observers
         self.dir = tempfile.mkdtemp(prefix="zk-bench-ens-%s." % kind)
         self.port = {}
         self.pid = {}
@@ -115,10 +125,12 @@ class Ensemble:
                         "dataDir=%s\nclientPort=%d\n"
                         "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
                         "admin.enableServer=false\n"
-                        "4lw.commands.whitelist=*\n%s" % (
-                            self.data(i), self.port[i], extra))
+                        "4lw.commands.whitelist=*\n%s%s" % (
+                            self.data(i), self.port[i], extra,
+                            "peerType=observer\n" if i > NODES else ""))
                 for j in self.ids():
-                    f.write("server.%d=127.0.0.1:%d:%d\n" % (j, q[j], e[j]))
+                    f.write("server.%d=127.0.0.1:%d:%d%s\n" % (
+                        j, q[j], e[j], ":observer" if j > NODES else ""))
         running.append(self)
         script = "; ".join(self.cmd(i) for i in self.ids()) + "; wait"
         self.wrap = subprocess.Popen(["sh", "-c", script], cwd=self.dir,
@@ -126,9 +138,8 @@ class Ensemble:
         for i in self.ids():
             self.pid[i] = self.readpid(i)
 
-    @staticmethod
-    def ids():
-        return range(1, NODES + 1)
+    def ids(self):
+        return range(1, self.n + 1)
 
     def data(self, i):
         return os.path.join(self.dir, "n%d" % i, "data")
@@ -200,13 +211,15 @@ class Ensemble:
         return None
 
     def whole(self, timeout=120):
-        """wait until one node leads and the others follow; the leader"""
+        """wait until one node leads, the other voters follow and the
+        observers observe; the leader"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             modes = {i: self.mode(i) for i in self.ids()}
             leaders = [i for i, m in modes.items() if m == "leader"]
-            if len(leaders) == 1 and all(m in ("leader", "follower")
-                                         for m in modes.values()):
+            if len(leaders) == 1 and all(
+                    m == "observer" if i > NODES else
+                    m in ("leader", "follower") for i, m in modes.items()):
                 return leaders[0]
             time.sleep(0.1)
         raise RuntimeError("%s ensemble not whole in %d s: %s" % (
@@ -391,10 +404,23 @@ def zkbench(args, hosts, pid, workloads):
 
 def one(kind, args, phase):
     ens = Ensemble(kind, args.bin, "linearizableReads=true\n"
-                   if phase == "lin" else "")
+                   if phase == "lin" else "",
+                   OBSERVERS if phase == "obs" else 0)
     try:
         leader = ens.whole()
         follower = min(i for i in ens.ids() if i != leader)
+        if phase == "obs":      # its figures under obs_ names
+            voters = ",".join("127.0.0.1:%d" % ens.port[i]
+                              for i in range(1, NODES + 1))
+            zkbench(args, ens.hosts(follower), ens.wrap.pid, ["wait"])
+            figs = zkbench(args, ens.hosts(), ens.wrap.pid, ["get"])
+            figs.update(zkbench(args, voters, ens.wrap.pid, ["set"]))
+            out = {}
+            for f, v in figs.items():
+                if f in ("get_tput", "set_tput"):
+                    out["obs_" + f] = v
+                    compare.UNITS["obs_" + f] = compare.UNITS.get(f, "")
+            return out
         if phase == "lin":      # zk only: its figures under lin_ names
             zkbench(args, ens.hosts(follower), ens.wrap.pid, ["wait"])
             figs = zkbench(args, ens.hosts(), ens.wrap.pid, ["get"])
@@ -461,10 +487,13 @@ def main():
     kinds = [args.only] if args.only else ["zk", "apache"]
     res = {"zk": {}, "apache": {}}
     phases = []
-    if any(w not in ("failover", "lin", "rolling") for w in args.ops):
+    if any(w not in ("failover", "lin", "rolling", "obs")
+           for w in args.ops):
         phases += ["ops"] * args.rounds
     if "lin" in args.ops:
         phases += ["lin"] * args.rounds
+    if "obs" in args.ops:
+        phases += ["obs"] * args.rounds
     if "failover" in args.ops:
         phases.append("failover")
     if "rolling" in args.ops:
@@ -496,6 +525,18 @@ def main():
     if lin:
         say("zk linearizable reads against its plain reads: %s" % ", ".join(
             "%s %.2fx" % (f, v) for f, v in sorted(lin.items())))
+    # observers: against the same kind's three voters alone
+    obs = {}
+    for kind in kinds:
+        for f in ("get_tput", "set_tput"):
+            if "obs_" + f in res[kind] and f in res[kind]:
+                obs.setdefault(kind, {})[f] = (
+                    statistics.median(res[kind]["obs_" + f]) /
+                    statistics.median(res[kind][f]))
+    for kind, v in obs.items():
+        say("%s with %d observers against its 3 voters alone: %s" % (
+            kind, OBSERVERS, ", ".join("%s %.2fx" % (f, x)
+                                       for f, x in sorted(v.items()))))
     rows = compare.table(res, ROWS, {"c": args.conns, "n": args.inflight,
                                      "f": args.failovers}, floor=False)
     hdr = ("figure", "what", "unit", "zk median", "zk min-max",
@@ -552,6 +593,19 @@ def main():
                     "ensembles with linearizableReads=true.\n" % (
                         ", ".join("`%s` %.2fx" % (k, v)
                                   for k, v in sorted(lin.items())),
+                        args.rounds))
+        if obs:
+            f.write("\nWith %d observers against the same kind's three "
+                    "voters alone (same run, medians; gets spread over all "
+                    "five nodes, sets over the voters): %s. Rounds: %d "
+                    "fresh ensembles of each kind with the observers.\n" % (
+                        OBSERVERS, "; ".join(
+                            "%s %s" % ("zk" if k == "zk" else "Apache",
+                                       ", ".join("`%s` %.2fx" % (f, x)
+                                                 for f, x in
+                                                 sorted(v.items())))
+                            for k, v in sorted(obs.items(),
+                                               key=lambda kv: kv[0] != "zk")),
                         args.rounds))
         f.write("\nTargets are issue 15's; nothing here is asserted.\n")
     say("wrote %s" % args.out)
