@@ -214,15 +214,21 @@ peer_close(struct zkconn *c)
 	struct peer	*p = c->arg;
 	struct fle_out	 o;
 	int64_t		 now = zk_mono_ms();
-	int		 was;
 
 	if (p == NULL)
 		return;
 	zk_dbg("peer %d down", p->srv.id);
 	p->c = NULL;
-	was = p->up;
 	p->up = 0;		/* before act(), which sends to peers up */
-	if (was && started) {	/* no wait for its vote */
+	/*
+	 * No wait for its vote: a connection that was up closed, or a dial
+	 * failed (refused, or not through in CONNECTMS).  A peer we could
+	 * not reach at all must count as down too, or a quorum that agrees
+	 * waits the whole FLE_FINALIZE for a vote that cannot come (a
+	 * failover's slow tail, when the dead leader was one we had not
+	 * redialed since it came back).
+	 */
+	if (started) {
 		fle_peerdown(&fle, now, p->srv.id, &o);
 		act(&o);
 	}

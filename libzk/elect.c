@@ -328,6 +328,13 @@ look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
 			f->finalize = 0;	/* a better vote: count again */
 			f->recv[f->me].vote = f->prop;
 			broadcast(f, o);
+		} else if (f->voter[f->me] && !samevote(&m->vote, &f->prop)) {
+			/* a worse vote in our round: its sender missed ours
+			 * (it came before the sender started this round, and
+			 * was answered from its old state), and would wait
+			 * for our resend; tell it now.  Answers go only from
+			 * the better vote to the worse, so they end. */
+			emit(f, o, m->from);
 		}
 		s = &f->recv[i];
 		s->has = 1;

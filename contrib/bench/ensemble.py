@@ -186,10 +186,12 @@ class Ensemble:
             os.killpg(self.pid[i], sig)
         except ProcessLookupError:
             pass
-        for _ in range(400):            # 20 s: until it is reaped or a zombie
+        # 20 s: until it is reaped or a zombie; polled every 5 ms, since
+        # the failover's writes start once it is gone
+        for _ in range(4000):
             if not compare.alive(self.pid[i]):
                 return
-            time.sleep(0.05)
+            time.sleep(0.005)
 
     def mode(self, i):
         """node i's Mode from srvr, or None"""
