@@ -206,7 +206,10 @@ copy() {
 	ls "$A/apache/version-2" | grep -q '^log\.'
 	[ "$(ls "$A/apache/version-2" | grep -c '^snapshot\.')" -ge 2 ]
 	run -0 "$SNAP" import "$A/apache" "$D/data"
-	assert_line --regexp '^snapshot\.[0-9a-f]{16} nodes=[0-9]+ sessions=1 '
+	# the write's session (left open; other's was closed); Apache takes
+	# a snapshot on a thread of its own while it goes on, so the dump's
+	# session, created just after, may be in it too (its log replays it)
+	assert_line --regexp '^snapshot\.[0-9a-f]{16} nodes=[0-9]+ sessions=[12] '
 	assert_line --regexp '^log\.[0-9a-f]{16} txns=[0-9]+ '
 	run -0 "$SNAP" verify "$D/data/zk/$(ls "$D/data/zk" | grep snapshot)"
 	run -0 "$ZK_BIN/zk-log" verify "$D/data"
