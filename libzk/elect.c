@@ -20,7 +20,8 @@
  * a round (the election epoch, Apache's logical clock) restarts the
  * count.  A voter settles once a quorum of voters agrees with its
  * proposal in its round and no better vote came within FLE_FINALIZE ms,
- * or at once when every other voter has voted in its round or is down
+ * or at once when every other voter has voted in its round (none with a
+ * better vote than ours, a settled peer's included) or is down
  * (its connection closed, PEERDOWN): no better vote can come then, since
  * every vote a voter holds is one it heard, and ours is the best of
  * those.  A down voter that comes back late with a better vote is simply
@@ -232,18 +233,25 @@ settle(struct fle *f, const struct fle_vote *v, int64_t round,
 }
 
 /*
- * Every other voter has voted in our round, or is down: a better vote
- * cannot come, so a quorum need not wait for one.
+ * Every other voter has voted in our round, or is down, and no vote we
+ * hold is better than ours: a better vote cannot come, so a quorum need
+ * not wait for one.  A looker's better vote we adopt at once; a settled
+ * peer's (following or leading in our round) we do not, and while we
+ * hold one the others' votes for us may be stale (cast before they
+ * heard it): wait for theirs to come, or for the finalize wait.
  */
 static int
 allheard(const struct fle *f)
 {
 	int	 i;
 
-	for (i = 0; i < f->n; i++)
-		if (i != f->me && f->voter[i] && !f->down[i] &&
-		    (!f->recv[i].has || f->recv[i].round != f->round))
+	for (i = 0; i < f->n; i++) {
+		if (i == f->me || !f->voter[i] || f->down[i])
+			continue;
+		if (!f->recv[i].has || f->recv[i].round != f->round ||
+		    fle_better(&f->recv[i].vote, &f->prop))
 			return 0;
+	}
 	return 1;
 }
 

@@ -2,7 +2,8 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    hex | shm | seg | orphan | connect | connect-sup
+ *	    hex | shm | seg | zabwire | zabquorum | members | elect | orphan |
+ *	    connect | connect-sup
  *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -47,7 +48,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | members | orphan | connect | "
+	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | "
+	    "members | elect | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
@@ -1447,6 +1449,58 @@ t_zabquorum(void)
 	zab_free(&z);
 }
 
+static void
+flemsg(struct fle_msg *m, int from, int state, int64_t round, int leader,
+    int64_t epoch, int64_t zxid)
+{
+	memset(m, 0, sizeof(*m));
+	m->from = from;
+	m->to = 2;
+	m->state = state;
+	m->round = round;
+	m->vote.leader = leader;
+	m->vote.epoch = epoch;
+	m->vote.zxid = zxid;
+}
+
+/*
+ * Voter 2 of three, late: 3 already leads (its notification came first)
+ * with a better vote than ours, and 1's vote for us, sent before it
+ * heard 3, comes now.  Every voter has a vote in our round, but one is
+ * better than ours: no shortcut, the wait for a better vote; 1 following
+ * 3 then settles us on 3.  With every vote in and none better, at once.
+ */
+static void
+t_elect(void)
+{
+	static const int ids[] = { 1, 2, 3 }, voter[] = { 1, 1, 1 };
+	struct fle	 f;
+	struct fle_out	 o;
+	struct fle_msg	 m;
+
+	CHECK(fle_init(&f, 2, ids, voter, 3) == 0);
+	fle_start(&f, 0, 0x100000000, 1, &o);
+	flemsg(&m, 3, FLE_LEADING, 1, 3, 2, 0x200000001);
+	fle_recv(&f, 5, &m, &o);
+	CHECK(!o.settled && f.state == FLE_LOOKING);
+	flemsg(&m, 1, FLE_LOOKING, 1, 2, 1, 0x100000000);
+	fle_recv(&f, 6, &m, &o);
+	CHECK(!o.settled && f.state == FLE_LOOKING);
+	CHECK(fle_deadline(&f) != 0);
+	flemsg(&m, 1, FLE_FOLLOWING, 1, 3, 2, 0x200000001);
+	fle_recv(&f, 7, &m, &o);
+	CHECK(o.settled && f.state == FLE_FOLLOWING && f.leader == 3);
+
+	CHECK(fle_init(&f, 2, ids, voter, 3) == 0);
+	fle_start(&f, 0, 0x100000000, 1, &o);
+	flemsg(&m, 3, FLE_LOOKING, 1, 3, 0, 0x3);
+	fle_recv(&f, 5, &m, &o);
+	CHECK(!o.settled);
+	flemsg(&m, 1, FLE_LOOKING, 1, 2, 1, 0x100000000);
+	fle_recv(&f, 6, &m, &o);
+	CHECK(o.settled && f.state == FLE_LEADING);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -1511,6 +1565,8 @@ main(int argc, char *argv[])
 		t_zabquorum();
 	else if (strcmp(argv[1], "members") == 0)
 		t_members();
+	else if (strcmp(argv[1], "elect") == 0)
+		t_elect();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

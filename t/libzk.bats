@@ -221,3 +221,8 @@ setup() {
 	run -0 "$drv" seg
 	[ "$output" = "ok seg" ]
 }
+
+@test "elect: a settled peer's better vote stops the no-wait settle; all votes in and none better settles at once" {
+	run -0 "$drv" elect
+	[ "$output" = "ok elect" ]
+}

@@ -16,7 +16,16 @@
  *   - a node settles on a voter, a leader on itself;
  * and once the network heals and every node is back, within 60 simulated
  * seconds: one leader, every voter following it, every observer observing
- * it.  A run without faults must elect the best vote of all.
+ * it.
+ *
+ * A run without faults (one seed in four; its links deliver in order, as
+ * TCP does) is a start and, with three voters or more, a failover: every
+ * node must have settled 200 ms in, on the best vote of all (no wait for
+ * a resend or for a vote that cannot come); then the leader crashes, each
+ * survivor hears it 1-30 ms later (its connection to the leader closes)
+ * and looks, and by 150 ms after the crash every survivor must have
+ * settled on the best vote among them.  The old leader comes back 600 ms
+ * after its crash and must follow the new one.
  *
  * On failure it prints "sim-elect: seed=S: ..." and exits 1; -s S -c 1 -v
  * replays that run and prints every step.  Exit 0 when every seed passed.
@@ -40,6 +49,8 @@
 #define FAULTMS		20000	/* faults during the first 20 s */
 #define SETTLEMS	60000	/* then this long to agree */
 #define LOSTMS		1000	/* a node gives up on its leader/quorum */
+#define CLEANMS		200	/* without faults, all settled by then */
+#define FAILMS		150	/* ... and again this long after a crash */
 #define MAXINFLIGHT	100000
 
 struct node {
@@ -62,6 +73,8 @@ static struct {
 	int		 link[MAXN][MAXN];	/* 1: up */
 	struct simheap	 q;			/* votes by time */
 	int64_t		 now, step;
+	int64_t		 lookat[MAXN];		/* (re)starts looking then */
+	int64_t		 fifo[MAXN][MAXN];	/* clean: a link's last vote */
 	uint64_t	 seed;
 	int		 drop, dup, slow;	/* per mille */
 } S;
@@ -135,7 +148,12 @@ transmit(const struct fle_out *o)
 			x.key.at = S.now + 1 + below(20);
 			if (!S.clean && below(1000) < S.slow)
 				x.key.at += 200 + below(1500);	/* reordered */
-						qpush(&x);
+			/* without faults a link is a TCP connection: what
+			   goes first arrives first */
+			if (S.clean && x.key.at < S.fifo[a][b])
+				x.key.at = S.fifo[a][b];
+			S.fifo[a][b] = x.key.at;
+			qpush(&x);
 		}
 	}
 }
@@ -296,6 +314,7 @@ fault(void)
 		trace("heal");
 	} else if (k < 8) {		/* a crash */
 		i = below(S.n);
+		S.lookat[i] = 0;
 		if (S.node[i].alive) {
 			S.node[i].alive = 0;
 			trace("crash %d", i + 1);
@@ -304,6 +323,7 @@ fault(void)
 		}
 	} else {			/* a restart */
 		i = below(S.n);
+		S.lookat[i] = 0;
 		if (!S.node[i].alive) {
 			start(i);
 			for (j = 0; j < S.n; j++)
@@ -312,16 +332,72 @@ fault(void)
 	}
 }
 
+/* the best own vote among the voters alive, or -1 */
+static int
+bestalive(void)
+{
+	int	 i, best = -1;
+
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].voter && S.node[i].alive && (best == -1 ||
+		    vbetter(&S.node[i].mine, &S.node[best].mine)))
+			best = i;
+	return best;
+}
+
+/* a clean run: all settled, and on the best voter alive */
+static void
+settled(const char *when)
+{
+	int	 i, best = bestalive();
+
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].alive && S.node[i].f.state == FLE_LOOKING)
+			fail("no faults, yet node %d still looks %s", i + 1,
+			    when);
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].alive && S.node[i].f.leader != best + 1)
+			fail("no faults, yet node %d settled on %" PRId64
+			    " %s, and %d has the best vote", i + 1,
+			    S.node[i].f.leader, when, best + 1);
+}
+
+/*
+ * A clean run's failover: the leader crashes; its peers' election hears
+ * the connection close, and each survivor's ZAB notices a moment later,
+ * one after another, and looks.  The leader comes back later.
+ */
+static int
+crash_leader(void)
+{
+	int	 i, j, l = -1;
+
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].f.state == FLE_LEADING)
+			l = i;
+	if (l == -1)
+		fail("no leader to crash");
+	S.node[l].alive = 0;
+	trace("crash leader %d", l + 1);
+	for (j = 0; j < S.n; j++)
+		hint(j, l, 1);
+	for (i = 0; i < S.n; i++)
+		S.lookat[i] = i == l ? S.now + 600 : S.now + 1 + below(30);
+	return l;
+}
+
 static void
 run(uint64_t seed)
 {
 	struct inflight	 x;
 	struct fle_out	 o;
 	int		 ids[MAXN], voter[MAXN];
-	int		 i, j, leader = -1, best = -1;
-	int64_t		 nextfault, nextzab, d, next;
+	int		 i, j, leader = -1, crashed = -1, phase = 0, newl = -1;
+	int64_t		 nextfault, nextzab, d, next, crashat = INT64_MAX;
 
 	memset(&S.node, 0, sizeof(S.node));
+	memset(&S.lookat, 0, sizeof(S.lookat));
+	memset(&S.fifo, 0, sizeof(S.fifo));
 	S.seed = seed;
 	S.rng = seed;
 	S.q.n = 0;
@@ -346,24 +422,33 @@ run(uint64_t seed)
 			err(EX_SOFTWARE, "fle_init");
 		for (j = 0; j < S.n; j++)
 			S.link[i][j] = 1;
-		if (voter[i] && (best == -1 ||
-		    vbetter(&S.node[i].mine, &S.node[best].mine)))
-			best = i;
 	}
 	trace("seed %" PRIu64 "%s drop %d dup %d slow %d", seed,
 	    S.clean ? " clean" : "", S.drop, S.dup, S.slow);
-	/* the nodes come up one by one, a few ms apart */
-	for (i = 0; i < S.n; i++) {
-		S.now = below(50);
-		start(i);
-	}
+	/* the nodes come up one by one, a few ms apart: a vote to a node
+	   not up yet is lost, and it hears its peers' when it connects */
+	for (i = 0; i < S.n; i++)
+		S.lookat[i] = 1 + below(50);
 	nextfault = S.clean ? INT64_MAX : 100 + below(500);
 	nextzab = 100;
+	if (S.clean)
+		crashat = 1000 + below(100);
 	while (S.now < FAULTMS + SETTLEMS) {
 		S.step++;
 		next = nextzab;
 		if (nextfault < next)
 			next = nextfault;
+		if (S.clean) {
+			if (phase == 0 && CLEANMS < next)
+				next = CLEANMS;
+			if (phase == 1 && crashat < next)
+				next = crashat;
+			if (phase == 2 && crashat + FAILMS < next)
+				next = crashat + FAILMS;
+		}
+		for (i = 0; i < S.n; i++)
+			if (S.lookat[i] != 0 && S.lookat[i] < next)
+				next = S.lookat[i];
 		if (S.q.n > 0 && simheap_top(&S.q)->at < next)
 			next = simheap_top(&S.q)->at;
 		for (i = 0; i < S.n; i++)
@@ -393,6 +478,36 @@ run(uint64_t seed)
 				fle_tick(&S.node[i].f, S.now, &o);
 				after(i, &o);
 			}
+		for (i = 0; i < S.n; i++)
+			if (S.lookat[i] != 0 && S.lookat[i] <= S.now) {
+				S.lookat[i] = 0;
+				if (!S.node[i].alive) {
+					start(i);
+					for (j = 0; j < S.n; j++)
+						hint(j, i, 0);
+				} else if (S.node[i].f.state != FLE_LOOKING)
+					start(i);
+			}
+		/* nodes up within 50 ms, votes take 1-20 ms: neither a
+		   resend (200 ms) nor the finalize wait is needed */
+		if (phase == 0 && S.clean && S.now >= CLEANMS) {
+			settled("200 ms after the start");
+			phase = 1;
+		}
+		if (phase == 1 && S.now >= crashat && S.nvoters < 3) {
+			/* no quorum would be left: no failover */
+			newl = bestalive();
+			phase = 3;
+		}
+		if (phase == 1 && S.now >= crashat) {
+			crashed = crash_leader();
+			phase = 2;
+		}
+		if (phase == 2 && S.now >= crashat + FAILMS) {
+			settled("150 ms after the leader crashed");
+			newl = bestalive();
+			phase = 3;
+		}
 		if (S.now >= nextzab) {
 			zab();
 			nextzab = S.now + 100;
@@ -431,9 +546,11 @@ run(uint64_t seed)
 			fail("node %d is %s of %" PRId64 ", the leader is %d",
 			    i + 1, fle_statename(S.node[i].f.state),
 			    S.node[i].f.leader, leader + 1);
-	if (S.clean && leader != best)
-		fail("no faults, yet %d leads and %d has the best vote",
-		    leader + 1, best + 1);
+	if (S.clean && phase != 3)
+		fail("no faults, yet the failover never came");
+	if (S.clean && leader != newl)
+		fail("the old leader %d came back and %d leads, not %d",
+		    crashed + 1, leader + 1, newl + 1);
 	trace("ok: leader %d", leader + 1);
 }
 
