@@ -143,6 +143,13 @@ zkseg_frame(struct zkbuf *b, const void *line, size_t len)
  * of the last segment and w->torn says whether a torn tail starts there.
  * -1 with errno when a segment cannot be read (w->path names it) or
  * w->fn failed.
+ *
+ * A reader of a few records (a learner's DIFF) sets w->stop: the walk
+ * ends once that zxid is read, nothing is read ahead (the whole of a
+ * preallocated segment would be), and the tail after it is not looked
+ * at; and w->at, w->atz when it knows where record atz starts in v[0]
+ * (it wrote it there), so the walk starts there rather than at the
+ * segment's start.
  */
 int
 zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
@@ -150,6 +157,8 @@ zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
 	struct stat	 st;
 	void		*m;
 	size_t		 len;
+	off_t		 at, base;
+	int64_t		 first;
 	int		 fd, r, e;
 
 	w->off = 0;
@@ -165,10 +174,24 @@ zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
 			errno = e;
 			return -1;
 		}
-		len = (size_t)st.st_size;
+		at = 0;
+		first = v[w->seg].first;
+		if (w->seg == 0 && w->at > 0) {
+			if (w->at >= st.st_size || w->atz <= 0) {
+				close(fd);
+				return bad(w, "no record at offset %lld",
+				    (long long)w->at);
+			}
+			at = w->at;
+			first = w->atz;
+		}
+		/* mapped from the page that holds at */
+		base = at - at % (off_t)sysconf(_SC_PAGESIZE);
+		len = (size_t)(st.st_size - base);
 		m = NULL;
 		if (len > 0 && (m = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
-		    MAP_POPULATE, fd, 0)) == MAP_FAILED) {
+		    (w->stop == 0 ? MAP_POPULATE : 0), fd, base)) ==
+		    MAP_FAILED) {
 			e = errno;
 			close(fd);
 			errno = e;
@@ -177,14 +200,18 @@ zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
 		close(fd);
 		if (m != NULL)
 			(void)madvise(m, len, MADV_SEQUENTIAL);
-		r = zkseg_scan(w, v[w->seg].first, w->seg == n - 1, m, len);
+		r = zkseg_scan(w, first, w->seg == n - 1,
+		    (char *)m + (at - base), len - (size_t)(at - base));
 		e = errno;
+		w->off += at;
 		if (m != NULL)
 			munmap(m, len);
 		if (r != ZKSEG_OK) {
 			errno = e;
 			return r;
 		}
+		if (w->stop != 0 && w->last >= w->stop)
+			return ZKSEG_OK;
 	}
 	if (w->seg > 0)
 		w->seg--;
@@ -300,6 +327,10 @@ zkseg_scan(struct zkscan *w, int64_t first, int islast, const void *mem,
 		w->last = z;
 		w->nrec++;
 		p += HDRLEN + len;
+		if (w->stop != 0 && z >= w->stop) {
+			w->off = (off_t)p;
+			return ZKSEG_OK;	/* the rest is not wanted */
+		}
 	}
 }
 

@@ -445,6 +445,9 @@ struct zkseg {
 struct zkscan {
 	int64_t		 floor;
 	int		 strict;
+	int64_t		 stop;		/* 0, or done once this zxid is read */
+	off_t		 at;		/* 0, or the first segment from here, */
+	int64_t		 atz;		/* ... where record atz starts */
 	int		(*fn)(struct zkscan *, const char *, size_t, int64_t);
 	void		*arg;
 	/* filled in */

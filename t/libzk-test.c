@@ -1050,6 +1050,46 @@ t_seg(void)
 	CHECK(segscan(dir, &w, &nseg) == ZKSEG_OK && w.last == 12 &&
 	    nseg == 2 && w.nrec == 12 && !w.torn && w.off == lg.end);
 
+	/* a reader of a few records (a DIFF): up to a stop, across
+	   segments; from a record's known offset; a wrong one refused */
+	segbatch(&b, 6, 10);		/* 11 starts where these end */
+	CHECK(zkseg_list(dir, &v, &n) == 0 && n == 2);
+	if (n == 2) {
+		struct segseen	 ss = { 4, 0 };
+
+		memset(&w, 0, sizeof(w));
+		w.fn = segline;
+		w.arg = &ss;
+		w.floor = 3;
+		w.stop = 7;
+		CHECK(zkseg_walk(v, n, &w) == ZKSEG_OK && w.last == 7 &&
+		    w.ndeliv == 4 && ss.bad == 0 && ss.want == 8);
+		ss.want = 11;
+		memset(&w, 0, sizeof(w));
+		w.fn = segline;
+		w.arg = &ss;
+		w.floor = 10;
+		w.stop = 11;
+		w.at = (off_t)b.len;
+		w.atz = 11;
+		CHECK(zkseg_walk(v + 1, 1, &w) == ZKSEG_OK && w.last == 11 &&
+		    w.ndeliv == 1 && w.nrec == 1 && ss.bad == 0 &&
+		    w.off > (off_t)b.len);
+		memset(&w, 0, sizeof(w));
+		w.at = (off_t)b.len;
+		w.atz = 12;
+		CHECK(zkseg_walk(v + 1, 1, &w) == ZKSEG_BAD);
+		memset(&w, 0, sizeof(w));
+		w.at = (off_t)b.len + 1;
+		w.atz = 11;
+		CHECK(zkseg_walk(v + 1, 1, &w) == ZKSEG_BAD);
+		memset(&w, 0, sizeof(w));
+		w.at = 1 << 20;
+		w.atz = 11;
+		CHECK(zkseg_walk(v + 1, 1, &w) == ZKSEG_BAD);
+	}
+	free(v);
+
 	/* a failed write or fsync keeps nothing, and the log goes on */
 	lg.fault = segfault;
 	end = lg.end;
