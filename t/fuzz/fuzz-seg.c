@@ -7,7 +7,9 @@
  * OK, BAD or GAP with an offset inside the segment, and hand on only
  * newline-ended records with zxids after floor that go up by one.  The
  * records a plain scan finds, framed again with zkseg_frame, must scan
- * back clean: the same records, no torn tail, ending where they end.
+ * back clean: the same records, no torn tail, ending where they end;
+ * and a scan told to stop half way through them (a DIFF's reader) reads
+ * that first half, no more, and says OK.
  */
 #include <sys/types.h>
 
@@ -80,6 +82,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = zkseg_scan(&w, first, islast, seg, len);
 	ASSERT(!s.again.err);
 	ASSERT(s.n == w.nrec);
+
+	/* a reader that stops half way reads the same first half */
+	if (r == ZKSEG_OK && w.nrec > 0) {
+		struct seen	 s3;
+		struct zkscan	 w3;
+
+		memset(&w3, 0, sizeof(w3));
+		memset(&s3, 0, sizeof(s3));
+		w3.fn = check;
+		w3.arg = &s3;
+		w3.stop = first + (int64_t)(w.nrec / 2);
+		ASSERT(zkseg_scan(&w3, first, islast, seg, len) == ZKSEG_OK);
+		ASSERT(w3.last == w3.stop && w3.nrec == w.nrec / 2 + 1);
+		ASSERT(!w3.torn && (size_t)w3.off <= len);
+		zkbuf_free(&s3.again);
+	}
 	memset(&w2, 0, sizeof(w2));
 	memset(&s2, 0, sizeof(s2));
 	w2.fn = check;
