@@ -27,7 +27,7 @@ started again and the ensemble is whole before the next kill.  Then,
 once per kind on a fresh ensemble, a rolling restart under t/rolling.py's
 four writers: SIGTERM to each node's process group in turn, the leader
 last, the node started again and the ensemble whole before the next;
-the slowest write of a client that kept its connection, of any client,
+the slowest write of a client that stayed connected, of any client,
 the writers' p99.9 before, and the writes that failed.  Prints the
 median, the spread (min-max) and the ratio zk/Apache of every figure, and
 writes a markdown table to --out (default contrib/bench/ENSEMBLE.md
@@ -76,8 +76,9 @@ ROWS = [
     ("failover_max_ms", "the same, the slowest of {f}", ""),
     ("rolling_stall_ms", "rolling restart (SIGTERM one node at a time, the "
      "leader last) under 4 writers: the slowest write of a client that "
-     "kept its connection (Apache drops every client at a change of "
-     "leader: its figure leaves those out)", "<= 2x base p99.9"),
+     "was connected when it began and kept its connection (Apache drops "
+     "every client at a change of leader: its figure leaves those out)",
+     "<= 2x base p99.9"),
     ("rolling_max_ms", "the same, the slowest write of any client (those "
      "of a stopped node move)", ""),
     ("rolling_base_p999_ms", "the writers' p99.9 before the restarts", ""),
