@@ -268,17 +268,31 @@ PY
 	ens_write "$leader" create /s0 "data of /s0"
 	has "$f" /s0
 	ens_kill "$f"
+	cat >"$D/big.py" <<'PY'
+import hashlib
+def big(k):
+    h, out = str(k).encode(), []
+    while len(out) < 128:
+        h = hashlib.sha256(h).hexdigest().encode()
+        out.append(h)
+    return b"".join(out)
+PY
 	# 120 writes (a few dozen segments) and four snapshots, the log
 	# before the oldest kept purged (zk-snap purge keeps 3 at least)
 	for r in 0 1 2 3; do
-		/usr/bin/python3 - "127.0.0.1:${ENS_PORT[leader]}" "$r" <<'PY'
+		/usr/bin/python3 - "127.0.0.1:${ENS_PORT[leader]}" "$r" \
+		    "$D/big.py" <<'PY'
 import sys
 from kazoo.client import KazooClient
+exec(open(sys.argv[3]).read())
 c = KazooClient(hosts=sys.argv[1])
 c.start()
 r = int(sys.argv[2])
 for k in range(30 * r + 1, 30 * r + 31):
     c.create("/s%d" % k, ("data of /s%d" % k).encode())
+    # and 8 KB of hex more each, which zstd halves at most: the SNAP
+    # (~0.5 MB) goes out in several rounds
+    c.create("/b%d" % k, big(k))
 c.stop()
 PY
 		for i in "$leader" "$o"; do
@@ -296,8 +310,21 @@ PY
 	ens_node "$D" "$f"
 	ens_await "$D" "$f" following
 	has "$f" /s0 /s1 /s60 /s120
+	/usr/bin/python3 - "127.0.0.1:${ENS_PORT[f]}" "$D/big.py" <<'PY'
+import sys
+from kazoo.client import KazooClient
+exec(open(sys.argv[2]).read())
+c = KazooClient(hosts=sys.argv[1])
+c.start()
+for k in range(1, 121):
+    assert c.get("/b%d" % k)[0] == big(k), k
+c.stop()
+PY
 	grep -q "loaded a SNAP at" "$D/n$f/node.err"
-	grep -q "sent peer $f a SNAP" "$D/n$leader/node.err"
+	# more than SNAPQUEUE (256 KB): read and sent in rounds
+	grep "sent peer $f a SNAP" "$D/n$leader/node.err" |
+	    awk '{ gsub(/[()]/, ""); if ($(NF - 1) > 300000) ok = 1 }
+	    END { exit !ok }'
 	# and it goes on as a follower: a write through it reaches all
 	ens_write "$f" create /after "data of /after"
 	for i in 1 2 3; do

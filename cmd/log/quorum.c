@@ -41,6 +41,7 @@
 
 #define CONNECTMS	1000	/* a dial to the leader not through by then */
 #define SNAPCHUNK	(64 << 10)	/* bytes of a snapshot per line */
+#define SNAPQUEUE	(256 << 10)	/* ... queued to a learner at most */
 #define DIGESTMS	5000	/* the leader's tree digest at most this */
 #define RESTARTMS	500	/* the tree's answer to a reconfig, before
 				   the node starts again on new voters */
@@ -55,6 +56,12 @@ struct qpeer {
 	int		 up;		/* hello through */
 	int		 snapwait;	/* leader: owed a SNAP, silent till then */
 	int64_t		 dialed;	/* learner: when, 0 none */
+	/* leader: the SNAP under way, read as the connection drains */
+	int		 snapping;	/* 1: snapfd open, sending; 2: sent */
+	int		 snapfd;
+	int64_t		 snapzxid;
+	uint64_t	 snaptotal;
+	uint32_t	 snapcrc;
 };
 
 /*
@@ -554,6 +561,9 @@ closepeer(int slot, int flush)
 	p->up = 0;
 	p->dialed = 0;
 	p->snapwait = 0;
+	if (p->snapping == 1)
+		(void)close(p->snapfd);
+	p->snapping = 0;
 }
 
 static void	 peer_read(struct zkconn *);
@@ -644,6 +654,9 @@ peer_close(struct zkconn *c)
 	p->up = 0;
 	p->dialed = 0;
 	p->snapwait = 0;
+	if (p->snapping == 1)
+		(void)close(p->snapfd);
+	p->snapping = 0;
 	if (Q.closing)
 		return;
 	zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
@@ -1588,53 +1601,91 @@ asksnap(int slot)
 	    Q.peer[slot].id);
 }
 
-/* The snapshot file, as lines: snapdata..., snapend, then `snap`. */
+/*
+ * The snapshot file, as lines: snapdata..., snapend, then `snap`; read
+ * SNAPCHUNK at a time as the learner's connection drains (snappump), so
+ * a big tree is never held in memory whole.
+ */
 static int
 sendsnap(int slot, const char *file, int64_t zxid)
 {
 	struct qpeer	*p = &Q.peer[slot];
-	struct zab_msg	 m;
-	static char	 buf[SNAPCHUNK];
-	uint64_t	 total = 0;
-	uint32_t	 crc = 0;
-	ssize_t		 n;
-	int		 fd;
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((p->snapfd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
 		warn("SNAP for peer %d: %s", p->id, file);
 		return -1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			warn("SNAP for peer %d: %s", p->id, file);
-			close(fd);
-			return -1;
-		}
-		zkl_begin(&p->c->out, "snapdata");
-		zkl_put(&p->c->out, "data", buf, (size_t)n);
-		zkl_end(&p->c->out);
-		crc = zk_crc32c(crc, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	close(fd);
-	zkl_begin(&p->c->out, "snapend");
-	zkl_putd(&p->c->out, "bytes", (int64_t)total);
-	zkl_putd(&p->c->out, "crc", crc);
-	zkl_end(&p->c->out);
-	memset(&m, 0, sizeof(m));
-	m.type = ZM_SNAP;
-	m.epoch = Q.z.epoch;
-	m.zxid = zxid;
-	p->snapwait = 0;
-	sendmsg_(slot, &m);
-	p->snapwait = 1;	/* the learner restarts: nothing more */
-	if (p->c->out.err)
-		errc(EX_OSERR, p->c->out.err, "peer %d", p->id);
-	warnx("sent peer %d a SNAP at 0x%" PRIx64 " (%" PRIu64 " bytes)",
-	    p->id, zxid, total);
+	p->snapping = 1;
+	p->snapzxid = zxid;
+	p->snaptotal = 0;
+	p->snapcrc = 0;
 	return 0;
+}
+
+/*
+ * Top up the SNAP under way to each learner: up to SNAPQUEUE queued, and
+ * at the end of the file snapend and `snap`.  A read that fails closes
+ * that learner.  1 while one is under way (the loop comes back soon:
+ * its connection may have drained whole, with nothing to wake on).
+ */
+static int
+snappump(void)
+{
+	static char	 buf[SNAPCHUNK];
+	struct zab_out	 o;
+	struct zab_msg	 m;
+	struct qpeer	*p;
+	ssize_t		 n;
+	int		 i, busy = 0;
+
+	for (i = 0; i < Q.z.n; i++) {
+		p = &Q.peer[i];
+		if (p->snapping != 1)
+			continue;
+		while (p->snapping == 1 && p->c != NULL && !p->c->dead &&
+		    ZKBUF_LEN(&p->c->out) < SNAPQUEUE) {
+			if ((n = read(p->snapfd, buf, sizeof(buf))) == -1) {
+				if (errno == EINTR)
+					continue;
+				warn("SNAP for peer %d", p->id);
+				closepeer(i, 0);
+				zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
+				run(&o);
+				break;
+			}
+			if (n > 0) {
+				zkl_begin(&p->c->out, "snapdata");
+				zkl_put(&p->c->out, "data", buf, (size_t)n);
+				zkl_end(&p->c->out);
+				p->snapcrc = zk_crc32c(p->snapcrc, buf, (size_t)n);
+				p->snaptotal += (uint64_t)n;
+				continue;
+			}
+			(void)close(p->snapfd);
+			p->snapping = 2;
+			zkl_begin(&p->c->out, "snapend");
+			zkl_putd(&p->c->out, "bytes", (int64_t)p->snaptotal);
+			zkl_putd(&p->c->out, "crc", p->snapcrc);
+			zkl_end(&p->c->out);
+			memset(&m, 0, sizeof(m));
+			m.type = ZM_SNAP;
+			m.epoch = Q.z.epoch;
+			m.zxid = p->snapzxid;
+			p->snapwait = 0;
+			sendmsg_(i, &m);
+			p->snapwait = 1;	/* the learner restarts: no more */
+			warnx("sent peer %d a SNAP at 0x%" PRIx64 " (%" PRIu64
+			    " bytes)", p->id, p->snapzxid, p->snaptotal);
+		}
+		if (p->snapping == 1 && (p->c == NULL || p->c->dead)) {
+			(void)close(p->snapfd);
+			p->snapping = 0;
+		}
+		if (p->c != NULL && p->c->out.err)
+			errc(EX_OSERR, p->c->out.err, "peer %d", p->id);
+		busy |= p->snapping == 1;
+	}
+	return busy;
 }
 
 /* zk-tree's answer to our `snapshot`: send it to who is owed one. */
@@ -1656,7 +1707,8 @@ qsnapshot(char *line, size_t len)
 		warnx("no snapshot for a SNAP: %s", zkl_str(&l, "err") ?
 		    zkl_str(&l, "err") : "no file");
 	for (i = 0; i < Q.z.n; i++) {
-		if (!Q.peer[i].snapwait || Q.peer[i].c == NULL)
+		if (!Q.peer[i].snapwait || Q.peer[i].c == NULL ||
+		    Q.peer[i].snapping != 0)	/* under way, or sent */
 			continue;
 		if (file != NULL && zkl_get(&l, "zxid") != NULL &&
 		    sendsnap(i, file, zxid) == 0)
@@ -2094,6 +2146,8 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		timeout = handpass(now);
 		if (Q.restart != 0 && timeout > 50)
 			timeout = 50;
+		if (snappump() && timeout > 1)
+			timeout = 1;
 		if ((d = zab_deadline(&Q.z)) != 0 && d - now < timeout)
 			timeout = d - now < 0 ? 0 : (int)(d - now);
 		if (zkloop_run(Q.lp, timeout) == -1)
