@@ -68,8 +68,8 @@ struct qpeer {
  * Where records start in the segments, one every IXGAP bytes or so, as
  * this zk-log wrote them: a learner's DIFF reads from the nearest one
  * before its first record rather than the segment's start.  Entries of
- * purged segments go at the next read; the index is at most one entry
- * per IXGAP of log on disk.
+ * purged segments go when a segment starts, so the index holds at most
+ * one entry per IXGAP of log on disk, and one per segment.
  */
 #define IXGAP	(1 << 20)
 struct ixent {
@@ -307,14 +307,24 @@ append(int64_t zxid, int64_t commit, const void *data, size_t len)
 static void
 ixadd(int64_t seg, int64_t zxid, off_t off)
 {
+	struct segs	 segs = { NULL, 0 };
 	struct ixent	*e;
-	size_t		 cap;
+	size_t		 cap, k = 0;
 
 	if (Q.nix > 0 && Q.ix[Q.nix - 1].seg == seg &&
 	    off - Q.ix[Q.nix - 1].off < IXGAP)
 		return;
 	if (Q.nix > 0 && Q.ix[Q.nix - 1].zxid >= zxid)
 		return;		/* not after the last: never, but harmless */
+	if (Q.nix > 0 && Q.ix[Q.nix - 1].seg != seg) {
+		/* a new segment: those purged meanwhile go */
+		listsegs(L.log.dir, &segs);
+		while (segs.n > 0 && k < Q.nix && Q.ix[k].seg < segs.v[0].first)
+			k++;
+		free(segs.v);
+		memmove(Q.ix, Q.ix + k, (Q.nix - k) * sizeof(*Q.ix));
+		Q.nix -= k;
+	}
 	if (Q.nix == Q.ixcap) {
 		cap = Q.ixcap ? Q.ixcap * 2 : 64;
 		if ((e = reallocarray(Q.ix, cap, sizeof(*e))) == NULL)
@@ -336,19 +346,12 @@ ixcut(int64_t zxid)
 		Q.nix--;
 }
 
-/* The entry nearest before record zxid in segment seg, NULL for none;
-   entries of segments older than oldest (purged) go. */
+/* The entry nearest before record zxid in segment seg, NULL for none. */
 static const struct ixent *
-ixfind(int64_t seg, int64_t zxid, int64_t oldest)
+ixfind(int64_t seg, int64_t zxid)
 {
-	size_t	 i, k = 0;
+	size_t	 i;
 
-	while (k < Q.nix && Q.ix[k].seg < oldest)
-		k++;
-	if (k > 0) {
-		memmove(Q.ix, Q.ix + k, (Q.nix - k) * sizeof(*Q.ix));
-		Q.nix -= k;
-	}
 	for (i = Q.nix; i > 0; i--)
 		if (Q.ix[i - 1].seg == seg && Q.ix[i - 1].zxid <= zxid)
 			return &Q.ix[i - 1];
@@ -494,28 +497,27 @@ sendlog(int slot, int type, int64_t from, int64_t to)
 	for (k = 0; k + 1 < segs.n && segs.v[k + 1].first <= from + 1; k++)
 		;
 	if (segs.n > 0)
-		e = ixfind(segs.v[k].first, from + 1, segs.v[0].first);
-	memset(&w, 0, sizeof(w));
-	w.floor = from;
-	w.fn = sendrec;
-	w.arg = &s;
-	w.stop = to;
-	if (e != NULL) {
-		w.at = e->off;
-		w.atz = e->zxid;
-	}
-	r = segs.n > 0 ? zkseg_walk(segs.v + k, segs.n - k, &w) : ZKSEG_OK;
-	if (r == ZKSEG_BAD && e != NULL && w.ndeliv == 0) {
-		/* the index is wrong (it never should be): from the start */
-		warnx("%s: the log index is wrong at 0x%" PRIx64 ": %s",
-		    w.path, e->zxid, w.why);
-		Q.nix = 0;
+		e = ixfind(segs.v[k].first, from + 1);
+	/* from the indexed record; from the segment's start if the index
+	   is wrong there (it never should be) */
+	for (;;) {
 		memset(&w, 0, sizeof(w));
 		w.floor = from;
 		w.fn = sendrec;
 		w.arg = &s;
 		w.stop = to;
-		r = zkseg_walk(segs.v + k, segs.n - k, &w);
+		if (e != NULL) {
+			w.at = e->off;
+			w.atz = e->zxid;
+		}
+		r = segs.n > 0 ? zkseg_walk(segs.v + k, segs.n - k, &w) :
+		    ZKSEG_OK;
+		if (r != ZKSEG_BAD || e == NULL || w.ndeliv > 0)
+			break;
+		warnx("%s: the log index is wrong at 0x%" PRIx64 ": %s",
+		    w.path, e->zxid, w.why);
+		Q.nix = 0;
+		e = NULL;
 	}
 	if (r == -1)
 		err(EX_IOERR, "%s", w.path);
