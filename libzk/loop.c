@@ -386,6 +386,13 @@ flushall(struct zkloop *lp)
 			zkloop_kill(c);
 			continue;
 		}
+		/* all written: what it adds queues c again, this pass */
+		if (ZKBUF_LEN(&c->out) == 0 && c->ondrain != NULL &&
+		    !c->closing) {
+			c->ondrain(c);
+			if (c->dead)
+				continue;
+		}
 		if (c->closing && ZKBUF_LEN(&c->out) == 0) {
 			zkloop_kill(c);
 			continue;

@@ -258,6 +258,9 @@ struct zkconn {
 	int		 queued;	/* on the loop's to-flush list */
 	void		(*onread)(struct zkconn *);
 	void		(*onclose)(struct zkconn *);
+	void		(*ondrain)(struct zkconn *);	/* out all written:
+					   room for more of a stream too big
+					   to queue whole; NULL none */
 	struct zkloop	*loop;
 	TAILQ_ENTRY(zkconn) entry;	/* on the loop's live or dead list */
 	TAILQ_ENTRY(zkconn) qentry;	/* on its to-flush queue */

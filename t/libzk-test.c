@@ -2,8 +2,8 @@
  * libzk-test: drives libzk for t/libzk.bats.
  *
  *	libzk-test jute | frame | escape | line | int | stat | fmt | crc |
- *	    hex | shm | seg | zabwire | zabquorum | members | elect | orphan |
- *	    connect | connect-sup
+ *	    hex | shm | seg | zabwire | zabquorum | members | elect | drain |
+ *	    orphan | connect | connect-sup
  *		run the named self-checks (connect-sup: with ZK_NODE_PID set); print "ok NAME" or one line per
  *		failed check, exit 1 if any failed
  *	libzk-test cfg FILE
@@ -49,7 +49,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
 	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | "
-	    "members | elect | orphan | connect | "
+	    "members | elect | drain | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
 	exit(EX_USAGE);
@@ -1541,6 +1541,73 @@ t_elect(void)
 	CHECK(o.settled && f.state == FLE_LEADING);
 }
 
+/* ondrain: a stream too big to queue whole, 64 KB at a time */
+#define DRAINCHUNK	(64 << 10)
+#define DRAINTOTAL	(4 << 20)
+static int	 drained, drainsent;
+
+static void
+drainmore(struct zkconn *c)
+{
+	static char	 chunk[DRAINCHUNK];
+
+	drained++;
+	CHECK(ZKBUF_LEN(&c->out) == 0);
+	if (drainsent == DRAINTOTAL) {
+		c->ondrain = NULL;
+		return;
+	}
+	memset(chunk, drainsent / DRAINCHUNK, sizeof(chunk));
+	zkbuf_add(&c->out, chunk, sizeof(chunk));
+	drainsent += DRAINCHUNK;
+}
+
+static void
+drainread(struct zkconn *c)
+{
+	(void)c;
+}
+
+/*
+ * The loop asks for more of a stream each time a connection's output is
+ * all written, and only then: 4 MB go through a socket pair that holds
+ * far less, in order, never more than a chunk queued.
+ */
+static void
+t_drain(void)
+{
+	static char	 buf[DRAINCHUNK];
+	struct zkloop	*lp;
+	struct zkconn	*c;
+	ssize_t		 n;
+	int		 sv[2], i, got = 0, bad = 0;
+	int		 k;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1 ||
+	    (lp = zkloop_new()) == NULL ||
+	    (c = zkloop_conn(lp, sv[0], drainread, NULL, NULL)) == NULL ||
+	    zk_nonblock(sv[1]) == -1)
+		err(EX_OSERR, "drain");
+	c->ondrain = drainmore;
+	drainmore(c);
+	for (i = 0; i < 2000 && got < DRAINTOTAL; i++) {
+		CHECK(zkloop_run(lp, 1) != -1);
+		while ((n = read(sv[1], buf, sizeof(buf))) > 0) {
+			for (k = 0; k < n; k++)
+				if ((unsigned char)buf[k] !=
+				    (unsigned char)((got + k) / DRAINCHUNK))
+					bad++;
+			got += (int)n;
+		}
+		CHECK(ZKBUF_LEN(&c->out) <= DRAINCHUNK);
+	}
+	CHECK(got == DRAINTOTAL && bad == 0);
+	CHECK(drainsent == DRAINTOTAL && drained > DRAINTOTAL / DRAINCHUNK);
+	CHECK(c->ondrain == NULL);
+	close(sv[1]);
+	zkloop_free(lp);
+}
+
 static int
 t_standalone(const char *file)
 {
@@ -1607,6 +1674,8 @@ main(int argc, char *argv[])
 		t_members();
 	else if (strcmp(argv[1], "elect") == 0)
 		t_elect();
+	else if (strcmp(argv[1], "drain") == 0)
+		t_drain();
 	else if (strcmp(argv[1], "connect") == 0)
 		t_connect();
 	else if (strcmp(argv[1], "orphan") == 0)

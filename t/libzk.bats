@@ -226,3 +226,8 @@ setup() {
 	run -0 "$drv" elect
 	[ "$output" = "ok elect" ]
 }
+
+@test "loop: ondrain is asked for more of a stream each time the output is all written; 4 MB arrive in order" {
+	run -0 "$drv" drain
+	[ "$output" = "ok drain" ]
+}

@@ -543,6 +543,15 @@ slotof(int id)
 	return -1;
 }
 
+/* The SNAP under way to p, if any, goes: its file is closed. */
+static void
+snapdrop(struct qpeer *p)
+{
+	if (p->snapping == 1)
+		(void)close(p->snapfd);
+	p->snapping = 0;
+}
+
 static void
 closepeer(int slot, int flush)
 {
@@ -563,9 +572,7 @@ closepeer(int slot, int flush)
 	p->up = 0;
 	p->dialed = 0;
 	p->snapwait = 0;
-	if (p->snapping == 1)
-		(void)close(p->snapfd);
-	p->snapping = 0;
+	snapdrop(p);
 }
 
 static void	 peer_read(struct zkconn *);
@@ -656,9 +663,7 @@ peer_close(struct zkconn *c)
 	p->up = 0;
 	p->dialed = 0;
 	p->snapwait = 0;
-	if (p->snapping == 1)
-		(void)close(p->snapfd);
-	p->snapping = 0;
+	snapdrop(p);
 	if (Q.closing)
 		return;
 	zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
@@ -1604,10 +1609,66 @@ asksnap(int slot)
 }
 
 /*
- * The snapshot file, as lines: snapdata..., snapend, then `snap`; read
- * SNAPCHUNK at a time as the learner's connection drains (snappump), so
- * a big tree is never held in memory whole.
+ * More of the SNAP under way, as the learner's connection drains (the
+ * loop calls it whenever c's output is all written): up to SNAPQUEUE
+ * queued, a SNAPCHUNK of the file per snapdata line; at the file's end
+ * snapend and `snap`.  So a tree of any size is never held whole.  A
+ * read that fails closes that learner.
  */
+static void
+snapdrain(struct zkconn *c)
+{
+	static char	 buf[SNAPCHUNK];
+	struct qpeer	*p = c->arg;
+	struct zab_out	 o;
+	struct zab_msg	 m;
+	ssize_t		 n = 1;
+	int		 slot;
+
+	if (p == NULL || p->c != c || p->snapping != 1)
+		return;
+	slot = (int)(p - Q.peer);
+	while (ZKBUF_LEN(&c->out) < SNAPQUEUE) {
+		if ((n = read(p->snapfd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("SNAP for peer %d", p->id);
+			closepeer(slot, 0);
+			zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
+			run(&o);
+			return;
+		}
+		if (n == 0)
+			break;
+		zkl_begin(&c->out, "snapdata");
+		zkl_put(&c->out, "data", buf, (size_t)n);
+		zkl_end(&c->out);
+		p->snapcrc = zk_crc32c(p->snapcrc, buf, (size_t)n);
+		p->snaptotal += (uint64_t)n;
+	}
+	if (n == 0) {
+		(void)close(p->snapfd);
+		p->snapping = 2;
+		c->ondrain = NULL;
+		zkl_begin(&c->out, "snapend");
+		zkl_putd(&c->out, "bytes", (int64_t)p->snaptotal);
+		zkl_putd(&c->out, "crc", p->snapcrc);
+		zkl_end(&c->out);
+		memset(&m, 0, sizeof(m));
+		m.type = ZM_SNAP;
+		m.epoch = Q.z.epoch;
+		m.zxid = p->snapzxid;
+		p->snapwait = 0;
+		sendmsg_(slot, &m);
+		p->snapwait = 1;	/* the learner restarts: nothing more */
+		warnx("sent peer %d a SNAP at 0x%" PRIx64 " (%" PRIu64
+		    " bytes)", p->id, p->snapzxid, p->snaptotal);
+	}
+	if (c->out.err)
+		errc(EX_OSERR, c->out.err, "peer %d", p->id);
+}
+
+/* The snapshot file, as lines: snapdata..., snapend, then `snap`. */
 static int
 sendsnap(int slot, const char *file, int64_t zxid)
 {
@@ -1621,73 +1682,9 @@ sendsnap(int slot, const char *file, int64_t zxid)
 	p->snapzxid = zxid;
 	p->snaptotal = 0;
 	p->snapcrc = 0;
+	p->c->ondrain = snapdrain;
+	snapdrain(p->c);
 	return 0;
-}
-
-/*
- * Top up the SNAP under way to each learner: up to SNAPQUEUE queued, and
- * at the end of the file snapend and `snap`.  A read that fails closes
- * that learner.  1 while one is under way (the loop comes back soon:
- * its connection may have drained whole, with nothing to wake on).
- */
-static int
-snappump(void)
-{
-	static char	 buf[SNAPCHUNK];
-	struct zab_out	 o;
-	struct zab_msg	 m;
-	struct qpeer	*p;
-	ssize_t		 n;
-	int		 i, busy = 0;
-
-	for (i = 0; i < Q.z.n; i++) {
-		p = &Q.peer[i];
-		if (p->snapping != 1)
-			continue;
-		while (p->snapping == 1 && p->c != NULL && !p->c->dead &&
-		    ZKBUF_LEN(&p->c->out) < SNAPQUEUE) {
-			if ((n = read(p->snapfd, buf, sizeof(buf))) == -1) {
-				if (errno == EINTR)
-					continue;
-				warn("SNAP for peer %d", p->id);
-				closepeer(i, 0);
-				zab_closed(&Q.z, zk_mono_ms(), p->id, &o);
-				run(&o);
-				break;
-			}
-			if (n > 0) {
-				zkl_begin(&p->c->out, "snapdata");
-				zkl_put(&p->c->out, "data", buf, (size_t)n);
-				zkl_end(&p->c->out);
-				p->snapcrc = zk_crc32c(p->snapcrc, buf, (size_t)n);
-				p->snaptotal += (uint64_t)n;
-				continue;
-			}
-			(void)close(p->snapfd);
-			p->snapping = 2;
-			zkl_begin(&p->c->out, "snapend");
-			zkl_putd(&p->c->out, "bytes", (int64_t)p->snaptotal);
-			zkl_putd(&p->c->out, "crc", p->snapcrc);
-			zkl_end(&p->c->out);
-			memset(&m, 0, sizeof(m));
-			m.type = ZM_SNAP;
-			m.epoch = Q.z.epoch;
-			m.zxid = p->snapzxid;
-			p->snapwait = 0;
-			sendmsg_(i, &m);
-			p->snapwait = 1;	/* the learner restarts: no more */
-			warnx("sent peer %d a SNAP at 0x%" PRIx64 " (%" PRIu64
-			    " bytes)", p->id, p->snapzxid, p->snaptotal);
-		}
-		if (p->snapping == 1 && (p->c == NULL || p->c->dead)) {
-			(void)close(p->snapfd);
-			p->snapping = 0;
-		}
-		if (p->c != NULL && p->c->out.err)
-			errc(EX_OSERR, p->c->out.err, "peer %d", p->id);
-		busy |= p->snapping == 1;
-	}
-	return busy;
 }
 
 /* zk-tree's answer to our `snapshot`: send it to who is owed one. */
@@ -2148,8 +2145,6 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		timeout = handpass(now);
 		if (Q.restart != 0 && timeout > 50)
 			timeout = 50;
-		if (snappump() && timeout > 1)
-			timeout = 1;
 		if ((d = zab_deadline(&Q.z)) != 0 && d - now < timeout)
 			timeout = d - now < 0 ? 0 : (int)(d - now);
 		if (zkloop_run(Q.lp, timeout) == -1)
