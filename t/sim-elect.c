@@ -283,6 +283,35 @@ hint(int j, int i, int down)
 	after(j, &o);
 }
 
+/* node i crashes; its peers' elections hear its connections close */
+static void
+crash(int i)
+{
+	int	 j;
+
+	S.lookat[i] = 0;
+	if (!S.node[i].alive)
+		return;
+	S.node[i].alive = 0;
+	trace("crash %d", i + 1);
+	for (j = 0; j < S.n; j++)
+		hint(j, i, 1);
+}
+
+/* node i (re)starts: it looks, and its peers hear it connect */
+static void
+comeback(int i)
+{
+	int	 j;
+
+	S.lookat[i] = 0;
+	if (S.node[i].alive)
+		return;
+	start(i);
+	for (j = 0; j < S.n; j++)
+		hint(j, i, 0);
+}
+
 static void
 fault(void)
 {
@@ -312,24 +341,10 @@ fault(void)
 			for (j = 0; j < S.n; j++)
 				S.link[i][j] = 1;
 		trace("heal");
-	} else if (k < 8) {		/* a crash */
-		i = below(S.n);
-		S.lookat[i] = 0;
-		if (S.node[i].alive) {
-			S.node[i].alive = 0;
-			trace("crash %d", i + 1);
-			for (j = 0; j < S.n; j++)
-				hint(j, i, 1);
-		}
-	} else {			/* a restart */
-		i = below(S.n);
-		S.lookat[i] = 0;
-		if (!S.node[i].alive) {
-			start(i);
-			for (j = 0; j < S.n; j++)
-				hint(j, i, 0);
-		}
-	}
+	} else if (k < 8)		/* a crash */
+		crash(below(S.n));
+	else				/* a restart */
+		comeback(below(S.n));
 }
 
 /* the best own vote among the voters alive, or -1 */
@@ -370,17 +385,14 @@ settled(const char *when)
 static int
 crash_leader(void)
 {
-	int	 i, j, l = -1;
+	int	 i, l = -1;
 
 	for (i = 0; i < S.n; i++)
 		if (S.node[i].f.state == FLE_LEADING)
 			l = i;
 	if (l == -1)
 		fail("no leader to crash");
-	S.node[l].alive = 0;
-	trace("crash leader %d", l + 1);
-	for (j = 0; j < S.n; j++)
-		hint(j, l, 1);
+	crash(l);
 	for (i = 0; i < S.n; i++)
 		S.lookat[i] = i == l ? S.now + 600 : S.now + 1 + below(30);
 	return l;
@@ -393,7 +405,7 @@ run(uint64_t seed)
 	struct fle_out	 o;
 	int		 ids[MAXN], voter[MAXN];
 	int		 i, j, leader = -1, crashed = -1, phase = 0, newl = -1;
-	int64_t		 nextfault, nextzab, d, next, crashat = INT64_MAX;
+	int64_t		 nextfault, nextzab, d, next, due = INT64_MAX;
 
 	memset(&S.node, 0, sizeof(S.node));
 	memset(&S.lookat, 0, sizeof(S.lookat));
@@ -431,21 +443,17 @@ run(uint64_t seed)
 		S.lookat[i] = 1 + below(50);
 	nextfault = S.clean ? INT64_MAX : 100 + below(500);
 	nextzab = 100;
+	/* a clean run's script: checked at due, then the crash at due,
+	   then checked FAILMS after it */
 	if (S.clean)
-		crashat = 1000 + below(100);
+		due = CLEANMS;
 	while (S.now < FAULTMS + SETTLEMS) {
 		S.step++;
 		next = nextzab;
 		if (nextfault < next)
 			next = nextfault;
-		if (S.clean) {
-			if (phase == 0 && CLEANMS < next)
-				next = CLEANMS;
-			if (phase == 1 && crashat < next)
-				next = crashat;
-			if (phase == 2 && crashat + FAILMS < next)
-				next = crashat + FAILMS;
-		}
+		if (due < next)
+			next = due;
 		for (i = 0; i < S.n; i++)
 			if (S.lookat[i] != 0 && S.lookat[i] < next)
 				next = S.lookat[i];
@@ -480,33 +488,39 @@ run(uint64_t seed)
 			}
 		for (i = 0; i < S.n; i++)
 			if (S.lookat[i] != 0 && S.lookat[i] <= S.now) {
-				S.lookat[i] = 0;
-				if (!S.node[i].alive) {
-					start(i);
-					for (j = 0; j < S.n; j++)
-						hint(j, i, 0);
-				} else if (S.node[i].f.state != FLE_LOOKING)
-					start(i);
+				if (!S.node[i].alive)
+					comeback(i);
+				else if (S.node[i].f.state != FLE_LOOKING) {
+					S.lookat[i] = 0;
+					start(i);	/* its leader is gone */
+				}
 			}
-		/* nodes up within 50 ms, votes take 1-20 ms: neither a
-		   resend (200 ms) nor the finalize wait is needed */
-		if (phase == 0 && S.clean && S.now >= CLEANMS) {
-			settled("200 ms after the start");
-			phase = 1;
-		}
-		if (phase == 1 && S.now >= crashat && S.nvoters < 3) {
-			/* no quorum would be left: no failover */
-			newl = bestalive();
-			phase = 3;
-		}
-		if (phase == 1 && S.now >= crashat) {
-			crashed = crash_leader();
-			phase = 2;
-		}
-		if (phase == 2 && S.now >= crashat + FAILMS) {
-			settled("150 ms after the leader crashed");
-			newl = bestalive();
-			phase = 3;
+		if (S.now >= due) {
+			switch (phase++) {
+			case 0:
+				/* nodes up within 50 ms, votes take 1-20 ms:
+				   neither a resend (200 ms) nor the finalize
+				   wait is needed */
+				settled("200 ms after the start");
+				due = 1000 + below(100);
+				break;
+			case 1:
+				if (S.nvoters < 3) {
+					/* no quorum would be left */
+					newl = bestalive();
+					phase = 3;
+					due = INT64_MAX;
+					break;
+				}
+				crashed = crash_leader();
+				due = S.now + FAILMS;
+				break;
+			default:
+				settled("150 ms after the leader crashed");
+				newl = bestalive();
+				due = INT64_MAX;
+				break;
+			}
 		}
 		if (S.now >= nextzab) {
 			zab();
