@@ -137,12 +137,37 @@ zkseg_frame(struct zkbuf *b, const void *line, size_t len)
 }
 
 /*
- * Walk segments v[0..n-1], each mapped whole.  ZKSEG_BAD: w->seg and
- * w->off say where (w->path names it), w->why what.  ZKSEG_GAP: w->gapz
- * is the first zxid after w->floor.  Otherwise w->off is the logical end
- * of the last segment and w->torn says whether a torn tail starts there.
- * -1 with errno when a segment cannot be read (w->path names it) or
- * w->fn failed.
+ * The end of the last stretch of fd that holds data: what lies after it
+ * (a hole, or space fallocate(2) reserved and nothing wrote) reads as
+ * zeros, so a reader may take it as zeros unread: the log's tail check
+ * would otherwise fault in a preallocated segment's 64 MB of zeros, a
+ * tenth of a second of a restarting node's CPU taken from its peers.
+ * size when the file system cannot tell (SEEK_DATA unsupported): all of
+ * it is read then, as before.
+ */
+static off_t
+dataend(int fd, off_t size)
+{
+	off_t	 d, h, end = 0;
+
+	for (;;) {
+		if ((d = lseek(fd, end, SEEK_DATA)) == -1)
+			return errno == ENXIO ? end : size;
+		if ((h = lseek(fd, d, SEEK_HOLE)) == -1 || h <= d)
+			return size;
+		end = h;
+		if (end >= size)
+			return size;
+	}
+}
+
+/*
+ * Walk segments v[0..n-1], each mapped whole (what it holds as data:
+ * see dataend).  ZKSEG_BAD: w->seg and w->off say where (w->path names
+ * it), w->why what.  ZKSEG_GAP: w->gapz is the first zxid after
+ * w->floor.  Otherwise w->off is the logical end of the last segment
+ * and w->torn says whether a torn tail starts there.  -1 with errno when
+ * a segment cannot be read (w->path names it) or w->fn failed.
  *
  * A reader of a few records (a learner's DIFF) sets w->stop: the walk
  * ends once that zxid is read, nothing is read ahead (the whole of a
@@ -157,7 +182,7 @@ zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
 	struct stat	 st;
 	void		*m;
 	size_t		 len;
-	off_t		 at, base;
+	off_t		 at, base, end;
 	int64_t		 first;
 	int		 fd, r, e;
 
@@ -185,9 +210,13 @@ zkseg_walk(const struct zkseg *v, size_t n, struct zkscan *w)
 			at = w->at;
 			first = w->atz;
 		}
-		/* mapped from the page that holds at */
+		/* mapped from the page that holds at, up to the end of what
+		 * the file system holds as data: past it, preallocated space
+		 * reads as zeros without being read */
 		base = at - at % (off_t)sysconf(_SC_PAGESIZE);
-		len = (size_t)(st.st_size - base);
+		if ((end = dataend(fd, st.st_size)) < at)
+			end = at;
+		len = (size_t)(end - base);
 		m = NULL;
 		if (len > 0 && (m = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
 		    (w->stop == 0 ? MAP_POPULATE : 0), fd, base)) ==

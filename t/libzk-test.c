@@ -987,6 +987,67 @@ segfault(void *arg, int what)
 }
 
 /*
+ * A preallocated segment is read up to the end of its data: the space
+ * after it is not faulted in (where the file system can tell holes, as
+ * ext4 and tmpfs do), and a whole record written past a stretch of it
+ * is still found: damage, not a clean end.
+ */
+static void
+t_seghole(void)
+{
+	char		 dir[] = "/tmp/libzk-test.XXXXXX", cmd[PATH_MAX + 16];
+	struct zkbuf	 b = { 0 };
+	struct zklog	 lg;
+	struct zkscan	 w;
+	unsigned char	 vec[256];
+	const off_t	 far = 512 * 1024, size = 1 << 20;
+	void		*m;
+	int		 fd, holes, i, resident;
+
+	if (mkdtemp(dir) == NULL)
+		err(EX_OSERR, "mkdtemp");
+	CHECK(zklog_open(&lg, dir, size) == 0);
+	segbatch(&b, 1, 5);
+	CHECK(zklog_append(&lg, ZKBUF_DATA(&b), ZKBUF_LEN(&b), 1, 5) == 0);
+	CHECK(fsize(lg.path) == size);
+	if ((fd = open(lg.path, O_RDONLY)) == -1)
+		err(EX_OSERR, "%s", lg.path);
+	holes = lseek(fd, far, SEEK_DATA) == -1 && errno == ENXIO;
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_OK && w.last == 5 && !w.torn);
+	if (holes) {
+		/* not one page of the second half read in */
+		if ((m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd,
+		    0)) == MAP_FAILED)
+			err(EX_OSERR, "mmap");
+		CHECK(mincore((char *)m + far, (size_t)(size - far), vec) ==
+		    0);
+		for (i = resident = 0; i < (int)((size - far) / 4096); i++)
+			resident += vec[i] & 1;
+		CHECK(resident == 0);
+		munmap(m, (size_t)size);
+	} else
+		fprintf(stderr, "seghole: %s cannot tell holes, the "
+		    "page check skipped\n", dir);
+	close(fd);
+
+	/* a record past the hole: found */
+	if ((fd = open(lg.path, O_RDWR)) == -1)
+		err(EX_OSERR, "%s", lg.path);
+	segbatch(&b, 6, 6);
+	if (pwrite(fd, ZKBUF_DATA(&b), b.len, far + 100) != (ssize_t)b.len)
+		err(EX_OSERR, "%s", lg.path);
+	close(fd);
+	CHECK(segscan(dir, &w, NULL) == ZKSEG_BAD && w.last == 5 &&
+	    w.why != NULL && strstr(w.why, "after the end") != NULL);
+
+	zklog_close(&lg);
+	zkbuf_free(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		errx(EX_OSERR, "%s", cmd);
+}
+
+/*
  * The log-segment format: list, append (segments roll and are
  * preallocated), scan good / torn / damaged, a failed append keeps
  * nothing, truncate online within a segment, across segments, before
@@ -1664,8 +1725,10 @@ main(int argc, char *argv[])
 		t_hex();
 	else if (strcmp(argv[1], "shm") == 0)
 		t_shm();
-	else if (strcmp(argv[1], "seg") == 0)
+	else if (strcmp(argv[1], "seg") == 0) {
 		t_seg();
+		t_seghole();
+	}
 	else if (strcmp(argv[1], "zabwire") == 0)
 		t_zabwire();
 	else if (strcmp(argv[1], "zabquorum") == 0)
