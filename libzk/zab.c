@@ -747,6 +747,8 @@ discovery(struct zab *z, struct zab_out *o)
 		if (i != z->me && z->peer[i].phase >= ZPP_INFO &&
 		    z->peer[i].aepoch > e)
 			e = z->peer[i].aepoch;
+	if (z->seen > e)
+		e = z->seen;
 	z->epoch = ++e;
 	z->aepoch = e;
 	z->aleader = z->me;
@@ -795,6 +797,16 @@ leaderrecv(struct zab *z, int64_t now, int i, const struct zab_msg *m,
 		p->phase = ZPP_INFO;
 		if (z->phase == ZP_DISCOVERY) {
 			discovery(z, o);
+		} else if (m->epoch > z->epoch) {
+			/*
+			 * It accepted the epoch of a leader that never
+			 * established it, above ours, and refuses ours: it
+			 * would stay out for as long as we lead.  A new
+			 * election, whose epoch goes above what it accepted.
+			 */
+			if (m->epoch > z->seen)
+				z->seen = m->epoch;
+			giveup(z, o, "a learner accepted an epoch above ours");
 		} else {
 			tell(z, o, i, ZM_LINFO, z->epoch, 0);
 			o->a[o->n - 1].m.counted = z->phase != ZP_EPOCH;

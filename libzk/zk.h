@@ -634,6 +634,8 @@ struct zab {
 	int64_t		 aepoch, cepoch;	/* durable */
 	int		 aleader;	/* slot aepoch came from, -1 */
 	int64_t		 epoch;		/* the one being led or followed */
+	int64_t		 seen;		/* leader: the highest accepted epoch
+					   a late learner reported */
 	int64_t		 base;		/* log holds (base, last] */
 	struct zab_span	*span;
 	size_t		 nspan, capspan;

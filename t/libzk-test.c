@@ -1504,6 +1504,8 @@ t_members(void)
  * A leader of three voters with one follower up: a proposal commits
  * only once that follower has acknowledged it, however far the
  * leader's own log is durable (two of three: the leader and it).
+ * A learner that accepted a newer epoch than ours sends us back to the
+ * election.
  */
 static void
 t_zabquorum(void)
@@ -1547,6 +1549,20 @@ t_zabquorum(void)
 	zab_recv(&z, 7, 2, &m, &o);
 	a = zabact(&o, ZA_COMMIT);
 	CHECK(a != NULL && a->zxid == p2);
+
+	/*
+	 * 3 comes late, having accepted epoch e + 5 of a leader that never
+	 * established it: it would refuse ours.  We step down, and lead
+	 * next in an epoch above e + 5.
+	 */
+	zabmsg(&m, ZM_FINFO, e + 5, 0);
+	zab_recv(&z, 8, 3, &m, &o);
+	CHECK(o.looking && z.role == FLE_LOOKING);
+	zab_role(&z, 9, FLE_LEADING, 1, &o);
+	zabmsg(&m, ZM_FINFO, e, p2);
+	zab_recv(&z, 10, 2, &m, &o);
+	a = zabact(&o, ZA_ACCEPTED);
+	CHECK(a != NULL && a->zxid == e + 6);
 	zab_free(&z);
 }
 

@@ -4,8 +4,11 @@
  * travel as datagrams that may be lost, duplicated or delayed; ZAB runs
  * over connections that keep order, may stall silently (a partition) or
  * reset, as TCP does.  Disks are simulated: an append is durable only
- * once its fsync completes, and a crash loses what was not.  Nodes take
- * snapshots and purge their logs, so that learners need SNAP too.
+ * once its fsync completes, and a crash loses what was not; a node may
+ * also die in the middle of an epoch file's write, the messages its ZAB
+ * listed before the write in flight and the write lost (one in 25
+ * epoch writes while faults run).  Nodes take snapshots and purge their
+ * logs, so that learners need SNAP too.
  *
  *	sim-zab [-v] [-n voters] [-o observers] [-s seed] [-c count]
  *
@@ -70,9 +73,10 @@ struct node {
 	uint64_t	 k, dig;
 	uint64_t	 gen;		/* bumped by a truncation or crash */
 	int		 fsyncing;
+	int		 frozen;	/* dies in an epoch write: EV_DIE */
 };
 
-enum { EV_VOTE, EV_ZMSG, EV_CONN, EV_CLOSED, EV_FSYNC };
+enum { EV_VOTE, EV_ZMSG, EV_CONN, EV_CLOSED, EV_FSYNC, EV_DIE };
 
 struct ev {
 	struct simkey	 key;		/* first: sim.h */
@@ -106,6 +110,7 @@ static struct {
 	int		 handoffs;	/* this seed asks for some */
 	long		 handed;	/* ... and they were started */
 	long		 stepped;	/* ... and the leader stepped down */
+	long		 died;		/* nodes that died in an epoch write */
 	/* the one history every node must apply */
 	int64_t		*gz;
 	uint64_t	*gv, *gd;
@@ -116,6 +121,13 @@ static struct {
 	int		 epochleader[MAXEPOCH];
 	uint64_t	 nextval, proposed;
 } S;
+
+/* alive, and not blocked in a write it dies in */
+static int
+up(int i)
+{
+	return S.node[i].alive && !S.node[i].frozen;
+}
 
 static uint64_t
 rnd(void)
@@ -423,6 +435,32 @@ check_leader(int i)
 		    S.epochleader[e], i + 1);
 }
 
+static void	 crash(int);
+
+/*
+ * Node i dies while it writes an epoch file: the write is lost, what its
+ * ZAB listed after it never happens, and it does nothing more (blocked
+ * on the disk) until it dies a few ms later.  What was listed before the
+ * write is in flight and may arrive first: zk-log sends its queued
+ * messages before an epoch write (zab.h's action order).
+ */
+static void
+diewriting(int i, const char *what)
+{
+	struct node	*nd = &S.node[i];
+	struct ev	 e;
+
+	trace("node %d dies writing its %s", i + 1, what);
+	S.died++;
+	nd->frozen = 1;
+	memset(&e, 0, sizeof(e));
+	e.type = EV_DIE;
+	e.to = i;
+	e.inc = nd->gen;
+	e.key.at = S.now + 1 + below(8);
+	qpush(&e);
+}
+
 /* do what node i's ZAB asks, in order */
 static void
 run_out(int i, struct zab_out *o)
@@ -454,10 +492,16 @@ run_out(int i, struct zab_out *o)
 			sendz(i, a->peer - 1, &m, 0, nd->k, nd->dig);
 			break;
 		case ZA_ACCEPTED:
-			nd->aepoch = a->zxid;
-			break;
 		case ZA_CURRENT:
-			nd->cepoch = a->zxid;
+			if (S.faults && S.now < FAULTMS && below(25) == 0) {
+				diewriting(i, a->type == ZA_ACCEPTED ?
+				    "acceptedEpoch" : "currentEpoch");
+				return;
+			}
+			if (a->type == ZA_ACCEPTED)
+				nd->aepoch = a->zxid;
+			else
+				nd->cepoch = a->zxid;
 			break;
 		case ZA_TRUNC:
 			if (a->zxid < nd->applied)
@@ -639,7 +683,7 @@ hint(int j, int i, int down)
 {
 	struct fle_out	 fo;
 
-	if (i == j || !S.node[j].alive)
+	if (i == j || !up(j))
 		return;
 	if (down)
 		fle_peerdown(&S.node[j].f, S.now, i + 1, &fo);
@@ -662,6 +706,7 @@ crash(int i)
 		closeconn(j, i, 1);
 	}
 	nd->alive = 0;
+	nd->frozen = 0;
 	for (j = 0; j < S.n; j++)
 		hint(j, i, 1);
 	nd->nlog = nd->ndurable;	/* what was not durable is gone */
@@ -674,8 +719,9 @@ snapshot(int i)
 {
 	struct node	*nd = &S.node[i];
 	size_t		 k;
+	int64_t		 purged;
 
-	if (!nd->alive || nd->applied <= nd->snapzxid)
+	if (!up(i) || nd->applied <= nd->snapzxid)
 		return;
 	/* of what the tree applied, durable or not in the log (zk-tree's
 	   snapshot is its own file, synced) */
@@ -683,16 +729,24 @@ snapshot(int i)
 	nd->snapk = nd->k;
 	nd->snapdig = nd->dig;
 	trace("node %d snapshot at 0x%" PRIx64, i + 1, nd->snapzxid);
-	if (below(2)) {		/* and purges the log it covers */
-		k = after(nd, nd->snapzxid);
+	/* and purges the log it covers, as far as it is durable: zk-log
+	   removes whole segments, never the one it writes.  (A purge of
+	   records still being synced took their fsync with it, and ZAB
+	   never heard them durable: a learner then never acknowledged its
+	   NEWLEADER.) */
+	k = after(nd, nd->snapzxid);
+	if (k > nd->ndurable)
+		k = nd->ndurable;
+	if (below(2) && k > 0) {
+		purged = nd->log[k - 1].zxid;
 		memmove(nd->log, nd->log + k, (nd->nlog - k) *
 		    sizeof(*nd->log));
 		nd->nlog -= k;
-		nd->ndurable = nd->ndurable > k ? nd->ndurable - k : 0;
+		nd->ndurable -= k;
 		nd->gen++;	/* indexes moved: a new fsync */
 		nd->fsyncing = 0;
 		fsync_start(i);
-		zab_purged(&nd->z, nd->snapzxid);
+		zab_purged(&nd->z, purged);
 	}
 }
 
@@ -705,6 +759,14 @@ deliver(const struct ev *e)
 	struct zab_msg	 m;
 	struct conn	*c;
 
+	if (e->type == EV_DIE) {
+		if (nd->frozen && e->inc == nd->gen)
+			crash(e->to);
+		return;
+	}
+	/* a node blocked in its dying write takes nothing in */
+	if (nd->frozen || (e->type == EV_CONN && S.node[e->from].frozen))
+		return;
 	switch (e->type) {
 	case EV_VOTE:
 		if (!nd->alive || !S.link[e->from][e->to])
@@ -861,7 +923,7 @@ readask(void)
 	struct zab_out	 o;
 	int		 i = below(S.n);
 
-	if (!S.node[i].alive)
+	if (!up(i))
 		return;
 	if (S.nread + 1 >= S.rcap) {
 		S.rcap = S.rcap ? S.rcap * 2 : 1024;
@@ -882,7 +944,7 @@ propose(void)
 	uint64_t	 v;
 
 	for (i = 0; i < S.n; i++)
-		if (S.node[i].alive && S.node[i].z.role == FLE_LEADING &&
+		if (up(i) && S.node[i].z.role == FLE_LEADING &&
 		    zab_serving(&S.node[i].z))
 			cand[nc++] = i;
 	if (nc == 0)
@@ -903,7 +965,7 @@ handoff(void)
 	int		 i, to;
 
 	for (i = 0; i < S.n; i++)
-		if (S.node[i].alive && zab_proposing(&S.node[i].z))
+		if (up(i) && zab_proposing(&S.node[i].z))
 			break;
 	if (i == S.n)
 		return;
@@ -963,7 +1025,7 @@ run(uint64_t seed)
 		if (S.q.n > 0 && simheap_top(&S.q)->at < next)
 			next = simheap_top(&S.q)->at;
 		for (i = 0; i < S.n; i++) {
-			if (!S.node[i].alive)
+			if (!up(i))
 				continue;
 			if ((d = fle_deadline(&S.node[i].f)) != 0 && d < next)
 				next = d;
@@ -982,13 +1044,15 @@ run(uint64_t seed)
 			continue;
 		}
 		for (i = 0; i < S.n; i++) {
-			if (!S.node[i].alive)
+			if (!up(i))
 				continue;
 			if ((d = fle_deadline(&S.node[i].f)) != 0 &&
 			    d <= S.now) {
 				fle_tick(&S.node[i].f, S.now, &fo);
 				fle_after(i, &fo);
 			}
+			if (!up(i))	/* it died writing */
+				continue;
 			if ((d = zab_deadline(&S.node[i].z)) != 0 &&
 			    d <= S.now) {
 				zab_tick(&S.node[i].z, S.now, &o);
@@ -1018,9 +1082,12 @@ run(uint64_t seed)
 					for (j = 0; j < S.n; j++)
 						S.link[i][j] = 1;
 				S.drop = S.slow = 0;
-				for (i = 0; i < S.n; i++)
+				for (i = 0; i < S.n; i++) {
+					if (S.node[i].frozen)
+						crash(i);
 					if (!S.node[i].alive)
 						boot(i);
+				}
 				trace("all healed");
 				nextfault = INT64_MAX;
 			}
@@ -1069,8 +1136,8 @@ main(int argc, char *argv[])
 	}
 	printf("sim-zab: %" PRIu64 " seeds from %" PRIu64 " passed, %d "
 	    "voters, %d observers, %" PRIu64 " txns committed, %ld "
-	    "handoffs (%ld stepped down)\n", count, seed, S.nvoters, obs,
-	    txns, S.handed, S.stepped);
+	    "handoffs (%ld stepped down), %ld died writing an epoch\n", count,
+	    seed, S.nvoters, obs, txns, S.handed, S.stepped, S.died);
 	for (i = 0; i < MAXN; i++) {
 		zab_free(&S.node[i].z);
 		free(S.node[i].log);

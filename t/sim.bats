@@ -46,20 +46,23 @@ setup() {
 
 @test "zab: 3 voters, 3000 seeds of loss, stalls, resets, partitions, crashes, power cuts" {
 	run -0 "$zab" -n 3 -s 1 -c 3000
-	[[ "$output" == "sim-zab: 3000 seeds from 1 passed, 3 voters, 0 observers, "*" txns committed, "*" handoffs ("*" stepped down)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)" ]]
+	[[ "$output" == "sim-zab: 3000 seeds from 1 passed, 3 voters, 0 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" != *", 0 died writing"* ]]
 }
 
 @test "zab: 3 voters and an observer, 2000 seeds" {
 	run -0 "$zab" -n 3 -o 1 -s 10001 -c 2000
-	[[ "$output" == "sim-zab: 2000 seeds from 10001 passed, 3 voters, 1 observers, "*" txns committed, "*" handoffs ("*" stepped down)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)" ]]
+	[[ "$output" == "sim-zab: 2000 seeds from 10001 passed, 3 voters, 1 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" != *", 0 died writing"* ]]
 }
 
 @test "zab: 5 voters and 2 observers, 2000 seeds" {
 	run -0 "$zab" -n 5 -o 2 -s 20001 -c 2000
-	[[ "$output" == "sim-zab: 2000 seeds from 20001 passed, 5 voters, 2 observers, "*" txns committed, "*" handoffs ("*" stepped down)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)" ]]
+	[[ "$output" == "sim-zab: 2000 seeds from 20001 passed, 5 voters, 2 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" != *", 0 died writing"* ]]
 }
 
 @test "zab: a lone voter commits; a seed replays the same run, with every sync kind" {
