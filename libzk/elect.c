@@ -303,6 +303,22 @@ fle_start(struct fle *f, int64_t now, int64_t zxid, int64_t epoch,
 		f->finalize = now;	/* alone: nobody to wait for */
 }
 
+/* A voter's vote from a later round than ours: we start over in it. */
+static void
+laterround(struct fle *f, const struct fle_msg *m, struct fle_out *o)
+{
+	f->round = m->round;
+	memset(f->recv, 0, sizeof(f->recv));
+	f->prop = fle_better(&m->vote, &f->mine) ? m->vote : f->mine;
+	f->finalize = 0;
+	if (f->voter[f->me]) {
+		f->recv[f->me].has = 1;
+		f->recv[f->me].round = f->round;
+		f->recv[f->me].vote = f->prop;
+	}
+	broadcast(f, o);
+}
+
 /* LOOKING x VOTE from a voter */
 static void
 look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
@@ -312,18 +328,7 @@ look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
 
 	if (m->state == FLE_LOOKING) {
 		if (m->round > f->round) {
-			/* a later round: start over in it */
-			f->round = m->round;
-			memset(f->recv, 0, sizeof(f->recv));
-			f->prop = fle_better(&m->vote, &f->mine) ? m->vote :
-			    f->mine;
-			f->finalize = 0;
-			if (f->voter[f->me]) {
-				f->recv[f->me].has = 1;
-				f->recv[f->me].round = f->round;
-				f->recv[f->me].vote = f->prop;
-			}
-			broadcast(f, o);
+			laterround(f, m, o);
 		} else if (m->round < f->round) {
 			/* an old round: a voter tells it ours (an observer
 			 * does not: a voter answers it, and they would
@@ -352,7 +357,16 @@ look(struct fle *f, int64_t now, const struct fle_msg *m, int i,
 		counted(f, now, o);
 		return;
 	}
-	/* following or leading: out of the election */
+	/*
+	 * Following or leading: out of the election.  Settled in a later
+	 * round than ours: we start over in it, as for a looker's.  Their
+	 * vote for us then counts (a vote for us counts only in our own
+	 * round): without this, a voter that missed the round the others
+	 * settled in, on it, stayed looking until they gave up on it after
+	 * initLimit (a handoff's target, once, for 20 s).
+	 */
+	if (m->round > f->round)
+		laterround(f, m, o);
 	if (m->round == f->round) {
 		s = &f->recv[i];
 		s->has = 1;

@@ -1586,6 +1586,7 @@ flemsg(struct fle_msg *m, int from, int state, int64_t round, int leader,
  * heard 3, comes now.  Every voter has a vote in our round, but one is
  * better than ours: no shortcut, the wait for a better vote; 1 following
  * 3 then settles us on 3.  With every vote in and none better, at once.
+ * Votes for us from a later round take us to it.
  */
 static void
 t_elect(void)
@@ -1616,6 +1617,22 @@ t_elect(void)
 	flemsg(&m, 1, FLE_LOOKING, 1, 2, 1, 0x100000000);
 	fle_recv(&f, 6, &m, &o);
 	CHECK(o.settled && f.state == FLE_LEADING);
+
+	/*
+	 * A handoff to us: 1 and 3 settled on us in round 3, while we,
+	 * misled in round 2 by 3's last LEADING answer, followed 3; we look
+	 * again in round 2.  Their votes for us, from a later round, take
+	 * us to it, and we lead (we stayed looking until they gave up).
+	 */
+	CHECK(fle_init(&f, 2, ids, voter, 3) == 0);
+	fle_start(&f, 0, 0x100000000, 1, &o);
+	fle_start(&f, 10, 0x100000000, 1, &o);
+	CHECK(f.round == 2);
+	flemsg(&m, 1, FLE_FOLLOWING, 3, 2, 1, 0x100000000);
+	fle_recv(&f, 11, &m, &o);
+	flemsg(&m, 3, FLE_FOLLOWING, 3, 2, 1, 0x100000000);
+	fle_recv(&f, 12, &m, &o);
+	CHECK(f.state == FLE_LEADING && f.round == 3);
 }
 
 /* ondrain: a stream too big to queue whole, 64 KB at a time */
