@@ -368,6 +368,22 @@ zkloop_free(struct zkloop *lp)
 	free(lp);
 }
 
+/*
+ * Write what the queued connections hold, now, as far as their sockets
+ * take it: for a caller about to block (on fsync) while its peers could
+ * be working.  Nothing is closed and no callback runs; an error, and
+ * what is left, are the pass's flushall's.
+ */
+void
+zkloop_push(struct zkloop *lp)
+{
+	struct zkconn	*c;
+
+	TAILQ_FOREACH(c, &lp->queue, qentry)
+		if (!c->out.err && ZKBUF_LEN(&c->out) > 0)
+			(void)zkbuf_flush(&c->out, c->fd);
+}
+
 /* Write the queued connections' output, close or pause them. */
 static void
 flushall(struct zkloop *lp)

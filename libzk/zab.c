@@ -761,7 +761,16 @@ discovery(struct zab *z, struct zab_out *o)
 		}
 }
 
-/* a quorum of ACKEPOCH: our log is the epoch's history */
+/*
+ * A quorum of ACKEPOCH: our log is the epoch's history.  The learners'
+ * syncs go first and our currentEpoch after, so that they make theirs
+ * durable while we make ours (Apache's leader does the same): only what
+ * is listed before a durable write may go out before it is done.  We
+ * count our own acknowledgement (commitpoint) from the next event on,
+ * when the write is done; a crash before that leaves learners on an
+ * epoch whose leader never served in it, with its history, and a
+ * currentEpoch above ours: they win the next election, which is safe.
+ */
 static void
 epochacked(struct zab *z, struct zab_out *o)
 {
@@ -769,14 +778,14 @@ epochacked(struct zab *z, struct zab_out *o)
 
 	if (!quorum(z, countpeers(z, ZPP_EPOCHED)))
 		return;
-	z->cepoch = z->epoch;
-	act(o, ZA_CURRENT, -1)->zxid = z->epoch;
 	z->phase = ZP_SYNC;
 	z->upto = zab_last(z);
 	z->counter = 0;
 	for (i = 0; i < z->n; i++)
 		if (z->peer[i].phase == ZPP_EPOCHED)
 			syncpeer(z, i, o);
+	z->cepoch = z->epoch;
+	act(o, ZA_CURRENT, -1)->zxid = z->epoch;
 	advance(z, o);
 }
 

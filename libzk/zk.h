@@ -277,6 +277,7 @@ void		 zkloop_forks(struct zkloop *);
 const struct sockaddr *zkloop_peer(struct zkloop *, socklen_t *);
 void		 zkloop_kill(struct zkconn *);
 int		 zkloop_run(struct zkloop *, int);
+void		 zkloop_push(struct zkloop *);
 void		 zkloop_free(struct zkloop *);
 
 /* digest.c */
@@ -576,7 +577,11 @@ struct zab_msg {
 	const void	*data;		/* PROPOSAL/INFORM: the transaction */
 	size_t		 len;
 };
-enum {				/* actions, done by the caller in order */
+/* Actions, done by the caller in order, all before the next event: a
+   message listed before a durable write may go out before the write is
+   done (the caller writes its queued messages first, so that peers work
+   while it waits on the disk); one listed after goes out only after. */
+enum {
 	ZA_SEND,	/* .m to .peer */
 	ZA_SENDLOG,	/* to .peer the logged txns (zxid, zxid2] as PROPOSALs,
 			   or INFORMs if .m.type is ZM_INFORM */

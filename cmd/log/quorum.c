@@ -1065,9 +1065,11 @@ run(struct zab_out *o)
 				asksnap(i);
 			break;
 		case ZA_ACCEPTED:
+			zkloop_push(Q.lp);	/* what zab listed before it */
 			writeepoch("acceptedEpoch", a->zxid);
 			break;
 		case ZA_CURRENT:
+			zkloop_push(Q.lp);
 			writeepoch("currentEpoch", a->zxid);
 			break;
 		case ZA_TRUNC:
