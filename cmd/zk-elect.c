@@ -148,6 +148,25 @@ act(const struct fle_out *o)
 
 /* ---- peers ---- */
 
+static void	 sub_read(struct zkconn *);
+
+/*
+ * A settled node about to answer a looker with where it stands reads
+ * first what its own programs sent: zk-log's `look` may be in its socket
+ * unread, behind this vote in the same pass.  A leader that handed off
+ * answered LEADING once more so, the looker (its target) followed it
+ * with the followers' stale answers, and the handoff waited 200 ms.
+ */
+static void
+subsfirst(void)
+{
+	struct sub	*u, *next;
+
+	LIST_FOREACH_SAFE(u, &subs, entry, next)	/* sub_read may close u */
+		if (!u->c->dead && zkbuf_read(&u->c->in, u->c->fd) > 0)
+			sub_read(u->c);
+}
+
 static void
 peer_up(struct peer *p)
 {
@@ -180,6 +199,8 @@ peer_line(struct peer *p, char *s, size_t n)
 	zkl_free(&l);
 	if (!started)
 		return;		/* no vote of ours yet */
+	if (fle.state != FLE_LOOKING && m.state == FLE_LOOKING)
+		subsfirst();
 	fle_recv(&fle, zk_mono_ms(), &m, &o);
 	act(&o);
 }

@@ -142,6 +142,54 @@ PY
 	assert_output $'1 leading 1\n2 following 1\n3 following 1'
 }
 
+@test "zk-elect: a leader that hands off reads its own look before it answers a looker" {
+	ensemble 3
+	start 1; start 2; start 3
+	run -0 look 1=0x100000005 2=0x100000005 3=0x100000005
+	assert_output $'1 following 3\n2 following 3\n3 leading 3'
+	# 3's zk-log hands off to 2 (look for=2) while 2, its connection to
+	# 3 closed, already looks: 2's vote reaches 3's zk-elect first, in
+	# the same pass as the look (3 is stopped meanwhile).  Answered from
+	# where 3 stood (leading), with 1's stale following, 2 would follow
+	# 3, which no longer leads.
+	run -0 /usr/bin/python3 - "$D" "${P[3]}" <<'PY'
+import os, signal, socket, sys, time
+d, pid3 = sys.argv[1], int(sys.argv[2])
+def sub(i):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("%s/r%d/elect.sock" % (d, i))
+    s.settimeout(0.05)
+    return [s, b""]
+three, two = sub(3), sub(2)
+time.sleep(0.2)                 # 3 took the connection
+os.kill(pid3, signal.SIGSTOP)
+try:
+    two[0].sendall(b"look zxid=0x100000005 epoch=1\n")
+    time.sleep(0.3)             # 2's vote waits in 3's socket
+    three[0].sendall(b"look zxid=0x100000005 epoch=1 for=2\n")
+    time.sleep(0.1)
+finally:
+    os.kill(pid3, signal.SIGCONT)
+end = time.time() + 10
+role = None
+while time.time() < end and role is None:
+    try:
+        two[1] += two[0].recv(4096)
+    except socket.timeout:
+        pass
+    looked = False
+    for line in two[1].split(b"\n")[1:]:
+        if b"state=looking" in line:
+            looked = True
+        elif looked and line.startswith(b"role "):
+            f = dict(x.split(b"=", 1) for x in line.split()[1:] if b"=" in x)
+            role = "%s %s" % (f[b"state"].decode(), f[b"leader"].decode())
+            break
+print(role)
+PY
+	assert_output 'leading 2'
+}
+
 @test "zk-elect: an observer learns the leader and never leads, even with the best zxid" {
 	ensemble 3 1
 	start 1; start 2; start 3; start 4

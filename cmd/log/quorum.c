@@ -1040,13 +1040,17 @@ run(struct zab_out *o)
 
 	/*
 	 * Back to the election: zk-elect hears it before our peers see
-	 * their connections close (its line is queued first, so written
-	 * first).  Their votes would otherwise find it still leading (or
-	 * following), and a quorum of such answers sends them to follow a
-	 * leader that is gone: a handoff then waited 200 ms for them.
+	 * their connections close (written now: the pass's end would write
+	 * and close the peers' connections first, when they were queued
+	 * first, as under load they are).  Their votes would otherwise find
+	 * it still leading (or following), and a quorum of such answers
+	 * sends them to follow a leader that is gone: a handoff then waited
+	 * 200 ms for them.  zk-elect reads it before it answers them.
 	 */
-	if (o->looking)
+	if (o->looking) {
 		look();
+		zkloop_push(Q.lp);
+	}
 	for (k = 0; k < o->n; k++) {
 		a = &o->a[k];
 		i = a->peer >= 0 ? slotof(a->peer) : -1;
