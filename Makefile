@@ -18,8 +18,10 @@ CFLAGS	?= -O2 -g
 B	?= .
 ZKCFLAGS = -std=c11 -D_GNU_SOURCE -DLIBBSD_OVERLAY -isystem /usr/include/bsd -Wall -Wextra -Werror -Ilibzk $(CFLAGS)
 LDLIBS	= -lmd -lbsd -lzstd	# libmd first: libbsd has deprecated MD5 wrappers
+# ZK_DIGESTCHECK: zk-tree walks the tree at every digest asked and stops
+# if the sum it keeps as txns apply differs (cmd/tree/tree.c)
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined
+	   -fno-sanitize-recover=undefined -DZK_DIGESTCHECK
 
 NAMES	= zk-gate zk-tree zk-sessiond zk-log zk-cli zk-snap zk-elect
 PROGS	= $(NAMES:%=$(B)/cmd/%)

@@ -294,6 +294,48 @@ A='acl=31:world:anyone'
 		assert_line -n 8 'G> r session=0x1 xid=5 zxid=0x4 err=0 op=getData err=0 data=x stat=0x4,0x4,1,1,1,4,0,0x0,1,2,0x4 op=error err=-101 op=getChildren err=0 child=c child=s-0000000001'
 }
 
+@test "zk-tree: the digest it keeps as txns apply is the one a tree loaded again has" {
+	# every kind of change, a multi rolled back among them; the
+	# sanitizer build walks the tree at each digest and stops if the sum
+	# it kept differs
+	run drive <<-EOF
+	L create zxid=0x3 time=1 session=0x1 xid=1 path=/a data=1 $A flags=0
+	L create zxid=0x4 time=1 session=0x1 xid=2 path=/a/e data=2 $A flags=1
+	L create zxid=0x5 time=1 session=0x1 xid=3 path=/a/s- $A flags=2
+	L createContainer zxid=0x6 time=1 session=0x1 xid=4 path=/c $A flags=4
+	L setData zxid=0x7 time=2 session=0x1 xid=5 path=/a data=xyz version=-1
+	L setACL zxid=0x8 time=2 session=0x1 xid=6 path=/a acl=1:world:anyone version=-1
+	L multi zxid=0x9 time=3 session=0x1 xid=7 op=create path=/m $A flags=0 op=setData path=/a/e data=q version=-1 op=delete path=/nope version=-1
+	L multi zxid=0xa time=3 session=0x1 xid=8 op=create path=/b $A flags=0 op=create path=/b/c $A flags=0 op=delete path=/b/c version=-1 op=setData path=/b data=b version=-1
+	L delete zxid=0xb time=4 session=0x1 xid=9 path=/a/s-0000000000 version=-1
+	L create zxid=0xc time=6 session=0x2 xid=1 path=/c/k data=k $A flags=0
+	L setACL zxid=0xd time=6 session=0x2 xid=2 path=/c acl=1:world:anyone version=-1
+	L digest
+	expect-log
+	L closeSession zxid=0xe time=7 session=0x1 xid=10
+	L digest
+	expect-log
+	L snapshot
+	expect-log
+	EOF
+	assert_success
+	out=$output
+	run grep -c '^L> digest zxid=0x' <<<"$out"
+	assert_output 2
+	first=$(grep '^L> digest zxid=0xd ' <<<"$out" | sed 's/.*value=//')
+	last=$(grep '^L> digest zxid=0xe ' <<<"$out" | sed 's/.*value=//')
+	[ -n "$first" ] && [ -n "$last" ] && [ "$first" != "$last" ]
+	wait "$PID" || true	# the log connection closed: it exits
+	"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>>"$D/stderr" &
+	PID=$!
+	run /usr/bin/python3 "$BATS_FILE_TMPDIR/drive.py" "$D" <<-EOF
+	L ready zxid=0xe
+	L digest
+	expect-log
+	EOF
+	assert_line "L> digest zxid=0xe value=$last"
+}
+
 @test "zk-tree: one-shot watches fire once, node event before the parent's" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/w $A flags=0

@@ -41,6 +41,7 @@ commit(void)
 {
 	size_t	 i;
 
+	digestflush();		/* before the deleted nodes are freed */
 	for (i = 0; i < nulog; i++) {
 		if (ulog[i].kind == U_DELETE)
 			freenode(ulog[i].n);
@@ -56,6 +57,7 @@ rollback(void)
 	struct undo	*u;
 	struct node	*n;
 
+	digestflush();		/* none touched is freed below */
 	while (nulog > 0) {
 		u = &ulog[--nulog];
 		n = u->n;
@@ -78,9 +80,11 @@ rollback(void)
 			n->version = u->version;
 			n->mzxid = u->mzxid;
 			n->mtime = u->mtime;
+			touch(n);
 			break;
 		}
 	}
+	digestflush();
 	intentclear();
 }
 
@@ -334,6 +338,7 @@ op_setacl(const struct req *r, const struct fv *v, struct zkbuf *out)
 	aclunref(n->acl);
 	n->acl = acl;
 	n->aversion++;
+	touch(n);
 	putstat(out, n);
 	return 0;
 bad:

@@ -170,6 +170,7 @@ loadnode(struct zkline *l, const char **why)
 	if (rf == NULL || zkl_parseint(rf->val, &ctr) == -1)
 		ctr = ((int64_t)st.cversion + st.numChildren + 1) / 2;
 	n->cver = (int32_t)ctr;
+	touch(n);
 	claims = xgrow(claims, &cclaims, nclaims + 1, sizeof(*claims));
 	c = &claims[nclaims++];
 	c->n = n;

@@ -35,8 +35,11 @@ struct node {
 	int64_t		 czxid, mzxid, pzxid, ctime, mtime;
 	int64_t		 owner;		/* session (ephemeral) or ttl (TTL) */
 	int32_t		 version, cver, aversion, nkids, dlen;
+	uint64_t	 dh;		/* its term in the digest, 0: none */
 	uint32_t	 nlen;
 	uint8_t		 kind;
+	uint8_t		 linked;	/* in the tree (attached) */
+	uint8_t		 dirty;		/* to be hashed again (touch) */
 	char		 name[];
 };
 
@@ -139,6 +142,8 @@ extern struct node	*root;
 extern struct node	*confignode;	/* /zookeeper/config */
 void	 initconfig(void);
 uint64_t	 treedigest(void);
+void		 touch(struct node *);
+void		 digestflush(void);
 extern size_t		 nnodes, nephem, nspecial;
 extern int64_t		 datasize;
 int	 namecmp(const char *, size_t, const char *, size_t);
