@@ -21,6 +21,8 @@ the write began and kept its connection meanwhile (a client of a node
 that stayed up: what a change of leader costs it), M of all (also those
 that moved to another server, or began while their client looked for
 one).  Exit 0 when no write failed and none was lost, 1 otherwise.
+With ROLLTRACE=FILE in the environment, each acknowledged write is also
+a line of FILE (see below), to set beside the nodes' debug lines.
 """
 import os
 import sys
@@ -41,6 +43,10 @@ lock = threading.Lock()
 acked, failed, lats = [], [], []  # lats: (start, seconds)
 retried = [0]
 t0 = time.monotonic()
+# ROLLTRACE=FILE: a line per acknowledged write, "START MS MOVED WRITER"
+# (START the wall clock when it began; MOVED 1 for a client that moved)
+trace = open(os.environ["ROLLTRACE"], "w") if os.environ.get("ROLLTRACE") \
+    else None
 
 
 def create(c, path):
@@ -89,6 +95,9 @@ def writer(t):
         with lock:
             acked.append(name)
             lats.append((s - t0, d, drops[0] != d0))
+            if trace:
+                trace.write("%.4f %.2f %d %d\n" % (time.time() - d, d * 1000,
+                                                  drops[0] != d0, t))
     c.stop()
     c.close()
 

@@ -99,6 +99,10 @@ ROWS = [
 ]
 say = compare.say
 running = []        # the ensembles now running
+# ZK_BENCH_DEBUG=1: zk nodes run with -d (debug lines in nI/log), their
+# directories are kept (the path is said), and the rolling restart says
+# the wall clock of each SIGTERM and start (to set beside ROLLTRACE)
+DEBUG = bool(os.environ.get("ZK_BENCH_DEBUG"))
 
 
 class Ensemble:
@@ -154,7 +158,8 @@ class Ensemble:
         subshell, so that the node is the sh's child"""
         d = os.path.join(self.dir, "n%d" % i)
         if self.kind == "zk":
-            argv = [os.path.join(self.bindir, "zk-node"), self.cfg(i)]
+            argv = [os.path.join(self.bindir, "zk-node")] + (
+                ["-d"] if DEBUG else []) + [self.cfg(i)]
         else:
             argv = ["java", "-cp", compare.JAVA_CP,
                     "-Dzookeeper.log.dir=" + d,
@@ -256,7 +261,10 @@ class Ensemble:
             self.wrap.kill()
             self.wrap.wait()
         running.remove(self)
-        subprocess.run(["rm", "-rf", self.dir], check=False)
+        if DEBUG:
+            say("kept " + self.dir)
+        else:
+            subprocess.run(["rm", "-rf", self.dir], check=False)
 
 
 # The client protocol, as much as a write needs (docs/wire-protocol.md)
@@ -367,9 +375,13 @@ def rolling(ens):
         time.sleep(3)
         for i in [j for j in ens.ids() if j != leader] + [leader]:
             t0 = time.monotonic()
+            if DEBUG:
+                say("%.4f SIGTERM to node %d" % (time.time(), i))
             ens.kill(i, signal.SIGTERM)
             t1 = time.monotonic()
             ens.restart(i)
+            if DEBUG:
+                say("%.4f node %d started again" % (time.time(), i))
             ens.whole()
             say("%s rolling restart: node %d%s stopped in %.0f ms, whole "
                 "again after %.0f ms" % (
