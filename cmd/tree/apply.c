@@ -57,7 +57,7 @@ rollback(void)
 	struct undo	*u;
 	struct node	*n;
 
-	digestflush();		/* none touched is freed below */
+	digestflush();		/* first: no node freed below is listed */
 	while (nulog > 0) {
 		u = &ulog[--nulog];
 		n = u->n;

@@ -15,7 +15,20 @@
 #include "zk.h"
 #include "tree.h"
 
-/* the digest, kept (see treedigest) */
+/*
+ * The digest: every node's path, data, ACL and stat, hashed and summed
+ * (the sum is the same whatever the order it is added in), and every
+ * session's id and timeout.  Nodes that applied the same transactions
+ * have the same one; the ensemble compares them (zk-log) to notice a
+ * replica that diverged.  /zookeeper/config, each node's own as in
+ * Apache, is left out.
+ *
+ * It is kept as the tree changes, not walked: each node holds its term
+ * (dh) of the sum; what changes a node touches it, and the next flush
+ * (the end of each txn, before any node is freed) hashes the touched
+ * ones again.  A walk of half a million nodes took 62% of a leader's
+ * zk-tree under a write load, every 5000 txns.
+ */
 static uint64_t		 dsum;		/* the linked nodes' terms */
 static struct node	**dirtyv;	/* touched since the last flush */
 static size_t		 ndirty, cdirty;
@@ -379,20 +392,6 @@ fnvint(uint64_t h, int64_t v)
 	return fnv(h, b, 8);
 }
 
-/*
- * The digest: every node's path, data, ACL and stat, hashed and summed
- * (the sum is the same whatever the order it is added in), and every
- * session's id and timeout.  Nodes that applied the same transactions
- * have the same one; the ensemble compares them (zk-log) to notice a
- * replica that diverged.  /zookeeper/config, each node's own as in
- * Apache, is left out.
- *
- * It is kept as the tree changes, not walked: each node holds its term
- * (dh) of the sum; what changes a node touches it, and the next flush
- * (the end of each txn, before any node is freed) hashes the touched
- * ones again.  A walk of half a million nodes took 62% of a leader's
- * zk-tree under a write load, every 5000 txns.
- */
 /* A node's term in the sum; path: the hash of its path (pathhash). */
 static uint64_t
 nodeterm(const struct node *n, uint64_t path)
@@ -493,6 +492,7 @@ walkdigest(struct node *n, uint64_t ph)
 }
 #endif
 
+/* The digest (the top of this file) of the txns applied so far. */
 uint64_t
 treedigest(void)
 {
