@@ -33,6 +33,8 @@ struct w4q		 logq = TAILQ_HEAD_INITIALIZER(logq);
 struct zkline		 lastw4;
 static char		*lastw4buf;	/* the text lastw4 points into */
 static int64_t		 tracemask = 306;	/* gtmk, stmk */
+/* zk-log's proposal sizes (a leader's): last, min, max; -1 none */
+static int64_t		 propsz[3] = { -1, -1, -1 };
 
 static void	w4finish(struct client *);
 
@@ -152,6 +154,18 @@ srvr_tail(struct zkbuf *b)
 	    "Mode: %s\nNode count: %" PRId64 "\n", st.received, st.sent,
 	    nclients, outstanding(), lastzxid, ens_modename(),
 	    zkl_intdef(&lastw4, "nodes", 0));
+	if (strcmp(ens_modename(), "leader") == 0)
+		zkbuf_printf(b, "Proposal sizes last/min/max: %" PRId64 "/%"
+		    PRId64 "/%" PRId64 "\n", propsz[0], propsz[1], propsz[2]);
+}
+
+/* zk-log's `propsizes last= min= max=`, at most once a second */
+void
+propsizes(const struct zkline *l)
+{
+	propsz[0] = zkl_intdef(l, "last", -1);
+	propsz[1] = zkl_intdef(l, "min", -1);
+	propsz[2] = zkl_intdef(l, "max", -1);
 }
 
 static void
@@ -345,6 +359,10 @@ fourletter(struct client *cl, const char *word)
 			zkbuf_printf(b, "Connection stats reset.\n");
 		} else if (strcmp(word, "srst") == 0) {
 			memset(&st, 0, sizeof(st));
+			/* and a leader's proposal sizes, zk-log's */
+			propsz[0] = propsz[1] = propsz[2] = -1;
+			if (ens.on && zlog != NULL && !zlog->dead)
+				zkbuf_add(&zlog->out, "statreset\n", 10);
 			zkbuf_printf(b, "Server stats reset.\n");
 		} else if (strcmp(word, "conf") == 0)
 			conf(b);

@@ -194,3 +194,4 @@ extern struct httpq	 scrapes;
 void		 onscrape(struct zkloop *, int, void *);
 void		 scrape_answer(struct http *);
 void		 fsyncstats(const struct zkline *);
+void		 propsizes(const struct zkline *);

@@ -322,6 +322,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			tree_r(&l);
 		else if (strcmp(l.verb, "fsyncstats") == 0)
 			fsyncstats(&l);
+		else if (strcmp(l.verb, "propsizes") == 0)
+			propsizes(&l);
 		else if (strcmp(l.verb, "mode") == 0)
 			ens_mode(&l);
 		else if (strcmp(l.verb, "readindex") == 0)

@@ -61,6 +61,7 @@ void	 qdigest(char *, size_t);
 void	 qsync(struct client *, char *, size_t);
 void	 qread(char *, size_t);
 void	 qhandoff(struct client *);
+void	 qstatreset(void);
 void	 qgone(struct client *);
 
 /* outbox.c: this node's writes until their fate is known (ensemble) */

@@ -149,6 +149,8 @@ static void	 tree_sync(const char *, size_t);
 static void	 obflush(void);
 static void	 handanswer(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+static void	 propsize(int64_t);
+static void	 propreport(int);
 
 /* ---- the epoch files ---- */
 
@@ -1005,6 +1007,8 @@ elect_line(char *s, size_t n)
 	if (i == 4 || (i == FLE_LOOKING && Q.z.role == FLE_LOOKING))
 		return;
 	zk_dbg("role %s, leader %" PRId64, states[i], leader);
+	if (i == FLE_LEADING)
+		qstatreset();	/* a new leader's proposal sizes */
 	zab_role(&Q.z, zk_mono_ms(), i, (int)leader, &o);
 	run(&o);
 	early();
@@ -1160,7 +1164,63 @@ propose(const char *line, size_t len)
 	if (zab_propose(&Q.z, zk_mono_ms(), ZKBUF_DATA(&L.tmp),
 	    ZKBUF_LEN(&L.tmp), &o) != zxid)
 		errx(EX_SOFTWARE, "zab_propose: not 0x%" PRIx64, zxid);
+	propsize((int64_t)ZKBUF_LEN(&L.tmp));
 	run(&o);
+}
+
+/*
+ * A leader's proposal sizes, as Apache's srvr and stat show them
+ * ("Proposal sizes last/min/max"): the last, the smallest and the
+ * biggest txn it proposed since it leads or since srst, -1 before any.
+ * The gates hear them at most once a second, and at once when reset.
+ */
+static struct {
+	int64_t		 v[3];		/* last, min, max */
+	int		 fresh;		/* changed since the gates heard */
+	int64_t		 at;		/* ms: they last heard */
+} P = { { -1, -1, -1 }, 0, 0 };
+
+static void
+propsize(int64_t n)
+{
+	P.v[0] = n;
+	if (P.v[1] == -1 || n < P.v[1])
+		P.v[1] = n;
+	if (n > P.v[2])
+		P.v[2] = n;
+	P.fresh = 1;
+}
+
+static void
+propreport(int now)
+{
+	struct client	*cl;
+	struct zkbuf	*b = &L.tmp;
+
+	if (!P.fresh || (!now && zk_mono_ms() - P.at < 1000))
+		return;
+	P.fresh = 0;
+	P.at = zk_mono_ms();
+	zkbuf_reset(b);
+	zkl_begin(b, "propsizes");
+	zkl_putd(b, "last", P.v[0]);
+	zkl_putd(b, "min", P.v[1]);
+	zkl_putd(b, "max", P.v[2]);
+	zkl_end(b);
+	if (b->err)
+		errc(EX_OSERR, b->err, "propsizes");
+	LIST_FOREACH(cl, &L.clients, entry)
+		if (cl->gate)
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(b), ZKBUF_LEN(b));
+}
+
+/* A gate's `statreset` (srst), or a new term as leader. */
+void
+qstatreset(void)
+{
+	P.v[0] = P.v[1] = P.v[2] = -1;
+	P.fresh = 1;
+	propreport(1);
 }
 
 /* A learner that serves sends a line on to its leader: 0, or -1 if it
@@ -2165,6 +2225,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			}
 		} while (ZKBUF_LEN(&Q.rec) > 0);
 		fsyncreport();
+		propreport(0);
 		/* held for tickTime while the node does not serve, as the
 		   gate holds its clients: then given up */
 		now = zk_mono_ms();

@@ -525,6 +525,11 @@ take(struct client *cl, char *line, size_t len)
 		qhandoff(cl);
 		return;
 	}
+	if (L.quorum && cl != NULL && vlen == 9 &&
+	    memcmp(line, "statreset", 9) == 0) {
+		qstatreset();		/* the gate's srst */
+		return;
+	}
 	if (L.quorum && vlen == 9 && memcmp(line, "readindex", 9) == 0) {
 		qread(line, len);
 		return;
