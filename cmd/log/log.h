@@ -45,6 +45,7 @@ void	 durable(int, const char *, const char *, const void *, size_t);
 int	 istxn(const char *, size_t);
 void	 fsynced(int64_t);
 void	 fsyncreport(void);
+void	 togates(const struct zkbuf *);
 void	 onaccept(struct zkloop *, int, void *);
 void	 onread(struct zkconn *);
 void	 ontreeclose(struct zkconn *);

@@ -1194,7 +1194,6 @@ propsize(int64_t n)
 static void
 propreport(int now)
 {
-	struct client	*cl;
 	struct zkbuf	*b = &L.tmp;
 
 	if (!P.fresh || (!now && zk_mono_ms() - P.at < 1000))
@@ -1209,9 +1208,7 @@ propreport(int now)
 	zkl_end(b);
 	if (b->err)
 		errc(EX_OSERR, b->err, "propsizes");
-	LIST_FOREACH(cl, &L.clients, entry)
-		if (cl->gate)
-			zkbuf_add(&cl->c->out, ZKBUF_DATA(b), ZKBUF_LEN(b));
+	togates(b);
 }
 
 /* A gate's `statreset` (srst), or a new term as leader. */
@@ -1879,8 +1876,6 @@ snapload(int64_t zxid)
 static void
 readindex(int64_t id, int64_t zxid)
 {
-	struct client	*cl;
-
 	zkbuf_reset(&Q.tmp);
 	zkl_begin(&Q.tmp, "readindex");
 	zkl_putd(&Q.tmp, "id", id);
@@ -1889,10 +1884,7 @@ readindex(int64_t id, int64_t zxid)
 	else
 		zkl_putd(&Q.tmp, "err", 1);
 	zkl_end(&Q.tmp);
-	LIST_FOREACH(cl, &L.clients, entry)
-		if (cl->gate)
-			zkbuf_add(&cl->c->out, ZKBUF_DATA(&Q.tmp),
-			    ZKBUF_LEN(&Q.tmp));
+	togates(&Q.tmp);
 }
 
 /*

@@ -629,7 +629,6 @@ fsynced(int64_t us)
 void
 fsyncreport(void)
 {
-	struct client	*cl;
 	int64_t		 now = zk_mono_ms();
 	int		 b;
 
@@ -647,10 +646,18 @@ fsyncreport(void)
 	zkl_end(&L.tmp);
 	if (L.tmp.err)
 		errc(EX_OSERR, L.tmp.err, "fsyncstats");
+	togates(&L.tmp);
+}
+
+/* The lines in b to every connection that said hello role=gate. */
+void
+togates(const struct zkbuf *b)
+{
+	struct client	*cl;
+
 	LIST_FOREACH(cl, &L.clients, entry)
 		if (cl->gate)
-			zkbuf_add(&cl->c->out, ZKBUF_DATA(&L.tmp),
-			    ZKBUF_LEN(&L.tmp));
+			zkbuf_add(&cl->c->out, ZKBUF_DATA(b), ZKBUF_LEN(b));
 }
 
 /*
