@@ -23,12 +23,14 @@
  * replica that diverged.  /zookeeper/config, each node's own as in
  * Apache, is left out.
  *
- * It is kept as the tree changes, not walked: each node holds its term
- * (dh) of the sum; what changes a node touches it, and the next flush
- * (the end of each txn, before any node is freed) hashes the touched
- * ones again.  A walk of half a million nodes took 62% of a leader's
+ * From the first digest asked on (an ensemble's; a standalone node is
+ * never asked), it is kept as the tree changes, not walked: each node
+ * holds its term (dh) of the sum; what changes a node touches it, and
+ * the next flush (the end of each txn, before any node is freed) hashes
+ * the touched ones again.  A walk of half a million nodes took 62% of a leader's
  * zk-tree under a write load, every 5000 txns.
  */
+static int		 digesting;	/* a digest was asked: kept since */
 static uint64_t		 dsum;		/* the linked nodes' terms */
 static struct node	**dirtyv;	/* touched since the last flush */
 static size_t		 ndirty, cdirty;
@@ -442,7 +444,7 @@ pathhash(const struct node *n)
 void
 touch(struct node *n)
 {
-	if (n->dirty)
+	if (!digesting || n->dirty)
 		return;
 	dirtyv = xgrow(dirtyv, &cdirty, ndirty + 1, sizeof(*dirtyv));
 	dirtyv[ndirty++] = n;
@@ -473,35 +475,47 @@ digestflush(void)
 	}
 }
 
-#ifdef ZK_DIGESTCHECK
-/* The sum walked: what the kept one must be (the sanitizer build's
-   check, at every digest asked). */
+/*
+ * The sum walked, n's subtree's; set: each node's term kept too (the
+ * first digest asked).  Otherwise, in the sanitizer build, what the kept
+ * sum must be at every digest asked.
+ */
 static uint64_t
-walkdigest(struct node *n, uint64_t ph)
+walkdigest(struct node *n, uint64_t ph, int set)
 {
 	struct node	*k;
-	uint64_t	 path, sum;
+	uint64_t	 path, term, sum;
 
 	if (n == confignode)
 		return 0;
 	path = fnv(fnv(ph, "/", 1), n->name, n->nlen);
-	sum = nodeterm(n, path);
+	term = nodeterm(n, path);
+	if (set)
+		n->dh = term;
+	sum = term;
 	RB_FOREACH(k, kids, &n->kids)
-		sum += walkdigest(k, path);
+		sum += walkdigest(k, path, set);
 	return sum;
 }
-#endif
 
-/* The digest (the top of this file) of the txns applied so far. */
+/*
+ * The digest (the top of this file) of the txns applied so far.  Kept
+ * only once asked (an ensemble asks): a standalone node never pays for
+ * it, and the first one asked walks the tree once.
+ */
 uint64_t
 treedigest(void)
 {
 	struct sess	*s;
 	uint64_t	 sum, h;
 
-	digestflush();
+	if (!digesting) {
+		dsum = walkdigest(root, PATHSEED, 1);
+		digesting = 1;
+	} else
+		digestflush();
 #ifdef ZK_DIGESTCHECK
-	if ((h = walkdigest(root, PATHSEED)) != dsum)
+	if ((h = walkdigest(root, PATHSEED, 0)) != dsum)
 		errx(EX_SOFTWARE, "digest: kept 0x%" PRIx64 ", walked 0x%"
 		    PRIx64, dsum, h);
 #endif
