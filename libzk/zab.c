@@ -749,6 +749,10 @@ discovery(struct zab *z, struct zab_out *o)
 			e = z->peer[i].aepoch;
 	if (z->seen > e)
 		e = z->seen;
+	if (e >= UINT32_MAX) {	/* a zxid holds 32 bits of epoch */
+		giveup(z, o, "no epoch left above those reported");
+		return;
+	}
 	z->epoch = ++e;
 	z->aepoch = e;
 	z->aleader = z->me;

@@ -1563,6 +1563,13 @@ t_zabquorum(void)
 	zab_recv(&z, 10, 2, &m, &o);
 	a = zabact(&o, ZA_ACCEPTED);
 	CHECK(a != NULL && a->zxid == e + 6);
+
+	/* an accepted epoch at the top of 32 bits: none is left above it,
+	   and none that would not fit a zxid is taken */
+	zab_role(&z, 11, FLE_LEADING, 1, &o);
+	zabmsg(&m, ZM_FINFO, UINT32_MAX, 0);
+	zab_recv(&z, 12, 3, &m, &o);
+	CHECK(zabact(&o, ZA_ACCEPTED) == NULL && o.looking);
 	zab_free(&z);
 }
 
