@@ -345,9 +345,10 @@ onpeer(struct zkloop *lp, int fd, void *arg)
 
 /*
  * zk-log took the members of a reconfig (dataDir/zoo.cfg.dynamic): read
- * them again.  Observers join (we dial those above us, accept the
- * others) and leave (their connection closed); the voters stay, or
- * zk-log has already restarted the node.
+ * them again.  Members join (we dial those above us, accept the others),
+ * leave (their connection closed) or change kind, and a quorum is then
+ * one of the new voters (fle_members); a change of our own kind is
+ * zk-log's to restart the node on (zk-log does not tell us of it).
  */
 static void
 members(void)
@@ -365,8 +366,8 @@ members(void)
 		voter[i] = !nc.servers[i].observer;
 	}
 	if (fle_members(&fle, ids, voter, nc.nservers) == -1)
-		errx(EX_TEMPFAIL, "members of version 0x%" PRIx64 ": the "
-		    "voters changed: starting again", nc.configVersion);
+		errx(EX_TEMPFAIL, "members of version 0x%" PRIx64 ": this "
+		    "node changed kind: starting again", nc.configVersion);
 	for (j = 0; j < npeers; j++) {		/* the ones that left */
 		p = &peers[j];
 		for (i = 0; i < nc.nservers && p->srv.id != -1 &&

@@ -127,8 +127,12 @@ fle_init(struct fle *f, int myid, const int *ids, const int *voter, int n)
 }
 
 /*
- * The members after a reconfig (zab_members): observers join and leave,
- * the voters stay.  0, or -1 (EINVAL).
+ * The members after a committed reconfig (zab_members): members join and
+ * leave, or change between voter and observer, and a quorum is then one
+ * of the new voters.  A vote that is in the air meanwhile counts by the
+ * members it finds: with one voter at most changed at a time, any quorum
+ * of the old voters meets any quorum of the new (zab_members says why
+ * that is enough).  0, or -1 (EINVAL) when we left or changed.
  */
 int
 fle_members(struct fle *f, const int *ids, const int *voter, int n)
@@ -143,6 +147,9 @@ fle_members(struct fle *f, const int *ids, const int *voter, int n)
 		memset(&f->out[cleared[i]], 0, sizeof(f->out[0]));
 		f->down[cleared[i]] = 0;
 	}
+	f->nvoters = 0;
+	for (i = 0; i < f->n; i++)
+		f->nvoters += f->ids[i] != -1 && f->voter[i];
 	return 0;
 }
 

@@ -347,51 +347,51 @@ idslot(const int *ids, int n, int id)
 
 /*
  * A state machine's slots (ids[*n], voter[], its own slot me) after a
- * reconfig to nids[nn] (nvoter[] 0 for an observer): the voters must stay
- * the same and me a member.  An observer that left has its slot emptied
- * (id -1), one that joined takes an empty slot or a new one.  The number
- * of slots cleared, their indexes in cleared[] (the caller forgets what
- * it knew of them), or -1 (EINVAL), nothing changed.
+ * reconfig to nids[nn] (nvoter[] 0 for an observer): me stays a member
+ * of its kind, one voter at least.  A member that left, or changed
+ * between voter and observer, has its slot emptied (id -1); one that
+ * joined, or changed, takes an empty slot or a new one, as a member of
+ * its new kind.  The number of slots emptied or taken, their indexes in
+ * cleared[] (the caller forgets what it knew of them, and closes their
+ * connections), or -1 (EINVAL), nothing changed.
  */
 int
 zkmembers(int *ids, int *voter, int *n, int me, const int *nids,
     const int *nvoter, int nn, int *cleared)
 {
-	int	 i, j, s, nv = 0, ov = 0, nc = 0;
+	int	 i, j, s, nv = 0, nc = 0;
 
-	for (s = 0; s < *n; s++)
-		ov += ids[s] != -1 && voter[s];
+	if (nn < 1 || nn > ZK_MAXSERVERS)
+		goto bad;
 	for (i = 0; i < nn; i++) {
-		if (nids[i] < 0)
-			goto bad;
-		if (!nvoter[i])
-			continue;
-		nv++;
-		if ((s = idslot(ids, *n, nids[i])) == -1 || !voter[s])
-			goto bad;
+		if (nids[i] < 0 || idslot(nids, i, nids[i]) != -1)
+			goto bad;	/* no id twice */
+		nv += nvoter[i] != 0;
 	}
-	if (nv != ov || (i = idslot(nids, nn, ids[me])) == -1 ||
+	if (nv == 0 || (i = idslot(nids, nn, ids[me])) == -1 ||
 	    (nvoter[i] != 0) != (voter[me] != 0))
 		goto bad;
 	for (s = 0; s < *n; s++) {
-		if (ids[s] == -1 || voter[s])
+		if (ids[s] == -1)
 			continue;
-		if ((j = idslot(nids, nn, ids[s])) == -1 || nvoter[j]) {
-			ids[s] = -1;			/* left */
+		if ((j = idslot(nids, nn, ids[s])) == -1 ||
+		    (nvoter[j] != 0) != (voter[s] != 0)) {
+			ids[s] = -1;		/* left, or changed kind */
+			voter[s] = 0;
 			cleared[nc++] = s;
 		}
 	}
 	for (i = 0; i < nn; i++) {
-		if (nvoter[i] || idslot(ids, *n, nids[i]) != -1)
+		if (idslot(ids, *n, nids[i]) != -1)
 			continue;
-		if ((s = idslot(ids, *n, -1)) == -1) {
-			if (*n == ZK_MAXSERVERS)
-				goto bad;	/* not with nn <= ZK_MAXSERVERS */
+		/* the members in use are nn at most: an empty slot, or
+		   room for one more */
+		if ((s = idslot(ids, *n, -1)) == -1)
 			s = (*n)++;
-		}
 		ids[s] = nids[i];
-		voter[s] = 0;
-		cleared[nc++] = s;
+		voter[s] = nvoter[i] != 0;
+		if (idslot(cleared, nc, s) == -1)
+			cleared[nc++] = s;
 	}
 	return nc;
 bad:

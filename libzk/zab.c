@@ -124,26 +124,54 @@ zab_init(struct zab *z, int myid, const int *ids, const int *voter, int n,
 	return 0;
 }
 
+static void	 outinit(struct zab_out *);
+static void	 commitpoint(struct zab *, struct zab_out *);
+static void	 readdone(struct zab *, struct zab_out *);
+static void	 giveup(struct zab *, struct zab_out *, const char *);
+
 /*
- * The members after a reconfig, ids[n] (voter[] 0 for an observer): the
- * voters must be those of now.  An observer that left has its slot
- * emptied (close its connection first, and tell zab_closed), one that
- * joined gets a free slot.  0, or -1 (EINVAL) when the voters differ or
- * this node is no longer a member.
+ * The members after a committed reconfig, ids[n] (voter[] 0 for an
+ * observer), as zkmembers takes them: the slots emptied or taken are
+ * listed in cleared[] (close their connections, with no zab_closed), and
+ * from now on a quorum is one of the new voters.  A leader commits what
+ * that quorum already holds; a learner whose leader left the voters goes
+ * back to the election.  Once one voter at most joins or leaves at a time
+ * (as the leader's reconfig check has it), any quorum of the old voters
+ * meets any quorum of the new, so a node that goes by either agrees with
+ * every other on what is committed and on who may lead.  The number of
+ * slots in cleared[], or -1 (EINVAL) when this node left or changed
+ * between voter and observer (it starts again on the new members).
  */
 int
-zab_members(struct zab *z, const int *ids, const int *voter, int n)
+zab_members(struct zab *z, const int *ids, const int *voter, int n,
+    int *cleared, struct zab_out *o)
 {
-	int	 cleared[ZK_MAXSERVERS], nc, i;
+	int	 nc, i, lost = 0;
 
+	outinit(o);
 	if ((nc = zkmembers(z->ids, z->voter, &z->n, z->me, ids, voter, n,
 	    cleared)) == -1)
 		return -1;
+	z->nvoters = 0;
+	for (i = 0; i < z->n; i++)
+		z->nvoters += z->ids[i] != -1 && z->voter[i];
 	for (i = 0; i < nc; i++) {
 		memset(&z->peer[cleared[i]], 0, sizeof(z->peer[0]));
 		z->rcur[cleared[i]] = z->rnext[cleared[i]] = 0;
+		if (cleared[i] == z->hto)
+			z->hto = -1;		/* the handoff is given up */
+		if (cleared[i] == z->aleader)
+			z->aleader = -1;	/* another may take its slot */
+		if (cleared[i] == z->leader && z->role != FLE_LEADING)
+			lost = 1;
 	}
-	return 0;
+	if (lost)
+		giveup(z, o, "our leader left the voters");
+	else if (z->role == FLE_LEADING) {
+		commitpoint(z, o);
+		readdone(z, o);
+	}
+	return nc;
 }
 
 /* A leader's voters that are up to date, itself too: their ids. */

@@ -42,6 +42,7 @@ enum {
 enum {
 	ZOK = 0, ZSYSTEMERROR = -1, ZRUNTIMEINCONSISTENCY = -2,
 	ZMARSHALLINGERROR = -5, ZNEWCONFIGNOQUORUM = -13,
+	ZRECONFIGINPROGRESS = -14,
 	ZUNIMPLEMENTED = -6, ZBADARGUMENTS = -8, ZNONODE = -101,
 	ZNOAUTH = -102, ZBADVERSION = -103, ZNOCHILDRENFOREPHEMERALS = -108,
 	ZNODEEXISTS = -110, ZNOTEMPTY = -111, ZSESSIONEXPIRED = -112,
@@ -667,7 +668,8 @@ struct zab {
 int	 zab_init(struct zab *, int, const int *, const int *, int, int, int,
 	    int);
 void	 zab_free(struct zab *);
-int	 zab_members(struct zab *, const int *, const int *, int);
+int	 zab_members(struct zab *, const int *, const int *, int, int *,
+	    struct zab_out *);
 int	 zab_synced(const struct zab *, int *);
 int	 zab_load(struct zab *, int64_t, int64_t, int64_t, int64_t);
 int	 zab_logged(struct zab *, int64_t);

@@ -282,8 +282,10 @@ PY
 	done
 }
 
-@test "a follower behind the start of the leader's log (purged) is synced by SNAP, then by DIFF" {
+@test "a follower behind the start of the leader's log (purged) is synced by SNAP, then by DIFF; it takes the members the snapshot holds" {
 	export ZK_LOG_SEGSIZE=4096	# many small segments to purge
+	ENS_EXTRA='reconfigEnabled=true
+zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU='
 	ens_start "$D" 3
 	leader=$(ens_leader "$D")
 	f=$((leader % 3 + 1))
@@ -291,6 +293,11 @@ PY
 	ens_write "$leader" create /s0 "data of /s0"
 	has "$f" /s0
 	ens_kill "$f"
+	# an observer joins while f is away: the reconfig's record is purged
+	# below, and f learns of it from the SNAP alone
+	obs="server.100=127.0.0.1:$(freeport):$(freeport):observer;127.0.0.1:$(freeport)"
+	run -0 timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[leader]}" \
+	    -a digest:super:test reconfig -add "$obs"
 	cat >"$D/big.py" <<'PY'
 import hashlib
 def big(k):
@@ -333,6 +340,8 @@ PY
 	ens_node "$D" "$f"
 	ens_await "$D" "$f" following
 	has "$f" /s0 /s1 /s60 /s120
+	grep -qxF "$obs" "$D/n$f/data/zoo.cfg.dynamic" ||
+	    fail "f's zk-log goes by members without the observer"
 	/usr/bin/python3 - "127.0.0.1:${ENS_PORT[f]}" "$D/big.py" <<'PY'
 import sys
 from kazoo.client import KazooClient
@@ -519,6 +528,19 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 	run -3 cli -a digest:super:test reconfig -v 1 -remove 101
 	run -0 cli -a digest:super:test reconfig -v "$v" -remove 101
 	refute_output --partial "server.101="
+	# one at a time, as Apache's leader: its followers stopped, the
+	# leader's first reconfig waits for a quorum, and a second is refused
+	leader=$(ens_leader "$D")
+	pg=
+	for i in 1 2 3; do
+		[ "$i" = "$leader" ] || pg=$pg${pg:+,}${ENS_PID[i]}
+	done
+	run rc "127.0.0.1:${ENS_PORT[leader]}" inprogress "$obs2" "$pg"
+	[ "$status" = 0 ] || fail "inprogress: $output"
+	echo "$output" | grep -qxF "$obs2"
+	run -0 cli config
+	assert_line "$obs"
+	assert_line "$obs2"
 }
 
 @test "reconfig: an observer joined by reconfig starts, finds the leader, syncs and serves; the others learn of it without a restart" {
@@ -608,7 +630,7 @@ EOF
 	done
 }
 
-@test "reconfig: a fourth voter joins (every node starts again on four voters) and serves; then it leaves, and three serve again" {
+@test "reconfig: a fourth voter joins and serves, then the leader leaves; no other node starts again, and the rest elect among themselves and serve" {
 	three_and_a_fourth
 	spec="server.4=127.0.0.1:${ENS_QPORT[4]}:${ENS_EPORT[4]}:participant;127.0.0.1:${ENS_PORT[4]}"
 	mkdir -p "$D/n4/data"
@@ -624,6 +646,13 @@ EOF
 	*state=looking*) ;;
 	*) fail "node 4 before the reconfig: $(ens_role "$D" 4)" ;;
 	esac
+	# a node's zk-log and zk-gate (the gate holds its clients)
+	daemons() { pgrep -g "${ENS_PID[$1]}" -x 'zk-log|zk-gate' | sort |
+	    tr '\n' ' '; }
+	for i in 1 2 3; do
+		pids[i]=$(daemons "$i")
+		[ "$(echo ${pids[i]} | wc -w)" = 2 ] || fail "$i: ${pids[i]}"
+	done
 	cli() { timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[$1]}" \
 	    -a digest:super:test "${@:2}"; }
 	run -0 cli 2 reconfig -add "$spec"
@@ -637,21 +666,45 @@ EOF
 	done
 	ens_write 4 create /through4 "data of /through4"
 	for i in 1 2 3 4; do has "$i" /before /through4; done
-	# the leader counts four voters (mntr's zk_quorum_size, as Apache's)
-	printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[$(ens_leader "$D")]}" |
-	    grep -qx $'zk_quorum_size\t4' || fail "not four voters"
-	run -0 cli 1 reconfig -remove 4
-	refute_output --partial "server.4="
+	# every node counts four voters (mntr's zk_quorum_size, as Apache's)
+	for i in 1 2 3 4; do
+		printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[i]}" |
+		    grep -qx $'zk_quorum_size\t4' || fail "$i: not four voters"
+	done
+	for i in 1 2 3; do
+		[ "$(daemons "$i")" = "${pids[i]}" ] ||
+		    fail "node $i started again: ${pids[i]}-> $(daemons "$i")"
+	done
+	! grep -q "starting again" "$D"/n[123]/node.err
+	# the leader leaves: it answers, then exits; its followers elect
+	leader=$(ens_leader "$D")
+	rest=()
+	for i in 1 2 3 4; do
+		[ "$i" = "$leader" ] && continue
+		rest+=("$i")
+		pids[i]=$(daemons "$i")
+	done
+	run -0 cli "$leader" reconfig -remove "$leader"
+	refute_output --partial "server.$leader="
 	for k in $(seq 100); do
-		kill -0 "${ENS_PID[4]}" 2>/dev/null || break
+		kill -0 "${ENS_PID[leader]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	! kill -0 "${ENS_PID[4]}" 2>/dev/null || fail "node 4 still runs"
-	grep -q "no longer a member" "$D/n4/node.err"
-	ENS_N=3
-	for i in 1 2 3; do ens_serving "$D" "$i"; done
-	ens_write 3 create /after "data of /after"
-	for i in 1 2 3; do has "$i" /before /through4 /after; done
+	! kill -0 "${ENS_PID[leader]}" 2>/dev/null || fail "node $leader still runs"
+	grep -q "no longer a member" "$D/n$leader/node.err"
+	for i in "${rest[@]}"; do
+		ens_serving "$D" "$i"
+		printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[i]}" |
+		    grep -qx $'zk_quorum_size\t3' || fail "$i: not three voters"
+	done
+	[ "$(ens_leader "$D")" != "$leader" ]
+	ens_write "${rest[2]}" create /after "data of /after"
+	for i in "${rest[@]}"; do
+		has "$i" /before /through4 /after
+		[ "$(daemons "$i")" = "${pids[i]}" ] ||
+		    fail "node $i started again: ${pids[i]}-> $(daemons "$i")"
+	done
+	! grep -q "starting again" "$D"/n[1234]/node.err
 }
 
 @test "read-only mode: a node alone serves reads to read-only clients (NotReadOnly for writes, isro ro, Mode: read-only), refuses the rest, and sends them back to read-write when its quorum returns" {

@@ -3,15 +3,19 @@
   reconfig.py HOSTPORT[,...] check-initial N QPORT,EPORT ...
   reconfig.py HOSTPORT[,...] observer OBSSPEC
   reconfig.py HOSTPORT config
+  reconfig.py LEADER inprogress OBSSPEC PGID,...
 
 Prints what it saw; exits non-zero (with the reason) on the first thing
 that is not as Apache ZooKeeper 3.8 does it.
 """
+import os
+import signal
 import sys
 import threading
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
+from kazoo.exceptions import ReconfigInProcessError
 
 
 def fail(msg):
@@ -86,10 +90,42 @@ def observer(hosts, spec):
     print(data3.decode())
 
 
+def inprogress(leader, spec, pgids):
+    """One reconfig at a time, as Apache's leader decides them: with its
+    followers stopped (the process groups pgids), the leader's first
+    reconfig waits for a quorum, and a second is decided meanwhile:
+    ReconfigInProgress (a txn too, answered once the followers are back)."""
+    su = client(leader, "super:test")
+    for g in pgids:
+        os.killpg(g, signal.SIGSTOP)
+    try:
+        first = su.reconfig_async(joining=spec, leaving=None,
+                                  new_members=None, from_config=-1)
+        second = su.reconfig_async(joining=None, leaving="100",
+                                   new_members=None, from_config=-1)
+        if first.wait(0.5):
+            fail("a reconfig committed with the followers stopped")
+    finally:
+        for g in pgids:
+            os.killpg(g, signal.SIGCONT)
+    data, _ = first.get(timeout=20)
+    if spec.encode() not in data:
+        fail("joined, not in the config: %r" % data)
+    try:
+        second.get(timeout=20)
+        fail("a second reconfig accepted while one was in progress")
+    except ReconfigInProcessError:
+        pass
+    print(data.decode())
+
+
 def main():
     hosts, what = sys.argv[1], sys.argv[2]
     if what == "observer":
         observer(hosts, sys.argv[3])
+    elif what == "inprogress":
+        inprogress(hosts, sys.argv[3],
+                   [int(g) for g in sys.argv[4].split(",")])
     elif what == "config":
         c = client(hosts)
         c.sync("/zookeeper/config")

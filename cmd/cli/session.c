@@ -55,6 +55,8 @@ zkerrstr(int e)
 		return "reconfig is disabled (reconfigEnabled)";
 	case ZNEWCONFIGNOQUORUM:
 		return "no quorum of the new members is synced";
+	case ZRECONFIGINPROGRESS:
+		return "another reconfig is in progress";
 	case ZSESSIONMOVED:
 		return "session moved to another server";
 	default:

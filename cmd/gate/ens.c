@@ -52,6 +52,7 @@ ens_mode(const struct zkline *l)
 	ens.followers = (int)zkl_intdef(l, "followers", 0);
 	ens.observers = (int)zkl_intdef(l, "observers", 0);
 	ens.syncing = (int)zkl_intdef(l, "syncing", 0);
+	ens.voters = (int)zkl_intdef(l, "voters", 0);
 	ens.leading = ens.serving && strcmp(ens.state, "leading") == 0;
 	if (ens.leading && !wasleading)
 		ens.since = zk_mono_ms();
@@ -161,17 +162,31 @@ ens_serving(void)
 	return !draining && (cfg.nservers == 0 || (ens.on && ens.serving));
 }
 
-/* mntr's ensemble lines, Apache's names */
-void
-ens_mntr(struct zkbuf *b)
+/*
+ * The voters: as zk-log goes by them (a reconfig changes them while the
+ * node runs), or as zoo.cfg has them before it says; 1 standalone.
+ */
+int
+ens_voters(void)
 {
 	int	 i, voters = 0;
 
 	if (cfg.nservers == 0)
-		return;
+		return 1;
+	if (ens.voters > 0)
+		return ens.voters;
 	for (i = 0; i < cfg.nservers; i++)
 		if (!cfg.servers[i].observer)
 			voters++;
+	return voters;
+}
+
+/* mntr's ensemble lines, Apache's names */
+void
+ens_mntr(struct zkbuf *b)
+{
+	if (cfg.nservers == 0)
+		return;
 	zkbuf_printf(b, "zk_peer_state\t%s - %s\n", ens.state[0] ?
 	    ens.state : "looking", ens.phase[0] ? ens.phase : "election");
 	if (ens.leading) {
@@ -183,5 +198,5 @@ ens_mntr(struct zkbuf *b)
 		zkbuf_printf(b, "zk_leader_uptime\t%" PRId64 "\n",
 		    zk_mono_ms() - ens.since);
 	}
-	zkbuf_printf(b, "zk_quorum_size\t%d\n", voters);
+	zkbuf_printf(b, "zk_quorum_size\t%d\n", ens_voters());
 }

@@ -132,12 +132,14 @@ extern struct ens {
 	int64_t		 looking;	/* looking since (zk_mono_ms), 0 */
 	int64_t		 unserved;	/* clients held since, 0 */
 	int		 ro;		/* read-only mode is on */
+	int		 voters;	/* as zk-log goes by them, 0: unsaid */
 } ens;
 void		 ens_mode(const struct zkline *);
 const char	*ens_modename(void);
 int		 ens_serving(void);
 int		 ens_rotake(struct client *, int);
 int		 ens_tick(int64_t);
+int		 ens_voters(void);
 void		 ens_mntr(struct zkbuf *);
 
 /* lin.c: linearizable reads */

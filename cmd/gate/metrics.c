@@ -278,11 +278,6 @@ static void
 metrics(struct zkbuf *b)
 {
 	char	 avg[64];
-	int	 i, voters = 0;
-
-	for (i = 0; i < cfg.nservers; i++)
-		if (!cfg.servers[i].observer)
-			voters++;
 	gauge(b, "znode_count", "Number of znodes",
 	    zkl_intdef(&lastw4, "nodes", 0));
 	gauge(b, "watch_count", "Number of watches",
@@ -320,7 +315,7 @@ metrics(struct zkbuf *b)
 	gauge(b, "uptime", "Milliseconds since the gate started",
 	    zk_mono_ms() - started);
 	gauge(b, "quorum_size", "Voting servers (1 standalone)",
-	    cfg.nservers == 0 ? 1 : voters);
+	    ens_voters());
 	gauge(b, "open_file_descriptor_count", "Open file descriptors of "
 	    "zk-gate", opencount());
 	gauge(b, "max_file_descriptor_count", "File descriptor limit of "

@@ -36,7 +36,8 @@ void	 usage(void) __attribute__((noreturn));
 void	 listsegs(const char *, struct segs *);
 int	 walk(struct segs *, struct zkscan *);
 const char *field(const char *, size_t, const char *, size_t *);
-int64_t	 hello(const char *, int *, struct zkbuf *);
+int64_t	 hello(const char *, int *, struct zkbuf *,
+	    void (*)(const char *, size_t));
 void	 treeready(struct zkloop *, int, int64_t, struct zkbuf *);
 void	 opendir_zk(const char *);
 void	 allocwarn(void);
@@ -83,8 +84,8 @@ struct members {
 };
 extern struct members M;
 void	 members_init(const struct zkcfg *);
-void	 members_prep(struct zkbuf *, const char *, size_t, int64_t,
-	    const int *, int);
+int	 members_prep(struct zkbuf *, const char *, size_t, int64_t,
+	    const int *, int, int);
 int	 members_adopt(const char *, const char *, size_t);
 
 /* owner.c: which server each session is attached to (the leader's) */

@@ -87,14 +87,20 @@ nonempty(const struct zkline *l, const char *key)
 /*
  * The leader's decision on a reconfig request line (verb and fields as
  * the gate sent them) to be the txn zxid: ` config=TEXT` or ` err=N`
- * added to out.  synced[] are the ids of the voters that are up to date
- * with the leader, itself included.  In Apache's order: the version,
- * the request, two voters at least, a synced quorum of the new voters,
- * then the super user.
+ * added to out, and 0 or N returned.  synced[] are the ids of the voters
+ * that are up to date with the leader, itself included; busy says that a
+ * reconfig it proposed is not yet committed.  In Apache's order: one
+ * reconfig at a time, the version, the request, two voters at least, a
+ * synced quorum of the new voters, then the super user.
+ *
+ * One at a time, as Apache's leader has it (ReconfigInProgress): two
+ * decided against the same members, each one voter away from them, could
+ * take the voters two away from each other's, and a quorum of the one
+ * need not meet a quorum of the other.
  */
-void
+int
 members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
-    const int *synced, int nsynced)
+    const int *synced, int nsynced, int busy)
 {
 	struct zkserver	 nv[ZK_MAXSERVERS];
 	struct zkline	 l = { 0 };
@@ -111,6 +117,11 @@ members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
 	copy[len] = '\0';
 	if (zkl_parse(&l, copy, len) == -1) {
 		e = ZBADARGUMENTS;
+		goto out;
+	}
+	if (busy) {
+		warnx("reconfig: another is in progress");
+		e = ZRECONFIGINPROGRESS;
 		goto out;
 	}
 	if (zkl_int(&l, "configid", &id) == 0 && id != -1 && id != M.version) {
@@ -168,6 +179,7 @@ out:
 	zkbuf_free(&text);
 	zkl_free(&l);
 	free(copy);
+	return e;
 }
 
 /* dataDir/zoo.cfg.dynamic holds text, durably (serve.c's durable) */

@@ -94,7 +94,10 @@ static struct {
 	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
 	int		 origin;	/* myid a proposed request came from,
 					   -1: this node */
-	int64_t		 restart;	/* the voters changed: exit 75 then */
+	int64_t		 restart;	/* our kind changed: exit 75 then */
+	int		 newmembers;	/* adopted, not yet zab's */
+	int		 left;		/* ... and we are no longer a member */
+	int64_t		 reconfat;	/* the last reconfig we proposed */
 	int64_t		 unserved;	/* not serving since, 0 */
 	struct client	*hcl;		/* asked for the handoff under way */
 	int64_t		 termat;	/* SIGTERM came then, 0 */
@@ -850,56 +853,88 @@ electmembers(void)
 	    M.version);
 }
 
-/* The leader decides a reconfig before it proposes it (member.c). */
+/*
+ * The leader decides a reconfig before it proposes it (member.c), one at
+ * a time: the last it proposed in this epoch is in progress until it is
+ * committed and taken (M.version is its zxid then).  One a leader of an
+ * earlier epoch proposed is committed before this one serves, or never.
+ */
 static void
 reconfprep(const char *line, size_t len, int64_t zxid)
 {
-	int	 synced[ZK_MAXSERVERS];
+	int	 synced[ZK_MAXSERVERS], busy;
 
-	members_prep(&L.tmp, line, len, zxid, synced,
-	    zab_synced(&Q.z, synced));
+	busy = Q.reconfat >> 32 == zxid >> 32 && Q.reconfat > M.version;
+	if (members_prep(&L.tmp, line, len, zxid, synced,
+	    zab_synced(&Q.z, synced), busy) == 0)
+		Q.reconfat = zxid;
 }
 
 /*
- * A committed reconfig on its way to zk-tree: go by its members.  An
- * observer that left is disconnected, one that joined may connect; a node
- * that is no longer a member stops (its zoo.cfg.dynamic says so at the
- * next start, which zk-node then refuses).
+ * A committed reconfig on its way to zk-tree: go by its members.  zab
+ * takes them at the end of the pass (takemembers), outside run(); zk-elect
+ * at once.  A node that is no longer a member stops (its zoo.cfg.dynamic
+ * says so at the next start, which zk-node then refuses); one that changed
+ * between voter and observer starts again as the other.
  */
 static void
 adopt(const char *line, size_t len)
 {
-	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
-	int		 i, me = 0;
+	int	 i;
 
 	if (members_adopt(Q.cfg->dataDir, line, len) != 1)
 		return;
-	for (i = 0; i < M.n; i++) {
-		ids[i] = M.sv[i].id;
-		voter[i] = !M.sv[i].observer;
-		me |= ids[i] == Q.cfg->myid;
+	for (i = 0; i < M.n && M.sv[i].id != Q.cfg->myid; i++)
+		;
+	/* either once its tree has applied the reconfig and answered it */
+	if (i == M.n) {
+		warnx("reconfig 0x%" PRIx64 ": server.%d is no longer a "
+		    "member", M.version, Q.cfg->myid);
+		Q.restart = zk_mono_ms() + RESTARTMS;
+		Q.left = 1;
+		return;
 	}
-	if (!me)
-		errx(EX_CONFIG, "reconfig 0x%" PRIx64 ": server.%d is no "
-		    "longer a member", M.version, Q.cfg->myid);
-	if (zab_members(&Q.z, ids, voter, M.n) == -1) {
-		/* the voters changed: the node starts again on them, once
-		   its tree has applied the reconfig and answered it */
-		warnx("reconfig 0x%" PRIx64 ": the voters changed: starting "
-		    "again with the new members", M.version);
+	if (!M.sv[i].observer != !!Q.z.voter[Q.z.me]) {
+		warnx("reconfig 0x%" PRIx64 ": this node is now %s: starting "
+		    "again as one", M.version, M.sv[i].observer ?
+		    "an observer" : "a voter");
 		Q.restart = zk_mono_ms() + RESTARTMS;
 		return;
 	}
-	/* a slot whose server changed (an observer left or joined): zab
-	   forgot it, the connection goes */
-	for (i = 0; i < Q.z.n; i++)
-		if (Q.peer[i].id != Q.z.ids[i]) {
-			closepeer(i, 0);
-			memset(&Q.peer[i], 0, sizeof(Q.peer[i]));
-			Q.peer[i].id = Q.z.ids[i];
-		}
+	Q.newmembers = 1;
 	electmembers();
-	zk_dbg("members of version 0x%" PRIx64 ": %d servers", M.version, M.n);
+}
+
+/*
+ * zab goes by the members adopt() took.  The connections of those that
+ * left or changed kind close: a learner that changed comes back as the
+ * other kind, and a leader's quorum is now the new voters' (zab.c).
+ */
+static void
+takemembers(void)
+{
+	int		 ids[ZK_MAXSERVERS], voter[ZK_MAXSERVERS];
+	int		 cleared[ZK_MAXSERVERS], i, nc;
+	struct zab_out	 o;
+
+	if (!Q.newmembers || Q.restart != 0)
+		return;
+	Q.newmembers = 0;
+	for (i = 0; i < M.n; i++) {
+		ids[i] = M.sv[i].id;
+		voter[i] = !M.sv[i].observer;
+	}
+	if ((nc = zab_members(&Q.z, ids, voter, M.n, cleared, &o)) == -1)
+		errx(EX_SOFTWARE, "reconfig 0x%" PRIx64 ": zab refused the "
+		    "members", M.version);
+	for (i = 0; i < nc; i++) {
+		closepeer(cleared[i], 0);
+		memset(&Q.peer[cleared[i]], 0, sizeof(Q.peer[0]));
+		Q.peer[cleared[i]].id = Q.z.ids[cleared[i]];
+	}
+	run(&o);
+	zk_dbg("members of version 0x%" PRIx64 ": %d servers, %d voters",
+	    M.version, M.n, Q.z.nvoters);
 }
 
 /* ZA_CONNECT: dial the leader; it is up once the hello went out. */
@@ -1444,6 +1479,7 @@ modeline(struct zkbuf *b)
 	zkl_putd(b, "epoch", Q.z.epoch);
 	zkl_putd(b, "leader", Q.z.leader >= 0 ? Q.z.ids[Q.z.leader] : -1);
 	zkl_puts(b, "phase", st.phase);
+	zkl_putd(b, "voters", Q.z.nvoters);
 	if (Q.z.role == FLE_LEADING) {
 		zkl_putd(b, "learners", st.learners);
 		zkl_putd(b, "followers", st.followers);
@@ -2163,7 +2199,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		errx(EX_DATAERR, "%s: currentEpoch %" PRId64 " is above "
 		    "acceptedEpoch %" PRId64, L.log.dir, cepoch, aepoch);
 
-	loaded = hello(rundir, &fd, &early);
+	loaded = hello(rundir, &fd, &early, adopt);
 	openlog(fd, loaded, aepoch, cepoch);
 
 	if ((Q.lp = zkloop_new()) == NULL)
@@ -2218,6 +2254,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		} while (ZKBUF_LEN(&Q.rec) > 0);
 		fsyncreport();
 		propreport(0);
+		takemembers();
 		/* held for tickTime while the node does not serve, as the
 		   gate holds its clients: then given up */
 		now = zk_mono_ms();
@@ -2229,6 +2266,9 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			ob_expire(now - Q.cfg->tickTime, failline);
 		publish();
 		digestdue(zk_mono_ms());
+		if (Q.restart != 0 && zk_mono_ms() >= Q.restart && Q.left)
+			errx(EX_CONFIG, "server.%d is no longer a member "
+			    "(version 0x%" PRIx64 ")", Q.cfg->myid, M.version);
 		if (Q.restart != 0 && zk_mono_ms() >= Q.restart)
 			errx(EX_TEMPFAIL, "starting again on the members of "
 			    "version 0x%" PRIx64, M.version);

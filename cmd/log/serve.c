@@ -134,7 +134,7 @@ serve(int argc, char *argv[])
 	opendir_zk(cfg.dataLogDir);
 	listsegs(L.log.dir, &segs);
 
-	loaded = hello(rundir, &fd, &early);
+	loaded = hello(rundir, &fd, &early, NULL);
 
 	/* check, replay and recover in one pass over the segments */
 	memset(&w, 0, sizeof(w));
@@ -184,9 +184,12 @@ treeready(struct zkloop *lp, int fd, int64_t z, struct zkbuf *early)
 /*
  * Connect to zk-tree (*fdp), say hello and wait for its `loaded
  * zxid=0x..` (the snapshot it loaded); what follows it stays in rest.
+ * In an ensemble, onloaded(line) sees it first: it names the members the
+ * snapshot holds.
  */
 int64_t
-hello(const char *rundir, int *fdp, struct zkbuf *rest)
+hello(const char *rundir, int *fdp, struct zkbuf *rest,
+    void (*onloaded)(const char *, size_t))
 {
 	struct zkline	 l;
 	char		*line;
@@ -208,6 +211,10 @@ hello(const char *rundir, int *fdp, struct zkbuf *rest)
 	zk_dbg("waiting for zk-tree's loaded line");
 	for (;;) {
 		while (ZKBUF_LEN(rest) > 0 && zkl_next(rest, &line, &len)) {
+			/* before zkl_parse takes the line apart */
+			if (onloaded != NULL && len > 7 &&
+			    memcmp(line, "loaded ", 7) == 0)
+				onloaded(line, len);
 			memset(&l, 0, sizeof(l));
 			if (zkl_parse(&l, line, len) == -1)
 				err(EX_OSERR, "tree.sock");

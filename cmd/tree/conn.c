@@ -117,9 +117,15 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 			warnx("second log connection");
 		p->role = R_LOG;
 		logc = c;
-		/* zk-log replays only what comes after our snapshot */
+		/* zk-log replays only what comes after our snapshot; in an
+		   ensemble, the members the snapshot holds (a SNAP may
+		   bring a reconfig this node's log never had) */
 		zkl_begin(&c->out, "loaded");
 		zkl_putx(&c->out, "zxid", loadedzxid);
+		if (cfg.nservers >= 2 && confignode != NULL &&
+		    confignode->dlen > 0)
+			zkl_put(&c->out, "config", confignode->data,
+			    (size_t)confignode->dlen);
 		zkl_end(&c->out);
 		return 0;
 	}
