@@ -7,6 +7,13 @@
  *	hello myid=1				the dialing side, first
  *	vote from=1 state=looking round=3 leader=2 zxid=0x100000004 epoch=1
  *
+ * After a reconfig a vote also carries config=TEXT, the members we go by
+ * (as /zookeeper/config holds them).  A peer's newer ones go to zk-log
+ * (`members config=TEXT`), which takes them as if it had applied that
+ * reconfig, as Apache's election passes configs on: a node that slept
+ * through reconfigs could otherwise count a quorum among members that
+ * are no longer, and never find the leader of the new ones.
+ *
  * One connection per pair of servers: the smaller myid dials the
  * larger, asynchronously, and gives up a connect that has not gone
  * through in CONNECTMS, so a peer whose packets are dropped never holds
@@ -36,7 +43,8 @@
 #define CONNECTMS	1000	/* a dial not through by then is given up */
 #define RETRYMS		250	/* first wait before dialing again, */
 #define RETRYMAX	2000	/* ... doubling up to this */
-#define MAXLINE		4096	/* a vote is ~100 bytes: more is no peer */
+#define MAXLINE		16384	/* a vote is ~100 bytes, its config text
+				   a few KB at most: more is no peer */
 
 struct peer {
 	struct zkserver		 srv;		/* id -1: left (reconfig) */
@@ -59,6 +67,8 @@ static struct peer	 peers[ZK_MAXSERVERS];
 static int		 npeers, started;
 static LIST_HEAD(, sub)	 subs = LIST_HEAD_INITIALIZER(subs);
 static struct zkbuf	 rolebuf;
+static struct zkbuf	 cfgtext;	/* our members' text, after a reconfig */
+static int64_t		 told;		/* the newest members told zk-log */
 
 static void	usage(void) __attribute__((noreturn));
 static void	act(const struct fle_out *);
@@ -140,7 +150,8 @@ act(const struct fle_out *o)
 	for (i = 0; i < o->nsend; i++) {
 		if ((p = peerof(o->send[i].to)) == NULL || !p->up)
 			continue;	/* sent again on the next timer */
-		fle_put(&p->c->out, &o->send[i]);
+		fle_put(&p->c->out, &o->send[i], ZKBUF_LEN(&cfgtext) > 0 ?
+		    ZKBUF_DATA(&cfgtext) : NULL, ZKBUF_LEN(&cfgtext));
 	}
 	if (o->settled)
 		publish();
@@ -182,12 +193,54 @@ peer_up(struct peer *p)
 	}
 }
 
+/* The text of our members after a reconfig (none before one). */
+static void
+conftext(void)
+{
+	zkbuf_reset(&cfgtext);
+	if (cfg.configVersion > 0)
+		zkcfg_conftext(&cfgtext, cfg.servers, cfg.nservers,
+		    cfg.configVersion);
+	if (cfgtext.err)
+		errc(EX_OSERR, cfgtext.err, "config");
+}
+
+/* A peer's vote carried members newer than ours: zk-log takes them. */
+static void
+newer(const struct zkfield *f)
+{
+	struct zkserver	 sv[ZK_MAXSERVERS];
+	struct zkbuf	 b = { 0 };
+	struct sub	*u;
+	const char	*why;
+	int64_t		 v;
+	int		 n;
+
+	if (zkcfg_parsetext(f->val, sv, &n, &v, &why) == -1) {
+		warnx("a vote's config: %s, ignored", why);
+		return;
+	}
+	if (v <= cfg.configVersion || v <= told)
+		return;
+	told = v;
+	zk_dbg("a peer goes by members of version 0x%" PRIx64, v);
+	zkl_begin(&b, "members");
+	zkl_put(&b, "config", f->val, f->len);
+	zkl_end(&b);
+	if (b.err)
+		errc(EX_OSERR, b.err, "members");
+	LIST_FOREACH(u, &subs, entry)
+		zkbuf_add(&u->c->out, ZKBUF_DATA(&b), ZKBUF_LEN(&b));
+	zkbuf_free(&b);
+}
+
 static void
 peer_line(struct peer *p, char *s, size_t n)
 {
-	struct zkline	 l;
-	struct fle_msg	 m;
-	struct fle_out	 o;
+	struct zkline		 l;
+	const struct zkfield	*f;
+	struct fle_msg		 m;
+	struct fle_out		 o;
 
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1 || fle_parse(&l, &m) == -1 ||
@@ -196,9 +249,13 @@ peer_line(struct peer *p, char *s, size_t n)
 		zkl_free(&l);
 		return;
 	}
+	if (!started) {
+		zkl_free(&l);
+		return;		/* no vote of ours yet, nor zk-log */
+	}
+	if ((f = zkl_get(&l, "config")) != NULL)
+		newer(f);
 	zkl_free(&l);
-	if (!started)
-		return;		/* no vote of ours yet */
 	if (fle.state != FLE_LOOKING && m.state == FLE_LOOKING)
 		subsfirst();
 	fle_recv(&fle, zk_mono_ms(), &m, &o);
@@ -403,6 +460,7 @@ members(void)
 	}
 	nc.role = cfg.role;
 	cfg = nc;
+	conftext();
 }
 
 /* ---- the node's programs, on elect.sock ---- */
@@ -524,6 +582,7 @@ main(int argc, char *argv[])
 	if (fle_init(&fle, cfg.myid, ids, voter, cfg.nservers) == -1)
 		errx(EX_CONFIG, "%s: the server.N lines make no ensemble",
 		    cfgfile);
+	conftext();
 	for (i = 0; i < npeers; i++)
 		peers[i].backoff = RETRYMS;
 	signal(SIGPIPE, SIG_IGN);

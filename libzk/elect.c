@@ -150,6 +150,19 @@ fle_members(struct fle *f, const int *ids, const int *voter, int n)
 	f->nvoters = 0;
 	for (i = 0; i < f->n; i++)
 		f->nvoters += f->ids[i] != -1 && f->voter[i];
+	/* a vote for one that is no longer a voter (a handoff's target,
+	   or a proposal heard) goes back to our own, sent on the next
+	   resend */
+	if (f->mine.leader != -1 && ((i = slot(f, (int)f->mine.leader)) ==
+	    -1 || !f->voter[i]))
+		f->mine.leader = f->voter[f->me] ? f->myid : -1;
+	if (f->prop.leader != -1 && ((i = slot(f, (int)f->prop.leader)) ==
+	    -1 || !f->voter[i])) {
+		f->prop = f->mine;
+		f->finalize = 0;
+		if (f->voter[f->me])
+			f->recv[f->me].vote = f->prop;
+	}
 	return 0;
 }
 
@@ -407,10 +420,20 @@ fle_recv(struct fle *f, int64_t now, const struct fle_msg *m,
 	if ((i = slot(f, m->from)) == -1 || i == f->me ||
 	    m->state < FLE_LOOKING || m->state > FLE_OBSERVING)
 		return;
-	/* a voter votes for a voter: anything else is a peer gone wrong */
+	/*
+	 * A voter votes for a voter.  One that does not goes by older
+	 * members than ours (a reconfig made it a voter, or made the one
+	 * it votes for an observer, and it has yet to take that), or has
+	 * gone wrong: it counts for nothing, but if it looks and we are
+	 * settled it hears where we stand, as an observer would, so that it
+	 * finds the leader and from it the reconfig.
+	 */
 	if (f->voter[i] && ((j = slot(f, (int)m->vote.leader)) == -1 ||
-	    m->vote.leader != f->ids[j] || !f->voter[j]))
+	    m->vote.leader != f->ids[j] || !f->voter[j])) {
+		if (m->state == FLE_LOOKING && f->state != FLE_LOOKING)
+			emit(f, o, m->from);
 		return;
+	}
 	if (!f->voter[i]) {
 		/* an observer counts for nothing, but learns from a voter
 		 * (not from another observer: they would answer each other
@@ -511,9 +534,12 @@ fle_deadline(const struct fle *f)
 /*
  * The line of a vote (zk-streams(7)):
  * vote from=1 state=looking round=3 leader=2 zxid=0x100000004 epoch=1
+ * and, after a reconfig, config=TEXT: the members the sender goes by (the
+ * caller's; the state machine does not read them).
  */
 void
-fle_put(struct zkbuf *b, const struct fle_msg *m)
+fle_put(struct zkbuf *b, const struct fle_msg *m, const char *config,
+    size_t len)
 {
 	zkl_begin(b, "vote");
 	zkl_putd(b, "from", m->from);
@@ -522,6 +548,8 @@ fle_put(struct zkbuf *b, const struct fle_msg *m)
 	zkl_putd(b, "leader", m->vote.leader);
 	zkl_putx(b, "zxid", m->vote.zxid);
 	zkl_putd(b, "epoch", m->vote.epoch);
+	if (config != NULL)
+		zkl_put(b, "config", config, len);
 	zkl_end(b);
 }
 

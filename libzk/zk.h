@@ -554,7 +554,8 @@ void	 fle_epoch(struct fle *, int64_t);
 int64_t	 fle_deadline(const struct fle *);
 int	 fle_better(const struct fle_vote *, const struct fle_vote *);
 const char *fle_statename(int);
-void	 fle_put(struct zkbuf *, const struct fle_msg *);
+void	 fle_put(struct zkbuf *, const struct fle_msg *, const char *,
+	    size_t);
 int	 fle_parse(const struct zkline *, struct fle_msg *);
 
 /* zab.c: ZooKeeper atomic broadcast between peers, a state machine without I/O */

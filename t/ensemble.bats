@@ -630,7 +630,7 @@ EOF
 	done
 }
 
-@test "reconfig: a fourth voter joins and serves, then the leader leaves; no other node starts again, and the rest elect among themselves and serve" {
+@test "reconfig: a fourth voter joins and serves; a voter leaves while another sleeps, which then learns the members from the votes; then the leader leaves; no other node starts again, and the rest elect among themselves and serve" {
 	three_and_a_fourth
 	spec="server.4=127.0.0.1:${ENS_QPORT[4]}:${ENS_EPORT[4]}:participant;127.0.0.1:${ENS_PORT[4]}"
 	mkdir -p "$D/n4/data"
@@ -655,6 +655,15 @@ EOF
 	done
 	cli() { timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[$1]}" \
 	    -a digest:super:test "${@:2}"; }
+	# a removed node answers, then exits 78
+	gone() {
+		for k in $(seq 100); do
+			kill -0 "${ENS_PID[$1]}" 2>/dev/null || break
+			sleep 0.1
+		done
+		! kill -0 "${ENS_PID[$1]}" 2>/dev/null || fail "node $1 still runs"
+		grep -q "no longer a member" "$D/n$1/node.err"
+	}
 	run -0 cli 2 reconfig -add "$spec"
 	echo "$output" | grep -qxF "$spec"
 	for i in 1 2 3 4; do
@@ -676,29 +685,43 @@ EOF
 		    fail "node $i started again: ${pids[i]}-> $(daemons "$i")"
 	done
 	! grep -q "starting again" "$D"/n[123]/node.err
+	# x sleeps through the removal of y: started again on four voters
+	# of which two answer, it learns the three from their votes
+	# (zk-elect's config=), finds the leader and serves
+	leader=$(ens_leader "$D")
+	others=()
+	for i in 1 2 3 4; do [ "$i" = "$leader" ] || others+=("$i"); done
+	x=${others[0]}
+	y=${others[1]}
+	ens_kill "$x"
+	run -0 cli "$leader" reconfig -remove "$y"
+	refute_output --partial "server.$y="
+	gone "$y"
+	ens_node "$D" "$x"
+	ens_serving "$D" "$x" || fail "node $x does not serve"
+	has "$x" /before /through4
+	! grep -q "^server.$y=" "$D/n$x/data/zoo.cfg.dynamic" ||
+	    fail "node $x still goes by server.$y"
+	printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[x]}" |
+	    grep -qx $'zk_quorum_size\t3' || fail "$x: not three voters"
 	# the leader leaves: it answers, then exits; its followers elect
 	leader=$(ens_leader "$D")
 	rest=()
 	for i in 1 2 3 4; do
-		[ "$i" = "$leader" ] && continue
+		[ "$i" = "$leader" ] || [ "$i" = "$y" ] && continue
 		rest+=("$i")
 		pids[i]=$(daemons "$i")
 	done
 	run -0 cli "$leader" reconfig -remove "$leader"
 	refute_output --partial "server.$leader="
-	for k in $(seq 100); do
-		kill -0 "${ENS_PID[leader]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	! kill -0 "${ENS_PID[leader]}" 2>/dev/null || fail "node $leader still runs"
-	grep -q "no longer a member" "$D/n$leader/node.err"
+	gone "$leader"
 	for i in "${rest[@]}"; do
 		ens_serving "$D" "$i"
 		printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[i]}" |
-		    grep -qx $'zk_quorum_size\t3' || fail "$i: not three voters"
+		    grep -qx $'zk_quorum_size\t2' || fail "$i: not two voters"
 	done
 	[ "$(ens_leader "$D")" != "$leader" ]
-	ens_write "${rest[2]}" create /after "data of /after"
+	ens_write "${rest[1]}" create /after "data of /after"
 	for i in "${rest[@]}"; do
 		has "$i" /before /through4 /after
 		[ "$(daemons "$i")" = "${pids[i]}" ] ||

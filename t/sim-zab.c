@@ -24,6 +24,18 @@
  *   - in one seed of four, leaders are asked now and then to hand
  *     leadership off (zab_handoff, the election then voting for the
  *     voter handed to), and all of the above still holds;
+ *   - in one seed of three, leaders propose reconfigs now and then, as
+ *     zk-log's leader decides them (one at a time, one node changed
+ *     between voter and observer, two voters left at least, a synced
+ *     quorum of the new voters): each node goes by a reconfig's voters
+ *     once it applies it (zab_members, fle_members, and its durable
+ *     copy, zoo.cfg.dynamic), a node whose own kind changed starts
+ *     again as the other, a SNAP brings the members its tree holds, a
+ *     vote brings the sender's (zk-elect's config=), and
+ *     "durable on a quorum" above is of the voters its leader (the node
+ *     that applies the txn first) goes by, which must be those of the last
+ *     reconfig that preceded the txn or of the one before (a leader
+ *     counts by the old ones until it has taken the new);
  *   - at most one leader per epoch gets its epoch accepted by a quorum;
  *   - a leader's SNAP is exact at the zxid it claims;
  * and once the network heals and every node is back, within 30 simulated
@@ -52,6 +64,8 @@
 #define SETTLEMS	30000
 #define TICK		100
 #define MAXEPOCH	4096
+#define RECONF		(1ULL << 63)	/* a txn's value: a reconfig to the
+					   voters of the low bits */
 
 struct rec {
 	int64_t		 zxid, commit;
@@ -74,9 +88,18 @@ struct node {
 	uint64_t	 gen;		/* bumped by a truncation or crash */
 	int		 fsyncing;
 	int		 frozen;	/* dies in an epoch write: EV_DIE */
+	/* members: the voters it goes by (a bit a node), since the
+	   reconfig cfgv; its durable copy; the snapshot's; whether it
+	   started as a voter */
+	uint32_t	 mask, dmask, snapmask;
+	int64_t		 cfgv, dcfgv, snapcfgv;
+	int64_t		 reconfat;	/* a leader's last reconfig */
+	int		 restarting;	/* it changed kind: EV_RESTART */
+	uint64_t	 boots;		/* EV_MEMBERS, EV_RESTART are of one */
 };
 
-enum { EV_VOTE, EV_ZMSG, EV_CONN, EV_CLOSED, EV_FSYNC, EV_DIE };
+enum { EV_VOTE, EV_ZMSG, EV_CONN, EV_CLOSED, EV_FSYNC, EV_DIE, EV_MEMBERS,
+	EV_RESTART };
 
 struct ev {
 	struct simkey	 key;		/* first: sim.h */
@@ -87,6 +110,8 @@ struct ev {
 	struct zab_msg	 m;
 	uint64_t	 val;			/* PROPOSAL data */
 	uint64_t	 snapk, snapdig;	/* SNAP: the tree */
+	uint32_t	 snapmask;		/* ... and its members */
+	int64_t		 snapcfgv;
 };
 
 struct conn {			/* learner a to leader b: conn[a][b] */
@@ -108,6 +133,11 @@ static struct {
 	int64_t		 now, step;
 	int		 drop, slow, faults;
 	int		 handoffs;	/* this seed asks for some */
+	int		 reconfs;	/* ... and reconfigs */
+	long		 reconfigs;	/* reconfigs applied */
+	long		 restarts;	/* nodes that changed kind */
+	uint32_t	 gcur, gprev;	/* the history's voters: by its last
+					   reconfig, and before that */
 	long		 handed;	/* ... and they were started */
 	long		 stepped;	/* ... and the leader stepped down */
 	long		 died;		/* nodes that died in an epoch write */
@@ -189,27 +219,39 @@ static size_t	 after(const struct node *, int64_t);
 /*
  * A txn applied for the first time anywhere is committed: a quorum of
  * voters must hold it durably, in the synced part of their logs or under
- * a snapshot (down or not: a crash keeps what was durable).
+ * a snapshot (down or not: a crash keeps what was durable).  The voters
+ * its leader (the node that applies it first) goes by, which must be
+ * those of the history's last reconfig before it, or of the one before
+ * (a leader takes a reconfig's voters once it has applied it).
  */
 static void
 durable_quorum(int i, const struct rec *r)
 {
-	const struct node	*nd;
+	const struct node	*nd = &S.node[i];
 	size_t			 k;
+	uint32_t		 by = 0;
 	int			 j, n = 0;
 
-	for (j = 0; j < S.nvoters; j++) {
+	for (j = 0; j < nd->z.n; j++)
+		if (nd->z.ids[j] != -1 && nd->z.voter[j])
+			by |= 1u << (nd->z.ids[j] - 1);
+	if (by != S.gcur && by != S.gprev)
+		fail("node %d commits 0x%" PRIx64 " by the voters 0x%x, not "
+		    "0x%x or 0x%x", i + 1, r->zxid, by, S.gcur, S.gprev);
+	for (j = 0; j < S.n; j++) {
 		nd = &S.node[j];
 		k = after(nd, r->zxid);
 		if (nd->snapzxid >= r->zxid || (k > 0 && k <= nd->ndurable &&
 		    nd->log[k - 1].zxid == r->zxid &&
 		    nd->log[k - 1].val == r->val))
-			n++;
+			n += (by >> j) & 1;
 	}
-	if (n <= S.nvoters / 2)
-		fail("node %d applies 0x%" PRIx64 ", durable on %d voters "
-		    "only", i + 1, r->zxid, n);
+	if (n <= __builtin_popcount(by) / 2)
+		fail("node %d applies 0x%" PRIx64 ", durable on %d of the "
+		    "voters 0x%x only", i + 1, r->zxid, n, by);
 }
+
+static void	 adopt(int, uint32_t, int64_t);
 
 /* node i's tree applies one txn: it must be the k-th of the history */
 static void
@@ -237,6 +279,11 @@ apply(int i, const struct rec *r)
 			fail("node %d applies 0x%" PRIx64 " after 0x%" PRIx64,
 			    i + 1, r->zxid, S.gz[S.glen - 1]);
 		durable_quorum(i, r);
+		if (r->val & RECONF) {
+			S.gprev = S.gcur;
+			S.gcur = (uint32_t)r->val;
+			S.reconfigs++;
+		}
 		S.gz[S.glen] = r->zxid;
 		S.gv[S.glen] = r->val;
 		S.gd[S.glen] = nd->dig;
@@ -244,6 +291,8 @@ apply(int i, const struct rec *r)
 	}
 	nd->k++;
 	nd->applied = r->zxid;
+	if (r->val & RECONF)
+		adopt(i, (uint32_t)r->val, r->zxid);
 }
 
 /* the index of the first record after zxid */
@@ -345,6 +394,8 @@ sendz(int x, int y, const struct zab_msg *m, uint64_t val, uint64_t k,
 	e.val = val;
 	e.snapk = k;
 	e.snapdig = dig;
+	e.snapmask = S.node[x].mask;	/* a SNAP's tree holds them */
+	e.snapcfgv = S.node[x].cfgv;
 	e.key.at = S.now + 1 + below(4);
 	if (below(1000) < S.slow)
 		e.key.at += 50 + below(300);
@@ -459,6 +510,69 @@ diewriting(int i, const char *what)
 	e.inc = nd->gen;
 	e.key.at = S.now + 1 + below(8);
 	qpush(&e);
+}
+
+/*
+ * Node i's tree took a reconfig's voters (or a SNAP's, at v): zk-log
+ * writes them to zoo.cfg.dynamic at once, and zab and zk-elect take them
+ * at the end of its pass (EV_MEMBERS); or, its own kind changed, the
+ * node starts again as the other (EV_RESTART, half a second in zk-log).
+ */
+static void
+adopt(int i, uint32_t mask, int64_t v)
+{
+	struct node	*nd = &S.node[i];
+	struct ev	 e;
+
+	if (v <= nd->cfgv)
+		return;
+	nd->mask = nd->dmask = mask;
+	nd->cfgv = nd->dcfgv = v;
+	if (nd->restarting)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.to = i;
+	e.inc = nd->boots;
+	if ((int)((mask >> i) & 1) != nd->voter) {
+		trace("node %d is now %s: it starts again", i + 1,
+		    nd->voter ? "an observer" : "a voter");
+		nd->restarting = 1;
+		e.type = EV_RESTART;
+		e.key.at = S.now + 20 + below(80);
+	} else {
+		trace("node %d takes the voters 0x%x of 0x%" PRIx64, i + 1,
+		    mask, v);
+		e.type = EV_MEMBERS;
+		e.key.at = S.now;
+	}
+	qpush(&e);
+}
+
+/* zab and the election go by node i's members (zk-log's takemembers) */
+static void
+members(int i)
+{
+	struct node	*nd = &S.node[i];
+	struct zab_out	 o;
+	int		 ids[MAXN], voter[MAXN], cl[ZK_MAXSERVERS], j;
+	uint32_t	 was = 0;
+
+	for (j = 0; j < nd->z.n; j++)
+		if (nd->z.ids[j] != -1 && nd->z.voter[j])
+			was |= 1u << (nd->z.ids[j] - 1);
+	for (j = 0; j < S.n; j++) {
+		ids[j] = j + 1;
+		voter[j] = (nd->mask >> j) & 1;
+	}
+	if (zab_members(&nd->z, ids, voter, S.n, cl, &o) == -1 ||
+	    fle_members(&nd->f, ids, voter, S.n) == -1)
+		fail("node %d refuses the voters 0x%x", i + 1, nd->mask);
+	for (j = 0; j < S.n; j++)	/* those that changed kind go */
+		if (((was ^ nd->mask) >> j) & 1) {
+			closeconn(i, j, 1);
+			closeconn(j, i, 1);
+		}
+	run_out(i, &o);
 }
 
 /* do what node i's ZAB asks, in order */
@@ -592,6 +706,8 @@ fle_after(int i, const struct fle_out *fo)
 		e.from = i;
 		e.to = to;
 		e.vote = fo->send[k];
+		e.snapmask = nd->mask;		/* zk-elect's config= */
+		e.snapcfgv = nd->cfgv;
 		e.key.at = S.now + 1 + below(10);
 		if (below(1000) < S.slow)
 			e.key.at += 100 + below(500);
@@ -626,9 +742,20 @@ boot(int i)
 	int64_t		 commit, base;
 	size_t		 k;
 
+	/* zoo.cfg.dynamic's members, or its snapshot's if newer (zk-tree's
+	   loaded line) */
+	if (nd->snapcfgv > nd->dcfgv) {
+		nd->dmask = nd->snapmask;
+		nd->dcfgv = nd->snapcfgv;
+	}
+	nd->mask = nd->dmask;
+	nd->cfgv = nd->dcfgv;
+	nd->voter = (nd->mask >> i) & 1;
+	nd->restarting = 0;
+	nd->boots++;
 	for (j = 0; j < S.n; j++) {
 		ids[j] = j + 1;
-		voter[j] = j < S.nvoters;
+		voter[j] = (nd->mask >> j) & 1;
 	}
 	zab_free(&nd->z);
 	if (zab_init(&nd->z, i + 1, ids, voter, S.n, TICK, 10 * TICK,
@@ -728,6 +855,8 @@ snapshot(int i)
 	nd->snapzxid = nd->applied;
 	nd->snapk = nd->k;
 	nd->snapdig = nd->dig;
+	nd->snapmask = nd->mask;
+	nd->snapcfgv = nd->cfgv;
 	trace("node %d snapshot at 0x%" PRIx64, i + 1, nd->snapzxid);
 	/* and purges the log it covers, as far as it is durable: zk-log
 	   removes whole segments, never the one it writes.  (A purge of
@@ -768,9 +897,22 @@ deliver(const struct ev *e)
 	if (nd->frozen || (e->type == EV_CONN && S.node[e->from].frozen))
 		return;
 	switch (e->type) {
+	case EV_MEMBERS:
+		if (nd->alive && e->inc == nd->boots && !nd->restarting)
+			members(e->to);
+		return;
+	case EV_RESTART:
+		if (!nd->alive || e->inc != nd->boots)
+			return;
+		S.restarts++;
+		crash(e->to);
+		boot(e->to);
+		return;
 	case EV_VOTE:
 		if (!nd->alive || !S.link[e->from][e->to])
 			return;
+		/* newer members in a vote: zk-log takes them */
+		adopt(e->to, e->snapmask, e->snapcfgv);
 		fle_recv(&nd->f, S.now, &e->vote, &fo);
 		fle_after(e->to, &fo);
 		return;
@@ -853,6 +995,9 @@ deliver(const struct ev *e)
 			nd->nlog = nd->ndurable = 0;
 			nd->gen++;
 			nd->fsyncing = 0;
+			nd->snapmask = e->snapmask;
+			nd->snapcfgv = e->snapcfgv;
+			adopt(e->to, e->snapmask, e->snapcfgv);
 		}
 		run_out(e->to, &o);
 		return;
@@ -936,6 +1081,40 @@ readask(void)
 	run_out(i, &o);
 }
 
+/*
+ * Leader i proposes a reconfig as zk-log's leader decides one: none of
+ * its own in this epoch still uncommitted, one node changed between voter
+ * and observer (itself, maybe), two voters at least, a synced quorum of
+ * the new voters.  1 if it did.
+ */
+static int
+reconf(int i)
+{
+	struct node	*nd = &S.node[i];
+	struct zab_out	 o;
+	int		 ids[ZK_MAXSERVERS], n, k, j;
+	uint32_t	 m;
+	uint64_t	 v;
+	int64_t		 z;
+
+	if (nd->reconfat >> 32 == nd->z.epoch && nd->reconfat > nd->cfgv)
+		return 0;
+	m = nd->mask ^ (1u << below(S.n));
+	n = zab_synced(&nd->z, ids);
+	for (j = k = 0; j < n; j++)
+		k += (m >> (ids[j] - 1)) & 1;
+	if (__builtin_popcount(m) < 2 || k <= __builtin_popcount(m) / 2)
+		return 0;
+	v = RECONF | m;
+	if ((z = zab_propose(&nd->z, S.now, &v, sizeof(v), &o)) == -1)
+		return 0;
+	trace("node %d proposes the voters 0x%x at 0x%" PRIx64, i + 1, m, z);
+	nd->reconfat = z;
+	S.proposed++;
+	run_out(i, &o);
+	return 1;
+}
+
 static void
 propose(void)
 {
@@ -950,6 +1129,8 @@ propose(void)
 	if (nc == 0)
 		return;
 	i = cand[below(nc)];
+	if (S.reconfs && below(40) == 0 && reconf(i))
+		return;
 	v = ++S.nextval;
 	if (zab_propose(&S.node[i].z, S.now, &v, sizeof(v), &o) != -1) {
 		S.proposed++;
@@ -1001,10 +1182,12 @@ run(uint64_t seed)
 	S.nextval = S.proposed = 0;
 	S.faults = seed % 8 != 0;
 	S.handoffs = seed % 4 == 3;
+	S.reconfs = seed % 3 == 1;
+	S.gcur = S.gprev = (1u << S.nvoters) - 1;
 	S.drop = S.faults ? below(30) : 0;
 	S.slow = S.faults ? below(100) : 0;
 	for (i = 0; i < S.n; i++) {
-		S.node[i].voter = i < S.nvoters;
+		S.node[i].dmask = S.node[i].snapmask = S.gcur;
 		for (j = 0; j < S.n; j++)
 			S.link[i][j] = 1;
 	}
@@ -1109,7 +1292,11 @@ run(uint64_t seed)
 		struct node	*nd = &S.node[i];
 
 		if (!zab_serving(&nd->z))
-			fail("node %d is not serving at the end", i + 1);
+			fail("node %d is not serving at the end (%s, election "
+			    "%s of %" PRId64 " round %" PRId64 ", voters 0x%x)",
+			    i + 1, fle_statename(nd->z.role),
+			    fle_statename(nd->f.state), nd->f.leader,
+			    nd->f.round, nd->mask);
 		if (nd->k != S.glen)
 			fail("node %d holds %" PRIu64 " of %zu txns at the end",
 			    i + 1, nd->k, S.glen);
@@ -1136,8 +1323,9 @@ main(int argc, char *argv[])
 	}
 	printf("sim-zab: %" PRIu64 " seeds from %" PRIu64 " passed, %d "
 	    "voters, %d observers, %" PRIu64 " txns committed, %ld "
-	    "handoffs (%ld stepped down), %ld died writing an epoch\n", count,
-	    seed, S.nvoters, obs, txns, S.handed, S.stepped, S.died);
+	    "handoffs (%ld stepped down), %ld died writing an epoch, %ld "
+	    "reconfigs (%ld changed kind)\n", count, seed, S.nvoters, obs,
+	    txns, S.handed, S.stepped, S.died, S.reconfigs, S.restarts);
 	for (i = 0; i < MAXN; i++) {
 		zab_free(&S.node[i].z);
 		free(S.node[i].log);

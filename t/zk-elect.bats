@@ -231,5 +231,5 @@ PY
 	start 1; start 2
 	run -0 look 1=0x100000001 2=0x100000002 3=0x100000003
 	assert_output $'1 following 3\n2 following 3\n3 leading 3'
-	grep -q 'a line of over 4096 bytes' "$D/e3.log"
+	grep -q 'a line of over 16384 bytes' "$D/e3.log"
 }

@@ -1028,6 +1028,13 @@ elect_line(char *s, size_t n)
 	int64_t		 leader = -1;
 	int		 i;
 
+	if (n > 8 && memcmp(s, "members ", 8) == 0) {
+		/* zk-elect heard of newer members in a peer's vote: they
+		   are a committed reconfig's, which we take as if applied
+		   (our tree gets it from the leader) */
+		adopt(s, n);
+		return;
+	}
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1 || strcmp(l.verb, "role") != 0 ||
 	    (st = zkl_str(&l, "state")) == NULL) {

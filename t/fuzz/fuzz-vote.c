@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	if (zkl_parse(&l, s, size) == 0 && fle_parse(&l, &m) == 0) {
-		fle_put(&b, &m);
+		fle_put(&b, &m, NULL, 0);
 		ASSERT(!b.err && b.len > 0 && b.p[b.len - 1] == '\n');
 		b.p[b.len - 1] = '\0';
 		ASSERT(zkl_parse(&l2, b.p, b.len - 1) == 0);
