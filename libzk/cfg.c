@@ -158,6 +158,9 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		c->extendedTypesEnabled = boolval(v);
 	} else if (strcmp(k, "reconfigEnabled") == 0) {
 		c->reconfigEnabled = boolval(v);
+	} else if (strcmp(k, "skipACL") == 0 ||
+	    strcmp(k, "zookeeper.skipACL") == 0) {
+		c->skipACL = strcmp(v, "yes") == 0;	/* Apache's: "yes" only */
 	} else if (strcmp(k, "linearizableReads") == 0) {
 		c->linearizableReads = boolval(v);
 	} else if (strcmp(k, "readonlymode.enabled") == 0 ||

@@ -190,6 +190,7 @@ struct zkcfg {
 	char		 whitelist[1024];	/* "" = only srvr */
 	int		 extendedTypesEnabled;
 	int		 reconfigEnabled;
+	int		 skipACL;	/* skipACL=yes: no ACL is checked */
 	int		 readonly;	/* readonlymode.enabled */
 	int		 linearizableReads;
 	char		 superDigest[256];	/* "super:b64sha1" or "" */

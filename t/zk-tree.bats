@@ -256,6 +256,34 @@ A='acl=31:world:anyone'
 	assert_line 'G> r session=0x2 xid=13 zxid=0xb err=0 data=x stat=0x9,0xb,1,1,1,0,0,0x0,1,0,0x9'
 }
 
+@test "zk-tree: skipACL=yes checks no ACL, as Apache's zookeeper.skipACL; any other value checks them" {
+	dig='digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E='
+	for v in yes true; do
+		kill "$PID"
+		wait "$PID" 2>/dev/null || true
+		rm -f "$D/tree.sock"
+		sed -i '/skipACL/d' "$D/zoo.cfg"
+		echo "zookeeper.skipACL=$v" >>"$D/zoo.cfg"
+		"$BIN/zk-tree" -c "$D/zoo.cfg" -r "$D" 2>"$D/stderr" &
+		PID=$!
+		run drive <<-EOF
+		L create zxid=0x3 time=1 session=0x1 xid=1 auth=ip:127.0.0.1 auth=$dig path=/p acl=31:auth: flags=0
+		G getData session=0x2 xid=2 auth=ip:127.0.0.1 path=/p
+		L setData zxid=0x4 time=1 session=0x2 xid=3 auth=ip:127.0.0.1 path=/p data=y version=-1
+		L create zxid=0x5 time=1 session=0x2 xid=4 auth=ip:127.0.0.1 path=/p/c acl=31:world:anyone flags=0
+		EOF
+		if [ "$v" = yes ]; then
+			assert_line 'G> r session=0x2 xid=2 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+			assert_line 'G> r session=0x2 xid=3 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+			assert_line 'G> r session=0x2 xid=4 zxid=0x5 err=0 path=/p/c'
+		else
+			assert_line 'G> r session=0x2 xid=2 zxid=0x3 err=-102'
+			assert_line 'G> r session=0x2 xid=3 zxid=0x4 err=-102'
+			assert_line 'G> r session=0x2 xid=4 zxid=0x5 err=-102'
+		fi
+	done
+}
+
 @test "zk-tree: sasl ids: exact match, auth expands to them, Kerberos-shaped ids only" {
 	dig='digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E='
 	run drive <<-EOF

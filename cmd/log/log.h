@@ -85,7 +85,7 @@ struct members {
 extern struct members M;
 void	 members_init(const struct zkcfg *);
 int	 members_prep(struct zkbuf *, const char *, size_t, int64_t,
-	    const int *, int, int);
+	    const int *, int, int, int);
 int	 members_adopt(const char *, const char *, size_t);
 
 /* owner.c: which server each session is attached to (the leader's) */

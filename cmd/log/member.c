@@ -89,7 +89,8 @@ nonempty(const struct zkline *l, const char *key)
  * the gate sent them) to be the txn zxid: ` config=TEXT` or ` err=N`
  * added to out, and 0 or N returned.  synced[] are the ids of the voters
  * that are up to date with the leader, itself included; busy says that a
- * reconfig it proposed is not yet committed.  In Apache's order: one
+ * reconfig it proposed is not yet committed; skipacl (skipACL=yes) lets
+ * anyone reconfig, as Apache's skipped checkACL does.  In Apache's order: one
  * reconfig at a time, the version, the request, two voters at least, a
  * synced quorum of the new voters, then the super user.
  *
@@ -100,7 +101,7 @@ nonempty(const struct zkline *l, const char *key)
  */
 int
 members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
-    const int *synced, int nsynced, int busy)
+    const int *synced, int nsynced, int busy, int skipacl)
 {
 	struct zkserver	 nv[ZK_MAXSERVERS];
 	struct zkline	 l = { 0 };
@@ -165,6 +166,7 @@ members_prep(struct zkbuf *out, const char *line, size_t len, int64_t zxid,
 		if (strcmp(l.f[i].key, "auth") == 0 &&
 		    strncmp(l.f[i].val, "super:", 6) == 0)
 			super = 1;
+	super |= skipacl;	/* Apache's checkACL is skipped too */
 	if (!super) {
 		e = ZNOAUTH;
 		goto out;

@@ -866,7 +866,7 @@ reconfprep(const char *line, size_t len, int64_t zxid)
 
 	busy = Q.reconfat >> 32 == zxid >> 32 && Q.reconfat > M.version;
 	if (members_prep(&L.tmp, line, len, zxid, synced,
-	    zab_synced(&Q.z, synced), busy) == 0)
+	    zab_synced(&Q.z, synced), busy, Q.cfg->skipACL) == 0)
 		Q.reconfat = zxid;
 }
 
