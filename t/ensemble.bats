@@ -19,6 +19,12 @@ teardown() {
 
 # every path in $@ is on node i, with its data (a follower applies a
 # commit a moment after the leader answered: asked again for up to 10 s)
+# node I's zk-log and zk-gate PIDs (the gate holds its clients): the
+# same ones when the node did not start again
+daemons() {
+	pgrep -g "${ENS_PID[$1]}" -x 'zk-log|zk-gate' | sort | tr '\n' ' '
+}
+
 has() {
 	local i=$1 p k out
 	shift
@@ -648,9 +654,6 @@ EOF
 	*state=looking*) ;;
 	*) fail "node 4 before the reconfig: $(ens_role "$D" 4)" ;;
 	esac
-	# a node's zk-log and zk-gate (the gate holds its clients)
-	daemons() { pgrep -g "${ENS_PID[$1]}" -x 'zk-log|zk-gate' | sort |
-	    tr '\n' ' '; }
 	for i in 1 2 3; do
 		pids[i]=$(daemons "$i")
 		[ "$(echo ${pids[i]} | wc -w)" = 2 ] || fail "$i: ${pids[i]}"
@@ -730,6 +733,41 @@ EOF
 		    fail "node $i started again: ${pids[i]}-> $(daemons "$i")"
 	done
 	! grep -q "starting again" "$D"/n[1234]/node.err
+}
+
+@test "reconfig: the leader made an observer answers, starts again as one and serves; its followers elect between them and do not start again" {
+	three_and_a_fourth
+	leader=$(ens_leader "$D")
+	rest=()
+	for i in 1 2 3; do [ "$i" = "$leader" ] || rest+=("$i"); done
+	for i in "${rest[@]}"; do pids[i]=$(daemons "$i"); done
+	spec="server.$leader=127.0.0.1:${ENS_QPORT[leader]}:${ENS_EPORT[leader]}:observer;127.0.0.1:${ENS_PORT[leader]}"
+	run -0 timeout 30 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[leader]}" \
+	    -a digest:super:test reconfig -add "$spec"
+	echo "$output" | grep -qxF "$spec"
+	for k in $(seq 100); do
+		grep -q "zk-log exited with status 75" "$D/n$leader/node.err" &&
+		    break
+		sleep 0.1
+	done
+	grep -q "this node is now an observer" "$D/n$leader/node.err"
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	for k in $(seq 100); do
+		printf srvr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[leader]}" |
+		    grep -qx "Mode: observer" && break
+		sleep 0.1
+	done
+	printf srvr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[leader]}" |
+	    grep -qx "Mode: observer" || fail "node $leader is no observer"
+	[ "$(ens_leader "$D")" != "$leader" ]
+	ens_write "$leader" create /through "data of /through"
+	for i in 1 2 3; do has "$i" /before /through; done
+	for i in "${rest[@]}"; do
+		[ "$(daemons "$i")" = "${pids[i]}" ] ||
+		    fail "node $i started again: ${pids[i]}-> $(daemons "$i")"
+		printf mntr | socat -t2 - "TCP:127.0.0.1:${ENS_PORT[i]}" |
+		    grep -qx $'zk_quorum_size\t2' || fail "$i: not two voters"
+	done
 }
 
 @test "read-only mode: a node alone serves reads to read-only clients (NotReadOnly for writes, isro ro, Mode: read-only), refuses the rest, and sends them back to read-write when its quorum returns" {
