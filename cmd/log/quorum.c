@@ -94,9 +94,10 @@ static struct {
 	int		 closing;	/* ZA_CLOSE: no zab_closed for it */
 	int		 origin;	/* myid a proposed request came from,
 					   -1: this node */
-	int64_t		 restart;	/* our kind changed: exit 75 then */
+	int64_t		 restart;	/* a reconfig: exit then, with */
+	int		 restartcode;	/* ... EX_TEMPFAIL, our kind changed,
+					   or EX_CONFIG, we are no member */
 	int		 newmembers;	/* adopted, not yet zab's */
-	int		 left;		/* ... and we are no longer a member */
 	int64_t		 reconfat;	/* the last reconfig we proposed */
 	int64_t		 unserved;	/* not serving since, 0 */
 	struct client	*hcl;		/* asked for the handoff under way */
@@ -891,7 +892,7 @@ adopt(const char *line, size_t len)
 		warnx("reconfig 0x%" PRIx64 ": server.%d is no longer a "
 		    "member", M.version, Q.cfg->myid);
 		Q.restart = zk_mono_ms() + RESTARTMS;
-		Q.left = 1;
+		Q.restartcode = EX_CONFIG;
 		return;
 	}
 	if (!M.sv[i].observer != !!Q.z.voter[Q.z.me]) {
@@ -899,6 +900,7 @@ adopt(const char *line, size_t len)
 		    "again as one", M.version, M.sv[i].observer ?
 		    "an observer" : "a voter");
 		Q.restart = zk_mono_ms() + RESTARTMS;
+		Q.restartcode = EX_TEMPFAIL;
 		return;
 	}
 	Q.newmembers = 1;
@@ -2273,11 +2275,9 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			ob_expire(now - Q.cfg->tickTime, failline);
 		publish();
 		digestdue(zk_mono_ms());
-		if (Q.restart != 0 && zk_mono_ms() >= Q.restart && Q.left)
-			errx(EX_CONFIG, "server.%d is no longer a member "
-			    "(version 0x%" PRIx64 ")", Q.cfg->myid, M.version);
 		if (Q.restart != 0 && zk_mono_ms() >= Q.restart)
-			errx(EX_TEMPFAIL, "starting again on the members of "
-			    "version 0x%" PRIx64, M.version);
+			errx(Q.restartcode, "%s the members of version 0x%"
+			    PRIx64, Q.restartcode == EX_CONFIG ? "not one of" :
+			    "starting again on", M.version);
 	}
 }
