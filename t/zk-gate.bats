@@ -496,6 +496,27 @@ EOF
 	grep -q 'SASL authentication failed: unknown user' "$BATS_TEST_TMPDIR/gate.err"
 }
 
+@test "sasl: a failure is answered 200 ms late; other clients are served meanwhile" {
+	jaas
+	run saslpy <<'EOF'
+import time
+s, sid, pw = session(PORT)
+tok, _ = digest(sasl(s, 1, b"")[3][4:], b"jaasuser", b"wrong")
+t0 = time.monotonic()
+s.sendall(req(2, 102, ustr(tok)))
+s.sendall(req(3, 11))                   # read after the failure: never
+o, osid, opw = session(PORT)            # another client, meanwhile
+o.sendall(req(1, 11))
+print("other", hdr(recvframe(o))[0], time.monotonic() - t0 < 0.15)
+r = recvframe(s)
+print("failed", hdr(r)[0], hdr(r)[2], time.monotonic() - t0 >= 0.19, closed(s))
+EOF
+	assert_success
+	assert_line -n 0 "other -2 True"
+	assert_line -n 1 "failed 2 -115 True True"
+	kill -0 "$GATE"
+}
+
 # badjaas TEXT MESSAGE: zk-gate with that JAAS file exits 78 saying MESSAGE
 badjaas() {
 	local cfg="$BATS_TEST_TMPDIR/j.cfg" f="$BATS_TEST_TMPDIR/bad.conf"

@@ -16,6 +16,15 @@
 #include "zk.h"
 #include "gate.h"
 
+/*
+ * A failed SASL authentication is answered AUTHFAILMS late, and the
+ * connection reads nothing meanwhile: guessing passwords goes slowly, and
+ * a client that races its own CONNECTED state against the failure (kazoo's
+ * start() does) sees the failure, as it does from a slower server.
+ */
+#define AUTHFAILMS	200
+static TAILQ_HEAD(, client) failing = TAILQ_HEAD_INITIALIZER(failing);
+
 /* ids for whoAmI: vector<ClientInfo{scheme, user}> */
 void
 whoami(struct client *cl, struct zkbuf *b)
@@ -174,7 +183,43 @@ dosasl(struct client *cl, int32_t xid, const char *body, size_t len)
 	p = local_reply(cl, xid, ZOP_SASL, ZAUTHFAILED, ZKBUF_DATA(&tokbuf),
 	    ZKBUF_LEN(&tokbuf));
 	p->patchzxid = 0;
+	p->done = 0;		/* held: auth_tick lets it go */
+	p->closeafter = 1;
+	cl->closing = 1;
+	zkloop_pause(cl->c, 1);
+	cl->authfail = p;
+	cl->failat = zk_mono_ms() + AUTHFAILMS;
+	TAILQ_INSERT_TAIL(&failing, cl, failing);
+	return;
 fail:
 	cl->closing = 1;
 	zkloop_close(cl->c);
+}
+
+/* Failed authentications whose time has come are answered (and their
+ * connections closed); returns ms until the next is due, or -1. */
+int
+auth_tick(int64_t now)
+{
+	struct client	*cl;
+
+	while ((cl = TAILQ_FIRST(&failing)) != NULL) {
+		if (cl->failat > now)
+			return (int)(cl->failat - now);
+		TAILQ_REMOVE(&failing, cl, failing);
+		cl->authfail->done = 1;
+		cl->authfail = NULL;
+		flushreplies(cl);	/* closeafter: the reply, then close */
+	}
+	return -1;
+}
+
+/* cl goes away before its failure was answered (client_close) */
+void
+auth_forget(struct client *cl)
+{
+	if (cl->authfail == NULL)
+		return;
+	TAILQ_REMOVE(&failing, cl, failing);
+	cl->authfail = NULL;
 }

@@ -291,6 +291,7 @@ client_close(struct zkconn *c)
 		/* after its reads, which may set watches */
 		lin_tree(line, strlen(line));
 	}
+	auth_forget(cl);
 	n = 0;
 	while ((p = TAILQ_FIRST(&cl->pq)) != NULL) {
 		TAILQ_REMOVE(&cl->pq, p, entry);

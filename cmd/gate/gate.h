@@ -55,6 +55,9 @@ struct client {
 	struct zkbuf	 auth;		/* " auth=ip:.. auth=digest:.." */
 	struct zkbuf	 ids;		/* scheme\0id\0 ... for whoAmI */
 	struct zksasl	*sasl;		/* the DIGEST-MD5 exchange, once begun */
+	struct pend	*authfail;	/* its failure, held (auth.c) */
+	int64_t		 failat;	/* when authfail goes out */
+	TAILQ_ENTRY(client) failing;
 	struct pendq	 pq;
 	struct pend	*unsent;	/* first request not yet sent, or NULL */
 	int		 npend;
@@ -178,6 +181,8 @@ void		 forget(int64_t);
 void		 whoami(struct client *, struct zkbuf *);
 void		 doauth(struct client *, int32_t, const char *, size_t);
 void		 dosasl(struct client *, int32_t, const char *, size_t);
+int		 auth_tick(int64_t);
+void		 auth_forget(struct client *);
 
 /* fourlw.c */
 extern struct w4q	 treeq, sessq, logq;

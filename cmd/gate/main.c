@@ -192,6 +192,8 @@ main(int argc, char *argv[])
 		now = zk_mono_ms();
 		housekeeping(now);
 		due = ens_tick(now);	/* held clients, read-only mode: on time */
+		if ((wait = auth_tick(now)) != -1 && (due == -1 || wait < due))
+			due = wait;	/* failed authentications */
 		if (zk_termed()) {
 			drain(now);
 			due = 20;
