@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""A write load for a rolling restart: rolling.py HOSTS STOPFILE [THREADS]
+"""A write load for a rolling restart: rolling.py HOSTS STOPFILE [THREADS [DIR]]
 
 THREADS writers (default 4), each a kazoo client of its own on the
-connection string HOSTS, create /roll/wT-K one at a time until the file
+connection string HOSTS, create DIR/wT-K (DIR default /roll) one at a
+time until the file
 STOPFILE exists, or for at most 120 s (a try that is not answered within
 10 s fails).  A create that meets connection
 loss is tried again, as a client's retry policy does (up to 5 times, 20
@@ -34,6 +35,7 @@ from kazoo.exceptions import ConnectionLoss, NodeExistsError
 
 hosts, stopfile = sys.argv[1], sys.argv[2]
 nthreads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+root = sys.argv[4] if len(sys.argv) > 4 else "/roll"
 LIMIT = 120.0
 BASE = 2.0
 TRIES = 5
@@ -85,7 +87,7 @@ def writer(t):
         # kazoo to find another server, which is no stall of a server's
         d0 = drops[0] if c.connected else -1
         try:
-            create(c, "/roll/" + name)
+            create(c, root + "/" + name)
         except Exception as e:  # every failure counts, whatever it is
             with lock:
                 failed.append((name, type(e).__name__, time.time(),
@@ -104,7 +106,7 @@ def writer(t):
 
 setup = KazooClient(hosts=hosts, timeout=10)
 setup.start(timeout=20)
-setup.ensure_path("/roll")
+setup.ensure_path(root)
 ths = [threading.Thread(target=writer, args=(t,)) for t in range(nthreads)]
 for th in ths:
     th.start()
@@ -114,7 +116,7 @@ for th in ths:
 have = set()
 for _ in range(50):
     try:
-        have = set(setup.get_children("/roll"))
+        have = set(setup.get_children(root))
         break
     except Exception:
         time.sleep(0.2)

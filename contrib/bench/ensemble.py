@@ -28,7 +28,9 @@ once per kind on a fresh ensemble, a rolling restart under t/rolling.py's
 four writers: SIGTERM to each node's process group in turn, the leader
 last, the node started again and the ensemble whole before the next;
 the slowest write of a client that stayed connected, of any client,
-the writers' p99.9 before, and the writes that failed.  Prints the
+the writers' p99.9 before, and the writes that failed; then the same
+writers for as long with nothing restarted, and their slowest write
+(the tail the load has anyway here: the stall is set beside it).  Prints the
 median, the spread (min-max) and the ratio zk/Apache of every figure, and
 writes a markdown table to --out (default contrib/bench/ENSEMBLE.md
 when every workload ran).
@@ -82,6 +84,9 @@ ROWS = [
     ("rolling_max_ms", "the same, the slowest write of any client (those "
      "of a stopped node move)", ""),
     ("rolling_base_p999_ms", "the writers' p99.9 before the restarts", ""),
+    ("rolling_quiet_max_ms", "the same writers for as long on the same "
+     "ensemble, nothing restarted: their slowest write (the load's own "
+     "tail on this machine, to set the stall beside)", ""),
     ("rolling_failed", "writes failed in the rolling restart (a client "
      "retries connection loss 5 times, 20 ms apart)", "0"),
     ("lin_get_tput", "get throughput, zk with linearizableReads=true "
@@ -362,15 +367,45 @@ def failover(ens, n):
     return out
 
 
-def rolling(ens):
-    """a rolling restart under t/rolling.py's writers: its figures"""
-    stop = os.path.join(ens.dir, "rolling.stop")
-    out = os.path.join(ens.dir, "rolling.out")
-    leader = ens.whole()
+def rollfigures(ens, text):
+    """rolling.py's summary line as a dict"""
+    w = text.split()
+    try:
+        return {w[k]: float(w[k + 1]) for k in range(0, 14, 2)}
+    except (IndexError, ValueError):
+        raise RuntimeError("%s: rolling.py said %r" % (ens.kind, text))
+
+
+def rollload(ens, name):
+    """t/rolling.py's writers on ens: (the process, its stop file, the
+    file its output goes to)"""
+    stop = os.path.join(ens.dir, name + ".stop")
+    out = os.path.join(ens.dir, name + ".out")
     with open(out, "w") as fh:
         load = subprocess.Popen(
             [sys.executable, os.path.join(TOP, "t", "rolling.py"),
-             ens.hosts(), stop, "4"], stdout=fh, stderr=subprocess.DEVNULL)
+             ens.hosts(), stop, "4", "/" + name], stdout=fh,
+            stderr=subprocess.DEVNULL)
+    return load, stop, out
+
+
+def rollend(load, stop, out):
+    """stop rolling.py's writers: their output"""
+    with open(stop, "w"):
+        pass
+    load.wait(timeout=180)
+    with open(out) as fh:
+        return fh.read()
+
+
+def rolling(ens):
+    """a rolling restart under t/rolling.py's writers: its figures, and
+    those of a quiet run first (the same writers for as long, nothing
+    restarted), so that the stall can be set beside the load's own
+    slowest write on this machine"""
+    leader = ens.whole()
+    load, stop, out = rollload(ens, "roll")
+    began = time.monotonic()
     try:
         time.sleep(3)
         for i in [j for j in ens.ids() if j != leader] + [leader]:
@@ -389,24 +424,28 @@ def rolling(ens):
                     (t1 - t0) * 1000, (time.monotonic() - t1) * 1000))
             time.sleep(1)
     finally:
-        with open(stop, "w"):
-            pass
-        load.wait(timeout=180)
-    with open(out) as fh:
-        text = fh.read()
+        text = rollend(load, stop, out)
+    took = time.monotonic() - began
     say("%s rolling restart: %s" % (ens.kind, text.splitlines()[0]
                                     if text else "no output"))
-    w = text.split()
+    v = rollfigures(ens, text)
+    ens.whole()
+    load, stop, out = rollload(ens, "quiet")
     try:
-        v = {w[k]: float(w[k + 1]) for k in range(0, 14, 2)}
-    except (IndexError, ValueError):
-        raise RuntimeError("%s: rolling.py said %r" % (ens.kind, text))
-    for f in ("rolling_stall_ms", "rolling_max_ms", "rolling_base_p999_ms"):
+        time.sleep(took)
+    finally:
+        text = rollend(load, stop, out)
+    say("%s the same writers for %.0f s, nothing restarted: %s" % (
+        ens.kind, took, text.splitlines()[0] if text else "no output"))
+    q = rollfigures(ens, text)
+    for f in ("rolling_stall_ms", "rolling_max_ms", "rolling_base_p999_ms",
+              "rolling_quiet_max_ms"):
         compare.UNITS[f] = "ms"
     compare.UNITS["rolling_failed"] = "writes"
     return {"rolling_stall_ms": v["max_stayed_ms"],
             "rolling_max_ms": v["max_ms"],
             "rolling_base_p999_ms": v["base_p999_ms"],
+            "rolling_quiet_max_ms": q["max_ms"],
             "rolling_failed": v["failed"]}
 
 
