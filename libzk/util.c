@@ -621,13 +621,43 @@ zk_iswriteop(int code)
 	return 0;
 }
 
+/*
+ * A debug line, written whole (one write(2): the programs of a node
+ * share its standard error).  With ZK_DEBUG_TIME set in the environment,
+ * it begins with the wall clock (seconds.microseconds) and the program's
+ * name, to set the lines of several nodes side by side.
+ */
 void
 zk_dbg(const char *fmt, ...)
 {
-	va_list	 ap;
+	static int	 stamp = -1;
+	struct timespec	 ts;
+	va_list		 ap;
+	char		 line[1024];
+	size_t		 n = 0;
+	int		 r;
 
 	if (!zk_debug)
 		return;
+	if (stamp == -1)
+		stamp = getenv("ZK_DEBUG_TIME") != NULL;
+	if (stamp && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    (r = snprintf(line, sizeof(line), "%lld.%06ld %s ",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, getprogname())) > 0)
+		n = (size_t)r < sizeof(line) ? (size_t)r : sizeof(line) - 1;
+	va_start(ap, fmt);
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	if ((size_t)r < sizeof(line) - n - 1) {
+		n += (size_t)r;
+		line[n++] = '\n';
+		(void)!write(STDERR_FILENO, line, n);
+		return;
+	}
+	/* a long line (a request's data): in pieces, not cut */
+	(void)!write(STDERR_FILENO, line, n);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -92,6 +92,21 @@ PY
 	assert_output --partial 'myid 7 has no server.7 line'
 }
 
+@test "zk-elect -d: ZK_DEBUG_TIME puts the wall clock and the program before each debug line" {
+	ensemble 3
+	ZK_DEBUG_TIME=1 start 1
+	t=$(date +%s)
+	# its first line is a debug line, stamped within a minute of now
+	run sed -n 1p "$D/e1.log"
+	assert_output --regexp "^[0-9]{10}\.[0-9]{6} zk-elect [a-z]"
+	s=$(sed -n '1s/\..*//p' "$D/e1.log")
+	[ "$((t - s))" -ge 0 ] && [ "$((t - s))" -le 60 ]
+	grep -q '^[0-9.]* zk-elect myid 1, 2 peers, election port' "$D/e1.log"
+	start 2			# without it: no stamp
+	run grep -c '^myid 2, 2 peers, election port' "$D/e2.log"
+	assert_output 1
+}
+
 @test "zk-elect: three elect the highest zxid; the survivors of its kill -9 the next; it comes back a follower" {
 	ensemble 3
 	start 1; start 2; start 3

@@ -104,7 +104,8 @@ ROWS = [
 ]
 say = compare.say
 running = []        # the ensembles now running
-# ZK_BENCH_DEBUG=1: zk nodes run with -d (debug lines in nI/log), their
+# ZK_BENCH_DEBUG=1: zk nodes run with -d (debug lines in nI/log, each
+# stamped with the wall clock: ZK_DEBUG_TIME), their
 # directories are kept (the path is said), and the rolling restart says
 # the wall clock of each SIGTERM and start (to set beside ROLLTRACE)
 DEBUG = bool(os.environ.get("ZK_BENCH_DEBUG"))
@@ -172,6 +173,8 @@ class Ensemble:
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                     self.cfg(i)]
         q = compare.shlex.quote
+        if DEBUG and self.kind == "zk":
+            argv = ["env", "ZK_DEBUG_TIME=1"] + argv    # lines stamped
         return "setsid %s >>%s 2>&1 </dev/null & echo $! >%s" % (
             " ".join(q(a) for a in argv), q(os.path.join(d, "log")),
             q(os.path.join(d, "pid")))
@@ -381,11 +384,14 @@ def rollload(ens, name):
     file its output goes to)"""
     stop = os.path.join(ens.dir, name + ".stop")
     out = os.path.join(ens.dir, name + ".out")
+    env = dict(os.environ)
+    if name != "roll":
+        env.pop("ROLLTRACE", None)      # the trace is the restarts'
     with open(out, "w") as fh:
         load = subprocess.Popen(
             [sys.executable, os.path.join(TOP, "t", "rolling.py"),
              ens.hosts(), stop, "4", "/" + name], stdout=fh,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, env=env)
     return load, stop, out
 
 
