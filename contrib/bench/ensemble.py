@@ -477,7 +477,7 @@ def one(kind, args, phase):
             figs.update(zkbench(args, voters, ens.wrap.pid, ["set"]))
             out = {}
             for f, v in figs.items():
-                if f in ("get_tput", "set_tput"):
+                if f in ("get_tput", "set_tput", "get_cpu", "set_cpu"):
                     out["obs_" + f] = v
                     compare.UNITS["obs_" + f] = compare.UNITS.get(f, "")
             return out
@@ -588,7 +588,7 @@ def main():
     # observers: against the same kind's three voters alone
     obs = {}
     for kind in kinds:
-        for f in ("get_tput", "set_tput"):
+        for f in ("get_tput", "set_tput", "get_cpu", "set_cpu"):
             if "obs_" + f in res[kind] and f in res[kind]:
                 obs.setdefault(kind, {})[f] = (
                     statistics.median(res[kind]["obs_" + f]) /
@@ -657,8 +657,10 @@ def main():
         if obs:
             f.write("\nWith %d observers against the same kind's three "
                     "voters alone (same run, medians; gets spread over all "
-                    "five nodes, sets over the voters): %s. Rounds: %d "
-                    "fresh ensembles of each kind with the observers.\n" % (
+                    "five nodes, sets over the voters; `_cpu` is the CPU "
+                    "of all the nodes per request, five against three): %s. "
+                    "Rounds: %d fresh ensembles of each kind with the "
+                    "observers.\n" % (
                         OBSERVERS, "; ".join(
                             "%s %s" % ("zk" if k == "zk" else "Apache",
                                        ", ".join("`%s` %.2fx" % (f, x)
