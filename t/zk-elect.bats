@@ -92,7 +92,7 @@ PY
 	assert_output --partial 'myid 7 has no server.7 line'
 }
 
-@test "zk-elect -d: ZK_DEBUG_TIME puts the wall clock and the program before each debug line" {
+@test "zk-elect -d: ZK_DEBUG_TIME puts the wall clock and the program before its debug lines; without it, none" {
 	ensemble 3
 	ZK_DEBUG_TIME=1 start 1
 	t=$(date +%s)

@@ -379,14 +379,14 @@ def rollfigures(ens, text):
         raise RuntimeError("%s: rolling.py said %r" % (ens.kind, text))
 
 
-def rollload(ens, name):
-    """t/rolling.py's writers on ens: (the process, its stop file, the
-    file its output goes to)"""
+def rollload(ens, name, trace):
+    """t/rolling.py's writers on ens, creating in /NAME: (the process, its
+    stop file, the file its output goes to); ROLLTRACE only if trace"""
     stop = os.path.join(ens.dir, name + ".stop")
     out = os.path.join(ens.dir, name + ".out")
     env = dict(os.environ)
-    if name != "roll":
-        env.pop("ROLLTRACE", None)      # the trace is the restarts'
+    if not trace:
+        env.pop("ROLLTRACE", None)
     with open(out, "w") as fh:
         load = subprocess.Popen(
             [sys.executable, os.path.join(TOP, "t", "rolling.py"),
@@ -406,11 +406,11 @@ def rollend(load, stop, out):
 
 def rolling(ens):
     """a rolling restart under t/rolling.py's writers: its figures, and
-    those of a quiet run first (the same writers for as long, nothing
+    then those of a quiet run (the same writers for as long, nothing
     restarted), so that the stall can be set beside the load's own
     slowest write on this machine"""
     leader = ens.whole()
-    load, stop, out = rollload(ens, "roll")
+    load, stop, out = rollload(ens, "roll", True)
     began = time.monotonic()
     try:
         time.sleep(3)
@@ -436,7 +436,7 @@ def rolling(ens):
                                     if text else "no output"))
     v = rollfigures(ens, text)
     ens.whole()
-    load, stop, out = rollload(ens, "quiet")
+    load, stop, out = rollload(ens, "quiet", False)
     try:
         time.sleep(took)
     finally:
