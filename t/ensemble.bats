@@ -856,6 +856,45 @@ EOF
 	[ "$(ens_leader "$D")" != "$leader" ]
 }
 
+@test "SIGTERM to the leader: a write its own client had in flight is answered by it, in its epoch, before it hands off" {
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	leader=$(ens_leader "$D")
+	[[ $(ens_role "$D" "$leader") =~ epoch=([0-9]+) ]]
+	epoch=${BASH_REMATCH[1]}
+	f=$((leader % 3 + 1))
+	# a session open on the leader; then its write waits in log.sock
+	# while the leader's zk-log is stopped, so that SIGTERM comes before
+	# zk-log has read it
+	mkfifo "$D/cmds"
+	timeout 30 "$ZK_BIN/zk-cli" -t 10 -z "127.0.0.1:${ENS_PORT[leader]}" \
+	    <"$D/cmds" >"$D/held.out" 2>&1 &
+	cli=$!
+	exec 7>"$D/cmds"
+	echo "stat /" >&7
+	for k in $(seq 100); do
+		grep -q czxid "$D/held.out" && break
+		sleep 0.1
+	done
+	grep -q czxid "$D/held.out" || fail "no session: $(cat "$D/held.out")"
+	log=$(pgrep -g "${ENS_PID[leader]}" -x zk-log)
+	kill -STOP "$log"
+	echo "create /held 'data of /held'" >&7
+	sleep 1
+	kill -TERM -- "-${ENS_PID[leader]}"
+	kill -CONT "$log"
+	exec 7>&-
+	wait "$cli" || fail "create: $(cat "$D/held.out")"
+	grep -qx /held "$D/held.out" || fail "create: $(cat "$D/held.out")"
+	ens_kill "$leader" TERM
+	grep -q "handing leadership off to" "$D/n$leader/node.err"
+	has "$f" /held
+	run -0 "$ZK_BIN/zk-cli" -z "127.0.0.1:${ENS_PORT[f]}" stat /held
+	[[ $output =~ czxid=(0x[0-9a-f]+) ]] || fail "$output"
+	[ $((BASH_REMATCH[1] >> 32)) = "$epoch" ] ||
+	    fail "/held written in epoch $((BASH_REMATCH[1] >> 32)), not $epoch"
+}
+
 @test "kill -9 of the leader under writes through the followers: their clients keep their connections; no write fails, none is lost, none is applied twice" {
 	# the followers hold their clients for tickTime: 2 s, well past a
 	# failover, so that none has to retry

@@ -47,6 +47,7 @@
 				   the node starts again on new voters */
 #define DIGESTTXNS	5000	/* ... or this many txns apart */
 #define TERMWAITMS	3000	/* SIGTERM: the gate's drain, at most */
+#define HANDWAITMS	1000	/* ... a leader's handoff waits for it */
 #define MAXDIGESTS	64	/* a learner's digests not yet checked */
 #define EPOCH(z)	((z) >> 32)
 
@@ -102,6 +103,8 @@ static struct {
 	int64_t		 unserved;	/* not serving since, 0 */
 	struct client	*hcl;		/* asked for the handoff under way */
 	int64_t		 termat;	/* SIGTERM came then, 0 */
+	int		 termhand;	/* ... we led: hand off once the gate
+					   let its clients go */
 	int		 termdone;	/* ... and we exit next pass */
 	struct zkbuf	 rec;		/* the batch: framed records */
 	int64_t		 bfirst, blast;
@@ -1436,11 +1439,16 @@ gateup(void)
 
 /*
  * Each pass: a handoff given up is said so.  On SIGTERM (a rolling
- * restart: zk-node's whole group gets it) a leader hands off first; and
+ * restart: zk-node's whole group gets it) a leader hands off, but only
+ * once its gate has let its clients go (or after HANDWAITMS): the gate
+ * closes each connection with the reply that leaves it nothing to
+ * answer, and until then we lead on, so that those writes are answered
+ * by us in a few ms rather than held through the handoff and our
+ * rejoin, and our followers' writes meanwhile go on as usual.  Then
  * zk-log stays, a learner now, for the writes of the clients its gate
- * still holds while it lets them go (the gate exits once they went), then
- * exits: once the handoff is over and the gate is gone, one pass later
- * (that pass writes our last lines), or after syncLimit and TERMWAITMS.
+ * still holds, if any, and exits once the handoff is over and the gate
+ * is gone, one pass later (that pass writes our last lines), or after
+ * syncLimit and TERMWAITMS.
  */
 static int
 handpass(int64_t now)
@@ -1452,6 +1460,12 @@ handpass(int64_t now)
 		return 100;
 	if (Q.termat == 0) {
 		Q.termat = now;
+		Q.termhand = Q.z.role == FLE_LEADING && zab_serving(&Q.z);
+		if (Q.termhand)
+			zk_dbg("SIGTERM: handing off once the gate is gone");
+	}
+	if (Q.termhand && (!gateup() || now - Q.termat >= HANDWAITMS)) {
+		Q.termhand = 0;
 		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z))
 			(void)handoff();
 	}
@@ -1459,7 +1473,7 @@ handpass(int64_t now)
 		flush();
 		exit(0);
 	}
-	if ((Q.z.hto == -1 && !gateup()) ||
+	if ((!Q.termhand && Q.z.hto == -1 && !gateup()) ||
 	    now - Q.termat > Q.z.synclimit + TERMWAITMS)
 		Q.termdone = 1;
 	return Q.termdone ? 0 : 10;
