@@ -784,13 +784,17 @@ discovery(struct zab *z, struct zab_out *o)
 	z->epoch = ++e;
 	z->aepoch = e;
 	z->aleader = z->me;
-	act(o, ZA_ACCEPTED, -1)->zxid = e;
 	z->phase = ZP_EPOCH;
 	for (i = 0; i < z->n; i++)
 		if (z->peer[i].phase == ZPP_INFO) {
 			tell(z, o, i, ZM_LINFO, e, 0);
 			z->peer[i].phase = ZPP_LINFO;
 		}
+	/* after the LINFOs, so that the learners make their acceptedEpoch
+	   durable while we make ours: their ACKEPOCHs are later events,
+	   when ours is done (epochacked says why a crash meanwhile is
+	   safe) */
+	act(o, ZA_ACCEPTED, -1)->zxid = e;
 }
 
 /*
