@@ -28,7 +28,7 @@ PROGS	= $(NAMES:%=$(B)/cmd/%)
 LIBSRC	= libzk/buf.c libzk/jute.c libzk/line.c libzk/cfg.c libzk/member.c libzk/loop.c \
 	  libzk/util.c libzk/digest.c libzk/req.c libzk/client.c \
 	  libzk/snap.c libzk/sasl.c libzk/shm.c libzk/elect.c libzk/seg.c \
-	  libzk/zab.c
+	  libzk/zab.c libzk/epochs.c
 LIBOBJ	= $(LIBSRC:%.c=$(B)/%.o)
 LIB	= $(B)/libzk/libzk.a
 

@@ -433,6 +433,24 @@ int	 zksnap_read(const char *, struct zksnapinfo *,
 	    const char **);
 
 /*
+ * epochs.c: an ensemble node's accepted and current epochs, DIR/epochs:
+ * two blocks, each a checksummed line, updated in place by turns.
+ */
+#define ZKEP_BLOCK	4096
+struct zkepochs {
+	int		 fd;
+	int		 at;		/* the block with the newest state */
+	uint64_t	 seq;		/* ... its number */
+	int64_t		 accepted, current;
+	char		 why[160];	/* zkep_open's failure */
+};
+size_t	 zkep_format(char *, uint64_t, int64_t, int64_t);
+int	 zkep_parse(const void *, size_t, uint64_t *, int64_t *, int64_t *);
+int	 zkep_open(struct zkepochs *, int);
+int	 zkep_set(struct zkepochs *, int64_t, int64_t);
+void	 zkep_close(struct zkepochs *);
+
+/*
  * seg.c: the transaction log's segments, DIR/log.<16 hex: first zxid>,
  * records be32 length | be32 crc32c(line) | line, zeros to the
  * preallocated end (zk-log(1)).

@@ -441,6 +441,55 @@ PY
 	has "$o" /d1 /d6 /d7
 }
 
+# node I's epochs as its epochs file's newest block has them: "A C"
+epochs_of() {
+	tr -d '\000' <"$D/n$1/data/zk/epochs" | sort -t= -k2n | tail -n 1 |
+	    sed -n 's/^zk-epochs 1 seq=[0-9]* accepted=\([0-9]*\) current=\([0-9]*\) crc=[0-9a-f]*$/\1 \2/p'
+}
+
+@test "epochs: an earlier version's acceptedEpoch and currentEpoch are taken over once; a corrupt epochs file is refused (65), naming it, and left as it is" {
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	ens_write "$leader" create /e1 "data of /e1"
+	has "$f" /e1
+	read -r a c <<<"$(epochs_of "$f")"
+	[ -n "$a" ] && [ "$a" -ge 1 ] && [ "$c" = "$a" ]
+	# f as an earlier version left it
+	ens_kill "$f" TERM
+	rm "$D/n$f/data/zk/epochs"
+	echo "$a" >"$D/n$f/data/zk/acceptedEpoch"
+	echo "$c" >"$D/n$f/data/zk/currentEpoch"
+	: >"$D/n$f/node.err"
+	ens_node "$D" "$f"
+	ens_serving "$D" "$f"
+	[ "$(epochs_of "$f")" = "$a $c" ]
+	[ ! -e "$D/n$f/data/zk/acceptedEpoch" ]
+	[ ! -e "$D/n$f/data/zk/currentEpoch" ]
+	! grep -q "raised" "$D/n$f/node.err"
+	ens_write "$f" create /e2 "data of /e2"
+	has "$f" /e1 /e2
+	# both blocks damaged: nothing is taken from it, nothing written
+	ens_kill "$f" TERM
+	printf 'X' | dd of="$D/n$f/data/zk/epochs" bs=1 seek=20 conv=notrunc \
+	    status=none
+	printf 'X' | dd of="$D/n$f/data/zk/epochs" bs=1 seek=4116 \
+	    conv=notrunc status=none
+	cp "$D/n$f/data/zk/epochs" "$D/epochs.bad"
+	: >"$D/n$f/node.err"
+	ens_node "$D" "$f"
+	for k in $(seq 100); do
+		kill -0 "${ENS_PID[f]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "${ENS_PID[f]}" 2>/dev/null
+	run cat "$D/n$f/node.err"
+	assert_output --partial "/zk/epochs: neither block is valid"
+	assert_output --partial "zk-log exited with status 65"
+	cmp "$D/epochs.bad" "$D/n$f/data/zk/epochs"
+}
+
 @test "sync on a follower goes through the leader: after it, a write made through another node is read; with the leader stopped, it waits for a new leader" {
 	ens_start "$D" 3
 	leader=$(ens_leader "$D")

@@ -48,7 +48,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: libzk-test jute | frame | escape | line | "
-	    "int | stat | fmt | crc | hex | shm | seg | zabwire | zabquorum | "
+	    "int | stat | fmt | crc | hex | shm | seg | epochs | zabwire | "
+	    "zabquorum | "
 	    "members | elect | drain | orphan | connect | "
 	    "connect-sup | cfg file | "
 	    "standalone file | digest text\n");
@@ -1074,6 +1075,137 @@ t_seghole(void)
 		errx(EX_OSERR, "%s", cmd);
 }
 
+/* a file of dir: its text written, or removed (text NULL) */
+static void
+putfile(const char *dir, const char *name, const char *text)
+{
+	char	 path[128];
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (text == NULL) {
+		unlink(path);
+		return;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		err(EX_OSERR, "%s", path);
+	close(fd);
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char	 path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* the epochs of dir: 0, or -1 (ep->why says why) */
+static int
+epopen(struct zkepochs *ep, const char *dir)
+{
+	int	 dfd, rc;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1)
+		err(EX_OSERR, "%s", dir);
+	rc = zkep_open(ep, dfd);
+	close(dfd);
+	return rc;
+}
+
+/*
+ * The epochs file: made with zeros, updated by turns in either block,
+ * each update read back; a torn newest block gives the state before it,
+ * both blocks bad (or a wrong size) are refused; the legacy files are
+ * taken over once and removed, and a bad one refused.  zkep_parse takes
+ * only what zkep_format makes.
+ */
+static void
+t_epochs(void)
+{
+	char		 dir[] = "/tmp/libzk-test.XXXXXX", blk[ZKEP_BLOCK];
+	char		 path[128];
+	struct zkepochs	 ep;
+	struct stat	 st;
+	uint64_t	 q;
+	int64_t		 a, c;
+	int		 i, fd;
+
+	if (mkdtemp(dir) == NULL)
+		err(EX_OSERR, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/epochs", dir);
+	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 0 && ep.current == 0);
+	CHECK(stat(path, &st) == 0 && st.st_size == 2 * ZKEP_BLOCK);
+	for (i = 1; i <= 5; i++) {
+		CHECK(zkep_set(&ep, i, i - 1) == 0);
+		zkep_close(&ep);
+		CHECK(epopen(&ep, dir) == 0 && ep.accepted == i &&
+		    ep.current == i - 1);
+	}
+	CHECK(zkep_set(&ep, 3, 4) == -1 && errno == EINVAL);
+	CHECK(zkep_set(&ep, 0x100000000LL, 0) == -1 && errno == EINVAL);
+	CHECK(stat(path, &st) == 0 && st.st_size == 2 * ZKEP_BLOCK);
+	/* 5/4 is the newest (block ep.at); torn, 4/3 is read */
+	flipat(path, (off_t)ep.at * ZKEP_BLOCK + 20);
+	zkep_close(&ep);
+	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 4 && ep.current == 3);
+	/* a byte past the line, in the zeros, is damage too */
+	flipat(path, (off_t)ep.at * ZKEP_BLOCK + 1000);
+	zkep_close(&ep);
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "neither block is valid") != NULL);
+	CHECK(truncate(path, ZKEP_BLOCK) == 0);
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "4096 bytes, not 8192") != NULL);
+	/* the legacy files, taken over */
+	putfile(dir, "epochs", NULL);
+	putfile(dir, "acceptedEpoch", "7\n");
+	putfile(dir, "currentEpoch", "6\n");
+	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 7 && ep.current == 6);
+	CHECK(!exists(dir, "acceptedEpoch") && !exists(dir, "currentEpoch") &&
+	    !exists(dir, "epochs.tmp"));
+	CHECK(zkep_set(&ep, 8, 6) == 0);
+	zkep_close(&ep);
+	/* ... left by a crash after the takeover: the file wins, they go */
+	putfile(dir, "acceptedEpoch", "2\n");
+	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 8 && ep.current == 6);
+	CHECK(!exists(dir, "acceptedEpoch"));
+	zkep_close(&ep);
+	putfile(dir, "epochs", NULL);
+	putfile(dir, "acceptedEpoch", "x7\n");
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "acceptedEpoch: not an epoch") != NULL);
+	CHECK(!exists(dir, "epochs"));
+	putfile(dir, "acceptedEpoch", "3\n");
+	putfile(dir, "currentEpoch", "4\n");
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "is above") != NULL);
+	putfile(dir, "acceptedEpoch", NULL);
+	putfile(dir, "currentEpoch", NULL);
+	/* parse: what format makes, and nothing near it */
+	zkep_format(blk, 9, 0xffffffffLL, 5);
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == 0 && q == 9 &&
+	    a == 0xffffffffLL && c == 5);
+	CHECK(zkep_parse(blk, sizeof(blk) - 1, &q, &a, &c) == -1);
+	blk[ZKEP_BLOCK - 1] = 1;
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	zkep_format(blk, 9, 0x100000000LL, 5);
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	zkep_format(blk, 0, 1, 1);
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	zkep_format(blk, 1, 1, 2);
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	memset(blk, 0, sizeof(blk));
+	CHECK(zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	fd = snprintf(blk, sizeof(blk), "zk-epochs 1 seq=01 accepted=1 "
+	    "current=1 crc=00000000\n");
+	CHECK(fd > 0 && zkep_parse(blk, sizeof(blk), &q, &a, &c) == -1);
+	unlink(path);
+	rmdir(dir);
+}
+
 /*
  * The log-segment format: list, append (segments roll and are
  * preallocated), scan good / torn / damaged, a failed append keeps
@@ -1847,6 +1979,8 @@ main(int argc, char *argv[])
 		t_seg();
 		t_seghole();
 	}
+	else if (strcmp(argv[1], "epochs") == 0)
+		t_epochs();
 	else if (strcmp(argv[1], "zabwire") == 0)
 		t_zabwire();
 	else if (strcmp(argv[1], "zabquorum") == 0)

@@ -222,6 +222,11 @@ setup() {
 	[ "$output" = "ok seg" ]
 }
 
+@test "epochs: updated in place by turns; a torn newest block gives the one before; both bad or a wrong size refused; the legacy files taken over once" {
+	run -0 "$drv" epochs
+	[ "$output" = "ok epochs" ]
+}
+
 @test "elect: a settled peer's better vote stops the no-wait settle; all votes in and none better settles at once" {
 	run -0 "$drv" elect
 	[ "$output" = "ok elect" ]

@@ -12,8 +12,9 @@
  *			at a time (zab_durable after each); ZA_TRUNC cuts
  *			them; ZA_SENDLOG reads them back
  *	zk-tree		ZA_COMMIT hands it the records up to a zxid
- *	epoch files	acceptedEpoch and currentEpoch in dataLogDir/zk:
- *			tmp, fsync, rename, directory fsync
+ *	epochs		the accepted and current epochs, dataLogDir/zk/
+ *			epochs: in place, one block and fdatasync a write
+ *			(libzk/epochs.c)
  *
  * A record is the transaction line as zk-tree applies it, with the
  * commit point its writer knew added at the end (` commit=0x..`); a
@@ -102,6 +103,7 @@ static struct {
 	int64_t		 reconfat;	/* the last reconfig we proposed */
 	int64_t		 unserved;	/* not serving since, 0 */
 	struct client	*hcl;		/* asked for the handoff under way */
+	struct zkepochs	 ep;		/* our durable epochs */
 	int64_t		 termat;	/* SIGTERM came then, 0 */
 	int		 termhand;	/* ... we led: hand off once the gate
 					   let its clients go */
@@ -159,47 +161,16 @@ static void	 handanswer(const char *, ...)
 static void	 propsize(int64_t);
 static void	 propreport(int);
 
-/* ---- the epoch files ---- */
+/* ---- the epochs ---- */
 
-static int64_t
-readepoch(const char *name)
-{
-	char		 path[PATH_MAX], buf[32];
-	const char	*errstr;
-	ssize_t		 n;
-	int64_t		 v;
-	int		 fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", L.log.dir, name) >=
-	    sizeof(path))
-		errx(EX_CONFIG, "%s: path too long", L.log.dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		err(EX_NOINPUT, "%s", path);
-	}
-	if ((n = read(fd, buf, sizeof(buf) - 1)) == -1)
-		err(EX_IOERR, "%s", path);
-	close(fd);
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	v = strtonum(buf, 0, UINT32_MAX, &errstr);
-	if (errstr != NULL)
-		errx(EX_DATAERR, "%s: epoch is %s: %s", path, errstr, buf);
-	return v;
-}
-
-/* tmp, fsync, rename, fsync the directory: before the value is used */
+/* made durable (libzk/epochs.c) before the value is used */
 static void
-writeepoch(const char *name, int64_t v)
+setepochs(int64_t accepted, int64_t current)
 {
-	char	 buf[32];
-	int	 n;
-
-	n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", v);
-	durable(L.log.dirfd, L.log.dir, name, buf, (size_t)n);
-	zk_dbg("%s = %" PRId64, name, v);
+	if (zkep_set(&Q.ep, accepted, current) == -1)
+		err(EX_IOERR, "%s/epochs", L.log.dir);
+	zk_dbg("epochs: accepted %" PRId64 ", current %" PRId64, accepted,
+	    current);
 }
 
 /* ---- records ---- */
@@ -1121,11 +1092,11 @@ run(struct zab_out *o)
 			break;
 		case ZA_ACCEPTED:
 			zkloop_push(Q.lp);	/* what zab listed before it */
-			writeepoch("acceptedEpoch", a->zxid);
+			setepochs(a->zxid, Q.ep.current);
 			break;
 		case ZA_CURRENT:
 			zkloop_push(Q.lp);
-			writeepoch("currentEpoch", a->zxid);
+			setepochs(Q.ep.accepted, a->zxid);
 			break;
 		case ZA_TRUNC:
 			truncto(a->zxid);
@@ -2135,15 +2106,13 @@ openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
 	if (commit > w.last)
 		commit = w.last;
 	if (EPOCH(w.last) > cepoch) {
-		warnx("%s: the log reaches epoch %" PRId64 " but currentEpoch "
-		    "is %" PRId64 ": raised", L.log.dir, EPOCH(w.last),
+		warnx("%s: the log reaches epoch %" PRId64 " but the current "
+		    "epoch is %" PRId64 ": raised", L.log.dir, EPOCH(w.last),
 		    cepoch);
 		cepoch = EPOCH(w.last);
-		writeepoch("currentEpoch", cepoch);
-		if (aepoch < cepoch) {
+		if (aepoch < cepoch)
 			aepoch = cepoch;
-			writeepoch("acceptedEpoch", aepoch);
-		}
+		setepochs(aepoch, cepoch);
 	}
 	if (zab_load(&Q.z, aepoch, cepoch, base, commit) == -1)
 		errx(EX_DATAERR, "%s: epochs %" PRId64 "/%" PRId64 ", base 0x%"
@@ -2216,11 +2185,11 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	Q.maxline = 4 * (size_t)cfg->maxbuffer + 65536;
 
 	opendir_zk(cfg->dataLogDir);
-	aepoch = readepoch("acceptedEpoch");
-	cepoch = readepoch("currentEpoch");
-	if (cepoch > aepoch)
-		errx(EX_DATAERR, "%s: currentEpoch %" PRId64 " is above "
-		    "acceptedEpoch %" PRId64, L.log.dir, cepoch, aepoch);
+	if (zkep_open(&Q.ep, L.log.dirfd) == -1)
+		errx(errno == EINVAL ? EX_DATAERR : EX_IOERR, "%s/%s",
+		    L.log.dir, Q.ep.why);
+	aepoch = Q.ep.accepted;
+	cepoch = Q.ep.current;
 
 	loaded = hello(rundir, &fd, &early, adopt);
 	openlog(fd, loaded, aepoch, cepoch);

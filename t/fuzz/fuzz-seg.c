@@ -10,6 +10,10 @@
  * back clean: the same records, no torn tail, ending where they end;
  * and a scan told to stop half way through them (a DIFF's reader) reads
  * that first half, no more, and says OK.
+ *
+ * The same bytes are also an epochs file's block (libzk/epochs.c): it
+ * parses only if it is exactly what zkep_format makes of the numbers
+ * read, and numbers taken from the input format and parse back.
  */
 #include <sys/types.h>
 
@@ -42,6 +46,29 @@ check(struct zkscan *w, const char *line, size_t len, int64_t z)
 	return 0;
 }
 
+static void
+epochs(const uint8_t *data, size_t size)
+{
+	static char	 blk[ZKEP_BLOCK], again[ZKEP_BLOCK];
+	uint64_t	 v[3] = { 0, 0, 0 }, q, q2;
+	int64_t		 a, c, a2, c2;
+
+	memset(blk, 0, sizeof(blk));
+	memcpy(blk, data, size < sizeof(blk) ? size : sizeof(blk));
+	if (zkep_parse(blk, sizeof(blk), &q, &a, &c) == 0) {
+		ASSERT(q > 0 && c >= 0 && c <= a && a <= 0xffffffffLL);
+		zkep_format(again, q, a, c);
+		ASSERT(memcmp(blk, again, sizeof(blk)) == 0);
+	}
+	memcpy(v, data, size < sizeof(v) ? size : sizeof(v));
+	q = v[0] != 0 ? v[0] : 1;
+	a = (int64_t)(v[1] & 0xffffffff);
+	c = (int64_t)((v[2] & 0xffffffff) % ((uint64_t)a + 1));
+	zkep_format(again, q, a, c);
+	ASSERT(zkep_parse(again, sizeof(again), &q2, &a2, &c2) == 0 &&
+	    q2 == q && a2 == a && c2 == c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 len;
 	int		 islast, r;
 
+	epochs(data, size);
 	if (size < 2)
 		return 0;
 	islast = data[0] & 1;

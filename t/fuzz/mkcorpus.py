@@ -2,7 +2,8 @@
 """Write the fuzzers' seed corpora: t/fuzz/corpus-req (request frame
 bodies, jute, no length prefix), t/fuzz/corpus-line (internal lines),
 t/fuzz/corpus-sasl (DIGEST-MD5 digest-responses) and t/fuzz/corpus-seg
-(log segments after fuzz-seg's flags and name bytes).
+(log segments after fuzz-seg's flags and name bytes, and an epochs
+file's block).
 
     /usr/bin/python3 t/fuzz/mkcorpus.py      (from the top of the tree)
 """
@@ -178,6 +179,10 @@ segs = {
                        b"check\n"),
     "empty": segment(1, 1, b"", 0),
 }
+# an epochs file's block (libzk/epochs.c), which fuzz-seg also tries
+eline = b"zk-epochs 1 seq=3 accepted=5 current=4"
+eblock = eline + b" crc=%08x\n" % crc32c(eline)
+segs["epochs-block"] = eblock + b"\0" * (4096 - len(eblock))
 
 for name, corpus in (("corpus-req", reqs), ("corpus-line", lines),
                      ("corpus-sasl", sasl), ("corpus-seg", segs)):
