@@ -1171,6 +1171,24 @@ zab_handoff(struct zab *z, int64_t now, int to, struct zab_out *o)
 	return z->ids[best];
 }
 
+/*
+ * Whether the voters that follow us make a quorum without us: a leader
+ * that is leaving (SIGTERM) hands off only then.  Elected by its vote
+ * and short of a quorum of followers, the voter handed to would lead no
+ * one, sitting in discovery for initLimit, neither serving nor looking
+ * (so never read-only either); without the handoff it looks at once.
+ */
+int
+zab_leavable(const struct zab *z)
+{
+	int	 i, k = 0;
+
+	for (i = 0; i < z->n; i++)
+		if (votes(z, i, ZPP_UP))
+			k++;
+	return quorum(z, k);
+}
+
 /* A leader that does not hand off takes proposals. */
 int
 zab_proposing(const struct zab *z)

@@ -706,6 +706,7 @@ int64_t	 zab_propose(struct zab *, int64_t, const void *, size_t,
 void	 zab_purged(struct zab *, int64_t);
 void	 zab_read(struct zab *, int64_t, uint64_t, struct zab_out *);
 int	 zab_handoff(struct zab *, int64_t, int, struct zab_out *);
+int	 zab_leavable(const struct zab *);
 int	 zab_proposing(const struct zab *);
 int64_t	 zab_deadline(const struct zab *);
 int	 zab_serving(const struct zab *);

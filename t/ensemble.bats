@@ -860,6 +860,32 @@ EOF
 	has 3 /before /after
 }
 
+@test "SIGTERM to a leader whose one follower left makes no quorum without it: it does not hand off; that follower never leads, looks for a leader and goes read-only" {
+	ENS_EXTRA='readonlymode.enabled=true'
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	leader=$(ens_leader "$D")
+	f1=$((leader % 3 + 1))
+	f2=$((f1 % 3 + 1))
+	ens_write "$f1" create /before "data of /before"
+	ens_kill "$f2" TERM
+	kill -TERM -- "-${ENS_PID[leader]}"
+	# a handoff would have f1 elected by the leader's vote, leading no
+	# one in discovery for initLimit (5 s), neither serving nor looking
+	ro=0
+	for k in $(seq 150); do
+		[[ $(ens_role "$D" "$f1") == *state=leading* ]] &&
+		    fail "node $f1 leads: $(ens_role "$D" "$f1")"
+		[ "$(fourlw isro "$f1")" = ro ] && { ro=1; break; }
+		sleep 0.1
+	done
+	[ "$ro" = 1 ] || fail "node $f1 not read-only: $(ens_role "$D" "$f1")"
+	ens_kill "$leader" TERM
+	grep -q "not handing leadership off: the followers up are no quorum" \
+	    "$D/n$leader/node.err"
+	! grep -q "handing leadership off to" "$D/n$leader/node.err"
+}
+
 @test "leader handoff: the hand word moves leadership to a caught-up follower, which then leads; a follower refuses it and names the leader" {
 	ens_start "$D" 3
 	for i in 1 2 3; do ens_serving "$D" "$i"; done

@@ -1415,7 +1415,11 @@ gateup(void)
  * closes each connection with the reply that leaves it nothing to
  * answer, and until then we lead on, so that those writes are answered
  * by us in a few ms rather than held through the handoff and our
- * rejoin, and our followers' writes meanwhile go on as usual.  Then
+ * rejoin, and our followers' writes meanwhile go on as usual.  It hands
+ * off only if its followers make a quorum without it (zab_leavable):
+ * else the one handed to would be elected by our vote alone and lead no
+ * one until initLimit, where without it they look for a leader at once
+ * (and go read-only if so configured).  Then
  * zk-log stays, a learner now, for the writes of the clients its gate
  * still holds, if any, and exits once the handoff is over and the gate
  * is gone, one pass later (that pass writes our last lines), or after
@@ -1437,7 +1441,11 @@ handpass(int64_t now)
 	}
 	if (Q.termhand && (!gateup() || now - Q.termat >= HANDWAITMS)) {
 		Q.termhand = 0;
-		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z))
+		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z) &&
+		    !zab_leavable(&Q.z))
+			warnx("not handing leadership off: the followers up "
+			    "are no quorum without this node");
+		else if (Q.z.role == FLE_LEADING && zab_serving(&Q.z))
 			(void)handoff();
 	}
 	if (Q.termdone) {

@@ -11,6 +11,8 @@
 #   ZK_KAZOO_CLUSTER   servers in the harness's cluster (default 1; 3 runs
 #                      the suite against a three-server ensemble)
 #   ZK_KAZOO_LOGDIR    keep zk-node logs here (default: the harness's tmp dir)
+#   ZK_KAZOO_DEBUG     if set, zk-node runs with -d (its programs' debug
+#                      lines in those logs)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -55,6 +55,8 @@ def _zk_args(args):
                 a.startswith("-Djava.security.auth.login.config=")) and "=" in a:
             extra.append(a[2:])
     node = os.path.join(ZK_BIN, "zk-node")
+    if os.environ.get("ZK_KAZOO_DEBUG"):    # run.sh: debug lines in the logs
+        return [node, "-d", config], config, extra
     return [node, config], config, extra
 
 
