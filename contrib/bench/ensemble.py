@@ -80,13 +80,15 @@ ROWS = [
      "leader last) under 4 writers: the slowest write of a client that "
      "was connected when it began and kept its connection (Apache drops "
      "every client at a change of leader: its figure leaves those out)",
-     "<= 2x base p99.9"),
+     "<= 2x a normal write's p99.9"),
     ("rolling_max_ms", "the same, the slowest write of any client (those "
      "of a stopped node move)", ""),
     ("rolling_base_p999_ms", "the writers' p99.9 before the restarts", ""),
     ("rolling_quiet_max_ms", "the same writers for as long on the same "
      "ensemble, nothing restarted: their slowest write (the load's own "
      "tail on this machine, to set the stall beside)", ""),
+    ("rolling_quiet_p999_ms", "the same quiet run's p99.9: a normal "
+     "write's p99.9 over as many writes as the restarts had", ""),
     ("rolling_failed", "writes failed in the rolling restart (a client "
      "retries connection loss 5 times, 20 ms apart)", "0"),
     ("lin_get_tput", "get throughput, zk with linearizableReads=true "
@@ -374,7 +376,7 @@ def rollfigures(ens, text):
     """rolling.py's summary line as a dict"""
     w = text.split()
     try:
-        return {w[k]: float(w[k + 1]) for k in range(0, 14, 2)}
+        return {w[k]: float(w[k + 1]) for k in range(0, 16, 2)}
     except (IndexError, ValueError):
         raise RuntimeError("%s: rolling.py said %r" % (ens.kind, text))
 
@@ -416,8 +418,7 @@ def rolling(ens):
         time.sleep(3)
         for i in [j for j in ens.ids() if j != leader] + [leader]:
             t0 = time.monotonic()
-            if DEBUG:
-                say("%.4f SIGTERM to node %d" % (time.time(), i))
+            say("%.4f SIGTERM to node %d" % (time.time(), i))
             ens.kill(i, signal.SIGTERM)
             t1 = time.monotonic()
             ens.restart(i)
@@ -445,13 +446,14 @@ def rolling(ens):
         ens.kind, took, text.splitlines()[0] if text else "no output"))
     q = rollfigures(ens, text)
     for f in ("rolling_stall_ms", "rolling_max_ms", "rolling_base_p999_ms",
-              "rolling_quiet_max_ms"):
+              "rolling_quiet_max_ms", "rolling_quiet_p999_ms"):
         compare.UNITS[f] = "ms"
     compare.UNITS["rolling_failed"] = "writes"
     return {"rolling_stall_ms": v["max_stayed_ms"],
             "rolling_max_ms": v["max_ms"],
             "rolling_base_p999_ms": v["base_p999_ms"],
             "rolling_quiet_max_ms": q["max_ms"],
+            "rolling_quiet_p999_ms": q["p999_ms"],
             "rolling_failed": v["failed"]}
 
 
