@@ -21,7 +21,12 @@
  * corrupt, and nothing is taken from it.
  *
  * zk-log kept the epochs in acceptedEpoch and currentEpoch before, each
- * a decimal number; zkep_open takes them over once, then removes them.
+ * a decimal number; zkep_open takes them over once.  Then, and in a new
+ * directory, those two files hold GUARD, no number: an earlier zk-log,
+ * which reads them, refuses the directory ("DIR/acceptedEpoch: epoch is
+ * invalid: in ./epochs (a newer zk-log)") rather than take them as
+ * absent, its epochs as 0, and forget an epoch it promised.  A GUARD
+ * without the epochs file says the file was lost: refused.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -40,6 +45,9 @@
 #define NAME		"epochs"
 #define TMPNAME		"epochs.tmp"
 #define MAXEPOCH	0xffffffffLL	/* a zxid holds 32 bits of epoch */
+
+#define GUARDTMP	"epochs.guard.tmp"
+#define GUARD		"in ./epochs (a newer zk-log)"	/* a line */
 
 static const char *const legacy[2] = { "acceptedEpoch", "currentEpoch" };
 
@@ -122,24 +130,21 @@ zkep_parse(const void *p, size_t len, uint64_t *seq, int64_t *accepted,
 	return 0;
 }
 
-/* a legacy epoch file's number, 0 if there is none: 0, or -1 */
+/* a legacy epoch file's line: 0; 1 if there is none ("" then); -1 */
 static int
-legacyread(int dirfd, const char *name, int64_t *v, char *why,
+legacyline(int dirfd, const char *name, char *buf, size_t len, char *why,
     size_t whylen)
 {
-	char		 buf[32];
-	const char	*s = buf;
-	uint64_t	 u;
-	ssize_t		 n;
-	int		 fd;
+	ssize_t	 n;
+	int	 fd;
 
-	*v = 0;
+	buf[0] = '\0';
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
-			return 0;
+			return 1;
 		return said(why, whylen, 0, "%s: %s", name, strerror(errno));
 	}
-	if ((n = read(fd, buf, sizeof(buf) - 1)) == -1) {
+	if ((n = read(fd, buf, len - 1)) == -1) {
 		said(why, whylen, 0, "%s: %s", name, strerror(errno));
 		close(fd);
 		return -1;
@@ -148,6 +153,26 @@ legacyread(int dirfd, const char *name, int64_t *v, char *why,
 	buf[n] = '\0';
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	return 0;
+}
+
+/* a legacy epoch file's number, 0 if there is none: 0, or -1 */
+static int
+legacyread(int dirfd, const char *name, int64_t *v, char *why,
+    size_t whylen)
+{
+	char		 buf[64];
+	const char	*s = buf;
+	uint64_t	 u;
+	ssize_t		 n;
+
+	*v = 0;
+	if ((n = legacyline(dirfd, name, buf, sizeof(buf), why, whylen)) != 0)
+		return n == 1 ? 0 : -1;
+	n = (ssize_t)strlen(buf);
+	if (strcmp(buf, GUARD) == 0)
+		return said(why, whylen, EINVAL, "%s is gone, but %s says the "
+		    "epochs were kept there", NAME, name);
 	if (number(&s, buf + n, "", MAXEPOCH, &u) == -1 || s != buf + n)
 		return said(why, whylen, EINVAL, "%s: not an epoch: %.20s",
 		    name, buf);
@@ -155,20 +180,44 @@ legacyread(int dirfd, const char *name, int64_t *v, char *why,
 	return 0;
 }
 
-/* the legacy files gone, durably */
+/*
+ * The legacy files holding GUARD, durably (each replaced whole by a
+ * rename, so that a crash leaves its number or GUARD, and the epochs
+ * file wins over a number): 0, or -1.
+ */
 static int
-legacygone(int dirfd, char *why, size_t whylen)
+legacyguard(int dirfd, char *why, size_t whylen)
 {
-	int	 i, gone = 0;
+	char	 buf[64];
+	int	 i, fd, done = 0;
+	ssize_t	 n;
 
 	for (i = 0; i < 2; i++) {
-		if (unlinkat(dirfd, legacy[i], 0) == 0)
-			gone = 1;
-		else if (errno != ENOENT)
+		if (legacyline(dirfd, legacy[i], buf, sizeof(buf), why,
+		    whylen) == -1)
+			return -1;	/* absent: "", guarded now too */
+		if (strcmp(buf, GUARD) == 0)
+			continue;
+		if ((fd = openat(dirfd, GUARDTMP, O_WRONLY | O_CREAT |
+		    O_TRUNC | O_CLOEXEC, 0644)) == -1)
+			return said(why, whylen, 0, "%s: %s", GUARDTMP,
+			    strerror(errno));
+		n = write(fd, GUARD "\n", sizeof(GUARD));
+		if (n != (ssize_t)sizeof(GUARD) || fsync(fd) == -1) {
+			if (n != -1 && n != (ssize_t)sizeof(GUARD))
+				errno = EIO;
+			said(why, whylen, 0, "%s: %s", GUARDTMP,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (close(fd) == -1 ||
+		    renameat(dirfd, GUARDTMP, dirfd, legacy[i]) == -1)
 			return said(why, whylen, 0, "%s: %s", legacy[i],
 			    strerror(errno));
+		done = 1;
 	}
-	if (gone && fsync(dirfd) == -1)
+	if (done && fsync(dirfd) == -1)
 		return said(why, whylen, 0, "fsync: %s", strerror(errno));
 	return 0;
 }
@@ -205,7 +254,7 @@ create(int dirfd, char *why, size_t whylen)
 	if (close(fd) == -1 || renameat(dirfd, TMPNAME, dirfd, NAME) == -1 ||
 	    fsync(dirfd) == -1)
 		return said(why, whylen, 0, "%s: %s", NAME, strerror(errno));
-	return legacygone(dirfd, why, whylen);
+	return legacyguard(dirfd, why, whylen);
 }
 
 /*
@@ -232,8 +281,8 @@ zkep_open(struct zkepochs *ep, int dirfd)
 		if ((ep->fd = openat(dirfd, NAME, O_RDWR | O_CLOEXEC)) == -1)
 			return said(ep->why, sizeof(ep->why), 0, "%s: %s",
 			    NAME, strerror(errno));
-	} else if (legacygone(dirfd, ep->why, sizeof(ep->why)) == -1)
-		goto fail;	/* left by a crash after the takeover */
+	} else if (legacyguard(dirfd, ep->why, sizeof(ep->why)) == -1)
+		goto fail;	/* a crash came before the guard */
 	if (fstat(ep->fd, &st) == -1) {
 		said(ep->why, sizeof(ep->why), 0, "%s: %s", NAME,
 		    strerror(errno));

@@ -1102,6 +1102,25 @@ exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* name holds what an earlier zk-log refuses: no number, the guard line */
+static int
+guarded(const char *dir, const char *name)
+{
+	char	 path[128], buf[64];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, "in ./epochs (a newer zk-log)\n") == 0;
+}
+
 /* the epochs of dir: 0, or -1 (ep->why says why) */
 static int
 epopen(struct zkepochs *ep, const char *dir)
@@ -1119,8 +1138,9 @@ epopen(struct zkepochs *ep, const char *dir)
  * The epochs file: made with zeros, updated by turns in either block,
  * each update read back; a torn newest block gives the state before it,
  * both blocks bad (or a wrong size) are refused; the legacy files are
- * taken over once and removed, and a bad one refused.  zkep_parse takes
- * only what zkep_format makes.
+ * taken over once, and a bad one refused; then they hold the guard that
+ * an earlier zk-log refuses, and a guard without the file is refused.
+ * zkep_parse takes only what zkep_format makes.
  */
 static void
 t_epochs(void)
@@ -1138,6 +1158,7 @@ t_epochs(void)
 	snprintf(path, sizeof(path), "%s/epochs", dir);
 	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 0 && ep.current == 0);
 	CHECK(stat(path, &st) == 0 && st.st_size == 2 * ZKEP_BLOCK);
+	CHECK(guarded(dir, "acceptedEpoch") && guarded(dir, "currentEpoch"));
 	for (i = 1; i <= 5; i++) {
 		CHECK(zkep_set(&ep, i, i - 1) == 0);
 		zkep_close(&ep);
@@ -1164,16 +1185,23 @@ t_epochs(void)
 	putfile(dir, "acceptedEpoch", "7\n");
 	putfile(dir, "currentEpoch", "6\n");
 	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 7 && ep.current == 6);
-	CHECK(!exists(dir, "acceptedEpoch") && !exists(dir, "currentEpoch") &&
-	    !exists(dir, "epochs.tmp"));
+	CHECK(guarded(dir, "acceptedEpoch") && guarded(dir, "currentEpoch") &&
+	    !exists(dir, "epochs.tmp") && !exists(dir, "epochs.guard.tmp"));
 	CHECK(zkep_set(&ep, 8, 6) == 0);
 	zkep_close(&ep);
-	/* ... left by a crash after the takeover: the file wins, they go */
+	/* ... left by a crash after the takeover: the file wins, they are
+	   guarded */
 	putfile(dir, "acceptedEpoch", "2\n");
+	putfile(dir, "currentEpoch", NULL);
 	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 8 && ep.current == 6);
-	CHECK(!exists(dir, "acceptedEpoch"));
+	CHECK(guarded(dir, "acceptedEpoch") && guarded(dir, "currentEpoch"));
 	zkep_close(&ep);
+	/* the guards without the file: lost, refused, nothing made */
 	putfile(dir, "epochs", NULL);
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "epochs is gone, but acceptedEpoch says") != NULL);
+	CHECK(!exists(dir, "epochs") && guarded(dir, "acceptedEpoch"));
+	putfile(dir, "currentEpoch", NULL);
 	putfile(dir, "acceptedEpoch", "x7\n");
 	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
 	    strstr(ep.why, "acceptedEpoch: not an epoch") != NULL);
