@@ -869,12 +869,28 @@ mkbase(zhandle_t *zh, const char *path)
 		errx(EX_UNAVAILABLE, "create %s: %s", path, zerror(rc));
 }
 
-/* BASE and its NKEYS keys, on the first of ss. */
+/*
+ * BASE and its NKEYS keys, on the first of the nss sessions ss; then
+ * every key seen by every session, so that none gets NoNode from a server (an observer,
+ * say) that has not applied them yet (10 s at most).
+ */
 static void
-prepare(struct sess *ss)
+prepare(struct sess *ss, int nss)
 {
+	int	i, k, t, rc;
+
 	mkbase(ss[0].zh, BASE);
 	load(ss, 1, BASE "/k%04ld", NKEYS);
+	for (i = 1; i < nss; i++)
+		for (k = 0; k < NKEYS; k++)
+			for (t = 0; (rc = zoo_exists(ss[i].zh, keys[k], 0,
+			    NULL)) != ZOK; t++) {
+				if (t == 200)
+					errx(EX_UNAVAILABLE, "%s: not seen by "
+					    "session %d after 10 s: %s",
+					    keys[k], i, zerror(rc));
+				sleep_ms(50);
+			}
 }
 
 /* Workloads. */
@@ -892,7 +908,7 @@ tput(const char *name, int kind)
 	long		 d0, d1;
 
 	ss = open_many(nconn);
-	prepare(ss);
+	prepare(ss, nconn);
 	sl = run_start(&r, kind, ss, nconn, inflight);
 	run_go(sl, nconn * inflight);
 	sleep_ms(1000);				/* warm-up */
@@ -950,7 +966,7 @@ latency_mt(const char *name, int isset)
 	int		 rc, len;
 
 	ss = open_many(1);
-	prepare(ss);
+	prepare(ss, 1);
 	v = xcalloc(count, sizeof *v);
 	if ((buf = malloc(vsize + 1)) == NULL)
 		err(EX_OSERR, "malloc");
@@ -1967,7 +1983,7 @@ latency(const char *name, int isset)
 	long		 n = 0, i;
 
 	ss = open_many(1);		/* the keys, made as latency_mt does */
-	prepare(ss);
+	prepare(ss, 1);
 	close_many(ss, 1);
 	plen = raw_path(path, sizeof path, keys[0]);
 	raw_init(&rs);
