@@ -23,7 +23,11 @@
  *     every transaction committed before it was asked (linearizableReads);
  *   - in one seed of four, leaders are asked now and then to hand
  *     leadership off (zab_handoff, the election then voting for the
- *     voter handed to), and all of the above still holds;
+ *     voter handed to), and all of the above still holds; every other
+ *     time it is SIGTERM, as zk-log takes it: the leader hands off only
+ *     if its followers make a quorum without it (zab_leavable), and it
+ *     dies once it stepped down, gave the handoff up, or did not hand
+ *     off;
  *   - in one seed of three, leaders propose reconfigs now and then, as
  *     zk-log's leader decides them (one at a time, one node changed
  *     between voter and observer, two voters left at least, a synced
@@ -88,6 +92,8 @@ struct node {
 	uint64_t	 gen;		/* bumped by a truncation or crash */
 	int		 fsyncing;
 	int		 frozen;	/* dies in an epoch write: EV_DIE */
+	int		 leaving;	/* SIGTERM: dies once it steps down */
+	int64_t		 backat;	/* ... and is started again then */
 	/* members: the voters it goes by (a bit a node), since the
 	   reconfig cfgv; its durable copy; the snapshot's; whether it
 	   started as a voter */
@@ -140,6 +146,8 @@ static struct {
 					   reconfig, and before that */
 	long		 handed;	/* ... and they were started */
 	long		 stepped;	/* ... and the leader stepped down */
+	long		 asked;		/* handoffs asked for */
+	long		 left;		/* leaders that died of SIGTERM */
 	long		 died;		/* nodes that died in an epoch write */
 	/* the one history every node must apply */
 	int64_t		*gz;
@@ -367,6 +375,7 @@ closeconn(int a, int b, int rst)
 
 static void	 run_out(int, struct zab_out *);
 static void	 elect(int);
+static void	 leave(int, const char *);
 
 static void
 sendz(int x, int y, const struct zab_msg *m, uint64_t val, uint64_t k,
@@ -684,6 +693,10 @@ run_out(int i, struct zab_out *o)
 		trace("node %d looks again: %s", i + 1, o->why);
 		if (S.node[i].z.handto != -1)
 			S.stepped++;
+		if (S.node[i].leaving) {	/* SIGTERM: it exits now */
+			leave(i, "it stepped down");
+			return;
+		}
 		elect(i);
 	}
 }
@@ -790,6 +803,7 @@ boot(int i)
 			fail("node %d: its log is not in order at 0x%" PRIx64,
 			    i + 1, nd->log[k].zxid);
 	nd->alive = 1;
+	nd->backat = 0;
 	nd->gen++;
 	nd->fsyncing = 0;
 	trace("node %d boots: epochs %" PRId64 "/%" PRId64 " snap 0x%" PRIx64
@@ -834,6 +848,7 @@ crash(int i)
 	}
 	nd->alive = 0;
 	nd->frozen = 0;
+	nd->leaving = 0;
 	for (j = 0; j < S.n; j++)
 		hint(j, i, 1);
 	nd->nlog = nd->ndurable;	/* what was not durable is gone */
@@ -1138,21 +1153,47 @@ propose(void)
 	}
 }
 
-/* A serving leader is asked to hand leadership off (zab_handoff). */
+/* A leader that got SIGTERM exits; a rolling restart starts it again. */
+static void
+leave(int i, const char *why)
+{
+	trace("node %d leaves: %s", i + 1, why);
+	S.left++;
+	crash(i);
+	S.node[i].backat = S.now + 500;
+}
+
+/*
+ * A serving leader is asked to hand leadership off (zab_handoff), or
+ * every other time gets SIGTERM: then it hands off only if its
+ * followers make a quorum without it, and dies once it stepped down
+ * (run_out), gave the handoff up (run), or at once if it did not hand
+ * off.  No random draw: the seeds replay as before.
+ */
 static void
 handoff(void)
 {
 	struct zab_out	 o;
-	int		 i, to;
+	int		 i, to, term;
 
 	for (i = 0; i < S.n; i++)
 		if (up(i) && zab_proposing(&S.node[i].z))
 			break;
 	if (i == S.n)
 		return;
+	term = S.asked++ % 2 == 1;
+	if (term && !zab_leavable(&S.node[i].z)) {
+		leave(i, "its followers are no quorum without it");
+		return;
+	}
 	if ((to = zab_handoff(&S.node[i].z, S.now, -1, &o)) != -1) {
 		S.handed++;
-		trace("node %d hands leadership off to %d", i + 1, to);
+		S.node[i].leaving = term;
+		trace("node %d hands leadership off to %d%s", i + 1, to,
+		    term ? " (SIGTERM)" : "");
+	} else if (term) {
+		leave(i, "no synced voter to hand to");
+		return;
 	}
 	run_out(i, &o);
 }
@@ -1171,6 +1212,7 @@ run(uint64_t seed)
 		free(S.node[i].log);
 	}
 	memset(&S.node, 0, sizeof(S.node));
+	S.asked = 0;		/* a seed replays alone as in a run */
 	memset(&S.conn, 0, sizeof(S.conn));
 	memset(&S.epochleader, 0, sizeof(S.epochleader));
 	S.seed = seed;
@@ -1208,6 +1250,8 @@ run(uint64_t seed)
 		if (S.q.n > 0 && simheap_top(&S.q)->at < next)
 			next = simheap_top(&S.q)->at;
 		for (i = 0; i < S.n; i++) {
+			if (S.node[i].backat != 0 && S.node[i].backat < next)
+				next = S.node[i].backat;
 			if (!up(i))
 				continue;
 			if ((d = fle_deadline(&S.node[i].f)) != 0 && d < next)
@@ -1227,6 +1271,10 @@ run(uint64_t seed)
 			continue;
 		}
 		for (i = 0; i < S.n; i++) {
+			/* a leader that left is started again */
+			if (S.node[i].backat != 0 && S.node[i].backat <= S.now &&
+			    !S.node[i].alive)
+				boot(i);
 			if (!up(i))
 				continue;
 			if ((d = fle_deadline(&S.node[i].f)) != 0 &&
@@ -1241,6 +1289,11 @@ run(uint64_t seed)
 				zab_tick(&S.node[i].z, S.now, &o);
 				run_out(i, &o);
 			}
+			/* SIGTERM, its handoff given up: zk-log exits */
+			if (up(i) && S.node[i].leaving &&
+			    S.node[i].z.hto == -1 &&
+			    S.node[i].z.role == FLE_LEADING)
+				leave(i, "its handoff was given up");
 		}
 		if (S.now >= nextwrite) {
 			if (S.now < FAULTMS + SETTLEMS / 2) {
@@ -1323,9 +1376,10 @@ main(int argc, char *argv[])
 	}
 	printf("sim-zab: %" PRIu64 " seeds from %" PRIu64 " passed, %d "
 	    "voters, %d observers, %" PRIu64 " txns committed, %ld "
-	    "handoffs (%ld stepped down), %ld died writing an epoch, %ld "
-	    "reconfigs (%ld changed kind)\n", count, seed, S.nvoters, obs,
-	    txns, S.handed, S.stepped, S.died, S.reconfigs, S.restarts);
+	    "handoffs (%ld stepped down), %ld leaders left (SIGTERM), %ld "
+	    "died writing an epoch, %ld reconfigs (%ld changed kind)\n",
+	    count, seed, S.nvoters, obs, txns, S.handed, S.stepped, S.left,
+	    S.died, S.reconfigs, S.restarts);
 	for (i = 0; i < MAXN; i++) {
 		zab_free(&S.node[i].z);
 		free(S.node[i].log);

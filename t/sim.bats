@@ -54,35 +54,37 @@ replays() {
 
 @test "zab: 3 voters, 3000 seeds of loss, stalls, resets, partitions, crashes, power cuts" {
 	run -0 "$zab" -n 3 -s 1 -c 3000
-	[[ "$output" == "sim-zab: 3000 seeds from 1 passed, 3 voters, 0 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" == "sim-zab: 3000 seeds from 1 passed, 3 voters, 0 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" leaders left (SIGTERM), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* && "$output" != *", 0 leaders left"* ]]
 	[[ "$output" != *", 0 died writing"* ]]
 	[[ "$output" != *", 0 reconfigs"* && "$output" != *"(0 changed kind)"* ]]
 }
 
 @test "zab: 3 voters and an observer, 2000 seeds" {
 	run -0 "$zab" -n 3 -o 1 -s 10001 -c 2000
-	[[ "$output" == "sim-zab: 2000 seeds from 10001 passed, 3 voters, 1 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" == "sim-zab: 2000 seeds from 10001 passed, 3 voters, 1 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" leaders left (SIGTERM), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* && "$output" != *", 0 leaders left"* ]]
 	[[ "$output" != *", 0 died writing"* ]]
 	[[ "$output" != *", 0 reconfigs"* && "$output" != *"(0 changed kind)"* ]]
 }
 
 @test "zab: 5 voters and 2 observers, 2000 seeds" {
 	run -0 "$zab" -n 5 -o 2 -s 20001 -c 2000
-	[[ "$output" == "sim-zab: 2000 seeds from 20001 passed, 5 voters, 2 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
-	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* ]]
+	[[ "$output" == "sim-zab: 2000 seeds from 20001 passed, 5 voters, 2 observers, "*" txns committed, "*" handoffs ("*" stepped down), "*" leaders left (SIGTERM), "*" died writing an epoch, "*" reconfigs ("*" changed kind)" ]]
+	[[ "$output" != *", 0 handoffs"* && "$output" != *"(0 stepped down)"* && "$output" != *", 0 leaders left"* ]]
 	[[ "$output" != *", 0 died writing"* ]]
 	[[ "$output" != *", 0 reconfigs"* && "$output" != *"(0 changed kind)"* ]]
 }
 
-@test "zab: a lone voter commits; a seed replays the same run, with every sync kind, and one with reconfigs" {
+@test "zab: a lone voter commits; a seed replays the same run, with every sync kind and SIGTERM to leaders, and one with reconfigs" {
 	run -0 "$zab" -n 1 -s 7 -c 20
-	replays -n 3 -o 1 -s 7 -c 1 -v
+	replays -n 3 -o 1 -s 11 -c 1 -v
 	[[ "$output" == *" snap epoch "* ]]
 	[[ "$output" == *" diff epoch "* ]]
 	[[ "$output" == *" trunc epoch "* ]]
 	[[ "$output" == *" inform epoch "* ]]
+	[[ "$output" == *" (SIGTERM)"* ]]
+	[[ "$output" == *" leaves: it stepped down"* ]]
 	[[ "$output" == *"ok: leader "* ]]
 	# a seed with reconfigs replays the same too
 	replays -n 3 -o 1 -s 10 -c 1 -v
