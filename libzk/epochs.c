@@ -43,10 +43,8 @@
 #include "zk.h"
 
 #define NAME		"epochs"
-#define TMPNAME		"epochs.tmp"
 #define MAXEPOCH	0xffffffffLL	/* a zxid holds 32 bits of epoch */
 
-#define GUARDTMP	"epochs.guard.tmp"
 #define GUARD		"in ./epochs (a newer zk-log)"	/* a line */
 
 static const char *const legacy[2] = { "acceptedEpoch", "currentEpoch" };
@@ -130,30 +128,37 @@ zkep_parse(const void *p, size_t len, uint64_t *seq, int64_t *accepted,
 	return 0;
 }
 
-/* a legacy epoch file's line: 0; 1 if there is none ("" then); -1 */
-static int
+/*
+ * A legacy epoch file's line, its newline cut, into buf[len]: its
+ * length, or -1 (errno ENOENT, nothing said: there is none).
+ */
+static ssize_t
 legacyline(int dirfd, const char *name, char *buf, size_t len, char *why,
     size_t whylen)
 {
 	ssize_t	 n;
 	int	 fd;
 
-	buf[0] = '\0';
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 1;
-		return said(why, whylen, 0, "%s: %s", name, strerror(errno));
-	}
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? -1 :
+		    said(why, whylen, 0, "%s: %s", name, strerror(errno));
 	if ((n = read(fd, buf, len - 1)) == -1) {
 		said(why, whylen, 0, "%s: %s", name, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	close(fd);
-	buf[n] = '\0';
 	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return 0;
+		n--;
+	buf[n] = '\0';
+	return n;
+}
+
+/* the line is GUARD, exactly (a NUL inside is no GUARD) */
+static int
+isguard(const char *line, ssize_t n)
+{
+	return n == (ssize_t)sizeof(GUARD) - 1 && memcmp(line, GUARD, n) == 0;
 }
 
 /* a legacy epoch file's number, 0 if there is none: 0, or -1 */
@@ -167,10 +172,9 @@ legacyread(int dirfd, const char *name, int64_t *v, char *why,
 	ssize_t		 n;
 
 	*v = 0;
-	if ((n = legacyline(dirfd, name, buf, sizeof(buf), why, whylen)) != 0)
-		return n == 1 ? 0 : -1;
-	n = (ssize_t)strlen(buf);
-	if (strcmp(buf, GUARD) == 0)
+	if ((n = legacyline(dirfd, name, buf, sizeof(buf), why, whylen)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (isguard(buf, n))
 		return said(why, whylen, EINVAL, "%s is gone, but %s says the "
 		    "epochs were kept there", NAME, name);
 	if (number(&s, buf + n, "", MAXEPOCH, &u) == -1 || s != buf + n)
@@ -181,38 +185,25 @@ legacyread(int dirfd, const char *name, int64_t *v, char *why,
 }
 
 /*
- * The legacy files holding GUARD, durably (each replaced whole by a
- * rename, so that a crash leaves its number or GUARD, and the epochs
- * file wins over a number): 0, or -1.
+ * The legacy files holding GUARD, durably (each replaced whole, so that
+ * a crash leaves its number or GUARD, and the epochs file wins over a
+ * number): 0, or -1.
  */
 static int
 legacyguard(int dirfd, char *why, size_t whylen)
 {
 	char	 buf[64];
-	int	 i, fd, done = 0;
 	ssize_t	 n;
+	int	 i, done = 0;
 
 	for (i = 0; i < 2; i++) {
-		if (legacyline(dirfd, legacy[i], buf, sizeof(buf), why,
-		    whylen) == -1)
-			return -1;	/* absent: "", guarded now too */
-		if (strcmp(buf, GUARD) == 0)
-			continue;
-		if ((fd = openat(dirfd, GUARDTMP, O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC, 0644)) == -1)
-			return said(why, whylen, 0, "%s: %s", GUARDTMP,
-			    strerror(errno));
-		n = write(fd, GUARD "\n", sizeof(GUARD));
-		if (n != (ssize_t)sizeof(GUARD) || fsync(fd) == -1) {
-			if (n != -1 && n != (ssize_t)sizeof(GUARD))
-				errno = EIO;
-			said(why, whylen, 0, "%s: %s", GUARDTMP,
-			    strerror(errno));
-			close(fd);
+		if ((n = legacyline(dirfd, legacy[i], buf, sizeof(buf), why,
+		    whylen)) == -1 && errno != ENOENT)
 			return -1;
-		}
-		if (close(fd) == -1 ||
-		    renameat(dirfd, GUARDTMP, dirfd, legacy[i]) == -1)
+		if (isguard(buf, n))
+			continue;
+		if (zk_replace(dirfd, legacy[i], GUARD "\n",
+		    sizeof(GUARD)) == -1)
 			return said(why, whylen, 0, "%s: %s", legacy[i],
 			    strerror(errno));
 		done = 1;
@@ -222,14 +213,15 @@ legacyguard(int dirfd, char *why, size_t whylen)
 	return 0;
 }
 
-/* a new epochs file holding the legacy files' numbers, durably */
+/*
+ * A new epochs file holding the legacy files' numbers, durably; only
+ * then the guards, so that no crash leaves them without the file.
+ */
 static int
 create(int dirfd, char *why, size_t whylen)
 {
 	static char	 blk[2 * ZKEP_BLOCK];
 	int64_t		 a, c;
-	ssize_t		 n;
-	int		 fd;
 
 	if (legacyread(dirfd, legacy[0], &a, why, whylen) == -1 ||
 	    legacyread(dirfd, legacy[1], &c, why, whylen) == -1)
@@ -239,19 +231,7 @@ create(int dirfd, char *why, size_t whylen)
 		    " is above acceptedEpoch %" PRId64, c, a);
 	memset(blk, 0, ZKEP_BLOCK);
 	zkep_format(blk + ZKEP_BLOCK, 1, a, c);
-	if ((fd = openat(dirfd, TMPNAME, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0644)) == -1)
-		return said(why, whylen, 0, "%s: %s", TMPNAME,
-		    strerror(errno));
-	if ((n = pwrite(fd, blk, sizeof(blk), 0)) != (ssize_t)sizeof(blk) ||
-	    fsync(fd) == -1) {
-		if (n != -1 && n != (ssize_t)sizeof(blk))
-			errno = EIO;
-		said(why, whylen, 0, "%s: %s", TMPNAME, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (close(fd) == -1 || renameat(dirfd, TMPNAME, dirfd, NAME) == -1 ||
+	if (zk_replace(dirfd, NAME, blk, sizeof(blk)) == -1 ||
 	    fsync(dirfd) == -1)
 		return said(why, whylen, 0, "%s: %s", NAME, strerror(errno));
 	return legacyguard(dirfd, why, whylen);

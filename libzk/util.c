@@ -11,6 +11,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,6 +69,49 @@ zk_daemonopt(int ch, const char *arg, const char **cfgfile,
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * name in the directory dirfd replaced whole by p[len]: written to
+ * name.tmp, fsynced, renamed over name, so that a crash leaves the old
+ * file or the new one.  The directory is not synced: the caller does
+ * it, once for what it replaced.  0, or -1 with errno.
+ */
+int
+zk_replace(int dirfd, const char *name, const void *p, size_t len)
+{
+	char		 tmp[NAME_MAX + 1];
+	const char	*s = p;
+	ssize_t		 n;
+	int		 fd, e;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >=
+	    sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return -1;
+	while (len > 0) {
+		if ((n = write(fd, s, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto bad;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto bad;
+	if (close(fd) == -1)
+		return -1;
+	return renameat(dirfd, tmp, dirfd, name);
+bad:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 int

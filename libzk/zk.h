@@ -365,6 +365,7 @@ int64_t	 zk_now_ms(void);		/* wall clock, ms since the epoch */
 int64_t	 zk_mono_ms(void);		/* monotonic, ms */
 int	 zk_daemonopt(int, const char *, const char **, const char **);
 int	 zk_nonblock(int);
+int	 zk_replace(int, const char *, const void *, size_t);
 int	 zk_listen_unix(const char *);
 int	 zk_connect_unix(const char *, int);
 pid_t	 zk_supervisor(void);		/* ZK_NODE_PID, or 0 */

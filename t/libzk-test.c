@@ -1186,7 +1186,8 @@ t_epochs(void)
 	putfile(dir, "currentEpoch", "6\n");
 	CHECK(epopen(&ep, dir) == 0 && ep.accepted == 7 && ep.current == 6);
 	CHECK(guarded(dir, "acceptedEpoch") && guarded(dir, "currentEpoch") &&
-	    !exists(dir, "epochs.tmp") && !exists(dir, "epochs.guard.tmp"));
+	    !exists(dir, "epochs.tmp") && !exists(dir, "acceptedEpoch.tmp") &&
+	    !exists(dir, "currentEpoch.tmp"));
 	CHECK(zkep_set(&ep, 8, 6) == 0);
 	zkep_close(&ep);
 	/* ... left by a crash after the takeover: the file wins, they are
@@ -1202,6 +1203,14 @@ t_epochs(void)
 	    strstr(ep.why, "epochs is gone, but acceptedEpoch says") != NULL);
 	CHECK(!exists(dir, "epochs") && guarded(dir, "acceptedEpoch"));
 	putfile(dir, "currentEpoch", NULL);
+	/* the guard line with more after a NUL is no guard: not an epoch */
+	snprintf(blk, sizeof(blk), "%s/acceptedEpoch", dir);
+	CHECK((fd = open(blk, O_WRONLY | O_TRUNC)) != -1 &&
+	    write(fd, "in ./epochs (a newer zk-log)\0x\n", 31) == 31);
+	close(fd);
+	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
+	    strstr(ep.why, "acceptedEpoch: not an epoch") != NULL);
+	CHECK(!exists(dir, "epochs"));
 	putfile(dir, "acceptedEpoch", "x7\n");
 	CHECK(epopen(&ep, dir) == -1 && errno == EINVAL &&
 	    strstr(ep.why, "acceptedEpoch: not an epoch") != NULL);

@@ -380,7 +380,6 @@ replayline(struct zkscan *w, const char *line, size_t len, int64_t z)
 
 
 
-/* Blocking write of everything (before the loop runs). */
 /*
  * name in the directory dirfd (dir, for messages) to hold p[len], durably
  * before it is used: tmp, fsync, rename, fsync the directory.  Exits
@@ -390,30 +389,11 @@ void
 durable(int dirfd, const char *dir, const char *name, const void *p,
     size_t len)
 {
-	char		 tmp[NAME_MAX + 8];
-	const char	*s = p;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
-		errx(EX_SOFTWARE, "%s: name too long", name);
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
-		err(EX_IOERR, "%s/%s", dir, tmp);
-	while (len > 0) {
-		if ((n = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EX_IOERR, "%s/%s", dir, tmp);
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1 ||
-	    renameat(dirfd, tmp, dirfd, name) == -1 || fsync(dirfd) == -1)
+	if (zk_replace(dirfd, name, p, len) == -1 || fsync(dirfd) == -1)
 		err(EX_IOERR, "%s/%s", dir, name);
 }
 
+/* Blocking write of everything (before the loop runs). */
 void
 writeall(int fd, const void *p, size_t len)
 {
