@@ -1441,12 +1441,14 @@ handpass(int64_t now)
 	}
 	if (Q.termhand && (!gateup() || now - Q.termat >= HANDWAITMS)) {
 		Q.termhand = 0;
-		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z) &&
-		    !zab_leavable(&Q.z))
-			warnx("not handing leadership off: the followers up "
-			    "are no quorum without this node");
-		else if (Q.z.role == FLE_LEADING && zab_serving(&Q.z))
-			(void)handoff();
+		if (Q.z.role == FLE_LEADING && zab_serving(&Q.z)) {
+			if (zab_leavable(&Q.z))
+				(void)handoff();
+			else
+				warnx("not handing leadership off: the "
+				    "followers up are no quorum without this "
+				    "node");
+		}
 	}
 	if (Q.termdone) {
 		flush();
