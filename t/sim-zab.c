@@ -1168,7 +1168,8 @@ leave(int i, const char *why)
  * every other time gets SIGTERM: then it hands off only if its
  * followers make a quorum without it, and dies once it stepped down
  * (run_out), gave the handoff up (run), or at once if it did not hand
- * off.  No random draw: the seeds replay as before.
+ * off.  It draws no random number, so the seeds without handoffs
+ * (three in four) run as they did.
  */
 static void
 handoff(void)

@@ -869,28 +869,37 @@ mkbase(zhandle_t *zh, const char *path)
 		errx(EX_UNAVAILABLE, "create %s: %s", path, zerror(rc));
 }
 
+/* Every key seen by session i on zh, or exit (10 s at most). */
+static void
+awaitkeys(zhandle_t *zh, int i)
+{
+	int	k, t, rc;
+
+	for (k = 0; k < NKEYS; k++)
+		for (t = 0; (rc = zoo_exists(zh, keys[k], 0, NULL)) != ZOK;
+		    t++) {
+			if (t == 200)
+				errx(EX_UNAVAILABLE, "%s: not seen by session "
+				    "%d after 10 s: %s", keys[k], i,
+				    zerror(rc));
+			sleep_ms(50);
+		}
+}
+
 /*
  * BASE and its NKEYS keys, on the first of the nss sessions ss; then
- * every key seen by every session, so that none gets NoNode from a server (an observer,
- * say) that has not applied them yet (10 s at most).
+ * every key seen by every session, so that none gets NoNode from a
+ * server (an observer, say) that has not applied them yet.
  */
 static void
 prepare(struct sess *ss, int nss)
 {
-	int	i, k, t, rc;
+	int	i;
 
 	mkbase(ss[0].zh, BASE);
 	load(ss, 1, BASE "/k%04ld", NKEYS);
 	for (i = 1; i < nss; i++)
-		for (k = 0; k < NKEYS; k++)
-			for (t = 0; (rc = zoo_exists(ss[i].zh, keys[k], 0,
-			    NULL)) != ZOK; t++) {
-				if (t == 200)
-					errx(EX_UNAVAILABLE, "%s: not seen by "
-					    "session %d after 10 s: %s",
-					    keys[k], i, zerror(rc));
-				sleep_ms(50);
-			}
+		awaitkeys(ss[i].zh, i);
 }
 
 /* Workloads. */
