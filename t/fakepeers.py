@@ -12,9 +12,10 @@ Canned behaviour (see t/zk-gate.bats):
         getData /bad gets a reply the gate cannot encode; getData /big
         gets 1 MB of data; getData /flood first sends 20000 events of
         a 1000-byte path; `stats` and `text` get fixed text.
-  log:  every write becomes an `r` from tree with the next zxid (the log
-        takes writes only: anything else is logged as "log.sock
-        NOT A TXN"); a create of /slow is answered after 0.5 s; a create
+  log:  every write becomes an `r` from tree with the next zxid; a read
+        or sync (sent behind a write) is answered as tree answers it,
+        in order (anything else is logged as "log.sock NOT A TXN");
+        a create of /slow is answered after 0.5 s; a create
         of /fail gets `fail` back on the log connection, as zk-log
         answers a write it could not store; setData /expire sends
         `closed session=..` instead; closeSession sends r then closed.
@@ -191,7 +192,10 @@ class Peers:
         verb, f = parse(line)
         if verb == "hello":
             return
-        if verb in READS or verb in ("gone", "sync"):
+        if verb in READS or verb == "sync":
+            self.on_tree(c, line)   # held behind the writes before it
+            return
+        if verb == "gone":
             self.log("log.sock", "NOT A TXN")
             return
         sess, xid, path = get(f, "session"), get(f, "xid"), get(f, "path")

@@ -552,7 +552,7 @@ EOF
 	assert_output "00000004fffffffffffffffffffffffa True"
 }
 
-@test "FIFO: a read (sync too) behind a write waits for the write's reply, then goes to zk-tree; only writes go to zk-log" {
+@test "FIFO: a read (sync too) behind a write goes to zk-log, which hands it on after the write; once nothing is in zk-log, reads go straight to zk-tree" {
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
@@ -562,6 +562,8 @@ s.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\0") + req(3, 11) +
 for _ in range(5):
     r = recvframe(s)
     print(hdr(r), r[16:].hex()[:20])
+s.sendall(req(6, 4, ustr("/z") + b"\0"))
+print(hdr(recvframe(s)))
 EOF
 	assert_success
 	assert_line -n 0 "(1, 7, 0) 000000052f736c6f77"
@@ -569,15 +571,14 @@ EOF
 	assert_line -n 2 "(-2, 7, 0) "
 	assert_line -n 3 "(4, 8, 0) 000000022f6e"
 	assert_line -n 4 "(5, 8, 0) 000000022f6e"
-	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent r) session=0x100000000000001 xid=[1-5] ' "$RUN/peers.log"
+	assert_line -n 5 "(6, 8, 0)"
+	run grep -E '^(tree|log)\.sock [a-zA-Z]* session=0x100000000000001 xid=[1-6] ' "$RUN/peers.log"
 	assert_line -n 0 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
-	assert_line -n 1 --partial "sent r session=0x100000000000001 xid=1 "
-	assert_line -n 2 --partial "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a"
-	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=2 "
-	assert_line -n 4 --partial "log.sock create session=0x100000000000001 xid=4 "
-	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=4 "
-	assert_line -n 6 --partial "tree.sock sync session=0x100000000000001 xid=5 "
-	assert_line -n 7 --partial "sent r session=0x100000000000001 xid=5 "
+	assert_line -n 1 "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a"
+	assert_line -n 2 --partial "log.sock create session=0x100000000000001 xid=4 "
+	assert_line -n 3 --partial "log.sock sync session=0x100000000000001 xid=5 "
+	assert_line -n 4 --partial "tree.sock getData session=0x100000000000001 xid=6 auth=ip:127.0.0.1 path=/z"
+	assert_equal "${#lines[@]}" 5
 	run grep -c 'NOT A TXN' "$RUN/peers.log"
 	assert_output 0
 }
@@ -594,7 +595,7 @@ EOF
 	assert_output "[(1, 0), (2, -1), (3, 0), (4, 0)]"
 }
 
-@test "FIFO: a write behind reads waits for their replies, the reads behind it wait for it" {
+@test "FIFO: a write behind reads waits for their replies, the reads behind it go behind it through zk-log" {
 	start_gate
 	run zkpy <<'EOF'
 s, sid, pw = session(PORT)
@@ -610,8 +611,8 @@ EOF
 	assert_line -n 1 --partial "sent r session=0x100000000000001 xid=1 "
 	assert_line -n 2 --partial "log.sock create session=0x100000000000001 xid=2 "
 	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=2 "
-	assert_line -n 4 --partial "tree.sock exists session=0x100000000000001 xid=3 "
-	assert_line -n 6 --partial "tree.sock getData session=0x100000000000001 xid=4 "
+	assert_line -n 4 --partial "log.sock exists session=0x100000000000001 xid=3 "
+	assert_line -n 6 --partial "log.sock getData session=0x100000000000001 xid=4 "
 }
 
 @test "FIFO: events of the old connection's watches do not reach the one that takes its session over" {
@@ -644,7 +645,7 @@ a, sid, pw = session(PORT)
 create = createbody("/slow")
 a.sendall(req(1, 1, create) + req(2, 4, ustr("/a") + b"\1"))
 time.sleep(0.2)
-a.close()			# its create is in zk-log, its getData held
+a.close()			# its create and its getData are in zk-log
 time.sleep(0.1)
 b = connect(PORT)		# xids from 1 again, as kazoo does
 b.sendall(connreq(sid, pw))
@@ -661,17 +662,18 @@ EOF
 	assert_line -n 1 --partial "(2, 7, 0) b'\x00\x00\x00\ndata of /c"
 	run grep -E '^((tree|log)\.sock [a-zA-Z]*|sent (gone|r)) session=0x100000000000001( |$)' "$RUN/peers.log"
 	assert_line -n 2 "log.sock create session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/slow acl=31:world:anyone flags=0"
-	assert_line -n 3 "tree.sock gone session=0x100000000000001"
-	assert_line -n 4 "sent gone session=0x100000000000001"
-	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=1 "
-	assert_line -n 6 --partial "tree.sock getData session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/b "
-	assert_line -n 7 --partial "sent r session=0x100000000000001 xid=1 "
-	assert_line -n 8 "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/c"
-	assert_line -n 9 --partial "sent r session=0x100000000000001 xid=2 "
-	assert_line -n 10 "tree.sock gone session=0x100000000000001"
-	assert_equal "${#lines[@]}" 12
-	run grep -c 'path=/a' "$RUN/peers.log"
-	assert_output 0
+	assert_line -n 3 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 4 "log.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/a watch=1"
+	assert_line -n 5 --partial "sent r session=0x100000000000001 xid=2 "
+	# its gone once those replies are in: after the read that set a watch
+	assert_line -n 6 "tree.sock gone session=0x100000000000001"
+	assert_line -n 7 "sent gone session=0x100000000000001"
+	assert_line -n 8 --partial "tree.sock getData session=0x100000000000001 xid=1 auth=ip:127.0.0.1 path=/b "
+	assert_line -n 9 --partial "sent r session=0x100000000000001 xid=1 "
+	assert_line -n 10 "tree.sock getData session=0x100000000000001 xid=2 auth=ip:127.0.0.1 path=/c"
+	assert_line -n 11 --partial "sent r session=0x100000000000001 xid=2 "
+	assert_line -n 12 "tree.sock gone session=0x100000000000001"
+	assert_equal "${#lines[@]}" 14
 }
 
 @test "back-pressure: a client that does not read is stalled, the others go on, and it resumes once it reads" {

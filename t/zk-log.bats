@@ -75,7 +75,7 @@ two_txns() {
 	run -1 grep -c fsyncstats "$D/tree.log"
 }
 
-@test "zk-log: stamps writes, forwards them after storing; its stream to zk-tree carries txns only" {
+@test "zk-log: stamps writes, forwards them after storing; a gate's reads and syncs go in between, in order, unstored; nothing else does" {
 	start_tree
 	start_log
 	assert_equal "$(sed -n 1,2p "$D/tree.log")" "hello role=log
@@ -87,16 +87,21 @@ ready zxid=0x0"
 	    'multiRead session=0x1 xid=5 op=getData path=/a op=getChildren path=/' \
 	    'gone session=0x1' \
 	    'delete session=0x1 xid=6 path=/a version=-1'
+	# a read from anyone but a gate is no request of a client
+	$PEER talk "$D/run/log.sock" 'hello role=sessiond' \
+	    'getData session=0x2 xid=1 path=/a'
 	waitfor "$D/tree.log" '^delete '
 	run -0 sed -n '3,$p' "$D/tree.log"
 	assert_line -n 0 --regexp '^create zxid=0x1 time=[0-9]+ session=0x1 xid=1 auth=ip:127.0.0.1 path=/a data=hi acl=31:world:anyone flags=0$'
-	assert_line -n 1 --regexp '^setData zxid=0x2 time=[0-9]+ session=0x1 xid=4 path=/a data=x version=-1$'
-	assert_line -n 2 --regexp '^delete zxid=0x3 time=[0-9]+ session=0x1 xid=6 path=/a version=-1$'
-	[ "${#lines[@]}" -eq 3 ]
+	assert_line -n 1 'sync session=0x1 xid=2 path=/a'
+	assert_line -n 2 'getData session=0x1 xid=3 auth=ip:127.0.0.1 path=/a watch=1'
+	assert_line -n 3 --regexp '^setData zxid=0x2 time=[0-9]+ session=0x1 xid=4 path=/a data=x version=-1$'
+	assert_line -n 4 'multiRead session=0x1 xid=5 op=getData path=/a op=getChildren path=/'
+	assert_line -n 5 --regexp '^delete zxid=0x3 time=[0-9]+ session=0x1 xid=6 path=/a version=-1$'
+	[ "${#lines[@]}" -eq 6 ]
 	run -0 cat "$D/log.err"
-	assert_output --partial 'sync: not a transaction, dropped'
-	assert_output --partial 'getData: not a transaction, dropped'
 	assert_output --partial 'gone: not a transaction, dropped'
+	assert_output --partial 'getData: not a transaction, dropped'
 	run -0 "$BIN/zk-log" dump "$D/data"
 	assert_equal "$output" "$(grep ' time=' "$D/tree.log")"
 	run -0 "$BIN/zk-log" last "$D/data"
@@ -259,15 +264,17 @@ ready zxid=0x0"
 	refute_output --partial 'path=/b'
 }
 
-@test "zk-log: a failed fsync answers fail" {
+@test "zk-log: a failed fsync answers fail, to the read behind the write too" {
 	start_tree
 	ZK_LOG_FAULT=fsync:2 start_log
-	run -0 gate 'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0' \
-	    '@read'
-	assert_output 'fail session=0x1 xid=1 zxid=0x0 err=-1'
+	# one write(2): the read is in the write's batch
+	run -0 gate $'create session=0x1 xid=1 path=/a data=hi acl=31:world:anyone flags=0\ngetData session=0x1 xid=2 path=/a' \
+	    '@read' '@read'
+	assert_line -n 0 'fail session=0x1 xid=1 zxid=0x0 err=-1'
+	assert_line -n 1 'fail session=0x1 xid=2 zxid=0x0 err=-1'
 	gate 'create session=0x1 xid=2 path=/b data=hi acl=31:world:anyone flags=0'
 	waitfor "$D/tree.log" '^create zxid=0x1 .* xid=2 '
-	run -1 grep -c '^fail' "$D/tree.log"
+	run -1 grep -c '^fail\|^getData' "$D/tree.log"
 	run -0 "$BIN/zk-log" dump "$D/data"
 	assert_equal "${#lines[@]}" 1
 }

@@ -419,7 +419,7 @@ A='acl=31:world:anyone'
 		assert_line -n 15 'G> r session=0x1 xid=9 zxid=0x8 err=0'
 }
 
-@test "zk-tree: the log stream is txns only (a read, gone, sync or fail there is ignored); sync from the gate" {
+@test "zk-tree: the log stream is txns, and reads and syncs answered in its order (a read of a session it has not is -112 and sets no watch); gone or fail there is ignored; sync from the gate" {
 	run drive <<-EOF
 	L create zxid=0x3 time=1 session=0x1 xid=1 path=/r $A flags=0
 	L getData session=0x1 xid=2 auth=ip:127.0.0.1 path=/r watch=1
@@ -428,20 +428,26 @@ A='acl=31:world:anyone'
 	G exists session=0x2 xid=5 path=/r watch=1
 	L gone session=0x2
 	G sync session=0x1 xid=6 path=/r
+	L exists session=0x9 xid=8 path=/r watch=1
 	L setData zxid=0x4 time=1 session=0x1 xid=7 path=/r data=w version=-1
 	EOF
-		assert_line -n 3 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/r'
-		assert_line -n 4 'G> r session=0x2 xid=5 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
-		assert_line -n 5 'G> r session=0x1 xid=6 zxid=0x3 err=0 path=/r'
-		# the watch of session 0x2 is still set: the gone was ignored
-		assert_line -n 6 'G> ev session=0x2 type=3 path=/r'
-		assert_line -n 7 'G> r session=0x1 xid=7 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
-		assert_equal "${#lines[@]}" 8
-		run -0 cat "$D/stderr"
-		assert_output --partial 'zk-log: getData is not a txn, ignored'
-		assert_output --partial 'zk-log: sync is not a txn, ignored'
-		assert_output --partial 'zk-log: fail is not a txn, ignored'
-		assert_output --partial 'zk-log: gone is not a txn, ignored'
+	assert_line -n 3 'G> r session=0x1 xid=1 zxid=0x3 err=0 path=/r'
+	assert_line -n 4 'G> r session=0x1 xid=2 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+	assert_line -n 5 'G> r session=0x1 xid=3 zxid=0x3 err=0 path=/r'
+	assert_line -n 6 'G> r session=0x2 xid=5 zxid=0x3 err=0 stat=0x3,0x3,1,1,0,0,0,0x0,0,0,0x3'
+	assert_line -n 7 'G> r session=0x1 xid=6 zxid=0x3 err=0 path=/r'
+	assert_line -n 8 'G> r session=0x9 xid=8 zxid=0x3 err=-112'
+	# the watches of 0x1 (its read from the log stream) and of 0x2 (the
+	# gone was ignored) fire; 0x9 set none
+	assert_line -n 9 'G> ev session=0x1 type=3 path=/r'
+	assert_line -n 10 'G> ev session=0x2 type=3 path=/r'
+	assert_line -n 11 'G> r session=0x1 xid=7 zxid=0x4 err=0 stat=0x3,0x4,1,1,1,0,0,0x0,1,0,0x3'
+	assert_equal "${#lines[@]}" 12
+	run -0 cat "$D/stderr"
+	assert_output --partial 'zk-log: fail is not a txn, ignored'
+	assert_output --partial 'zk-log: gone is not a txn, ignored'
+	refute_output --partial 'getData is not a txn'
+	refute_output --partial 'sync is not a txn'
 }
 
 @test "zk-tree: a big value goes through the ring to a gate that maps it, in the line once the ring is full, through it again once released" {

@@ -27,6 +27,13 @@
 #define MAXPASSWD	64
 #define REPGUESS	(256 << 10) /* a read's reply before any is seen */
 
+enum { L_REPLIES, L_ECHO, L_LATER };	/* leftof: a leftover with... */
+enum { G_SENT = 1, G_LATER };		/* leave: its `gone` */
+struct leftover;
+static struct leftover	*leftof(int64_t, int);
+static void		 leave(int64_t, int, int);
+static void		 gone(int64_t);
+
 static int
 cmpid(struct client *a, struct client *b)
 {
@@ -280,16 +287,20 @@ client_close(struct zkconn *c)
 	struct client	*cl = c->arg;
 	struct pend	*p;
 	struct addrcount key, *ac;
-	char		 line[64];
 	int		 n, gonesent = 0;
 
 	if (cl->session != 0 && bysession(cl->session) == cl) {
 		RB_REMOVE(sesstree, &bysess, cl);
-		gonesent = 1;
-		snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n",
-		    cl->session);
-		/* after its reads, which may set watches */
-		lin_tree(line, strlen(line));
+		/* after its reads, which may set watches: those it sent
+		   behind writes once their replies are in (leftreply); none
+		   if an older connection's `gone` waits so (this one sent
+		   nothing, see cango) */
+		if (cl->nrlog > 0)
+			gonesent = G_LATER;
+		else if (leftof(cl->session, L_LATER) == NULL) {
+			gonesent = G_SENT;
+			gone(cl->session);
+		}
 	}
 	auth_forget(cl);
 	n = 0;
@@ -475,27 +486,37 @@ struct leftover {
 	int64_t		 session;
 	int		 nreplies;	/* to drop */
 	int		 echo;		/* `gone` not yet echoed: drop events */
+	int		 later;		/* `gone` goes once nreplies is 0 */
 };
 static TAILQ_HEAD(, leftover) leftovers = TAILQ_HEAD_INITIALIZER(leftovers);
 
-/* Leftovers of closed connections: one until its `gone` is echoed, a few
- * at a time. */
+/* `gone` to zk-tree (behind the reads held for a read index) */
 static void
-leave(int64_t session, int nreplies, int echo)
+gone(int64_t session)
+{
+	char	 line[64];
+
+	snprintf(line, sizeof(line), "gone session=0x%" PRIx64 "\n", session);
+	lin_tree(line, strlen(line));
+}
+
+/* Leftovers of closed connections: one until its `gone` is echoed, a few
+ * at a time.  how: G_SENT, G_LATER (sent with its last reply in), or 0. */
+static void
+leave(int64_t session, int nreplies, int how)
 {
 	struct leftover	*lo;
 
-	if (nreplies == 0 && !echo)
+	if (nreplies == 0 && how == 0)
 		return;
 	if ((lo = malloc(sizeof(*lo))) == NULL)
 		err(EX_OSERR, NULL);
 	lo->session = session;
 	lo->nreplies = nreplies;
-	lo->echo = echo;
+	lo->echo = how != 0;
+	lo->later = how == G_LATER;
 	TAILQ_INSERT_TAIL(&leftovers, lo, entry);
 }
-
-enum { L_REPLIES, L_ECHO };
 
 /* The oldest leftover of session with replies due, or its `gone` not yet
  * echoed. */
@@ -508,7 +529,8 @@ leftof(int64_t session, int what)
 		if (lo->session != session)
 			continue;
 		if ((what == L_REPLIES && lo->nreplies > 0) ||
-		    (what == L_ECHO && lo->echo))
+		    (what == L_ECHO && lo->echo) ||
+		    (what == L_LATER && lo->later))
 			return lo;
 	}
 	return NULL;
@@ -536,7 +558,10 @@ leftreply(int64_t session)
 
 	if ((lo = leftof(session, L_REPLIES)) == NULL)
 		return 0;
-	lo->nreplies--;
+	if (--lo->nreplies == 0 && lo->later) {
+		lo->later = 0;
+		gone(session);
+	}
 	unleave(lo);
 	if (leftof(session, L_REPLIES) == NULL &&
 	    (cl = bysession(session)) != NULL && !cl->c->dead)
@@ -577,22 +602,28 @@ forget(int64_t session)
 
 /*
  * The FIFO rule.  A session's outstanding requests are all reads at
- * zk-tree or all writes on their way through zk-log (and back from
- * zk-tree once applied), never some of each, so its replies come back in
- * the order it sent them.  A read (sync too) waits until the session's
- * writes are answered, as Apache's commit processor holds it; a write
- * waits until the session's reads are answered.  Runs of reads and runs
- * of writes go on pipelined.  A connection that takes over a session
- * sends nothing until the replies its old connection had coming are in.
+ * zk-tree, or all on their way through zk-log (writes, and reads sent
+ * behind them), never some of each, so that zk-tree runs them in the
+ * order the session sent them.  A write waits until the session's reads
+ * at zk-tree are answered; a read goes straight to zk-tree while the
+ * session has nothing in zk-log, else to zk-log too, which puts it into
+ * zk-tree's stream after the session's writes before it (as Apache's
+ * commit processor holds it), so that a session's writes go on
+ * pipelined past its reads.  With linearizableReads a read waits
+ * instead until the session's writes are answered (its read index is
+ * asked once it may go).  A connection that takes over a session sends
+ * nothing until the replies its old connection had coming are in.
  */
 static int
 cango(struct client *cl, int kind)
 {
-	if (kind == K_READ ? cl->nlog > 0 : cl->ntree > 0)
+	int	 nread = cl->ntree + cl->nrlog;
+
+	if (kind == K_READ ? cl->nlog > 0 && lin_on() : cl->ntree > 0)
 		return 0;
 	if (kind == K_READ && ((long long)ZKBUF_LEN(&cl->c->out) >
-	    cfg.clientOutputLimit || (cl->ntree > 0 &&
-	    (long long)ZKBUF_LEN(&cl->c->out) + (cl->ntree + 1) * cl->repsize >
+	    cfg.clientOutputLimit || (nread > 0 &&
+	    (long long)ZKBUF_LEN(&cl->c->out) + (nread + 1) * cl->repsize >
 	    cfg.clientOutputLimit))) {
 		if (!cl->held) {	/* until its output drains */
 			cl->held = 1;
@@ -655,7 +686,12 @@ overflow(struct client *cl)
 static void
 forward(struct client *cl, struct pend *p, const char *line, size_t len)
 {
-	if (p->kind == K_READ) {
+	if (p->kind == K_READ && cl->nlog > 0) {	/* behind a write */
+		putline(zlog, line, len);
+		cl->nlog++;
+		cl->nrlog++;
+		p->vialog = 1;
+	} else if (p->kind == K_READ) {
 		if (lin_on())
 			lin_read(line, len);	/* for a read index */
 		else

@@ -28,7 +28,8 @@ struct pend {
 	int		 direct;	/* reply went straight to out */
 	int		 patchzxid;	/* set zxid at flush (local replies) */
 	int		 closeafter;	/* close once this reply is out */
-	int		 vialog;	/* a write, sent to zk-log */
+	int		 vialog;	/* sent to zk-log (a write, or a
+					   read behind one: cango) */
 	int64_t		 born;
 	struct zkbuf	 line;		/* held request line */
 	struct zkbuf	 frame;		/* the reply */
@@ -61,7 +62,8 @@ struct client {
 	struct pendq	 pq;
 	struct pend	*unsent;	/* first request not yet sent, or NULL */
 	int		 npend;
-	int		 ntree, nlog;	/* sent, unanswered: see dispatch */
+	int		 ntree, nlog;	/* sent, unanswered: see cango */
+	int		 nrlog;		/* of nlog, reads */
 	int64_t		 repsize;	/* a read's reply, estimated: cango */
 	/* stats for cons/stat */
 	uint64_t	 recved, sent;

@@ -213,8 +213,11 @@ tree_r(const struct zkline *l)
 	p->done = 1;
 	if (p->vialog)
 		cl->nlog--;
-	else {
+	else
 		cl->ntree--;
+	if (p->kind == K_READ) {
+		if (p->vialog)
+			cl->nrlog--;
 		replied(cl, size);	/* its size, sent or not */
 	}
 	cl->lzxid = z;

@@ -61,12 +61,15 @@ void	 qtouch(const char *, size_t);
 void	 qsnapshot(char *, size_t);
 void	 qdigest(char *, size_t);
 void	 qsync(struct client *, char *, size_t);
+void	 qbehind(struct client *, char *, size_t);
 void	 qread(char *, size_t);
 void	 qhandoff(struct client *);
 void	 qstatreset(void);
 void	 qgone(struct client *);
 
 /* outbox.c: this node's writes until their fate is known (ensemble) */
+enum { OB_WRITE, OB_SYNC, OB_READ };
+void	 ob_emitter(void (*)(const char *, size_t));
 int	 ob_add(struct client *, const char *, size_t, int);
 size_t	 ob_queued(void);
 void	 ob_send(int (*)(const char *, size_t, int));

@@ -19,6 +19,14 @@
  * Writes of one session stay in order: they are sent in queue order,
  * a leader proposes a learner's writes in the order they came, and its
  * commits keep that order.
+ *
+ * A read the gate sent behind a write of its session (STREAMS.md, the
+ * FIFO rule) waits here too, never sent: once every entry of its session
+ * before it is done (its txn went into zk-tree's stream, its sync came
+ * back) or given up, it goes into zk-tree's stream with emit(), right
+ * there, before any later txn, so that it sees those writes and none
+ * that its session sent after it.  Each session's entries are also on a
+ * list of their own, in order, for that.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -36,16 +44,40 @@
 #define OBMAX		100000		/* entries: more are refused */
 #define OBMAXBYTES	(256 << 20)
 
+struct obsess;
+
 struct obent {
 	TAILQ_ENTRY(obent) q;
+	TAILQ_ENTRY(obent) sq;		/* on its session's list */
 	RB_ENTRY(obent)	 k;
+	struct obsess	*s;
 	int64_t		 session, xid;
 	int64_t		 t;		/* taken, zk_mono_ms */
-	int		 sent, seen, sync;
+	int		 sent, seen, kind;
 	struct client	*cl;		/* NULL once it closed */
 	size_t		 len;
 	char		 line[];
 };
+
+/* a session's entries, in order; on the release list once one before a
+   read is gone */
+struct obsess {
+	RB_ENTRY(obsess) k;
+	TAILQ_HEAD(, obent) ents;
+	TAILQ_ENTRY(obsess) rel;
+	int		 onrel;
+	int64_t		 session;
+};
+
+static int
+oscmp(const struct obsess *a, const struct obsess *b)
+{
+	return (a->session > b->session) - (a->session < b->session);
+}
+
+RB_HEAD(sesstree, obsess);
+RB_PROTOTYPE(sesstree, obsess, k, oscmp)
+RB_GENERATE(sesstree, obsess, k, oscmp)
 
 static int
 obcmp(const struct obent *a, const struct obent *b)
@@ -62,8 +94,12 @@ RB_GENERATE(obtree, obent, k, obcmp)
 static struct {
 	TAILQ_HEAD(, obent) q;
 	struct obtree	 keys;
+	struct sesstree	 sess;
+	TAILQ_HEAD(, obsess) rel;	/* sessions whose reads may go */
 	size_t		 n, bytes, nqueued;
-} O = { TAILQ_HEAD_INITIALIZER(O.q), RB_INITIALIZER(&O.keys), 0, 0, 0 };
+	void		(*emit)(const char *, size_t);
+} O = { TAILQ_HEAD_INITIALIZER(O.q), RB_INITIALIZER(&O.keys),
+    RB_INITIALIZER(&O.sess), TAILQ_HEAD_INITIALIZER(O.rel), 0, 0, 0, NULL };
 
 /* The number a line's field holds (zkl_parseint): 0, or -1. */
 static int
@@ -91,31 +127,88 @@ obkey(const char *line, size_t len, int64_t *session, int64_t *xid)
 	return 0;
 }
 
+/* Where a released read goes: zk-tree's stream (quorum.c). */
+void
+ob_emitter(void (*emit)(const char *, size_t))
+{
+	O.emit = emit;
+}
+
 static void
-obfree(struct obent *e)
+obunlink(struct obent *e)
 {
 	TAILQ_REMOVE(&O.q, e, q);
+	TAILQ_REMOVE(&e->s->ents, e, sq);
 	RB_REMOVE(obtree, &O.keys, e);
-	if (!e->sent)
+	if (!e->sent && e->kind != OB_READ)
 		O.nqueued--;
 	O.n--;
 	O.bytes -= e->len;
 	free(e);
 }
 
+/* An entry is done or given up: its session's reads may go now. */
+static void
+obfree(struct obent *e)
+{
+	struct obsess	*s = e->s;
+
+	obunlink(e);
+	if (!s->onrel) {
+		s->onrel = 1;
+		TAILQ_INSERT_TAIL(&O.rel, s, rel);
+	}
+}
+
 /*
- * Take a write (or a sync) of client cl: queued, last.  -1: it has no
- * session and xid (the caller sends it as it is); -2: the outbox is full
- * or holds that key already (the caller refuses it).
+ * The reads first in their sessions' lists go into zk-tree's stream, in
+ * order; an empty session is forgotten.  Every function that frees an
+ * entry ends with this, so that the reads go right after the txn (or
+ * sync) that let them.
+ */
+static void
+release(void)
+{
+	struct obsess	*s;
+	struct obent	*e;
+
+	while ((s = TAILQ_FIRST(&O.rel)) != NULL) {
+		TAILQ_REMOVE(&O.rel, s, rel);
+		s->onrel = 0;
+		while ((e = TAILQ_FIRST(&s->ents)) != NULL &&
+		    e->kind == OB_READ) {
+			O.emit(e->line, e->len);
+			obunlink(e);
+		}
+		if (TAILQ_EMPTY(&s->ents)) {
+			RB_REMOVE(sesstree, &O.sess, s);
+			free(s);
+		}
+	}
+}
+
+/*
+ * Take a write, a sync or a read (kind OB_WRITE, OB_SYNC, OB_READ) of
+ * client cl: queued, last.  A read whose session has nothing here goes
+ * to zk-tree's stream at once.  -1: it has no session and xid (the
+ * caller sends it as it is); -2: the outbox is full or holds that key
+ * already (the caller refuses it).
  */
 int
-ob_add(struct client *cl, const char *line, size_t len, int sync)
+ob_add(struct client *cl, const char *line, size_t len, int kind)
 {
 	struct obent	*e;
+	struct obsess	 key, *s;
 	int64_t		 session, xid;
 
 	if (obkey(line, len, &session, &xid) == -1)
 		return -1;
+	key.session = session;
+	s = RB_FIND(sesstree, &O.sess, &key);
+	if (kind == OB_READ && s == NULL) {
+		O.emit(line, len);
+		return 0;
+	}
 	if (O.n >= OBMAX || O.bytes + len > OBMAXBYTES)
 		return -2;
 	if ((e = malloc(sizeof(*e) + len)) == NULL)
@@ -126,15 +219,26 @@ ob_add(struct client *cl, const char *line, size_t len, int sync)
 		free(e);
 		return -2;
 	}
+	if (s == NULL) {
+		if ((s = malloc(sizeof(*s))) == NULL)
+			err(EX_OSERR, NULL);
+		s->session = session;
+		s->onrel = 0;
+		TAILQ_INIT(&s->ents);
+		RB_INSERT(sesstree, &O.sess, s);
+	}
+	e->s = s;
 	e->t = zk_mono_ms();
 	e->sent = e->seen = 0;
-	e->sync = sync;
+	e->kind = kind;
 	e->cl = cl;
 	e->len = len;
 	memcpy(e->line, line, len);
 	TAILQ_INSERT_TAIL(&O.q, e, q);
+	TAILQ_INSERT_TAIL(&s->ents, e, sq);
 	O.n++;
-	O.nqueued++;
+	if (kind != OB_READ)
+		O.nqueued++;
 	O.bytes += len;
 	return 0;
 }
@@ -156,18 +260,18 @@ ob_send(int (*send)(const char *, size_t, int))
 	struct obent	*e, *t;
 	int		 r;
 
-	TAILQ_FOREACH_SAFE(e, &O.q, q, t) {
-		if (O.nqueued == 0)
-			return;
-		if (e->sent)
+	for (e = TAILQ_FIRST(&O.q); e != NULL && O.nqueued > 0; e = t) {
+		t = TAILQ_NEXT(e, q);
+		if (e->sent || e->kind == OB_READ)
 			continue;
-		if ((r = send(e->line, e->len, e->sync)) == -1)
-			return;
+		if ((r = send(e->line, e->len, e->kind == OB_SYNC)) == -1)
+			break;
 		e->sent = 1;
 		O.nqueued--;
 		if (r == 1)
-			obfree(e);
+			obfree(e);	/* its reads go below, t stays */
 	}
+	release();
 }
 
 static struct obent *
@@ -186,8 +290,9 @@ ob_done(const char *line, size_t len)
 {
 	struct obent	*e;
 
-	if ((e = find(line, len)) != NULL && e->sent)
+	if ((e = find(line, len)) != NULL && e->sent && e->kind != OB_READ)
 		obfree(e);
+	release();
 }
 
 /* A txn is in the log, not yet committed (ob_resync). */
@@ -196,7 +301,7 @@ ob_seen(const char *line, size_t len)
 {
 	struct obent	*e;
 
-	if ((e = find(line, len)) != NULL)
+	if ((e = find(line, len)) != NULL && e->kind != OB_READ)
 		e->seen = 1;
 }
 
@@ -211,7 +316,7 @@ ob_resync(void)
 	struct obent	*e;
 
 	TAILQ_FOREACH(e, &O.q, q) {
-		if (e->sent && (!e->seen || e->sync)) {
+		if (e->sent && (!e->seen || e->kind == OB_SYNC)) {
 			e->sent = 0;
 			O.nqueued++;
 		}
@@ -221,7 +326,9 @@ ob_resync(void)
 
 /*
  * The node does not serve: entries taken before old are given up,
- * answered with fail(cl, line, len) if their client is still there.
+ * answered with fail(cl, line, len) if their client is still there.  The
+ * reads that waited for them go to zk-tree (a read is never first in the
+ * queue: it goes as soon as nothing of its session is before it).
  */
 void
 ob_expire(int64_t old, void (*fail)(struct client *, const char *, size_t))
@@ -232,6 +339,7 @@ ob_expire(int64_t old, void (*fail)(struct client *, const char *, size_t))
 		if (e->cl != NULL)
 			fail(e->cl, e->line, e->len);
 		obfree(e);
+		release();
 	}
 }
 

@@ -1295,9 +1295,9 @@ failline(struct client *cl, const char *line, size_t len)
 /* Into the outbox, and on its way if it can: 1, or 0 if it has no
    session and xid (the caller sends it as it is). */
 static int
-outbox(struct client *cl, const char *line, size_t len, int sync)
+outbox(struct client *cl, const char *line, size_t len, int kind)
 {
-	switch (ob_add(cl, line, len, sync)) {
+	switch (ob_add(cl, line, len, kind)) {
 	case 0:
 		obflush();
 		return 1;
@@ -1319,7 +1319,7 @@ outbox(struct client *cl, const char *line, size_t len, int sync)
 void
 qtake(struct client *cl, char *line, size_t len)
 {
-	if (cl != NULL && outbox(cl, line, len, 0))
+	if (cl != NULL && outbox(cl, line, len, OB_WRITE))
 		return;
 	if (zab_proposing(&Q.z))
 		propose(line, len);
@@ -1972,12 +1972,25 @@ tree_sync(const char *line, size_t len)
 void
 qsync(struct client *cl, char *line, size_t len)
 {
-	if (outbox(cl, line, len, 1))
+	if (outbox(cl, line, len, OB_SYNC))
 		return;
 	if (zab_proposing(&Q.z))
 		tree_sync(line, len);
 	else if (toleader(line, len) == -1)
 		failline(cl, line, len);
+}
+
+/*
+ * A read our gate sent behind a write of its session (the FIFO rule):
+ * it waits in the outbox until its session's writes before it are in
+ * zk-tree's stream, or given up, then goes there (tree_sync), and
+ * zk-tree answers it in that order.
+ */
+void
+qbehind(struct client *cl, char *line, size_t len)
+{
+	if (!outbox(cl, line, len, OB_READ))
+		tree_sync(line, len);	/* no session or xid: no order */
 }
 
 /* A sync on the quorum connection: from a learner, or back from the
@@ -1991,8 +2004,8 @@ peer_sync(struct qpeer *p, char *s, size_t n)
 		zkbuf_add(&p->c->out, s, n);	/* back, after the COMMITs */
 		zkbuf_addc(&p->c->out, '\n');
 	} else if (zab_serving(&Q.z)) {
-		ob_done(s, n);
 		tree_sync(s, n);
+		ob_done(s, n);		/* the reads behind it follow it */
 	}
 }
 
@@ -2185,6 +2198,7 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	if (me->quorumport <= 0)
 		errx(EX_CONFIG, "%s: server.%d has no quorum port", cfg->file,
 		    cfg->myid);
+	ob_emitter(tree_sync);
 	if (zab_init(&Q.z, cfg->myid, ids, voter, cfg->nservers,
 	    cfg->tickTime, cfg->initLimit * cfg->tickTime,
 	    cfg->syncLimit * cfg->tickTime) == -1)

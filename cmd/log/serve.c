@@ -5,8 +5,8 @@
  * own sweeps); each pass of the loop takes every line that arrived, gives the
  * writes a zxid and a time, appends them to the current segment with one
  * write(2), makes them durable with one fdatasync(2) and only then
- * forwards them, in order, to zk-tree: the stream to zk-tree carries
- * transactions and nothing else.  A batch that cannot be stored is
+ * forwards them, in order, to zk-tree, with the gate's reads that came
+ * behind them (behind()).  A batch that cannot be stored is
  * answered `fail` on the connection each request came from; the fsync
  * times go to the gate on its connection.  On disk (DIR is dataLogDir)
  * the records are in segments DIR/zk/log.<16 hex digits: zxid of the
@@ -59,6 +59,9 @@ static void	 recover(struct segs *, struct zkscan *, int64_t, int);
 static int	 replayline(struct zkscan *, const char *, size_t, int64_t);
 static void	 onclose(struct zkconn *);
 static void	 take(struct client *, char *, size_t);
+static int	 isread(const char *, size_t);
+static void	 behind(struct client *, const char *, size_t);
+static void	 failfor(struct client *, const char *, size_t);
 static void	 commit(void);
 static void	 backpressure(void);
 
@@ -526,6 +529,10 @@ take(struct client *cl, char *line, size_t len)
 		qdigest(line, len);	/* zk-tree's digest */
 		return;
 	}
+	if (cl != NULL && cl->gate && isread(line, vlen)) {
+		behind(cl, line, len);
+		return;
+	}
 	if (!istxn(line, vlen)) {
 		warnx("%.*s: not a transaction, dropped", (int)vlen, line);
 		return;
@@ -549,9 +556,17 @@ take(struct client *cl, char *line, size_t len)
 	zkseg_frame(&L.rec, ZKBUF_DATA(&L.tmp), n);
 	zkbuf_add(&L.fwd, ZKBUF_DATA(&L.tmp), n);
 
-	/* what its client hears if the batch cannot be stored */
-	if (cl == NULL)
-		return;
+	if (cl != NULL)
+		failfor(cl, line, len);
+}
+
+/* What cl hears for a request of the batch if it cannot be stored. */
+static void
+failfor(struct client *cl, const char *line, size_t len)
+{
+	const char	*v;
+	size_t		 n;
+
 	zkbuf_add(&cl->fail, "fail", 4);
 	if ((v = field(line, len, "session", &n)) != NULL)
 		zkl_put(&cl->fail, "session", v, n);
@@ -560,6 +575,48 @@ take(struct client *cl, char *line, size_t len)
 	zkl_putx(&cl->fail, "zxid", L.first - 1);	/* before the batch */
 	zkl_putd(&cl->fail, "err", -1);
 	zkl_end(&cl->fail);
+}
+
+/* A read op's verb, or sync's (an ensemble's sync is taken before). */
+static int
+isread(const char *verb, size_t vlen)
+{
+	char	 v[32];
+	int	 op;
+
+	if (vlen >= sizeof(v))
+		return 0;
+	memcpy(v, verb, vlen);
+	v[vlen] = '\0';
+	op = zk_opcode(v);
+	return zk_isreadop(op) || op == ZOP_SYNC;
+}
+
+/*
+ * A read the gate sent behind a write of its session (the FIFO rule in
+ * STREAMS.md): it goes into zk-tree's stream after the writes taken
+ * before it, so that zk-tree answers it after applying them and before
+ * anything its session sent later.  Standalone, that is after this
+ * pass's batch (or at once if the pass has none); if the batch cannot be
+ * stored, it is answered `fail` as the writes are.
+ */
+static void
+behind(struct client *cl, const char *line, size_t len)
+{
+	if (L.quorum) {
+		qbehind(cl, (char *)line, len);
+		return;
+	}
+	if (ZKBUF_LEN(&L.rec) == 0) {
+		zkbuf_add(&L.tree->out, line, len);
+		zkbuf_addc(&L.tree->out, '\n');
+		if (L.tree->out.err)
+			errc(EX_OSERR, L.tree->out.err, "tree connection");
+		return;
+	}
+	zkbuf_add(&L.fwd, line, len);
+	zkbuf_addc(&L.fwd, '\n');
+	failfor(cl, line, len);
 }
 
 /* A verb that is a transaction: a write op, or a sweep's deleteTTL. */

@@ -69,6 +69,37 @@ gone(struct zkconn *g, const struct zkline *l)
 	zkl_end(&g->out);
 }
 
+static int
+isbehind(const char *verb)
+{
+	int	 op = zk_opcode(verb);
+
+	return zk_isreadop(op) || op == ZOP_SYNC;
+}
+
+/*
+ * A read or sync on zk-log's stream, answered there, in its order: a
+ * sync after all the leader committed, a read that the gate sent behind
+ * a write of its session after that write (STREAMS.md, the FIFO rule).
+ * A read of a session closed meanwhile is not run (it would set watches
+ * nobody drops): the gate has nobody to answer.
+ */
+static void
+behind(struct zkline *l)
+{
+	struct req	 r;
+	struct fv	 top;
+
+	if (zk_opcode(l->verb) != ZOP_SYNC) {
+		reqinit(&r, l, &top);
+		if (r.session != 0 && sessfind(r.session) == NULL) {
+			reply(gatec, &r, lastzxid, ZSESSIONEXPIRED, NULL);
+			return;
+		}
+	}
+	serve(gatec, l);
+}
+
 /* A line from zk-gate: a read, sync, gone, stats or text. */
 static void
 gate_line(struct zkconn *c, struct zkline *l)
@@ -203,10 +234,8 @@ conn_read(struct zkconn *c)
 			zkl_putx(&c->out, "zxid", lastzxid);
 			zkl_putx(&c->out, "value", (int64_t)treedigest());
 			zkl_end(&c->out);
-		} else if (p->role == R_LOG && cfg.role != ZKR_STANDALONE &&
-		    strcmp(line.verb, "sync") == 0)
-			serve(gatec, &line);	/* in an ensemble: after all
-						   the leader committed */
+		} else if (p->role == R_LOG && isbehind(line.verb))
+			behind(&line);
 		else if (p->role == R_LOG)
 			apply(&line);
 		else if (p->role == R_GATE && strcmp(line.verb, "after") == 0)

@@ -266,9 +266,9 @@ rd_op(const struct req *r, const struct zkline *l, const struct fv *top,
 }
 
 /*
- * A read from zk-gate, which sends it once its session's writes are
- * answered.  sync is one too: standalone, the writes before it are all
- * applied by then.
+ * A read from zk-gate, or one zk-log held behind its session's writes
+ * (conn.c's behind()): either way the session's writes before it are
+ * applied.  sync is one too.
  */
 void
 serve(struct zkconn *c, struct zkline *l)
