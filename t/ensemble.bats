@@ -300,6 +300,9 @@ zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71R
 	o=$((f % 3 + 1))
 	ens_write "$leader" create /s0 "data of /s0"
 	has "$f" /s0
+	# o too, before f goes: one that came late and synced by SNAP
+	# starts again on it, and meanwhile the leader would have no quorum
+	has "$o" /s0
 	ens_kill "$f"
 	# an observer joins while f is away: the reconfig's record is purged
 	# below, and f learns of it from the SNAP alone
