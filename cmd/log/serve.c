@@ -577,17 +577,27 @@ failfor(struct client *cl, const char *line, size_t len)
 	zkl_end(&cl->fail);
 }
 
+/* A line's verb as a string in v (VERBMAX bytes): 0, or -1 if too long. */
+#define VERBMAX	32
+static int
+verbstr(char *v, const char *verb, size_t vlen)
+{
+	if (vlen >= VERBMAX)
+		return -1;
+	memcpy(v, verb, vlen);
+	v[vlen] = '\0';
+	return 0;
+}
+
 /* A read op's verb, or sync's (an ensemble's sync is taken before). */
 static int
 isread(const char *verb, size_t vlen)
 {
-	char	 v[32];
+	char	 v[VERBMAX];
 	int	 op;
 
-	if (vlen >= sizeof(v))
+	if (verbstr(v, verb, vlen) == -1)
 		return 0;
-	memcpy(v, verb, vlen);
-	v[vlen] = '\0';
 	op = zk_opcode(v);
 	return zk_isreadop(op) || op == ZOP_SYNC;
 }
@@ -623,12 +633,10 @@ behind(struct client *cl, const char *line, size_t len)
 int
 istxn(const char *verb, size_t vlen)
 {
-	char	 v[32];
+	char	 v[VERBMAX];
 
-	if (vlen >= sizeof(v))
+	if (verbstr(v, verb, vlen) == -1)
 		return 0;
-	memcpy(v, verb, vlen);
-	v[vlen] = '\0';
 	return zk_iswriteop(zk_opcode(v)) || strcmp(v, "deleteTTL") == 0;
 }
 
