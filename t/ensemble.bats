@@ -195,6 +195,29 @@ srvr_until() {
 	assert_line --regexp "$2"
 }
 
+@test "a follower's zk-log stopped past syncLimit reads what the leader sent before it looks at the clock: it finds the connection closed, not the leader silent" {
+	# the leader closes the silent follower after syncLimit (2.5 s);
+	# its pings and the close wait in the follower's socket.  A node
+	# that judged the leader before reading them would blame the leader
+	# for its own stall (as a long fdatasync, or a stalled machine,
+	# makes one), and a leader so judging its followers would give up a
+	# quorum it has.
+	ens_start "$D" 3
+	for i in 1 2 3; do ens_serving "$D" "$i"; done
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	log=$(pgrep -g "${ENS_PID[f]}" -x zk-log)
+	kill -STOP "$log"
+	sleep 4
+	kill -CONT "$log"
+	ens_serving "$D" "$f"
+	ens_write "$f" create /after "data of /after"
+	run cat "$D/n$f/node.err"
+	assert_output --partial "looking for a leader: the connection to the leader closed"
+	refute_output --partial "fell silent"
+	[ "$(ens_leader "$D")" = "$leader" ]
+}
+
 @test "srvr and mntr say who leads; a node without its quorum serves no one, as Apache says it" {
 	ens_start "$D" 3
 	leader=$(ens_leader "$D")

@@ -2247,11 +2247,6 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		err(EX_OSERR, "sigaction");
 	for (;;) {
 		now = zk_mono_ms();
-		dials(now);
-		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
-			zab_tick(&Q.z, now, &o);
-			run(&o);
-		}
 		timeout = handpass(now);
 		if (Q.restart != 0 && timeout > 50)
 			timeout = 50;
@@ -2259,6 +2254,25 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 			timeout = d - now < 0 ? 0 : (int)(d - now);
 		if (zkloop_run(Q.lp, timeout) == -1)
 			err(EX_OSERR, "poll");
+		/*
+		 * The clock only after a poll: what the peers sent while
+		 * this process did not run (a long fdatasync below, the
+		 * machine's stall, SIGSTOP) is read first, so that a peer
+		 * is never judged silent for a stall of our own.  A due
+		 * deadline polls once more without waiting: epoll_wait
+		 * fails EINTR on SIGCONT, and takes MAXEVENTS at most.
+		 */
+		now = zk_mono_ms();
+		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
+			if (zkloop_run(Q.lp, 0) == -1)
+				err(EX_OSERR, "poll");
+			now = zk_mono_ms();
+		}
+		dials(now);
+		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
+			zab_tick(&Q.z, now, &o);
+			run(&o);
+		}
 		/* the group commit: one write and fdatasync per pass */
 		do {
 			flush();
