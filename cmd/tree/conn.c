@@ -89,13 +89,15 @@ behind(struct zkline *l)
 {
 	struct req	 r;
 	struct fv	 top;
+	int64_t		 sid;
 
-	if (zk_opcode(l->verb) != ZOP_SYNC) {
+	/* the session alone here: serve() parses the request */
+	if (zk_opcode(l->verb) != ZOP_SYNC &&
+	    (sid = zkl_intdef(l, "session", 0)) != 0 &&
+	    sessfind(sid) == NULL) {
 		reqinit(&r, l, &top);
-		if (r.session != 0 && sessfind(r.session) == NULL) {
-			reply(gatec, &r, lastzxid, ZSESSIONEXPIRED, NULL);
-			return;
-		}
+		reply(gatec, &r, lastzxid, ZSESSIONEXPIRED, NULL);
+		return;
 	}
 	serve(gatec, l);
 }
