@@ -80,6 +80,7 @@ static struct sess *lookup(uint64_t);
 static struct sess *insert(uint64_t);
 static void	 drop(struct sess *);
 static void	 expire(void);
+static void	 stalled(int64_t);
 static void	 closesession(struct sess *);
 static int	 parsesid(const char *, uint64_t *);
 static int	 samepw(const unsigned char *, const unsigned char *);
@@ -142,6 +143,12 @@ main(int argc, char *argv[])
 		if (S.ready) {
 			now = zk_mono_ms();
 			if (now >= S.nextcheck) {
+				stalled(now - S.nextcheck);
+				/* the touches that came meanwhile first:
+				   epoll_wait fails EINTR on SIGCONT */
+				if (zkloop_run(S.lp, 0) == -1)
+					err(EX_OSERR, "poll");
+				now = zk_mono_ms();
 				if (zkcfg_leads(&S.cfg))	/* the leader's */
 					expire();
 				S.nextcheck = now + (S.cfg.tickTime + 1) / 2;
@@ -565,6 +572,26 @@ drop(struct sess *s)
 	RB_REMOVE(sesstree, &S.sessions, s);
 	S.nsess--;
 	free(s);
+}
+
+/*
+ * A check LATE ms after it was due, a tick or more: this process (or
+ * the whole node, or the machine) did not run meanwhile, and neither
+ * did the gate that passes on its clients' touches.  That time is not
+ * held against the clients: every deadline moves on by it.
+ */
+static void
+stalled(int64_t late)
+{
+	struct sess	*s;
+
+	if (late < S.cfg.tickTime)
+		return;
+	warnx("did not run for %" PRId64 " ms: the sessions' deadlines move "
+	    "on by as much", late);
+	RB_FOREACH(s, sesstree, &S.sessions)
+		if (s->state != S_CLOSING)
+			s->deadline += late;
 }
 
 /*

@@ -115,6 +115,35 @@ gate() {
 	[ "$ms" -le 1800 ]
 }
 
+@test "zk-sessiond: stopped past a session's timeout, it reads the touches that came meanwhile before it checks; a silent session still expires" {
+	start
+	run -0 gate 'new conn=1 timeout=1000' @read
+	busy=$(sed 's/.*session=\(0x[0-9a-f]*\).*/\1/' <<<"$output")
+	run -0 gate 'new conn=2 timeout=1000' @read
+	quiet=$(sed 's/.*session=\(0x[0-9a-f]*\).*/\1/' <<<"$output")
+	# busy is touched every 200 ms for 5 s; zk-sessiond is stopped
+	# for 2 s of them, twice the timeout
+	steps=()
+	for i in $(seq 25); do
+		steps+=("touch session=$busy" '@sleep 0.2')
+	done
+	gate "${steps[@]}" &
+	toucher=$!
+	pids="$pids $toucher"
+	sleep 0.5
+	kill -STOP "$SESSD"
+	sleep 2
+	kill -CONT "$SESSD"
+	wait "$toucher"
+	waitfor "$D/log.log" "^closeSession session=$quiet\$"
+	run -0 cat "$D/log.log"
+	refute_line "closeSession session=$busy"
+	run -0 cat "$D/err"
+	assert_output --partial "did not run for"
+	# and without touches busy expires after its timeout
+	waitfor "$D/log.log" "^closeSession session=$busy\$"
+}
+
 @test "zk-sessiond: unsess forgets a session" {
 	start
 	run -0 gate "attach conn=1 session=0x77 passwd=$PW timeout=3000" @read
