@@ -44,6 +44,15 @@ gate() {
 	$PEER talk "$D/run/sess.sock" 'hello role=gate' "$@"
 }
 
+# the gate touches session $1 every 200 ms, $2 times
+touches() {
+	local steps=() i
+	for i in $(seq "$2"); do
+		steps+=("touch session=$1" '@sleep 0.2')
+	done
+	gate "${steps[@]}"
+}
+
 @test "zk-sessiond: new mints an id, a password and a clamped timeout" {
 	start
 	run -0 gate 'new conn=7 timeout=1' @read 'new conn=8 timeout=99999' @read \
@@ -88,11 +97,7 @@ gate() {
 	run -0 gate 'new conn=1 timeout=400' @read
 	quiet=$(sed 's/.*session=\(0x[0-9a-f]*\).*/\1/' <<<"$output")
 	# 0x77 (3000 ms, loaded from the tree) is touched every 200 ms for 4 s
-	steps=()
-	for i in $(seq 20); do
-		steps+=('touch session=0x77' '@sleep 0.2')
-	done
-	gate "${steps[@]}"
+	touches 0x77 20
 	run -0 cat "$D/log.log"
 	assert_line "closeSession session=$quiet"
 	refute_line 'closeSession session=0x77'
@@ -123,11 +128,7 @@ gate() {
 	quiet=$(sed 's/.*session=\(0x[0-9a-f]*\).*/\1/' <<<"$output")
 	# busy is touched every 200 ms for 5 s; zk-sessiond is stopped
 	# for 2 s of them, twice the timeout
-	steps=()
-	for i in $(seq 25); do
-		steps+=("touch session=$busy" '@sleep 0.2')
-	done
-	gate "${steps[@]}" &
+	touches "$busy" 25 &
 	toucher=$!
 	pids="$pids $toucher"
 	sleep 0.5
