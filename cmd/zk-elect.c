@@ -611,6 +611,25 @@ main(int argc, char *argv[])
 		if (zk_termed() && LIST_EMPTY(&subs))
 			exit(0);
 		now = zk_mono_ms();
+		timeout = 100;		/* dials and their timeouts */
+		if (started && (d = fle_deadline(&fle)) != 0 &&
+		    d - now < timeout)
+			timeout = d - now < 0 ? 0 : (int)(d - now);
+		if (zkloop_run(loop, timeout) == -1)
+			err(EX_OSERR, "poll");
+		/*
+		 * The clock only after a poll: a vote that came while this
+		 * process did not run (SIGSTOP, a stalled machine) is
+		 * counted before the finalize wait is taken to have run
+		 * out.  A due deadline polls once more without waiting:
+		 * epoll_wait fails EINTR on SIGCONT.
+		 */
+		now = zk_mono_ms();
+		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
+			if (zkloop_run(loop, 0) == -1)
+				err(EX_OSERR, "poll");
+			now = zk_mono_ms();
+		}
 		dials(now);
 		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
 			struct fle_out	 o;
@@ -618,11 +637,5 @@ main(int argc, char *argv[])
 			fle_tick(&fle, now, &o);
 			act(&o);
 		}
-		timeout = 100;		/* dials and their timeouts */
-		if (started && (d = fle_deadline(&fle)) != 0 &&
-		    d - now < timeout)
-			timeout = d - now < 0 ? 0 : (int)(d - now);
-		if (zkloop_run(loop, timeout) == -1)
-			err(EX_OSERR, "poll");
 	}
 }

@@ -143,6 +143,61 @@ PY
 	run -0 grep -c 'peer 2 down' "$D/e1.log"
 }
 
+@test "zk-elect: stopped while it waits for a better vote, it reads the vote that came meanwhile before the wait runs out" {
+	ensemble 3
+	start 3
+	# this file plays 1 and 2; 3 settles on 1, 2's better vote comes
+	# while 3 is stopped past the finalize wait (200 ms)
+	run -0 /usr/bin/python3 - "$D" "${E[3]}" "${P[3]}" <<'PY'
+import os, signal, socket, sys, time
+d, port, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+peer = {}
+for i in (1, 2):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    s.sendall(b"hello myid=%d\n" % i)
+    peer[i] = [s, b""]
+ctl = socket.socket(socket.AF_UNIX)
+ctl.connect("%s/r3/elect.sock" % d)
+ctl.settimeout(5)
+ctl.sendall(b"look zxid=0x100000001 epoch=1\n")
+def vote(i):
+    """the next vote 3 sends to peer i, as a dict"""
+    s, buf = peer[i]
+    while b"\n" not in buf:
+        b = s.recv(4096)
+        if not b:
+            sys.exit("3 closed %d" % i)
+        buf += b
+    line, _, peer[i][1] = buf.partition(b"\n")
+    return dict(x.split(b"=", 1) for x in line.split()[1:])
+v = vote(1)
+while v[b"leader"] != b"3":
+    v = vote(1)
+rnd = v[b"round"].decode()
+def send(i, leader, zxid):
+    peer[i][0].sendall(("vote from=%d state=looking round=%s leader=%d "
+        "zxid=%s epoch=1\n" % (i, rnd, leader, zxid)).encode())
+send(1, 1, "0x100000005")
+while vote(1)[b"leader"] != b"1":
+    pass
+os.kill(pid, signal.SIGSTOP)    # 1 and 3 make a quorum for 1: waiting
+send(2, 2, "0x100000009")
+time.sleep(0.6)
+os.kill(pid, signal.SIGCONT)
+buf, end = b"", time.time() + 10
+while time.time() < end:
+    buf += ctl.recv(4096)
+    for line in buf.split(b"\n")[1:-1]:
+        f = dict(x.split(b"=", 1) for x in line.split()[1:] if b"=" in x)
+        if f.get(b"state") not in (None, b"looking"):
+            print(f[b"state"].decode(), f[b"leader"].decode())
+            sys.exit(0)
+sys.exit("no role")
+PY
+	assert_output 'following 2'
+}
+
 @test "zk-elect: equal zxids go to the higher myid; a later epoch beats a higher zxid" {
 	ensemble 3
 	start 1; start 2; start 3
