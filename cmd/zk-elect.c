@@ -621,15 +621,9 @@ main(int argc, char *argv[])
 		 * The clock only after a poll: a vote that came while this
 		 * process did not run (SIGSTOP, a stalled machine) is
 		 * counted before the finalize wait is taken to have run
-		 * out.  A due deadline polls once more without waiting:
-		 * epoll_wait fails EINTR on SIGCONT.
+		 * out.
 		 */
 		now = zk_mono_ms();
-		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
-			if (zkloop_run(loop, 0) == -1)
-				err(EX_OSERR, "poll");
-			now = zk_mono_ms();
-		}
 		dials(now);
 		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
 			struct fle_out	 o;

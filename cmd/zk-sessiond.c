@@ -144,8 +144,7 @@ main(int argc, char *argv[])
 			now = zk_mono_ms();
 			if (now >= S.nextcheck) {
 				stalled(now - S.nextcheck);
-				/* the touches that came meanwhile first:
-				   epoll_wait fails EINTR on SIGCONT */
+				/* the touches that came meanwhile first */
 				if (zkloop_run(S.lp, 0) == -1)
 					err(EX_OSERR, "poll");
 				now = zk_mono_ms();

@@ -509,8 +509,8 @@ acceptsome(struct zkloop *lp, const struct listener *l)
 	listening(lp, 0);
 }
 
-/* One pass: wait up to timeout ms, serve what is ready.  -1 on a poll
- * error other than EINTR, and with EOWNERDEAD once the supervisor named
+/* One pass: wait up to timeout ms, serve what is ready (also when a
+ * signal cut the wait short).  -1 on a poll error other than EINTR, and with EOWNERDEAD once the supervisor named
  * by ZK_NODE_PID is gone (then a pass waits at most a second). */
 int
 zkloop_run(struct zkloop *lp, int timeout)
@@ -549,7 +549,13 @@ zkloop_run(struct zkloop *lp, int timeout)
 		} else if (timeout < 0 || timeout > left)
 			timeout = (int)left;
 	}
-	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1)
+	/* interrupted (a signal; SIGCONT fails it even without a
+	   handler): what is ready is still served, without waiting, so
+	   that a caller that looks at the clock after a pass has read
+	   what came while it did not run */
+	if ((n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, timeout)) == -1 &&
+	    (errno != EINTR ||
+	    (n = epoll_wait(lp->ep, lp->ev, MAXEVENTS, 0)) == -1))
 		return errno == EINTR ? 0 : -1;
 	if (n > 1)
 		qsort(lp->ev, (size_t)n, sizeof(lp->ev[0]), evcmp);

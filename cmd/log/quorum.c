@@ -2258,16 +2258,9 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 		 * The clock only after a poll: what the peers sent while
 		 * this process did not run (a long fdatasync below, the
 		 * machine's stall, SIGSTOP) is read first, so that a peer
-		 * is never judged silent for a stall of our own.  A due
-		 * deadline polls once more without waiting: epoll_wait
-		 * fails EINTR on SIGCONT, and takes MAXEVENTS at most.
+		 * is never judged silent for a stall of our own.
 		 */
 		now = zk_mono_ms();
-		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
-			if (zkloop_run(Q.lp, 0) == -1)
-				err(EX_OSERR, "poll");
-			now = zk_mono_ms();
-		}
 		dials(now);
 		if ((d = zab_deadline(&Q.z)) != 0 && d <= now) {
 			zab_tick(&Q.z, now, &o);
