@@ -111,13 +111,17 @@ ens_await() {
 	return 1
 }
 
+# node I's srvr answer, empty if none
+ens_srvr() {
+	printf srvr | ens_client socat -t1 - \
+	    "TCP:${ENS_HOST[$1]}:${ENS_PORT[$1]}" 2>/dev/null || true
+}
+
 # wait up to 20 s for node I to serve (srvr says its Mode)
 ens_serving() {
 	local k
 	for k in $(seq 200); do
-		printf srvr | ens_client socat -t1 - \
-		    "TCP:${ENS_HOST[$2]}:${ENS_PORT[$2]}" 2>/dev/null |
-		    grep -q '^Mode: ' && return 0
+		ens_srvr "$2" | grep -q '^Mode: ' && return 0
 		sleep 0.1
 	done
 	return 1
@@ -132,9 +136,7 @@ ens_leader() {
 		for i in $(seq "$ENS_N"); do
 			case $(ens_role "$dir" "$i") in
 			*state=leading*)
-				printf srvr | ens_client socat -t1 - \
-				    "TCP:${ENS_HOST[i]}:${ENS_PORT[i]}" \
-				    2>/dev/null | grep -q '^Mode: leader' &&
+				ens_srvr "$i" | grep -q '^Mode: leader' &&
 				    { echo "$i"; return 0; } ;;
 			esac
 		done

@@ -109,12 +109,6 @@ load_check() {
 	load_check
 }
 
-# node I's srvr answer, empty if none
-srvr() {
-	printf srvr | ens_client socat -t1 - \
-	    "TCP:${ENS_HOST[$1]}:${ENS_PORT[$1]}" 2>/dev/null || true
-}
-
 # the epoch of the Zxid in srvr answer S, -1 if none
 zxepoch() {
 	if [[ $1 =~ Zxid:\ (0x[0-9a-f]+) ]]; then
@@ -131,7 +125,7 @@ unserving() {
 	local k
 	moved=0
 	for k in $(seq 200); do
-		out=$(srvr "$1")
+		out=$(ens_srvr "$1")
 		case $out in
 		*"not currently serving"*) return 0 ;;
 		*Mode:\ leader*|*Mode:\ follower*)
@@ -244,7 +238,7 @@ sched_five() {
 	l=$(ens_leader "$D")
 	PIN=${ENS_HOST[l]}:${ENS_PORT[l]} load_start
 	sleep 2
-	epoch=$(zxepoch "$(srvr "$l")")
+	epoch=$(zxepoch "$(ens_srvr "$l")")
 	[ "$epoch" -gt 0 ] || fail "no epoch in the leader's srvr"
 	for k in 1 2 3 4 5; do
 		p[k]=$(((l + k - 2) % 5 + 1))
@@ -297,7 +291,7 @@ sched_five() {
 	for k in $(seq 25); do
 		n=0
 		for j in 1 2 3 4 5; do
-			case $(srvr "$j") in
+			case $(ens_srvr "$j") in
 			*"Mode: leader"*) n=$((n + 1)) ;;
 			esac
 		done
