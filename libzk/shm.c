@@ -18,6 +18,11 @@
  * (release) after its copy, zk-tree loads it (acquire) before writing
  * again.  A full ring is no error: the value goes into the line, escaped,
  * as it always can.
+ *
+ * The header also holds the zxid zk-tree has applied up to, which it
+ * alone stores, once a batch of txns: the gate reads it when it needs
+ * it (a client's connect, srvr, a ping's reply) instead of being woken
+ * with a line for every batch that none of its clients wrote.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -46,6 +51,8 @@ struct hdr {
 	uint64_t		 size;
 	char			 pad[40];
 	_Atomic uint64_t	 done;	/* a cache line of its own */
+	char			 pad2[56];
+	_Atomic int64_t		 zxid;	/* zk-tree applied up to it */
 };
 
 static int
@@ -62,6 +69,7 @@ mapfd(struct zkshm *s, int fd, size_t maplen, int create)
 		memcpy(h->magic, MAGIC, sizeof(MAGIC) - 1);
 		h->size = maplen - HDR;
 		atomic_init(&h->done, 0);
+		atomic_init(&h->zxid, 0);
 	} else if (memcmp(h->magic, MAGIC, sizeof(MAGIC) - 1) != 0 ||
 	    h->size != maplen - HDR) {
 		munmap(m, maplen);
@@ -73,6 +81,7 @@ mapfd(struct zkshm *s, int fd, size_t maplen, int create)
 	s->data = (char *)m + HDR;
 	s->size = maplen - HDR;
 	s->done = &h->done;
+	s->zxid = &h->zxid;
 	s->head = 0;
 	return 0;
 }
@@ -296,4 +305,18 @@ zkshm_parse(const char *s, uint64_t *pos, uint64_t *len)
 		s++;
 	}
 	return 0;
+}
+
+/* zk-tree: it applied up to zxid. */
+void
+zkshm_setzxid(struct zkshm *s, int64_t zxid)
+{
+	atomic_store_explicit(s->zxid, zxid, memory_order_release);
+}
+
+/* zk-gate: the zxid zk-tree applied up to, as it last said. */
+int64_t
+zkshm_zxid(const struct zkshm *s)
+{
+	return atomic_load_explicit(s->zxid, memory_order_acquire);
 }

@@ -730,6 +730,7 @@ struct zkshm {
 	char		*data;
 	uint64_t	 size;
 	_Atomic uint64_t *done;		/* in the header: the gate's */
+	_Atomic int64_t	*zxid;		/* ... zk-tree's applied zxid */
 	uint64_t	 head;		/* zk-tree's next position */
 	int		 fd;		/* zk-tree's memfd, else -1 */
 };
@@ -743,6 +744,8 @@ void	 zkshm_reset(struct zkshm *);
 const char *zkshm_at(const struct zkshm *, uint64_t, uint64_t);
 void	 zkshm_release(struct zkshm *, uint64_t);
 int	 zkshm_parse(const char *, uint64_t *, uint64_t *);
+void	 zkshm_setzxid(struct zkshm *, int64_t);
+int64_t	 zkshm_zxid(const struct zkshm *);
 extern struct zkshm	*zkrep_shm;	/* where zkrep_encode finds shm= */
 int	 zkrep_split(const struct zkline *, struct zkbuf *, const char **,
 	    size_t *, struct zkbuf *);

@@ -111,6 +111,20 @@ $1"
 	done
 	run -0 grep -c '^create ' "$D/log1"
 	assert_output 3
+	# each write names the node it came through, whose zk-tree alone
+	# answers it (via=); the others' gates still learn how far their
+	# tree applied: every srvr comes to say the same Zxid
+	for i in 1 2 3; do
+		grep -q "^create .* via=$i path=/w$i " "$D/log1" ||
+		    fail "/w$i: no via=$i"
+	done
+	for k in $(seq 50); do
+		zx=$(for i in 1 2 3; do ens_srvr "$i" | sed -n 's/^Zxid: //p'
+		    done | sort -u)
+		[ "$(echo "$zx" | wc -l)" = 1 ] && break
+		sleep 0.1
+	done
+	[ "$(echo "$zx" | wc -l)" = 1 ] || fail "Zxids: $zx"
 }
 
 @test "kill -9 the leader: a new one is elected, nothing acknowledged is lost, the old one catches up" {

@@ -407,7 +407,7 @@ void
 flushreplies(struct client *cl)
 {
 	struct pend	*p;
-	int64_t		 now = zk_mono_ms();
+	int64_t		 now = zk_mono_ms(), zxid;
 	unsigned char	*z;
 	int		 i;
 
@@ -415,9 +415,10 @@ flushreplies(struct client *cl)
 		TAILQ_REMOVE(&cl->pq, p, entry);
 		cl->npend--;
 		if (p->patchzxid && !p->frame.err && p->frame.len >= 20) {
+			zxid = treezxid();
 			z = (unsigned char *)p->frame.p + 8;
 			for (i = 0; i < 8; i++)
-				z[i] = (unsigned char)((uint64_t)lastzxid >>
+				z[i] = (unsigned char)((uint64_t)zxid >>
 				    (56 - 8 * i));
 		}
 		if (p->frame.err)
@@ -762,9 +763,11 @@ lastop(int type)
 
 /*
  * The fields a request carries besides its own: the connection's auth=
- * ids and, where a TTL node could be made while zoo.cfg leaves
+ * ids; where a TTL node could be made while zoo.cfg leaves
  * extendedTypesEnabled off, nottl=1, so that zk-tree refuses it on every
- * node that applies the txn, whatever their own zoo.cfg says.
+ * node that applies the txn, whatever their own zoo.cfg says; and in an
+ * ensemble, on a write, via=MYID, so that only this node's zk-tree
+ * answers it (STREAMS.md: the others have no client to answer).
  */
 static const char *
 reqfields(struct client *cl, const char *body, size_t len)
@@ -772,16 +775,23 @@ reqfields(struct client *cl, const char *body, size_t len)
 	static struct zkbuf	 b;
 	struct jr		 r;
 	int32_t			 type;
+	int			 nottl, via;
 
 	jr_init(&r, body, len);
 	(void)jr_int(&r);
 	type = jr_int(&r);
-	if (cfg.extendedTypesEnabled || r.bad ||
-	    (type != ZOP_CREATETTL && type != ZOP_MULTI))
+	nottl = !cfg.extendedTypesEnabled && !r.bad &&
+	    (type == ZOP_CREATETTL || type == ZOP_MULTI);
+	via = cfg.nservers > 0 && !r.bad && !zk_isreadop(type);
+	if (!nottl && !via)
 		return ZKBUF_LEN(&cl->auth) ? ZKBUF_DATA(&cl->auth) : "";
 	zkbuf_reset(&b);
 	zkbuf_add(&b, ZKBUF_DATA(&cl->auth), ZKBUF_LEN(&cl->auth));
-	zkbuf_add(&b, " nottl=1", 9);		/* its NUL too */
+	if (nottl)
+		zkbuf_printf(&b, " nottl=1");
+	if (via)
+		zkbuf_printf(&b, " via=%d", cfg.myid);
+	zkbuf_add(&b, "", 1);			/* the NUL */
 	if (b.err)
 		errx(EX_OSERR, "out of memory");
 	return ZKBUF_DATA(&b);
@@ -909,7 +919,7 @@ handshake(struct client *cl, const char *body, size_t len)
 		zkloop_kill(cl->c);
 		return;
 	}
-	if (lz > lastzxid) {
+	if (lz > treezxid()) {
 		warnx("client %s:%d has seen zxid 0x%" PRIx64 ", ours is 0x%"
 		    PRIx64, cl->ip, cl->port, lz, lastzxid);
 		zkloop_kill(cl->c);

@@ -152,7 +152,7 @@ srvr_tail(struct zkbuf *b)
 	zkbuf_printf(b, "Received: %" PRIu64 "\nSent: %" PRIu64 "\n"
 	    "Connections: %d\nOutstanding: %" PRId64 "\nZxid: 0x%" PRIx64 "\n"
 	    "Mode: %s\nNode count: %" PRId64 "\n", st.received, st.sent,
-	    nclients, outstanding(), lastzxid, ens_modename(),
+	    nclients, outstanding(), treezxid(), ens_modename(),
 	    zkl_intdef(&lastw4, "nodes", 0));
 	if (strcmp(ens_modename(), "leader") == 0)
 		zkbuf_printf(b, "Proposal sizes last/min/max: %" PRId64 "/%"

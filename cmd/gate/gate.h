@@ -108,7 +108,7 @@ extern struct zkjaas	 jaas;		/* SASL users; jaas.server: SASL on */
 extern struct zkloop	*loop;
 extern struct zkconn	*tree, *zlog, *sess;
 extern int		 draining;	/* SIGTERM came: main.c */
-extern int64_t		 lastzxid;
+extern int64_t		 lastzxid;	/* zk-tree's, as last heard */
 extern int64_t		 started;
 /* never reset (srst resets st): latency summaries for /metrics, ms */
 extern struct latsum {
@@ -156,6 +156,7 @@ void		 lin_mntr(struct zkbuf *);
 
 /* peer.c */
 extern int	 ready;
+int64_t		 treezxid(void);	/* zk-tree's applied zxid now */
 struct zkconn	*peer(const char *, const char *, const char *);
 
 /* client.c */

@@ -45,13 +45,34 @@ peer(const char *rundir, const char *name, const char *hello)
 	return c;
 }
 
+/* zk-tree's `ready` and `applied`: the zxid it applied up to */
 static void
-ready_line(const struct zkline *l)
+zxidseen(const struct zkline *l)
 {
 	int64_t	 z;
 
 	if (zkl_int(l, "zxid", &z) == 0 && z > lastzxid)
 		lastzxid = z;
+}
+
+/*
+ * The zxid zk-tree applied up to: the most its lines said, or its ring's
+ * header, which it keeps current without a line (libzk/shm.c).
+ */
+int64_t
+treezxid(void)
+{
+	int64_t	 z;
+
+	if (zkrep_shm != NULL && (z = zkshm_zxid(zkrep_shm)) > lastzxid)
+		lastzxid = z;
+	return lastzxid;
+}
+
+static void
+ready_line(const struct zkline *l)
+{
+	zxidseen(l);
 	ready = 1;
 }
 
@@ -84,6 +105,8 @@ sess_new(const struct zkline *l)
 	zkl_putd(&line, "xid", 0);
 	zkl_putd(&line, "timeout", to);
 	zkl_puts(&line, "passwd", hx);
+	if (cfg.nservers > 0)		/* only our zk-tree answers it */
+		zkl_putd(&line, "via", cfg.myid);
 	zkl_end(&line);
 	putline(zlog, ZKBUF_DATA(&line), ZKBUF_LEN(&line));
 }
@@ -204,7 +227,7 @@ tree_r(const struct zkline *l)
 				errx(EX_OSERR, "out of memory");
 			at = jw_frame_begin(o);
 			jw_int(o, (int32_t)xid);
-			jw_long(o, lastzxid);
+			jw_long(o, treezxid());
 			jw_int(o, -1);		/* ZSYSTEMERROR */
 			jw_frame_end(o, at);
 		}
@@ -306,6 +329,8 @@ peer_line(struct zkconn *c, char *s, size_t n)
 			goneback(zkl_intdef(&l, "session", 0));
 		else if (strcmp(l.verb, "ready") == 0)
 			ready_line(&l);
+		else if (strcmp(l.verb, "applied") == 0)
+			zxidseen(&l);
 		else if (strcmp(l.verb, "stats") == 0 ||
 		    strcmp(l.verb, "text") == 0) {
 			w4keep(&l, copy, n);

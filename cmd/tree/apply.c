@@ -107,6 +107,7 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 	const struct zkfield	*f;
 	const char		*c;
 	size_t			 i;
+	int64_t			 via;
 
 	memset(r, 0, sizeof(*r));
 	top->f = l->f;
@@ -118,6 +119,8 @@ reqinit(struct req *r, const struct zkline *l, struct fv *top)
 	r->zxid = zkf_intdef(top->f, top->n, "zxid", lastzxid);
 	r->time = zkf_intdef(top->f, top->n, "time", 0);
 	r->nottl = zkf_intdef(top->f, top->n, "nottl", 0) != 0;
+	via = zkf_intdef(top->f, top->n, "via", 0);
+	r->away = via != 0 && via != cfg.myid;
 	for (i = 0; i < top->n; i++) {
 		f = &top->f[i];
 		if (strcmp(f->key, "auth") != 0)

@@ -23,6 +23,7 @@ int			 gateshm;	/* gatec said hello shm=1 */
 int			 ready, logclosed;
 /* linearizable reads: the gate's lines wait until we applied this */
 static int64_t		 gatewait;
+static int64_t		 gatetold;	/* the gate saw us apply this */
 static struct zkbuf	 tmp;
 static struct zkline	 line, hline;
 
@@ -38,14 +39,21 @@ replyhead(struct zkbuf *o, const struct req *r, int64_t zxid)
 	zkl_putx(o, "zxid", zxid);
 }
 
+/*
+ * A txn's reply goes to the gate only on the node whose gate sent it
+ * (via=); the others tell their gate how far they applied once a batch,
+ * `applied` (STREAMS.md), for what its clients have seen.
+ */
 void
 reply(struct zkconn *c, const struct req *r, int64_t zxid, int err,
     const struct zkbuf *fields)
 {
 	struct zkbuf	*o;
 
-	if (c == NULL || !r->hasxid)
+	if (c == NULL || !r->hasxid || r->away)
 		return;
+	if (c == gatec && zxid > gatetold)
+		gatetold = zxid;
 	o = &c->out;
 	replyhead(o, r, zxid);
 	zkl_putd(o, "err", err);
@@ -181,11 +189,14 @@ hello(struct zkconn *c, struct peer *p, const char *s, size_t len)
 			wdropall();
 		gatec = c;
 		gateshm = shm.map != NULL && zkl_intdef(&hline, "shm", 0) == 1;
-		if (gateshm)
+		if (gateshm) {
 			zkshm_reset(&shm);
+			zkshm_setzxid(&shm, lastzxid);
+		}
 		zkl_begin(&c->out, "ready");
 		zkl_putx(&c->out, "zxid", lastzxid);
 		zkl_end(&c->out);
+		gatetold = lastzxid;
 	} else {
 		p->role = R_SESSD;
 		sessc = c;
@@ -245,6 +256,19 @@ conn_read(struct zkconn *c)
 		else if (p->role == R_GATE)
 			gate_line(c, &line);
 		zkbuf_consume(&c->in, len + 1);
+	}
+	/* where we are once a batch, for the gate (txns of other nodes'
+	   clients are not answered here): in the ring's header for a gate
+	   that mapped it, which reads it when it needs it, else a line
+	   unless our replies said it */
+	if (!c->dead && p->role == R_LOG && gatec != NULL && gateshm)
+		zkshm_setzxid(&shm, lastzxid);
+	else if (!c->dead && p->role == R_LOG && gatec != NULL &&
+	    lastzxid > gatetold) {
+		zkl_begin(&gatec->out, "applied");
+		zkl_putx(&gatec->out, "zxid", lastzxid);
+		zkl_end(&gatec->out);
+		gatetold = lastzxid;
 	}
 	/* the gate's linearizable reads that waited for these txns */
 	if (!c->dead && p->role == R_LOG && gatec != NULL && gatewait != 0 &&

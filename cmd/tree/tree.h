@@ -119,6 +119,7 @@ struct req {
 	int64_t		 session, xid, zxid, time;
 	int		 hasxid, super;
 	int		 nottl;		/* TTL nodes disabled where accepted */
+	int		 away;		/* via another node: not ours to answer */
 	struct sess	*s;
 	struct authid	*auth;
 	size_t		 nauth;
