@@ -510,8 +510,9 @@ acceptsome(struct zkloop *lp, const struct listener *l)
 }
 
 /* One pass: wait up to timeout ms, serve what is ready (also when a
- * signal cut the wait short).  -1 on a poll error other than EINTR, and with EOWNERDEAD once the supervisor named
- * by ZK_NODE_PID is gone (then a pass waits at most a second). */
+ * signal cut the wait short).  -1 on a poll error other than EINTR, and
+ * with EOWNERDEAD once the supervisor named by ZK_NODE_PID is gone (then
+ * a pass waits at most a second). */
 int
 zkloop_run(struct zkloop *lp, int timeout)
 {

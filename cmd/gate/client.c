@@ -782,7 +782,7 @@ reqfields(struct client *cl, const char *body, size_t len)
 	type = jr_int(&r);
 	nottl = !cfg.extendedTypesEnabled && !r.bad &&
 	    (type == ZOP_CREATETTL || type == ZOP_MULTI);
-	via = cfg.nservers > 0 && !r.bad && !zk_isreadop(type);
+	via = cfg.nservers > 0 && !r.bad && zk_iswriteop(type);
 	if (!nottl && !via)
 		return ZKBUF_LEN(&cl->auth) ? ZKBUF_DATA(&cl->auth) : "";
 	zkbuf_reset(&b);
@@ -894,7 +894,7 @@ handshake(struct client *cl, const char *body, size_t len)
 	struct jr	 r;
 	const char	*pw;
 	int32_t		 to, pl;
-	int64_t		 lz, sid;
+	int64_t		 lz, sid, ours;
 	struct client	*o;
 	char		 hx[2 * MAXPASSWD + 1];
 	int		 wantro = 0;
@@ -919,9 +919,9 @@ handshake(struct client *cl, const char *body, size_t len)
 		zkloop_kill(cl->c);
 		return;
 	}
-	if (lz > treezxid()) {
+	if (lz > (ours = treezxid())) {
 		warnx("client %s:%d has seen zxid 0x%" PRIx64 ", ours is 0x%"
-		    PRIx64, cl->ip, cl->port, lz, lastzxid);
+		    PRIx64, cl->ip, cl->port, lz, ours);
 		zkloop_kill(cl->c);
 		return;
 	}

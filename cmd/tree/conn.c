@@ -257,22 +257,22 @@ conn_read(struct zkconn *c)
 			gate_line(c, &line);
 		zkbuf_consume(&c->in, len + 1);
 	}
+	if (c->dead || p->role != R_LOG || gatec == NULL)
+		return;
 	/* where we are once a batch, for the gate (txns of other nodes'
 	   clients are not answered here): in the ring's header for a gate
 	   that mapped it, which reads it when it needs it, else a line
 	   unless our replies said it */
-	if (!c->dead && p->role == R_LOG && gatec != NULL && gateshm)
+	if (gateshm)
 		zkshm_setzxid(&shm, lastzxid);
-	else if (!c->dead && p->role == R_LOG && gatec != NULL &&
-	    lastzxid > gatetold) {
+	else if (lastzxid > gatetold) {
 		zkl_begin(&gatec->out, "applied");
 		zkl_putx(&gatec->out, "zxid", lastzxid);
 		zkl_end(&gatec->out);
 		gatetold = lastzxid;
 	}
 	/* the gate's linearizable reads that waited for these txns */
-	if (!c->dead && p->role == R_LOG && gatec != NULL && gatewait != 0 &&
-	    gatewait <= lastzxid) {
+	if (gatewait != 0 && gatewait <= lastzxid) {
 		gatewait = 0;
 		resume(gatec);
 	}
