@@ -471,6 +471,7 @@ sub_line(struct sub *u, char *s, size_t n)
 	struct zkline	 l;
 	struct fle_out	 o;
 	int64_t		 zxid, epoch, to;
+	int		 i;
 
 	memset(&l, 0, sizeof(l));
 	if (zkl_parse(&l, s, n) == -1) {
@@ -484,6 +485,16 @@ sub_line(struct sub *u, char *s, size_t n)
 			warnx("elect.sock: look without zxid= and epoch=");
 		else {
 			started = 1;
+			/*
+			 * Who we could not reach is dialed now, not when its
+			 * backoff runs out (up to RETRYMAX): a peer that came
+			 * up meanwhile must hear this round's votes within
+			 * the finalize wait, or a quorum settles without the
+			 * best of them (Apache dials as it sends, too)
+			 */
+			for (i = 0; i < npeers; i++)
+				if (peers[i].c == NULL)
+					peers[i].retry = 0;
 			/* a leader that handed off votes for that voter */
 			if (zkl_int(&l, "for", &to) == 0 && to >= 0 &&
 			    to <= INT32_MAX)
