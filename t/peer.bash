@@ -3,11 +3,27 @@
 
 # Stop (TERM) and reap every process in $pids.
 stop_pids() {
-	local p
-	for p in $pids; do
+	reap $pids
+}
+
+# reap PID...: TERM each, and reap it; one still there after 5 s gets
+# KILL.  A TERM sent to a `cmd &` child before its exec is lost: bats'
+# EXIT trap makes that forked shell catch it, and the exec drops the
+# caught signal, so the daemon would live on and bats wait for ever on
+# its fd 3.
+reap() {
+	local p i
+	for p in "$@"; do
 		kill "$p" 2>/dev/null || true
 	done
-	for p in $pids; do
+	for p in "$@"; do
+		for i in $(seq 100); do
+			case $(sed 's/.*) \(.\).*/\1/' "/proc/$p/stat" 2>/dev/null) in
+			'' | Z) break ;;
+			esac
+			sleep 0.05
+		done
+		[ "$i" -lt 100 ] || kill -9 "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 }

@@ -5,6 +5,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer	# reap
 
 BIN="${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}"
 
@@ -31,8 +32,7 @@ setup() {
 }
 
 teardown() {
-	[ -n "$GATE" ] && kill "$GATE" 2>/dev/null
-	kill "$PEERS" 2>/dev/null
+	reap $GATE $PEERS
 	wait 2>/dev/null
 	true
 }

@@ -5,6 +5,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer	# reap
 
 PROGS="zk-tree zk-log zk-sessiond zk-gate"
 
@@ -17,10 +18,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$NODE" ]; then
-		kill "$NODE" 2>/dev/null || true
-		wait "$NODE" 2>/dev/null || true
-	fi
+	[ -z "$NODE" ] || reap "$NODE"
 	# anything left over (a failed test, kill -9): stop it by pid
 	for p in $(pgrep -f -- "$D/" || true); do
 		kill -9 "$p" 2>/dev/null || true
