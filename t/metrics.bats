@@ -102,6 +102,13 @@ PY
 	assert_line --regexp "^fsynctime summary [0-9.e-]+$"
 	n=$(printf '%s\n' "${lines[@]}" | grep -c '^fsynctime summary')
 	[ "$n" -eq 3 ]	# quantiles 0.5, 0.9, 0.99
+	# and mntr's lines of it, Apache's names, in ms
+	run -0 fourlw mntr
+	assert_line --regexp $'^zk_avg_fsynctime\t[0-9]+\\.[0-9]+$'
+	assert_line --regexp $'^zk_min_fsynctime\t[0-9]+$'
+	assert_line --regexp $'^zk_max_fsynctime\t[0-9]+$'
+	assert_line --regexp $'^zk_cnt_fsynctime\t[1-9][0-9]*$'
+	assert_line --regexp $'^zk_sum_fsynctime\t[0-9]+$'
 }
 
 @test "other paths are 404, other methods 405, with Connection: close" {

@@ -227,6 +227,7 @@ mntr(struct zkbuf *b)
 	    zkl_intdef(&lastw4, "sessions", 0));
 	zkbuf_printf(b, "zk_local_sessions\t0\n");
 	zkbuf_printf(b, "zk_uptime\t%" PRId64 "\n", zk_mono_ms() - started);
+	fsync_mntr(b);
 	ens_mntr(b);
 	lin_mntr(b);
 	/* zk's own: the output bounds (zk-gate(1)) */

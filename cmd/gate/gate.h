@@ -204,4 +204,5 @@ extern struct httpq	 scrapes;
 void		 onscrape(struct zkloop *, int, void *);
 void		 scrape_answer(struct http *);
 void		 fsyncstats(const struct zkline *);
+void		 fsync_mntr(struct zkbuf *);
 void		 propsizes(const struct zkline *);

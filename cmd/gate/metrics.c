@@ -26,7 +26,7 @@ struct httpq		 scrapes = TAILQ_HEAD_INITIALIZER(scrapes);
 static int		 nscrapes;
 static struct zkbuf	 text;		/* a response's body */
 /* zk-log's last fsyncstats line, for the fsynctime metric */
-static int64_t		 fsynccount, fsyncsumus;
+static int64_t		 fsynccount, fsyncsumus, fsyncminus, fsyncmaxus;
 static char		 fsynchist[32 * 21];
 
 static void	scrape_read(struct zkconn *);
@@ -237,7 +237,23 @@ fsyncstats(const struct zkline *l)
 
 	fsynccount = zkl_intdef(l, "count", 0);
 	fsyncsumus = zkl_intdef(l, "sumus", 0);
+	fsyncminus = zkl_intdef(l, "minus", 0);
+	fsyncmaxus = zkl_intdef(l, "maxus", 0);
 	strlcpy(fsynchist, h != NULL ? h : "", sizeof(fsynchist));
+}
+
+/* mntr's fsynctime lines, as Apache's (ms): since zk-log started */
+void
+fsync_mntr(struct zkbuf *b)
+{
+	char	 avg[64];
+
+	javadouble(avg, sizeof(avg), fsyncsumus, fsynccount * 1000);
+	zkbuf_printf(b, "zk_avg_fsynctime\t%s\n", avg);
+	zkbuf_printf(b, "zk_min_fsynctime\t%" PRId64 "\n", fsyncminus / 1000);
+	zkbuf_printf(b, "zk_max_fsynctime\t%" PRId64 "\n", fsyncmaxus / 1000);
+	zkbuf_printf(b, "zk_cnt_fsynctime\t%" PRId64 "\n", fsynccount);
+	zkbuf_printf(b, "zk_sum_fsynctime\t%" PRId64 "\n", fsyncsumus / 1000);
 }
 
 /*

@@ -50,6 +50,7 @@ struct logstate L;
 /* fdatasync times, reported to the gate for the metrics (log2 us buckets) */
 static struct {
 	uint64_t	 count, sumus, hist[32];
+	uint64_t	 minus, maxus;
 	uint64_t	 sent;		/* count when last reported */
 	int64_t		 at;		/* mono ms of that report */
 } fst;
@@ -668,6 +669,10 @@ fsynced(int64_t us)
 
 	while (b < 31 && (us >> b) > 1)
 		b++;
+	if (fst.count == 0 || (uint64_t)us < fst.minus)
+		fst.minus = (uint64_t)us;
+	if ((uint64_t)us > fst.maxus)
+		fst.maxus = (uint64_t)us;
 	fst.count++;
 	fst.sumus += (uint64_t)us;
 	fst.hist[b]++;
@@ -675,8 +680,8 @@ fsynced(int64_t us)
 
 /*
  * At most once a second, after a batch: `fsyncstats count=N sumus=N
- * hist=h0,...,h31` (bucket b counts fsyncs of at most 2^b us) to each
- * gate, for its metrics.
+ * minus=N maxus=N hist=h0,...,h31` (bucket b counts fsyncs of at most
+ * 2^b us) to each gate, for its metrics.
  */
 void
 fsyncreport(void)
@@ -692,6 +697,8 @@ fsyncreport(void)
 	zkl_begin(&L.tmp, "fsyncstats");
 	zkl_putd(&L.tmp, "count", (int64_t)fst.count);
 	zkl_putd(&L.tmp, "sumus", (int64_t)fst.sumus);
+	zkl_putd(&L.tmp, "minus", (int64_t)fst.minus);
+	zkl_putd(&L.tmp, "maxus", (int64_t)fst.maxus);
 	zkbuf_add(&L.tmp, " hist=", 6);
 	for (b = 0; b < 32; b++)
 		zkbuf_printf(&L.tmp, "%s%" PRIu64, b ? "," : "", fst.hist[b]);
