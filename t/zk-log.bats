@@ -63,13 +63,13 @@ two_txns() {
 	    '@sleep 0.3' \
 	    'create session=0x1 xid=3 path=/c data=hi acl=31:world:anyone flags=0' \
 	    '@drain 0.5'
-	assert_line --index 0 --regexp '^fsyncstats count=[12] sumus=[0-9]+ hist=([0-9]+,){31}[0-9]+$'
+	assert_line --index 0 --regexp '^fsyncstats count=[12] sumus=[0-9]+ minus=[0-9]+ maxus=[0-9]+ hist=([0-9]+,){31}[0-9]+$'
 	[ "${#lines[@]}" -eq 1 ]
 	waitfor "$D/tree.log" 'xid=3 '
 	run -0 sleep 1.1
 	run -0 gate 'create session=0x1 xid=4 path=/d data=hi acl=31:world:anyone flags=0' \
 	    '@drain 0.5'
-	assert_line --index 0 --regexp '^fsyncstats count=[34] sumus=[0-9]+ hist=([0-9]+,){31}[0-9]+$'
+	assert_line --index 0 --regexp '^fsyncstats count=[34] sumus=[0-9]+ minus=[0-9]+ maxus=[0-9]+ hist=([0-9]+,){31}[0-9]+$'
 	[ "${#lines[@]}" -eq 1 ]
 	waitfor "$D/tree.log" 'xid=4 '
 	run -1 grep -c fsyncstats "$D/tree.log"
