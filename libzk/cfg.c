@@ -163,6 +163,10 @@ setkey(struct zkcfg *c, const char *k, char *v, const char **why)
 		c->skipACL = strcmp(v, "yes") == 0;	/* Apache's: "yes" only */
 	} else if (strcmp(k, "linearizableReads") == 0) {
 		c->linearizableReads = boolval(v);
+	} else if (strcmp(k, "syncEnabled") == 0 ||
+	    strcmp(k, "observer.syncEnabled") == 0 ||
+	    strcmp(k, "zookeeper.observer.syncEnabled") == 0) {
+		c->syncEnabled = boolval(v);
 	} else if (strcmp(k, "readonlymode.enabled") == 0 ||
 	    strcmp(k, "zookeeper.readonlymode.enabled") == 0) {
 		c->readonly = boolval(v);

@@ -16,8 +16,9 @@
  *
  * zkseg_* read: list a directory, scan records.  zklog_* write: one
  * writer (struct zklog) holds the directory's lock, appends batches with
- * one fdatasync each, starts and preallocates segments, and truncates the
- * log to a zxid while it is in use.
+ * one fdatasync each (or, for an observer, at most one a second), starts
+ * and preallocates segments, and truncates the log to a zxid while it is
+ * in use.
  */
 #include <sys/types.h>
 #include <sys/file.h>
@@ -633,7 +634,11 @@ usecs(void)
  * Append and fdatasync a batch of framed records (zkseg_frame), zxids
  * first to last: one write loop, one fdatasync.  -1 with errno, nothing
  * kept; when even that failed lg->dead is set and the log must not be
- * written again.  lg->syncus: how long the fdatasync took.
+ * written again.  lg->syncus: how long the fdatasync took.  With
+ * lg->syncms (an observer's log, which no quorum counts on) the
+ * fdatasync is skipped while the last one is less than that old
+ * (lg->syncus -1): a crash of the machine may then leave any part of
+ * what came after it unwritten.
  */
 int
 zklog_append(struct zklog *lg, const void *recs, size_t len, int64_t first,
@@ -675,9 +680,13 @@ zklog_append(struct zklog *lg, const void *recs, size_t len, int64_t first,
 		goto bad;
 	}
 	t0 = usecs();
-	if (fdatasync(lg->fd) == -1)
-		goto bad;
-	lg->syncus = usecs() - t0;
+	lg->syncus = -1;
+	if (lg->syncms == 0 || t0 - lg->syncedus >= lg->syncms * 1000) {
+		if (fdatasync(lg->fd) == -1)
+			goto bad;
+		lg->syncedus = usecs();
+		lg->syncus = lg->syncedus - t0;
+	}
 	lg->end += (off_t)len;
 	lg->last = last;
 	return 0;
@@ -906,4 +915,39 @@ fail:
 	free(v);
 	errno = e;
 	return -1;
+}
+
+/*
+ * Make every segment durable, whatever wrote it: one fdatasync each.  A
+ * voter does it before it counts its log, which it may have written as
+ * an observer, without an fdatasync per batch.  0, or -1 with errno and
+ * w->path naming the file.
+ */
+int
+zklog_syncall(struct zklog *lg, struct zkscan *w)
+{
+	struct zkseg	*v;
+	size_t		 n, i;
+	int		 fd, e;
+
+	memset(w, 0, sizeof(*w));
+	if (zkseg_list(lg->dir, &v, &n) == -1) {
+		strlcpy(w->path, lg->dir, sizeof(w->path));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((fd = open(v[i].path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fdatasync(fd) == -1) {
+			e = errno;
+			strlcpy(w->path, v[i].path, sizeof(w->path));
+			if (fd != -1)
+				close(fd);
+			free(v);
+			errno = e;
+			return -1;
+		}
+		close(fd);
+	}
+	free(v);
+	return 0;
 }

@@ -193,6 +193,7 @@ struct zkcfg {
 	int		 skipACL;	/* skipACL=yes: no ACL is checked */
 	int		 readonly;	/* readonlymode.enabled */
 	int		 linearizableReads;
+	int		 syncEnabled;	/* an observer fsyncs every batch */
 	char		 superDigest[256];	/* "super:b64sha1" or "" */
 	char		 jaasFile[1024];	/* JAAS login file, "" = no SASL */
 	char		 superUser[256];	/* SASL user that is super, or "" */
@@ -501,8 +502,13 @@ struct zklog {
 	int		 allocerr;	/* errno of a failed preallocation */
 	int		 dead;		/* errno: could not undo a failure */
 	const char	*deadwhy;
-	int64_t		 last;		/* last durable zxid */
-	int64_t		 syncus;	/* the last append's fdatasync */
+	int64_t		 last;		/* last zxid written (durable unless
+					   syncms) */
+	int64_t		 syncus;	/* the last append's fdatasync, -1
+					   none */
+	int64_t		 syncms;	/* 0: fdatasync every append; else at
+					   most once in this many ms */
+	int64_t		 syncedus;	/* when the last one was (usecs) */
 	int		(*fault)(void *, int);	/* 1: fail this step */
 	void		*faultarg;
 };
@@ -517,6 +523,7 @@ int	 zklog_resume(struct zklog *, const char *, int64_t, off_t, int,
 int	 zklog_skip(struct zklog *, int64_t);
 int	 zklog_append(struct zklog *, const void *, size_t, int64_t, int64_t);
 int	 zklog_truncate(struct zklog *, int64_t, struct zkscan *);
+int	 zklog_syncall(struct zklog *, struct zkscan *);
 void	 zklog_close(struct zklog *);
 /* elect.c: fast leader election, a state machine without I/O */
 enum { FLE_LOOKING, FLE_FOLLOWING, FLE_LEADING, FLE_OBSERVING };

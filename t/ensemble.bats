@@ -445,6 +445,90 @@ PY
 	has 4 /o1 /o3
 }
 
+# writes N FROM I: create /wFROM.. /w(FROM+N-1) one at a time through node
+# I (each its own batch, fsync and all)
+writes() {
+	/usr/bin/python3 - "127.0.0.1:${ENS_PORT[$3]}" "$1" "$2" <<'PY'
+import sys
+from kazoo.client import KazooClient
+c = KazooClient(hosts=sys.argv[1])
+c.start()
+n, first = int(sys.argv[2]), int(sys.argv[3])
+for k in range(first, first + n):
+    c.create("/w%d" % k, ("data of /w%d" % k).encode())
+c.stop()
+PY
+}
+
+# fsyncs I: node I's zk_cnt_fsynctime (mntr), once its zk-log reported
+# after the last write (at most once a second, after a batch)
+fsyncs() {
+	sleep 1.2
+	ens_write "$1" create "/f$RANDOM$RANDOM" x >/dev/null
+	fourlw mntr "$1" | sed -n 's/^zk_cnt_fsynctime\t//p'
+}
+
+# damage I: zero 64 bytes inside the records of node I's newest segment
+# (node I is down), the rest left whole: as a machine's crash may leave
+# a page not written back before later ones that were
+damage() {
+	/usr/bin/python3 - "$D/n$1/data/zk" <<'PY'
+import glob, os, sys
+seg = sorted(glob.glob(sys.argv[1] + "/log.*"))[-1]
+b = bytearray(open(seg, "rb").read())
+end = len(b.rstrip(b"\0"))
+assert end > 4096, (seg, end)
+at = end // 2
+b[at:at + 64] = bytes(64)
+open(seg, "r+b").write(b)
+PY
+}
+
+@test "an observer fsyncs its log at most once a second (syncEnabled=true: every batch); after a crash left its log damaged it cuts the log there and gets the rest from the leader; with syncEnabled=true it refuses" {
+	ENS_OBSERVERS=4 ens_start "$D" 4
+	leader=$(ens_leader "$D")
+	f=$((leader % 3 + 1))
+	ens_await "$D" 4 observing
+	writes 300 1 "$leader"
+	nf=$(fsyncs "$f")
+	no=$(fsyncs 4)
+	echo "fsyncs: follower $nf, observer $no" >&3
+	[ "$nf" -ge 300 ]
+	[ "$no" -lt 50 ]
+	# a crash, with a page of its log lost: cut there, the rest synced
+	ens_kill 4
+	damage 4
+	ens_node "$D" 4
+	ens_await "$D" 4 observing
+	ens_write 4 create /o1 "data of /o1"
+	has 4 /w1 /w150 /w300 /o1
+	grep -q "an observer's log, not fsynced at every write: cut after" \
+	    "$D/n4/node.err"
+	# syncEnabled=true, as Apache's observers by default: every batch
+	ens_kill 4 TERM
+	echo syncEnabled=true >>"$D/n4/zoo.cfg"
+	ens_node "$D" 4
+	ens_await "$D" 4 observing
+	has 4 /o1
+	writes 300 301 "$leader"
+	no=$(fsyncs 4)
+	echo "fsyncs with syncEnabled=true: observer $no" >&3
+	[ "$no" -ge 300 ]
+	# and the same damage is refused
+	ens_kill 4
+	damage 4
+	: >"$D/n4/node.err"
+	ens_node "$D" 4
+	for k in $(seq 200); do
+		kill -0 "${ENS_PID[4]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	run wait "${ENS_PID[4]}"
+	[ "$status" -eq 65 ]
+	grep -q "bad record at offset" "$D/n4/node.err"
+	! grep -q "cut after" "$D/n4/node.err"
+}
+
 @test "digests: replicas compare trees with the leader; one that diverged leaves the ensemble (65) instead of serving" {
 	ens_start "$D" 3
 	leader=$(ens_leader "$D")

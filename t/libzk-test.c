@@ -759,6 +759,7 @@ t_cfg(const char *file)
 	    c.snapCount);
 	printf("whitelist=%s\nextendedTypesEnabled=%d\nreconfigEnabled=%d\n",
 	    c.whitelist, c.extendedTypesEnabled, c.reconfigEnabled);
+	printf("syncEnabled=%d\n", c.syncEnabled);
 	printf("superDigest=%s\ncontainerCheckMs=%ld\nmaxbuffer=%ld\n",
 	    c.superDigest, c.containerCheckMs, c.maxbuffer);
 	printf("myid=%d\npeerTypeObserver=%d\nnservers=%d\n", c.myid,

@@ -139,6 +139,20 @@ setup() {
 	[[ "$output" == *$'\nmaxbuffer=1048575\n'* ]]
 	[[ "$output" == *$'\nmyid=0\n'* ]]
 	[[ "$output" == *$'\n4lw.ruok=0\n4lw.srvr=1' ]]
+	# but one: an observer fsyncs at most once a second (zk-log(1))
+	[[ "$output" == *$'\nsyncEnabled=0\n'* ]]
+}
+
+@test "zkcfg_load: syncEnabled by Apache's zoo.cfg key, or its system property's name with or without zookeeper." {
+	for k in syncEnabled observer.syncEnabled zookeeper.observer.syncEnabled; do
+		printf 'dataDir=/tmp\n%s=true\n' "$k" >"$cfg"
+		run --separate-stderr -0 "$drv" cfg "$cfg"
+		[[ "$output" == *$'\nsyncEnabled=1\n'* ]]
+		[ -z "$stderr" ]
+		printf 'dataDir=/tmp\n%s=false\n' "$k" >"$cfg"
+		run -0 "$drv" cfg "$cfg"
+		[[ "$output" == *$'\nsyncEnabled=0\n'* ]]
+	done
 }
 
 @test "zkcfg_load: a line without '=' is reported as file:line:" {

@@ -351,7 +351,8 @@ flush(void)
 		    L.log.dir, L.log.dead ? ": " : "", L.log.dead ?
 		    L.log.deadwhy : "");
 	ixadd(L.log.first, Q.bfirst, L.log.end - (off_t)ZKBUF_LEN(&Q.rec));
-	fsynced(L.log.syncus);
+	if (L.log.syncus >= 0)
+		fsynced(L.log.syncus);
 	allocwarn();
 	Q.written = Q.blast;
 	zkbuf_reset(&Q.rec);
@@ -2060,15 +2061,35 @@ scanload(struct zkscan *w, const char *line, size_t len, int64_t z)
 	return 0;
 }
 
+/*
+ * Walk the log.  Damage stops the node, but for an observer that does
+ * not fsync every batch (L.log.syncms): a crash of the machine may have
+ * left any part of what it wrote since its last fdatasync unwritten, and
+ * none of it is needed by a quorum, so its log is cut before the damage
+ * (the leader brings the rest) and the walk ends there.
+ */
 static int
 walklog(struct zkscan *w)
 {
 	struct segs	 segs = { NULL, 0 };
+	struct zkscan	 c;
 	int		 r;
 
 	listsegs(L.log.dir, &segs);
 	r = walk(&segs, w);
 	free(segs.v);
+	if (r == ZKSEG_BAD && L.log.syncms != 0) {
+		warnx("%s: bad record at offset %lld: %s: an observer's log, "
+		    "not fsynced at every write: cut after 0x%" PRIx64,
+		    w->path, (long long)w->off, w->why, w->last);
+		if ((r = zklog_truncate(&L.log, w->last, &c)) == -1)
+			err(EX_IOERR, "%s", c.path);
+		if (r == ZKSEG_BAD)
+			errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
+			    c.path, (long long)c.off, c.why);
+		w->torn = 0;
+		return ZKSEG_OK;
+	}
 	if (r == ZKSEG_BAD)
 		errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w->path,
 		    (long long)w->off, w->why);
@@ -2089,6 +2110,10 @@ openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
 	struct zkseg	*last;
 	int64_t		 base, commit;
 
+	/* a voter counts on its log: what an observer wrote (this node,
+	   before a reconfig) must be durable first */
+	if (L.log.syncms == 0 && zklog_syncall(&L.log, &w) == -1)
+		err(EX_IOERR, "%s", w.path);
 	/* the records after the snapshot: where they start, the highest
 	   commit point they carry */
 	memset(&w, 0, sizeof(w));
@@ -2209,6 +2234,10 @@ qserve(const struct zkcfg *cfg, const char *rundir)
 	Q.maxline = 4 * (size_t)cfg->maxbuffer + 65536;
 
 	opendir_zk(cfg->dataLogDir);
+	/* an observer's log is no part of any quorum: written at once, but
+	   fsynced at most once a second (syncEnabled=true: every batch) */
+	if (!Q.z.voter[Q.z.me] && !cfg->syncEnabled)
+		L.log.syncms = 1000;
 	if (zkep_open(&Q.ep, L.log.dirfd) == -1)
 		errx(errno == EINVAL ? EX_DATAERR : EX_IOERR, "%s/%s",
 		    L.log.dir, Q.ep.why);
