@@ -148,13 +148,21 @@ def say(*a):
     print("compare:", *a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    """a free port below the kernel's ephemeral range, where no outgoing
-    connection takes it before its server binds it (t/freeport.py)"""
+def free_ports(n):
+    """n different free ports below the kernel's ephemeral range, where
+    no outgoing connection takes one before its server binds it
+    (t/freeport.py); asked for at once, as ports asked for one by one
+    may repeat (none is bound until its server starts)"""
     out = subprocess.run([sys.executable, os.path.join(TOP, "t",
-                                                       "freeport.py")],
+                                                       "freeport.py"),
+                          str(n)],
                          stdout=subprocess.PIPE, text=True, check=True)
-    return int(out.stdout)
+    return [int(x) for x in out.stdout.split()]
+
+
+def free_port():
+    """one free port, as free_ports"""
+    return free_ports(1)[0]
 
 
 def taskset(pin):

@@ -54,7 +54,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import compare  # noqa: E402  (free_port, fmt, loadavg, machine, UNITS)
+import compare  # noqa: E402  (free_ports, fmt, loadavg, machine, UNITS)
 
 TOP = compare.TOP
 NODES = 3
@@ -125,10 +125,14 @@ class Ensemble:
         self.dir = tempfile.mkdtemp(prefix="zk-bench-ens-%s." % kind)
         self.port = {}
         self.pid = {}
-        q = {i: compare.free_port() for i in self.ids()}
-        e = {i: compare.free_port() for i in self.ids()}
+        # all at once: ports asked for one by one may repeat, and then
+        # two nodes bind the same one (a voter's srvr answered by an
+        # observer)
+        ports = iter(compare.free_ports(3 * self.n))
+        q = {i: next(ports) for i in self.ids()}
+        e = {i: next(ports) for i in self.ids()}
         for i in self.ids():
-            self.port[i] = compare.free_port()
+            self.port[i] = next(ports)
             os.makedirs(self.data(i))
             with open(os.path.join(self.data(i), "myid"), "w") as f:
                 f.write("%d\n" % i)
