@@ -401,17 +401,17 @@ zkcfg_load(struct zkcfg *c, const char *file, char *errbuf, size_t errlen)
 /*
  * A node runs standalone: no server.N line, or one, which Apache's
  * standalone mode ignores (serverId 0; myid is not read).  Two or more
- * make an ensemble, which zk does not replicate yet: -1 with
- * "file:line: server.N: ..." in errbuf, so that servers meant as one
- * ensemble never run as separate trees.
+ * make an ensemble (zkcfg_node): -1 with "file:line: server.N: ..." in
+ * errbuf, so that servers meant as one ensemble never run as separate
+ * trees.
  */
 int
 zkcfg_standalone(struct zkcfg *c, char *errbuf, size_t errlen)
 {
 	if (c->nservers > 1) {
 		snprintf(errbuf, errlen, "%s:%d: server.%d: %d servers make an "
-		    "ensemble, and zk runs standalone only (replication is not "
-		    "built yet): keep at most one server.N line", c->file,
+		    "ensemble, not a standalone node: keep at most one "
+		    "server.N line to run standalone", c->file,
 		    c->servers[1].line, c->servers[1].id, c->nservers);
 		return -1;
 	}

@@ -182,7 +182,7 @@ setup() {
 	printf 'dataDir=%s\nserver.1=a:2888:3888\n# c\nserver.2=b:2888:3888:observer\n' \
 	    "$BATS_TEST_TMPDIR/d" >"$cfg"
 	run -1 "$drv" standalone "$cfg"
-	[ "$output" = "$cfg:4: server.2: 2 servers make an ensemble, and zk runs standalone only (replication is not built yet): keep at most one server.N line" ]
+	[ "$output" = "$cfg:4: server.2: 2 servers make an ensemble, not a standalone node: keep at most one server.N line to run standalone" ]
 }
 
 @test "zkcfg_standalone: one server line is ignored, as Apache's standalone mode does (myid too)" {
