@@ -35,6 +35,8 @@ extern struct logstate L;
 void	 usage(void) __attribute__((noreturn));
 void	 listsegs(const char *, struct segs *);
 int	 walk(struct segs *, struct zkscan *);
+void	 baddata(const struct zkscan *) __attribute__((noreturn));
+void	 cutlog(struct zklog *, int64_t);
 const char *field(const char *, size_t, const char *, size_t *);
 int64_t	 hello(const char *, int *, struct zkbuf *,
 	    void (*)(const char *, size_t));

@@ -362,20 +362,13 @@ flush(void)
 static void
 truncto(int64_t zxid)
 {
-	struct zkscan	 w;
-	int		 r;
-
 	flush();
 	while (Q.np > Q.phead && Q.pv[Q.np - 1].zxid > zxid) {
 		Q.np--;
 		Q.pbuf.len = Q.pv[Q.np].off;
 	}
 	ixcut(zxid);
-	if ((r = zklog_truncate(&L.log, zxid, &w)) == -1)
-		err(EX_IOERR, "%s", w.path);
-	if (r == ZKSEG_BAD)
-		errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w.path,
-		    (long long)w.off, w.why);
+	cutlog(&L.log, zxid);
 	if (L.log.last > zxid)
 		L.log.last = zxid;
 	if (Q.written > zxid)
@@ -2072,7 +2065,6 @@ static int
 walklog(struct zkscan *w)
 {
 	struct segs	 segs = { NULL, 0 };
-	struct zkscan	 c;
 	int		 r;
 
 	listsegs(L.log.dir, &segs);
@@ -2082,17 +2074,12 @@ walklog(struct zkscan *w)
 		warnx("%s: bad record at offset %lld: %s: an observer's log, "
 		    "not fsynced at every write: cut after 0x%" PRIx64,
 		    w->path, (long long)w->off, w->why, w->last);
-		if ((r = zklog_truncate(&L.log, w->last, &c)) == -1)
-			err(EX_IOERR, "%s", c.path);
-		if (r == ZKSEG_BAD)
-			errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-			    c.path, (long long)c.off, c.why);
+		cutlog(&L.log, w->last);
 		w->torn = 0;
 		return ZKSEG_OK;
 	}
 	if (r == ZKSEG_BAD)
-		errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w->path,
-		    (long long)w->off, w->why);
+		baddata(w);
 	return r;
 }
 
@@ -2110,10 +2097,6 @@ openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
 	struct zkseg	*last;
 	int64_t		 base, commit;
 
-	/* a voter counts on its log: what an observer wrote (this node,
-	   before a reconfig) must be durable first */
-	if (L.log.syncms == 0 && zklog_syncall(&L.log, &w) == -1)
-		err(EX_IOERR, "%s", w.path);
 	/* the records after the snapshot: where they start, the highest
 	   commit point they carry */
 	memset(&w, 0, sizeof(w));
@@ -2139,8 +2122,7 @@ openlog(int treefd, int64_t loaded, int64_t aepoch, int64_t cepoch)
 		warnx("%s: the log goes on at 0x%" PRIx64 " after the snapshot "
 		    "at 0x%" PRIx64 ": 0x%" PRIx64 " to 0x%" PRIx64 " set aside",
 		    L.log.dir, s1.first, loaded, s1.first, w.last);
-		if (zklog_truncate(&L.log, loaded, &w) == -1)
-			err(EX_IOERR, "%s", w.path);
+		cutlog(&L.log, loaded);
 		s1.first = 0;
 	}
 	if (s1.first == 0) {

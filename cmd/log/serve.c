@@ -271,12 +271,40 @@ walk(struct segs *s, struct zkscan *w)
 	return r;
 }
 
-/* Make and lock DIR/zk. */
+/* Die of damage that zkseg_walk or zklog_truncate found (w says where). */
+void
+baddata(const struct zkscan *w)
+{
+	errx(EX_DATAERR, "%s: bad record at offset %lld: %s", w->path,
+	    (long long)w->off, w->why);
+}
+
+/* zklog_truncate to zxid to, or die: damage before the cut is refused. */
+void
+cutlog(struct zklog *lg, int64_t to)
+{
+	struct zkscan	 w;
+	int		 r;
+
+	if ((r = zklog_truncate(lg, to, &w)) == -1)
+		err(EX_IOERR, "%s", w.path);
+	if (r == ZKSEG_BAD)
+		baddata(&w);
+}
+
+/*
+ * Make and lock DIR/zk, and make every segment in it durable before
+ * anything in it is counted or served: a zk-log that died between its
+ * write and its fdatasync left records that read back whole from the
+ * page cache, and an observer syncs its log at most once a second (a
+ * voter's log may be one it wrote as an observer, before a reconfig).
+ */
 void
 opendir_zk(const char *datalogdir)
 {
-	char	 dir[PATH_MAX];
-	int	 made = 0, pfd;
+	struct zkscan	 w;
+	char		 dir[PATH_MAX];
+	int		 made = 0, pfd;
 
 	if (mkdir(datalogdir, 0755) == -1 && errno != EEXIST)
 		err(EX_CANTCREAT, "%s", datalogdir);
@@ -293,6 +321,8 @@ opendir_zk(const char *datalogdir)
 		err(EX_NOINPUT, "%s", dir);
 	}
 	L.log.fault = faulty;
+	if (zklog_syncall(&L.log, &w) == -1)
+		err(EX_IOERR, "%s", w.path);
 	if (made) {
 		if ((pfd = open(datalogdir, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC)) == -1 || fsync(pfd) == -1)
@@ -318,8 +348,7 @@ recover(struct segs *s, struct zkscan *w, int64_t loaded, int treefd)
 	w->arg = &r;
 	rc = walk(s, w);
 	if (rc == ZKSEG_BAD)
-		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    w->path, (long long)w->off, w->why);
+		baddata(w);
 	if (rc == ZKSEG_GAP)
 		errx(EX_DATAERR, "%s: the snapshot is at 0x%" PRIx64 " but the "
 		    "log goes on at 0x%" PRIx64 ": zxids are missing",

@@ -126,8 +126,7 @@ tool(int argc, char *argv[])
 		    ": the log goes on at 0x%" PRIx64, dir, w.floor + 1,
 		    w.floor, w.gapz);
 	if (r == ZKSEG_BAD)
-		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    w.path, (long long)w.off, w.why);
+		baddata(&w);
 	if (w.torn && strcmp(cmd, "verify") == 0)
 		errx(EX_DATAERR, "%s: bad record at offset %lld (a torn tail)",
 		    w.path, (long long)w.off);
@@ -166,8 +165,6 @@ static int
 truncate_log(const char *dir, int64_t to)
 {
 	struct zklog	 lg;
-	struct zkscan	 w;
-	int		 r;
 
 	if (zklog_open(&lg, dir, 0) == -1) {
 		if (errno == EWOULDBLOCK)
@@ -175,11 +172,7 @@ truncate_log(const char *dir, int64_t to)
 		err(errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT : EX_OSERR,
 		    "%s", dir);
 	}
-	if ((r = zklog_truncate(&lg, to, &w)) == -1)
-		err(EX_IOERR, "%s", w.path);
-	if (r == ZKSEG_BAD)
-		errx(EX_DATAERR, "%s: bad record at offset %lld: %s",
-		    w.path, (long long)w.off, w.why);
+	cutlog(&lg, to);
 	zklog_close(&lg);
 	return 0;
 }
