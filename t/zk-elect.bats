@@ -53,9 +53,8 @@ start() {
 }
 
 # meshed ID...: wait until each of these has its connection up to every
-# other.  A peer not connected is down to FLE, and a quorum does not wait
-# for a down voter's vote: a look before the mesh is whole may settle on
-# the best of those connected instead of the best of all (it did in CI)
+# other, so that a look tests the votes, not the dials: a peer not yet
+# connected hears a round's votes only once a dial goes through
 meshed() {
 	local i j
 	for i in "$@"; do

@@ -3,6 +3,7 @@
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+load peer	# reap
 
 BIN=${ZK_BIN:-$BATS_TEST_DIRNAME/../cmd}
 
@@ -119,19 +120,10 @@ setup() {
 	PID=$!
 }
 
-# stop the zk-tree at $PID once it is one: SIGTERM to the shell's child
-# before its exec is taken by the shell (bats' EXIT trap makes it catch
-# SIGTERM) and lost with the exec
+# stop the zk-tree at $PID (reap: a TERM lost before its exec is
+# followed by KILL)
 stoptree() {
-	local k
-	for k in $(seq 100); do
-		case $(readlink "/proc/$PID/exe" 2>/dev/null) in
-		*/zk-tree | '') break ;;
-		esac
-		sleep 0.02
-	done
-	kill "$PID" 2>/dev/null || true
-	wait "$PID" 2>/dev/null || true
+	reap "$PID"
 }
 
 teardown() {
