@@ -639,8 +639,18 @@ main(int argc, char *argv[])
 		if (started && (d = fle_deadline(&fle)) != 0 && d <= now) {
 			struct fle_out	 o;
 
-			fle_tick(&fle, now, &o);
-			act(&o);
+			/*
+			 * Stopped after the poll and before the clock, we
+			 * did not read what came meanwhile: a pass without
+			 * waiting reads it first, and the wait is judged by
+			 * the clock taken before that pass
+			 */
+			if (zkloop_run(loop, 0) == -1)
+				err(EX_OSERR, "poll");
+			if ((d = fle_deadline(&fle)) != 0 && d <= now) {
+				fle_tick(&fle, now, &o);
+				act(&o);
+			}
 		}
 	}
 }
